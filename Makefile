@@ -1,0 +1,53 @@
+# trackbag — the two commands a new machine needs are `make demo` and `make test`.
+# Each installs what it needs when missing: Debian packages and the pinned Python peers.
+
+SHELL := /bin/bash
+DEB_PACKAGES := libssl-dev libusrsctp-dev libzstd-dev libsqlite3-dev liblz4-dev iproute2
+VENV := .venv-peers
+PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard==0.25.0 lz4==4.4.5 pytest==9.0.3
+SWIFT_BUILD_FLAGS ?=
+TRACKBAG_RELEASE := .build/release/trackbag
+
+.PHONY: demo test deps debs peers build release unit interop bench clean
+
+demo: deps release
+	$(TRACKBAG_RELEASE) demo
+
+test: deps
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	$(MAKE) --no-print-directory interop
+
+# Interop tests: our binaries judged by the real peers from the pinned venv.
+interop: build
+	TRACKBAG=$(CURDIR)/.build/debug/trackbag $(VENV)/bin/python -m pytest -q Tests/interop
+
+bench: deps release
+	$(TRACKBAG_RELEASE) bench all
+
+build:
+	swift build $(SWIFT_BUILD_FLAGS)
+
+release:
+	swift build -c release $(SWIFT_BUILD_FLAGS)
+
+deps: debs peers
+
+# Installs the Debian packages only when one is missing (apt-get needs root, as on CI).
+debs:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# The pinned Python peers (the judges of our wire formats), in a git-ignored venv.
+peers: $(VENV)/.pinned
+
+$(VENV)/.pinned: Makefile
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check $(PEERS)
+	echo "$(PEERS)" > $@
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// trackbag: record, replay and pipe LiveKit data tracks. Layers, lowest first (DESIGN.md §2):
+// C shims → DataTracks, WebRTCData, LiveKitProtocol, Recording, MCAP → Pipeline → Stages → trackbag.
+import PackageDescription
+
+let package = Package(
+    name: "trackbag",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "trackbag", targets: ["trackbag"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        // System libraries (Debian -dev packages, installed by `make deps`).
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
+        .systemLibrary(name: "CLZ4", path: "Sources/CLZ4"),
+        .systemLibrary(name: "CUsrsctp", path: "Sources/CUsrsctp"),
+        // OpenSSL needs a C shim: several of its APIs are macros Swift cannot call.
+        .target(name: "COpenSSL", path: "Sources/COpenSSL",
+                linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+
+        // Wire layers: pure codecs and state machines, no pipeline knowledge.
+        .target(name: "DataTracks", dependencies: ["COpenSSL"]),
+        .target(name: "WebRTCData", dependencies: ["COpenSSL", "CUsrsctp"]),
+        .target(name: "LiveKitProtocol", dependencies: [
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL",
+        ]),
+
+        // Storage layers.
+        .target(name: "Recording", dependencies: ["CSQLite", "CZstd"]),
+        .target(name: "MCAP", dependencies: ["CZstd", "CLZ4"]),
+
+        // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
+        .target(name: "Pipeline", dependencies: ["Recording", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Stages", dependencies: ["Pipeline", "Recording", "MCAP"], path: "Plugins"),
+
+        .executableTarget(name: "trackbag", dependencies: [
+            "Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "DataTracksTests", dependencies: ["DataTracks"]),
+        .testTarget(name: "WebRTCDataTests", dependencies: ["WebRTCData"]),
+        .testTarget(name: "LiveKitProtocolTests", dependencies: ["LiveKitProtocol"]),
+        .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
+        .testTarget(name: "MCAPTests", dependencies: ["MCAP"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Recording", "MCAP"]),
+    ]
+)

@@ -1,0 +1,12 @@
+import Pipeline
+
+/// Every built-in stage, by config `type`. One explicit table (STYLE.md §8): adding a stage
+/// means adding its folder under Plugins/ and one line here.
+public enum BuiltinStages {
+    public static let all: [StageRegistration] = [
+    ]
+
+    public static func registration(for type: String, kind: StageKind) -> StageRegistration? {
+        all.first { $0.type == type && $0.kind == kind }
+    }
+}

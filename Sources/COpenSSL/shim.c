@@ -1,0 +1,3 @@
+#include "COpenSSL.h"
+
+unsigned long cossl_version_number(void) { return OpenSSL_version_num(); }

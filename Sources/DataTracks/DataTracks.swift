@@ -1,0 +1,1 @@
+// DataTracks: see DESIGN.md §2.

@@ -1,0 +1,1 @@
+// LiveKitProtocol: see DESIGN.md §2.

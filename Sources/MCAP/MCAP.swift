@@ -1,0 +1,1 @@
+// MCAP: see DESIGN.md §2.

@@ -1,0 +1,49 @@
+import Recording
+
+/// The three kinds of stage a pipeline config names (Vector-style: sources and sinks are nouns,
+/// transforms verbs).
+public enum StageKind: String, Sendable, Codable {
+    case source, transform, sink
+}
+
+/// Where a source sends what it produces. The runtime implements it with the bounded edges to
+/// the source's consumers; `emit` suspends under the `block` policy and drops under the drop
+/// policies (counted). It throws `CancellationError` once the pipeline is shutting down.
+public protocol BatchEmitter: Sendable {
+    func emit(_ batch: Batch) async throws
+}
+
+/// A source produces batches until its input ends (it returns) or the pipeline shuts down (its
+/// task is cancelled). A stage is owned by exactly one task of the runtime; stages with state
+/// are actors or final classes confined to that task.
+public protocol SourceStage: Sendable {
+    func run(into output: any BatchEmitter) async throws
+}
+
+/// A transform turns each incoming batch into an outgoing one. Events pass through unless the
+/// transform's job says otherwise.
+public protocol TransformStage: Sendable {
+    func process(_ batch: Batch) async throws -> Batch
+    /// Called once when all inputs have ended; returns anything still held back.
+    func finish() async throws -> Batch
+}
+
+extension TransformStage {
+    public func finish() async throws -> Batch { Batch() }
+}
+
+/// A sink consumes batches. `finish` flushes and closes: the runtime calls it exactly once,
+/// after the last batch, on normal end and on SIGINT/SIGTERM alike, so nothing accepted is lost.
+public protocol SinkStage: Sendable {
+    func write(_ batch: Batch) async throws
+    func finish() async throws
+}
+
+/// Counters every stage has (Vector's component contract: frames in, out, dropped).
+public struct StageCounters: Sendable, Hashable, Codable {
+    public var framesIn: UInt64 = 0
+    public var framesOut: UInt64 = 0
+    public var framesDropped: UInt64 = 0
+    public var bytesIn: UInt64 = 0
+    public init() {}
+}

@@ -1,0 +1,1 @@
+// WebRTCData: see DESIGN.md §2.

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// `trackbag`: record, replay and pipe LiveKit data tracks (DESIGN.md §9).
+@main
+struct Trackbag: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trackbag",
+        abstract: "Record, replay and pipe LiveKit data tracks.",
+        subcommands: [
+            Run.self, Validate.self, Info.self, Export.self, Import.self, Doctor.self,
+            Token.self, Bench.self, Demo.self,
+        ]
+    )
+}
