@@ -175,12 +175,16 @@ public final class RecordingWriter {
             throw RecordingError(.invalidArgument, "unknown track id \(track)", file: path)
         }
         let now = options.chunkIntervalNs == nil ? 0 : MonotonicClock.coarseNow()
-        if chunks[index].encoder.isEmpty { chunks[index].openedAtNs = now }
+        if chunks[index].encoder.isEmpty {
+            chunks[index].openedAtNs = now
+            if now < oldestOpenNs { oldestOpenNs = now }
+        }
         chunks[index].encoder.append(receiveTimeNs: receiveTimeNs, userTimestamp: userTimestamp, payload: payload)
         if chunks[index].encoder.bytes.count >= options.chunkBytes {
             try begin.run()
             try writeChunk(index)
             try commit.run()
+            oldestOpenNs = chunks.lazy.filter { !$0.encoder.isEmpty }.map(\.openedAtNs).min() ?? .max
         }
         if let interval = options.chunkIntervalNs, now &- oldestOpenNs >= interval {
             try commitDueChunks(now: now)
@@ -262,7 +266,6 @@ public final class RecordingWriter {
         storedBytes += length
         chunks[index].committedFrames += enc.frameCount
         chunks[index].encoder.reset()
-        if chunks[index].openedAtNs <= oldestOpenNs { oldestOpenNs = .max }
     }
 
     /// Frames of `track` committed so far.
@@ -283,14 +286,18 @@ public final class RecordingWriter {
         try insertEvent.run()
     }
 
-    /// Commits everything, checkpoints the WAL into the file and closes it; the result is one
-    /// self-contained file. Idempotent.
+    /// Commits everything, checkpoints the WAL into the file, leaves WAL mode and closes: the
+    /// result is one self-contained file. Idempotent.
     public func close() throws {
         guard !isClosed else { return }
         try flush()
         try setMeta(RecordingMetaKey.closedAt, iso8601(unixNs: MonotonicClock.wallNowNs()))
         isClosed = true
+        // A finished file leaves WAL mode: it becomes one self-contained file, and readers
+        // (read-only) do not create -wal/-shm files beside it. A crashed file stays in WAL mode
+        // and readers recover it from the WAL.
         try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try? db.execute("PRAGMA journal_mode=DELETE")
         db.close()
     }
 

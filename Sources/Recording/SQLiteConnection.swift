@@ -24,8 +24,12 @@ final class SQLiteConnection {
 
     deinit { close() }
 
+    /// Finalizes every statement still prepared and closes: only a fully closed last
+    /// connection checkpoints and removes the WAL, leaving one self-contained file.
     func close() {
-        if let h = handle { sqlite3_close_v2(h) }
+        guard let h = handle else { return }
+        while let s = sqlite3_next_stmt(h, nil) { sqlite3_finalize(s) }
+        sqlite3_close_v2(h)
         handle = nil
     }
 
@@ -68,14 +72,15 @@ final class SQLiteConnection {
 /// A prepared statement. Columns and parameters are 0- and 1-based as in SQLite.
 final class SQLiteStatement {
     let stmt: OpaquePointer
-    unowned let connection: SQLiteConnection
+    /// Kept alive by its statements; `close()` finalizes them all, after which deinit must not.
+    let connection: SQLiteConnection
 
     init(_ stmt: OpaquePointer, connection: SQLiteConnection) {
         self.stmt = stmt
         self.connection = connection
     }
 
-    deinit { sqlite3_finalize(stmt) }
+    deinit { if connection.handle != nil { sqlite3_finalize(stmt) } }
 
     /// Steps once; true when a row is available, false when done.
     @inline(__always)
