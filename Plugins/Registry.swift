@@ -4,6 +4,11 @@ import Pipeline
 /// means adding its folder under Plugins/ and one line here.
 public enum BuiltinStages {
     public static let all: [StageRegistration] = [
+        JSONLinesSource.registration,
+        JSONLinesSink.registration,
+        Decode.registration,
+        Filter.registration,
+        Downsample.registration,
     ]
 
     public static func registration(for type: String, kind: StageKind) -> StageRegistration? {

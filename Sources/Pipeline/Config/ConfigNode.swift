@@ -32,10 +32,15 @@ public struct ConfigNode: Sendable {
 
     public var content: Content
     public var position: ConfigPosition
+    /// For a scalar written on one line: how many columns after `position` its text starts
+    /// (0 plain, 1 quoted), so a stage can point at a column inside the value (a filter
+    /// expression's syntax error). nil for block scalars (`|`, `>`), whose text starts below.
+    public var textColumnOffset: Int?
 
-    public init(_ content: Content, at position: ConfigPosition) {
+    public init(_ content: Content, at position: ConfigPosition, textColumnOffset: Int? = nil) {
         self.content = content
         self.position = position
+        self.textColumnOffset = textColumnOffset
     }
 
     /// A short name for the node's type, for "expected X, found Y" messages.
@@ -109,7 +114,13 @@ extension ConfigNode {
                 default: kind = .string
                 }
             }
-            self.init(.scalar(scalar.string, kind), at: position)
+            let offset: Int?
+            switch scalar.style {
+            case .plain: offset = 0
+            case .singleQuoted, .doubleQuoted: offset = 1
+            default: offset = nil
+            }
+            self.init(.scalar(scalar.string, kind), at: position, textColumnOffset: offset)
         case .mapping(let mapping):
             var members: [(key: String, keyPosition: ConfigPosition, value: ConfigNode)] = []
             var seen: Set<String> = []
