@@ -27,30 +27,14 @@ public struct EdgeBuffer: Sendable, Hashable {
     }
 }
 
-/// `buffer: {size: N, when_full: block|drop-oldest|drop-newest}` as written in a config.
+/// `buffer: {size: N, when_full: block|drop-oldest|drop-newest}` as written in a config; the
+/// values are checked by `PipelineConfig.compile`, so both can be reported at once.
 struct EdgeBufferOptions: Decodable {
     var size: Int?
-    var whenFull: OverflowPolicy?
+    var whenFull: String?
 
     enum CodingKeys: String, CodingKey {
         case size
         case whenFull = "when_full"
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        size = try c.decodeIfPresent(Int.self, forKey: .size)
-        if let size, size < 1 {
-            throw DecodingError.dataCorruptedError(forKey: .size, in: c, debugDescription: "must be at least 1 frame, found \(size)")
-        }
-        if c.contains(.whenFull) {
-            let text = try c.decode(String.self, forKey: .whenFull)
-            guard let policy = OverflowPolicy(rawValue: text) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .whenFull, in: c,
-                    debugDescription: "'\(text)' is not one of \(OverflowPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            whenFull = policy
-        }
     }
 }

@@ -152,7 +152,20 @@ public struct PipelineConfig: Sendable {
                 let options = StageOptions(node: bufferNode, file: file, stage: name)
                 do {
                     let decoded = try options.decode(EdgeBufferOptions.self)
-                    buffer = EdgeBuffer(capacity: decoded.size ?? EdgeBuffer.defaultCapacity, policy: decoded.whenFull)
+                    if let size = decoded.size, size < 1 {
+                        errors.append(options.error("buffer size must be at least 1 frame, found \(size)",
+                                                    at: bufferNode["size"]?.position))
+                    }
+                    var policy: OverflowPolicy?
+                    if let text = decoded.whenFull {
+                        policy = OverflowPolicy(rawValue: text)
+                        if policy == nil {
+                            let allowed = OverflowPolicy.allCases.map(\.rawValue).joined(separator: ", ")
+                            errors.append(options.error("buffer when_full '\(text)' is not one of \(allowed)",
+                                                        at: bufferNode["when_full"]?.position))
+                        }
+                    }
+                    buffer = EdgeBuffer(capacity: decoded.size ?? EdgeBuffer.defaultCapacity, policy: policy)
                 } catch let error as PipelineError {
                     errors.append(contentsOf: error.allProblems)
                 } catch {
