@@ -29,6 +29,7 @@ public struct StageOptions: Sendable {
         let root = node ?? ConfigNode(.mapping([]), at: ConfigPosition(line: 0, column: 0))
         let reads = OptionReads()
         let decoder = OptionsDecoder(node: root, codingPath: [], reads: reads, place: self)
+        decoder.registerMapping()
         let value: T
         do {
             value = try T(from: decoder)

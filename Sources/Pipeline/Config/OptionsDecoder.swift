@@ -37,7 +37,17 @@ struct OptionsDecoder: Decoder {
     }
 
     func child(_ node: ConfigNode, key: any CodingKey) -> OptionsDecoder {
-        OptionsDecoder(node: node, codingPath: codingPath + [key], reads: reads, place: place)
+        let decoder = OptionsDecoder(node: node, codingPath: codingPath + [key], reads: reads, place: place)
+        decoder.registerMapping()
+        return decoder
+    }
+
+    /// Registers this node's keys as "not yet read" even if the type never opens a container
+    /// (a config type with no fields): then every key is reported as unknown.
+    func registerMapping() {
+        if case .mapping(let members) = node.content {
+            _ = reads.container(path: pathNames, members: members)
+        }
     }
 }
 
