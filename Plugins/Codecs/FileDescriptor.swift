@@ -19,20 +19,20 @@ final class InputFile {
         }
     }
 
-    /// Reads up to `count` bytes appended to `buffer`; returns 0 at the end of the file.
-    func read(into buffer: inout [UInt8], count: Int) throws -> Int {
-        let old = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: count))
+    /// One read buffer for the file's life: no per-read allocation or zero-filling.
+    private var chunk = [UInt8](repeating: 0, count: 1 << 20)
+
+    /// Reads up to 1 MiB appended to `buffer`; returns 0 at the end of the file.
+    func read(into buffer: inout [UInt8]) throws -> Int {
         while true {
-            let n = buffer.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress! + old, count)
+            let n = chunk.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress!, raw.count)
             }
             if n < 0 && errno == EINTR { continue }
             if n < 0 {
-                buffer.removeLast(count)
                 throw PipelineError(message: "read failed: \(String(cString: strerror(errno)))", file: path)
             }
-            buffer.removeLast(count - n)
+            if n > 0 { buffer.append(contentsOf: chunk[0..<n]) }
             return n
         }
     }

@@ -178,7 +178,7 @@ public final class JSONLinesReader {
                 buffer.removeFirst(start)
                 start = 0
             }
-            if try file.read(into: &buffer, count: 1 << 20) == 0 { atEnd = true }
+            if try file.read(into: &buffer) == 0 { atEnd = true }
         }
     }
 }
