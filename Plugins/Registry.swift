@@ -6,6 +6,11 @@ public enum BuiltinStages {
     public static let all: [StageRegistration] = [
         RecordingSource.registration,
         RecordingSink.registration,
+        JSONLinesSource.registration,
+        JSONLinesSink.registration,
+        Decode.registration,
+        Filter.registration,
+        Downsample.registration,
     ]
 
     public static func registration(for type: String, kind: StageKind) -> StageRegistration? {
