@@ -5,7 +5,7 @@
 /// enum. `location` says where in the input: "byte 20", "line 7", "attribute 0x0008".
 public struct WebRTCDataError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Layer: String, Hashable, Sendable {
-        case sdp, stun, ice, transport, dtls, sctp, dcep, peerConnection
+        case sdp, stun, ice, transport, dtls, sctp, dcep, dataChannel, peerConnection
     }
 
     /// A machine-checkable cause; tests compare it, logs print it.

@@ -41,19 +41,19 @@ final class DCEPTests: XCTestCase {
     func testEveryTruncatedPrefixIsATypedError() {
         for length in 0 ..< sdkDataTrackOpen.count {
             XCTAssertThrowsError(try DCEPOpen(bytes: Array(sdkDataTrackOpen.prefix(length)))) { error in
-                XCTAssertTrue(error is DataChannelError, "prefix \(length)")
+                XCTAssertTrue(error is WebRTCDataError, "prefix \(length)")
             }
         }
     }
 
     func testTrailingBytesAndBadFieldsAreRejected() {
         XCTAssertThrowsError(try DCEPOpen(bytes: sdkDataTrackOpen + [0])) { error in
-            XCTAssertEqual((error as? DataChannelError)?.what, "DATA_CHANNEL_OPEN label and protocol")
+            XCTAssertEqual((error as? WebRTCDataError)?.reason, .badLength)
         }
         var badType = sdkDataTrackOpen
         badType[1] = 0x03
         XCTAssertThrowsError(try DCEPOpen(bytes: badType)) { error in
-            XCTAssertEqual((error as? DataChannelError)?.offset, 1)
+            XCTAssertEqual((error as? WebRTCDataError)?.location, "byte 1")
         }
         var badLabel = sdkDataTrackOpen
         badLabel[12] = 0xFF

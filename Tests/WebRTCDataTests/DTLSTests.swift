@@ -7,12 +7,12 @@ final class DTLSTests: XCTestCase {
         let text = certificate.fingerprint.description
         XCTAssertTrue(text.hasPrefix("sha-256 "))
         XCTAssertEqual(text.count, "sha-256 ".count + 32 * 3 - 1)
-        XCTAssertEqual(try DTLSFingerprint(parsing: text), certificate.fingerprint)
-        XCTAssertEqual(try DTLSFingerprint(parsing: text.lowercased().replacingOccurrences(of: "sha-256", with: "SHA-256")),
+        XCTAssertEqual(try SDPFingerprint(parsing: text), certificate.fingerprint)
+        XCTAssertEqual(try SDPFingerprint(parsing: text.lowercased().replacingOccurrences(of: "sha-256", with: "SHA-256")),
                        certificate.fingerprint)
-        XCTAssertThrowsError(try DTLSFingerprint(parsing: "sha-256 AB:CD"))
-        XCTAssertThrowsError(try DTLSFingerprint(parsing: "sha-256 ZZ:" + String(repeating: "00:", count: 30) + "00"))
-        XCTAssertThrowsError(try DTLSFingerprint(parsing: "sha-256"))
+        XCTAssertThrowsError(try SDPFingerprint(parsing: "sha-256 AB:CD"))
+        XCTAssertThrowsError(try SDPFingerprint(parsing: "sha-256 ZZ:" + String(repeating: "00:", count: 30) + "00"))
+        XCTAssertThrowsError(try SDPFingerprint(parsing: "sha-256"))
     }
 
     /// Delivers every `.send` of one side to the other until neither has anything to say.

@@ -229,7 +229,7 @@ private func waitConnected(_ transport: DataChannelTransport) async throws {
         switch state {
         case .connected: return
         case .failed(let error): throw error
-        case .closed: throw DataChannelError(.dataChannel, "transport", expected: "connected", found: "closed")
+        case .closed: throw WebRTCDataError(.dataChannel, .notOpen, "transport", expected: "connected", found: "closed")
         default: continue
         }
     }
@@ -245,7 +245,7 @@ private func withDeadline<T: Sendable>(_ seconds: Double, _ body: @escaping @Sen
         }
         guard let first = try await group.next(), let value = first else {
             group.cancelAll()
-            throw DataChannelError(.dataChannel, "test", expected: "done within \(seconds) s", found: "timeout")
+            throw WebRTCDataError(.dataChannel, .timeout, "test", expected: "done within \(seconds) s", found: "timeout")
         }
         group.cancelAll()
         return value

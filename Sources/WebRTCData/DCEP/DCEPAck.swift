@@ -11,12 +11,12 @@ struct DCEPAck: Sendable, Equatable {
 
     /// RFC 8832 §5.2 defines no further fields; trailing bytes are tolerated as libwebrtc does,
     /// since an ACK carries nothing a receiver could misread.
-    init(bytes: [UInt8]) throws(DataChannelError) {
+    init(bytes: [UInt8]) throws(WebRTCDataError) {
         guard let first = bytes.first else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_ACK", expected: "1 byte", found: "empty message", offset: 0)
+            throw WebRTCDataError(.dcep, .truncated, "DATA_CHANNEL_ACK", expected: "1 byte", found: "empty message", offset: 0)
         }
         guard first == DCEPMessageType.ack.rawValue else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_ACK message type", expected: "0x02",
+            throw WebRTCDataError(.dcep, .badValue, "DATA_CHANNEL_ACK message type", expected: "0x02",
                                    found: "0x" + String(first, radix: 16), offset: 0)
         }
     }

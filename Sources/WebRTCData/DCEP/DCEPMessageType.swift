@@ -9,9 +9,9 @@ enum DCEPMessage: Sendable, Equatable {
     case open(DCEPOpen)
     case ack
 
-    init(bytes: [UInt8]) throws(DataChannelError) {
+    init(bytes: [UInt8]) throws(WebRTCDataError) {
         guard let first = bytes.first else {
-            throw DataChannelError(.dcep, "message type", expected: "1 byte", found: "empty message", offset: 0)
+            throw WebRTCDataError(.dcep, .truncated, "message type", expected: "1 byte", found: "empty message", offset: 0)
         }
         switch DCEPMessageType(rawValue: first) {
         case .open: self = .open(try DCEPOpen(bytes: bytes))
@@ -19,7 +19,7 @@ enum DCEPMessage: Sendable, Equatable {
             _ = try DCEPAck(bytes: bytes)
             self = .ack
         case nil:
-            throw DataChannelError(.dcep, "message type", expected: "0x02 ACK or 0x03 OPEN",
+            throw WebRTCDataError(.dcep, .badValue, "message type", expected: "0x02 ACK or 0x03 OPEN",
                                    found: "0x" + String(first, radix: 16), offset: 0)
         }
     }

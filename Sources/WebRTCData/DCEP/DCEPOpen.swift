@@ -38,17 +38,17 @@ struct DCEPOpen: Sendable, Equatable {
     var ordered: Bool { channelType.ordered }
     var reliability: DataChannelReliability { channelType.reliability(parameter: reliabilityParameter) }
 
-    init(bytes: [UInt8]) throws(DataChannelError) {
+    init(bytes: [UInt8]) throws(WebRTCDataError) {
         guard bytes.count >= Self.headerLength else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN header", expected: "12 bytes",
+            throw WebRTCDataError(.dcep, .truncated, "DATA_CHANNEL_OPEN header", expected: "12 bytes",
                                    found: "\(bytes.count) bytes", offset: bytes.count)
         }
         guard bytes[0] == DCEPMessageType.open.rawValue else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN message type", expected: "0x03",
+            throw WebRTCDataError(.dcep, .badValue, "DATA_CHANNEL_OPEN message type", expected: "0x03",
                                    found: "0x" + String(bytes[0], radix: 16), offset: 0)
         }
         guard let type = DCEPChannelType(rawValue: bytes[1]) else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN channel type",
+            throw WebRTCDataError(.dcep, .badValue, "DATA_CHANNEL_OPEN channel type",
                                    expected: "0x00, 0x01, 0x02, 0x80, 0x81 or 0x82",
                                    found: "0x" + String(bytes[1], radix: 16), offset: 1)
         }
@@ -56,18 +56,18 @@ struct DCEPOpen: Sendable, Equatable {
         let protocolLength = Int(bytes[10]) << 8 | Int(bytes[11])
         let total = Self.headerLength + labelLength + protocolLength
         guard bytes.count == total else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN label and protocol",
+            throw WebRTCDataError(.dcep, .badLength, "DATA_CHANNEL_OPEN label and protocol",
                                    expected: "\(total) bytes in all", found: "\(bytes.count) bytes",
                                    offset: min(bytes.count, total))
         }
         let labelBytes = bytes[12 ..< 12 + labelLength]
         let protocolBytes = bytes[(12 + labelLength)...]
         guard let label = String(validating: labelBytes, as: UTF8.self) else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN label", expected: "UTF-8",
+            throw WebRTCDataError(.dcep, .badValue, "DATA_CHANNEL_OPEN label", expected: "UTF-8",
                                    found: "invalid UTF-8", offset: 12)
         }
         guard let proto = String(validating: protocolBytes, as: UTF8.self) else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN protocol", expected: "UTF-8",
+            throw WebRTCDataError(.dcep, .badValue, "DATA_CHANNEL_OPEN protocol", expected: "UTF-8",
                                    found: "invalid UTF-8", offset: 12 + labelLength)
         }
         channelType = type
@@ -79,15 +79,15 @@ struct DCEPOpen: Sendable, Equatable {
     }
 
     /// Encodes the message. Label and protocol longer than 65535 UTF-8 bytes cannot be carried.
-    func encoded() throws(DataChannelError) -> [UInt8] {
+    func encoded() throws(WebRTCDataError) -> [UInt8] {
         let labelBytes = Array(label.utf8)
         let protocolBytes = Array(self.protocol.utf8)
         guard labelBytes.count <= Int(UInt16.max) else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN label", expected: "at most 65535 bytes",
+            throw WebRTCDataError(.dcep, .tooLong, "DATA_CHANNEL_OPEN label", expected: "at most 65535 bytes",
                                    found: "\(labelBytes.count) bytes")
         }
         guard protocolBytes.count <= Int(UInt16.max) else {
-            throw DataChannelError(.dcep, "DATA_CHANNEL_OPEN protocol", expected: "at most 65535 bytes",
+            throw WebRTCDataError(.dcep, .tooLong, "DATA_CHANNEL_OPEN protocol", expected: "at most 65535 bytes",
                                    found: "\(protocolBytes.count) bytes")
         }
         var out: [UInt8] = []

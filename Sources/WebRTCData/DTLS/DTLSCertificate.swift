@@ -9,16 +9,16 @@ public final class DTLSCertificate: @unchecked Sendable {
     let key: OpaquePointer
     let certificate: OpaquePointer
     /// SHA-256 over the DER certificate, for `a=fingerprint`.
-    public let fingerprint: DTLSFingerprint
+    public let fingerprint: SDPFingerprint
 
     /// Generates a fresh key pair and certificate valid from one day ago for 30 days.
-    public init(commonName: String = "trackbag") throws(DataChannelError) {
+    public init(commonName: String = "trackbag") throws(WebRTCDataError) {
         guard let key = cossl_generate_ec_key(NID_X9_62_prime256v1) else {
-            throw DataChannelError(.dtls, "certificate key", expected: "an EC P-256 key", found: DTLSCertificate.opensslError())
+            throw WebRTCDataError(.dtls, .openSSL, "certificate key", expected: "an EC P-256 key", found: DTLSCertificate.opensslError())
         }
         guard let x509 = X509_new() else {
             EVP_PKEY_free(key)
-            throw DataChannelError(.dtls, "certificate", expected: "X509_new", found: DTLSCertificate.opensslError())
+            throw WebRTCDataError(.dtls, .openSSL, "certificate", expected: "X509_new", found: DTLSCertificate.opensslError())
         }
         var ok = X509_set_version(x509, 2) == 1
         var serial: UInt64 = 0
@@ -40,12 +40,12 @@ public final class DTLSCertificate: @unchecked Sendable {
         guard ok else {
             X509_free(x509)
             EVP_PKEY_free(key)
-            throw DataChannelError(.dtls, "certificate", expected: "a signed self-signed certificate",
+            throw WebRTCDataError(.dtls, .openSSL, "certificate", expected: "a signed self-signed certificate",
                                    found: DTLSCertificate.opensslError())
         }
         self.key = key
         self.certificate = x509
-        self.fingerprint = DTLSFingerprint(bytes: Array(digest[0 ..< Int(length)]))
+        self.fingerprint = SDPFingerprint(algorithm: "sha-256", bytes: Array(digest[0 ..< Int(length)]))
     }
 
     deinit {
@@ -54,11 +54,11 @@ public final class DTLSCertificate: @unchecked Sendable {
     }
 
     /// SHA-256 fingerprint of any certificate (the peer's, during verification).
-    static func fingerprint(of x509: OpaquePointer) -> DTLSFingerprint? {
+    static func fingerprint(of x509: OpaquePointer) -> SDPFingerprint? {
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         guard X509_digest(x509, EVP_sha256(), &digest, &length) == 1 else { return nil }
-        return DTLSFingerprint(bytes: Array(digest[0 ..< Int(length)]))
+        return SDPFingerprint(algorithm: "sha-256", bytes: Array(digest[0 ..< Int(length)]))
     }
 
     /// The oldest OpenSSL error on this thread's queue, as text, and clears the queue.

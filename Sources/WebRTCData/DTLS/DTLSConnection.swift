@@ -17,7 +17,7 @@ enum DTLSAction: Sendable, Equatable {
     /// The peer sent close_notify (RFC 5246 §7.2.1).
     case closed
     /// The connection cannot continue.
-    case failed(DataChannelError)
+    case failed(WebRTCDataError)
 }
 
 /// DTLS 1.2 over OpenSSL with memory BIOs: bytes in, actions out, no sockets (RFC 6347).
@@ -37,7 +37,7 @@ final class DTLSConnection {
     /// Datagrams that were not a run of well-formed DTLS records and were dropped unread.
     private(set) var rejectedDatagrams = 0
     /// The certificate fingerprint the peer presented, once verified.
-    private(set) var peerFingerprint: DTLSFingerprint?
+    private(set) var peerFingerprint: SDPFingerprint?
 
     private let context: OpaquePointer
     private let ssl: OpaquePointer
@@ -46,14 +46,14 @@ final class DTLSConnection {
     private let expectation: FingerprintExpectation
     private var readBuffer = [UInt8](repeating: 0, count: 1 << 16)
 
-    init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: DTLSFingerprint,
-         mtu: Int = 1200) throws(DataChannelError) {
+    init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint,
+         mtu: Int = 1200) throws(WebRTCDataError) {
         guard remoteFingerprint.algorithm == "sha-256" else {
-            throw DataChannelError(.dtls, "remote fingerprint hash", expected: "sha-256", found: remoteFingerprint.algorithm)
+            throw WebRTCDataError(.dtls, .certificateMismatch, "remote fingerprint hash", expected: "sha-256", found: remoteFingerprint.algorithm)
         }
         ERR_clear_error()
         guard let context = SSL_CTX_new(DTLS_method()) else {
-            throw DataChannelError(.dtls, "SSL_CTX_new", expected: "a DTLS context", found: DTLSCertificate.opensslError())
+            throw WebRTCDataError(.dtls, .openSSL, "SSL_CTX_new", expected: "a DTLS context", found: DTLSCertificate.opensslError())
         }
         // RFC 8827 §6.5: DTLS 1.2 or later; ECDHE with P-256 (and X25519) is what browsers offer.
         var ok = SSL_CTX_ctrl(context, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(DTLS1_2_VERSION), nil) == 1
@@ -67,12 +67,12 @@ final class DTLSConnection {
         guard ok, let ssl = SSL_new(context) else {
             let reason = DTLSCertificate.opensslError()
             SSL_CTX_free(context)
-            throw DataChannelError(.dtls, "SSL setup", expected: "a configured DTLS session", found: reason)
+            throw WebRTCDataError(.dtls, .openSSL, "SSL setup", expected: "a configured DTLS session", found: reason)
         }
         guard let readBIO = BIO_new(BIO_s_mem()), let writeBIO = BIO_new(BIO_s_mem()) else {
             SSL_free(ssl)
             SSL_CTX_free(context)
-            throw DataChannelError(.dtls, "BIO_new", expected: "memory BIOs", found: DTLSCertificate.opensslError())
+            throw WebRTCDataError(.dtls, .openSSL, "BIO_new", expected: "memory BIOs", found: DTLSCertificate.opensslError())
         }
         // An empty read BIO means "no datagram yet", not end of stream.
         _ = cossl_bio_set_mem_eof_return(readBIO, -1)
@@ -141,15 +141,15 @@ final class DTLSConnection {
     }
 
     /// Encrypts application data (one SCTP packet) into datagrams.
-    func write(_ data: [UInt8]) throws(DataChannelError) -> [DTLSAction] {
+    func write(_ data: [UInt8]) throws(WebRTCDataError) -> [DTLSAction] {
         guard state == .connected else {
-            throw DataChannelError(.dtls, "write", expected: "a connected session", found: "\(state)")
+            throw WebRTCDataError(.dtls, .openSSL, "write", expected: "a connected session", found: "\(state)")
         }
         ERR_clear_error()
         let result: Int32 = data.withUnsafeBytes { SSL_write(ssl, $0.baseAddress, Int32($0.count)) }
         guard result > 0 else {
             let error = SSL_get_error(ssl, result)
-            throw DataChannelError(.dtls, "SSL_write", expected: "data written",
+            throw WebRTCDataError(.dtls, .openSSL, "SSL_write", expected: "data written",
                                    found: "error \(error): \(DTLSCertificate.opensslError())")
         }
         var actions: [DTLSAction] = []
@@ -170,7 +170,7 @@ final class DTLSConnection {
         ERR_clear_error()
         var actions: [DTLSAction] = []
         if cossl_dtls_handle_timeout(ssl) < 0 {
-            fail(DataChannelError(.dtls, "handshake", expected: "a reply before the retransmission limit",
+            fail(WebRTCDataError(.dtls, .handshakeFailed, "handshake", expected: "a reply before the retransmission limit",
                                   found: "timeout: \(DTLSCertificate.opensslError())"), into: &actions)
             return actions
         }
@@ -200,13 +200,13 @@ final class DTLSConnection {
             // Re-check after the fact: OpenSSL calls the verify callback only if a certificate
             // came, and SSL_VERIFY_FAIL_IF_NO_PEER_CERT guards only the server side.
             guard let peer = SSL_get1_peer_certificate(ssl) else {
-                fail(DataChannelError(.dtls, "peer certificate", expected: "a certificate", found: "none"), into: &actions)
+                fail(WebRTCDataError(.dtls, .certificateMismatch, "peer certificate", expected: "a certificate", found: "none"), into: &actions)
                 return
             }
             let fingerprint = DTLSCertificate.fingerprint(of: peer)
             X509_free(peer)
             guard let fingerprint, fingerprint == expectation.fingerprint else {
-                fail(DataChannelError(.dtls, "peer certificate fingerprint", expected: expectation.fingerprint.description,
+                fail(WebRTCDataError(.dtls, .certificateMismatch, "peer certificate fingerprint", expected: expectation.fingerprint.description,
                                       found: fingerprint?.description ?? "none"), into: &actions)
                 return
             }
@@ -219,7 +219,7 @@ final class DTLSConnection {
         drainOutput(into: &actions)
         if error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE { return }
         let reason = expectation.mismatch.map { "certificate fingerprint \($0)" } ?? DTLSCertificate.opensslError()
-        fail(DataChannelError(.dtls, "handshake", expected: "a completed handshake",
+        fail(WebRTCDataError(.dtls, .handshakeFailed, "handshake", expected: "a completed handshake",
                               found: "error \(error): \(reason)"), into: &actions)
     }
 
@@ -240,14 +240,14 @@ final class DTLSConnection {
                 state = .closed
                 actions.append(.closed)
             default:
-                fail(DataChannelError(.dtls, "SSL_read", expected: "application data",
+                fail(WebRTCDataError(.dtls, .openSSL, "SSL_read", expected: "application data",
                                       found: "error \(error): \(DTLSCertificate.opensslError())"), into: &actions)
             }
             return
         }
     }
 
-    private func fail(_ error: DataChannelError, into actions: inout [DTLSAction]) {
+    private func fail(_ error: WebRTCDataError, into actions: inout [DTLSAction]) {
         drainOutput(into: &actions) // lets a fatal alert reach the peer
         state = .failed
         ERR_clear_error()
@@ -283,9 +283,9 @@ final class DTLSConnection {
 /// The fingerprint the peer's certificate must have, shared with OpenSSL's verify callback
 /// through the SSL object's ex-data slot 0. Owned by its `DTLSConnection`, which outlives the SSL.
 private final class FingerprintExpectation {
-    let fingerprint: DTLSFingerprint
+    let fingerprint: SDPFingerprint
     var mismatch: String?
-    init(_ fingerprint: DTLSFingerprint) { self.fingerprint = fingerprint }
+    init(_ fingerprint: SDPFingerprint) { self.fingerprint = fingerprint }
 }
 
 /// OpenSSL verify callback: WebRTC certificates are self-signed, so chain errors are ignored

@@ -17,32 +17,32 @@ struct DTLSRecordHeader: Sendable, Equatable {
 
     /// Splits a datagram into records, checking that it is exactly a run of whole records of a
     /// known content type and DTLS version (1.0 0xFEFF or 1.2 0xFEFD). Returns the record ranges.
-    static func records(in datagram: some RandomAccessCollection<UInt8>) throws(DataChannelError) -> [Range<Int>] {
+    static func records(in datagram: some RandomAccessCollection<UInt8>) throws(WebRTCDataError) -> [Range<Int>] {
         let bytes = Array(datagram)
         var ranges: [Range<Int>] = []
         var offset = 0
         guard !bytes.isEmpty else {
-            throw DataChannelError(.dtls, "datagram", expected: "at least one record", found: "0 bytes", offset: 0)
+            throw WebRTCDataError(.dtls, .truncated, "datagram", expected: "at least one record", found: "0 bytes", offset: 0)
         }
         while offset < bytes.count {
             guard bytes.count - offset >= length else {
-                throw DataChannelError(.dtls, "record header", expected: "13 bytes",
+                throw WebRTCDataError(.dtls, .truncated, "record header", expected: "13 bytes",
                                        found: "\(bytes.count - offset) bytes", offset: offset)
             }
             let type = bytes[offset]
             guard (20 ... 23).contains(type) else {
-                throw DataChannelError(.dtls, "record content type", expected: "20…23",
+                throw WebRTCDataError(.dtls, .badValue, "record content type", expected: "20…23",
                                        found: "\(type)", offset: offset)
             }
             let version = UInt16(bytes[offset + 1]) << 8 | UInt16(bytes[offset + 2])
             guard version == 0xFEFD || version == 0xFEFF else {
-                throw DataChannelError(.dtls, "record version", expected: "0xFEFD or 0xFEFF",
+                throw WebRTCDataError(.dtls, .badValue, "record version", expected: "0xFEFD or 0xFEFF",
                                        found: "0x" + String(version, radix: 16), offset: offset + 1)
             }
             let fragment = Int(bytes[offset + 11]) << 8 | Int(bytes[offset + 12])
             let end = offset + length + fragment
             guard end <= bytes.count else {
-                throw DataChannelError(.dtls, "record length", expected: "\(fragment) bytes of fragment",
+                throw WebRTCDataError(.dtls, .truncated, "record length", expected: "\(fragment) bytes of fragment",
                                        found: "\(bytes.count - offset - length) bytes", offset: offset + 11)
             }
             ranges.append(offset ..< end)

@@ -73,12 +73,12 @@ public final class DataChannel: Sendable {
     }
 
     /// Sends binary data (PPID 53, or 57 when empty).
-    public func send(_ bytes: some Collection<UInt8>) async throws(DataChannelError) {
+    public func send(_ bytes: some Collection<UInt8>) async throws(WebRTCDataError) {
         try await transportForSending().send(Array(bytes), payloadProtocol: bytes.isEmpty ? .emptyBinary : .binary, on: self)
     }
 
     /// Sends text (PPID 51, or 56 when empty).
-    public func send(_ text: String) async throws(DataChannelError) {
+    public func send(_ text: String) async throws(WebRTCDataError) {
         let bytes = Array(text.utf8)
         try await transportForSending().send(bytes, payloadProtocol: bytes.isEmpty ? .emptyString : .string, on: self)
     }
@@ -86,11 +86,11 @@ public final class DataChannel: Sendable {
     /// Waits until the channel is open; throws if it closes first.
     public func opened() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let resume: Result<Void, DataChannelError>? = core.withLock { core in
+            let resume: Result<Void, WebRTCDataError>? = core.withLock { core in
                 switch core.state {
                 case .open: return .success(())
                 case .closing, .closed:
-                    return .failure(DataChannelError(.dataChannel, "open \(label)", expected: "open", found: "\(core.state)"))
+                    return .failure(WebRTCDataError(.dataChannel, .notOpen, "open \(label)", expected: "open", found: "\(core.state)"))
                 case .connecting:
                     core.openWaiters.append(continuation)
                     return nil
@@ -122,10 +122,10 @@ public final class DataChannel: Sendable {
         await transport.close(self)
     }
 
-    private func transportForSending() throws(DataChannelError) -> DataChannelTransport {
+    private func transportForSending() throws(WebRTCDataError) -> DataChannelTransport {
         let (state, transport) = core.withLock { ($0.state, $0.transport) }
         guard state == .open, let transport else {
-            throw DataChannelError(.dataChannel, "send on \(label)", expected: "an open channel", found: "\(state)")
+            throw WebRTCDataError(.dataChannel, .notOpen, "send on \(label)", expected: "an open channel", found: "\(state)")
         }
         return transport
     }
@@ -155,7 +155,7 @@ public final class DataChannel: Sendable {
             return (core.openWaiters, core.lowWaiters, wasClosed)
         }
         guard !wasClosed else { return }
-        let error = DataChannelError(.dataChannel, "open \(label)", expected: "open", found: "closed")
+        let error = WebRTCDataError(.dataChannel, .notOpen, "open \(label)", expected: "open", found: "closed")
         for waiter in openWaiters { waiter.resume(throwing: error) }
         for waiter in lowWaiters { waiter.resume() }
         messageSink.finish()

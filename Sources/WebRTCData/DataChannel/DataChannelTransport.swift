@@ -6,7 +6,7 @@
 /// (ICE's selected pair, or another transport in memory for tests). usrsctp's threads only wake
 /// the actor through the association's callback sink.
 actor DataChannelTransport {
-    enum State: Sendable, Equatable { case new, connecting, connected, closed, failed(DataChannelError) }
+    enum State: Sendable, Equatable { case new, connecting, connected, closed, failed(WebRTCDataError) }
 
     let role: DTLSRole
     private(set) var state: State = .new
@@ -34,9 +34,9 @@ actor DataChannelTransport {
     private var timer: Task<Void, Never>?
     private var wakeups: Task<Void, Never>?
 
-    init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: DTLSFingerprint,
+    init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint,
          remoteMaxMessageSize: Int = 65536, mtu: Int = 1200,
-         send: @escaping @Sendable ([UInt8]) -> Void) throws(DataChannelError) {
+         send: @escaping @Sendable ([UInt8]) -> Void) throws(WebRTCDataError) {
         self.role = role
         self.remoteMaxMessageSize = remoteMaxMessageSize
         dtls = try DTLSConnection(role: role, certificate: certificate, remoteFingerprint: remoteFingerprint, mtu: mtu)
@@ -71,7 +71,7 @@ actor DataChannelTransport {
     /// Creates a channel: in-band channels send DATA_CHANNEL_OPEN once SCTP is up.
     func createChannel(label: String, protocol: String = "", ordered: Bool = true,
                        reliability: DataChannelReliability = .reliable,
-                       negotiatedID: UInt16? = nil) throws(DataChannelError) -> DataChannel {
+                       negotiatedID: UInt16? = nil) throws(WebRTCDataError) -> DataChannel {
         let channel = DataChannel(label: label, protocol: `protocol`, ordered: ordered,
                                   reliability: reliability, negotiatedID: negotiatedID)
         try adopt(channel)
@@ -80,9 +80,9 @@ actor DataChannelTransport {
 
     /// Takes over a channel made before this transport existed (a peer connection's channels
     /// created before negotiation).
-    func adopt(_ channel: DataChannel) throws(DataChannelError) {
+    func adopt(_ channel: DataChannel) throws(WebRTCDataError) {
         if let id = channel.id, channels[id] != nil {
-            throw DataChannelError(.dataChannel, "negotiated id", expected: "an unused stream id", found: "\(id) in use")
+            throw WebRTCDataError(.dataChannel, .streamInUse, "negotiated id", expected: "an unused stream id", found: "\(id) in use")
         }
         channel.core.withLock { $0.transport = self }
         switch state {
@@ -97,12 +97,12 @@ actor DataChannelTransport {
         }
     }
 
-    func send(_ payload: [UInt8], payloadProtocol: SCTPPayloadProtocol, on channel: DataChannel) throws(DataChannelError) {
+    func send(_ payload: [UInt8], payloadProtocol: SCTPPayloadProtocol, on channel: DataChannel) throws(WebRTCDataError) {
         guard let id = channel.id, channels[id] === channel, channel.state == .open else {
-            throw DataChannelError(.dataChannel, "send on \(channel.label)", expected: "an open channel", found: "\(channel.state)")
+            throw WebRTCDataError(.dataChannel, .notOpen, "send on \(channel.label)", expected: "an open channel", found: "\(channel.state)")
         }
         guard payload.count <= remoteMaxMessageSize else {
-            throw DataChannelError(.dataChannel, "message on \(channel.label)",
+            throw WebRTCDataError(.dataChannel, .tooLong, "message on \(channel.label)",
                                    expected: "at most \(remoteMaxMessageSize) bytes (peer's max-message-size)",
                                    found: "\(payload.count) bytes")
         }

@@ -37,17 +37,17 @@ final class SCTPAssociation {
 
     /// - Parameter mtu: the DTLS datagram budget; SCTP packets are kept below it minus the DTLS
     ///   record overhead (RFC 8261 §5: at most 1200 bytes is safe).
-    init(mtu: Int = 1200) throws(DataChannelError) {
+    init(mtu: Int = 1200) throws(WebRTCDataError) {
         _ = SCTPRuntime.started
         id = SCTPRuntime.register(callbacks)
         let address = UnsafeMutableRawPointer(bitPattern: id)
         usrsctp_register_address(address)
         guard let socket = usrsctp_socket(AF_CONN, Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_SCTP), nil, nil, 0, nil) else {
             // deinit releases the registration: every stored property is set by now.
-            throw DataChannelError(.sctp, "usrsctp_socket", expected: "a socket", found: "errno \(errno)")
+            throw WebRTCDataError(.sctp, .usrsctp, "usrsctp_socket", expected: "a socket", found: "errno \(errno)")
         }
         self.socket = socket
-        do throws(DataChannelError) {
+        do throws(WebRTCDataError) {
             try configure(socket, mtu: mtu)
             var local = sockaddr_conn(sconn_family: UInt16(AF_CONN), sconn_port: Self.port.bigEndian, sconn_addr: address)
             let bound = withUnsafeMutablePointer(to: &local) {
@@ -56,7 +56,7 @@ final class SCTPAssociation {
                 }
             }
             guard bound == 0 else {
-                throw DataChannelError(.sctp, "usrsctp_bind", expected: "port 5000 bound", found: "errno \(errno)")
+                throw WebRTCDataError(.sctp, .usrsctp, "usrsctp_bind", expected: "port 5000 bound", found: "errno \(errno)")
             }
         } catch {
             usrsctp_close(socket)
@@ -75,12 +75,12 @@ final class SCTPAssociation {
         SCTPRuntime.unregister(id)
     }
 
-    private func configure(_ socket: OpaquePointer, mtu: Int) throws(DataChannelError) {
+    private func configure(_ socket: OpaquePointer, mtu: Int) throws(WebRTCDataError) {
         guard usrsctp_set_non_blocking(socket, 1) == 0 else {
-            throw DataChannelError(.sctp, "non-blocking mode", expected: "set", found: "errno \(errno)")
+            throw WebRTCDataError(.sctp, .usrsctp, "non-blocking mode", expected: "set", found: "errno \(errno)")
         }
         guard usrsctp_set_upcall(socket, sctpUpcall, UnsafeMutableRawPointer(bitPattern: id)) == 0 else {
-            throw DataChannelError(.sctp, "upcall", expected: "set", found: "errno \(errno)")
+            throw WebRTCDataError(.sctp, .usrsctp, "upcall", expected: "set", found: "errno \(errno)")
         }
         // Closing must not linger: once DTLS is gone nothing can carry a graceful shutdown.
         var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
@@ -115,17 +115,17 @@ final class SCTPAssociation {
     }
 
     private func setOption<T>(_ socket: OpaquePointer, _ level: Int32, _ name: Int32, _ value: inout T,
-                              _ label: String) throws(DataChannelError) {
+                              _ label: String) throws(WebRTCDataError) {
         let result = withUnsafePointer(to: &value) {
             usrsctp_setsockopt(socket, level, name, $0, socklen_t(MemoryLayout<T>.size))
         }
         guard result == 0 else {
-            throw DataChannelError(.sctp, "socket option \(label)", expected: "accepted", found: "errno \(errno)")
+            throw WebRTCDataError(.sctp, .usrsctp, "socket option \(label)", expected: "accepted", found: "errno \(errno)")
         }
     }
 
     /// Starts the association (sends INIT). Call once DTLS is up.
-    func connect() throws(DataChannelError) {
+    func connect() throws(WebRTCDataError) {
         guard state == .idle, let socket else { return }
         var remote = sockaddr_conn(sconn_family: UInt16(AF_CONN), sconn_port: Self.port.bigEndian,
                                    sconn_addr: UnsafeMutableRawPointer(bitPattern: id))
@@ -135,7 +135,7 @@ final class SCTPAssociation {
             }
         }
         guard result == 0 || errno == EINPROGRESS else {
-            throw DataChannelError(.sctp, "usrsctp_connect", expected: "connection started", found: "errno \(errno)")
+            throw WebRTCDataError(.sctp, .usrsctp, "usrsctp_connect", expected: "connection started", found: "errno \(errno)")
         }
         state = .connecting
     }
@@ -152,9 +152,9 @@ final class SCTPAssociation {
     }
 
     /// Queues a message and sends as much of the queue as usrsctp accepts.
-    func send(_ message: SCTPMessage) throws(DataChannelError) {
+    func send(_ message: SCTPMessage) throws(WebRTCDataError) {
         guard state != .closed else {
-            throw DataChannelError(.sctp, "send", expected: "an open association", found: "closed")
+            throw WebRTCDataError(.sctp, .usrsctp, "send", expected: "an open association", found: "closed")
         }
         sendQueue.append(message)
         queuedBytes[message.stream, default: 0] += message.payload.count
