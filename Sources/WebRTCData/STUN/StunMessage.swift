@@ -106,8 +106,9 @@ struct StunMessage: Hashable, Sendable {
 
     /// Encodes the message; with `integrityKey`, appends MESSAGE-INTEGRITY (RFC 8489 §14.5,
     /// HMAC-SHA1; for ICE the key is the peer's password, RFC 8445 §7.2.2), then FINGERPRINT
-    /// when asked (§14.7; ICE always adds it, RFC 8445 §7.2.2).
-    func encode(integrityKey: [UInt8]? = nil, fingerprint: Bool = false) -> [UInt8] {
+    /// when asked (§14.7; ICE always adds it, RFC 8445 §7.2.2). `padding` fills attributes to
+    /// 4 bytes; RFC 8489 §14 lets it be any value (RFC 5769's vectors use 0x20).
+    func encode(integrityKey: [UInt8]? = nil, fingerprint: Bool = false, padding: UInt8 = 0) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(128)
         let type = messageClass.type(method: method.rawValue)
@@ -119,7 +120,7 @@ struct StunMessage: Hashable, Sendable {
             append16(&out, attribute.type.rawValue)
             append16(&out, UInt16(truncatingIfNeeded: attribute.value.count))
             out += attribute.value
-            out += [UInt8](repeating: 0, count: (4 - attribute.value.count % 4) % 4)
+            out += [UInt8](repeating: padding, count: (4 - attribute.value.count % 4) % 4)
         }
         if let integrityKey {
             // §14.5: the length field covers up to and including MESSAGE-INTEGRITY while hashing.
