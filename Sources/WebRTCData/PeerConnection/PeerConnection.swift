@@ -83,7 +83,10 @@ public actor PeerConnection {
             throw WebRTCDataError(.peerConnection, .wrongState, at: "setRemoteDescription",
                                   "a remote description is already set or the connection closed")
         }
-        let description = try SessionDescription(parsing: sdp)
+        // Swift treats CRLF as one Character, which SessionDescription's line split (on "\n")
+        // does not see; SDP from peers uses CRLF (RFC 8866 §5), so lines are normalised first.
+        let lines = sdp.split(separator: "\r\n", omittingEmptySubsequences: false)
+        let description = try SessionDescription(parsing: lines.joined(separator: "\n"))
         guard let index = description.media.firstIndex(where: { $0.isDataChannel && !$0.isRejected }) else {
             throw WebRTCDataError(.sdp, .noDataChannel, at: "remote description", "no accepted webrtc-datachannel section")
         }
