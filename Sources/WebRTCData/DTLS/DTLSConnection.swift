@@ -62,6 +62,10 @@ final class DTLSConnection {
         ok = ok && SSL_CTX_check_private_key(context) == 1
         ok = ok && cossl_ctx_set1_groups_list(context, "X25519:P-256") == 1
         ok = ok && SSL_CTX_set_cipher_list(context, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA") == 1
+        // use_srtp (RFC 5764) carries no data here, but aiortc fails a handshake that did not
+        // negotiate an SRTP profile and libwebrtc always offers one, so we offer the usual two.
+        // (This call returns 0 on success.)
+        ok = ok && SSL_CTX_set_tlsext_use_srtp(context, "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80") == 0
         // Both ends must present a certificate (RFC 8827 §6.5), so the server asks for one.
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verifyPeerCertificate)
         guard ok, let ssl = SSL_new(context) else {
