@@ -14,4 +14,6 @@
 
 /// OpenSSL's version number, so Swift code and tests can say what they run on.
 unsigned long cossl_version_number(void);
+// AES-128-GCM, PBKDF2 and RNG for data-track E2EE (Sources/DataTracks).
+#include "cossl_aead.h"
 #endif

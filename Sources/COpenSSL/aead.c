@@ -1,0 +1,55 @@
+// AES-128-GCM for LiveKit frame E2EE (DESIGN.md §3): no AAD, 12-byte IV, 16-byte tag appended.
+// Kept in C because the GCM tag is reached through EVP_CIPHER_CTX_ctrl and the EVP_CTRL_GCM_*
+// constants, which read more plainly here than through Swift's imported macros.
+#include <stdint.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include "cossl_aead.h"
+
+int cossl_aes128gcm_seal(const unsigned char *key16, const unsigned char *iv12,
+                         const unsigned char *in, size_t len, unsigned char *out) {
+    if (len > (size_t)INT32_MAX) return 0;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) return 0;
+    int ok = 0, n = 0, fin = 0;
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, key16, iv12) == 1 &&
+        (len == 0 || EVP_EncryptUpdate(ctx, out, &n, in, (int)len) == 1) &&
+        EVP_EncryptFinal_ex(ctx, out + n, &fin) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + len) == 1) {
+        ok = 1;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+int cossl_aes128gcm_open(const unsigned char *key16, const unsigned char *iv12,
+                         const unsigned char *in, size_t len, unsigned char *out) {
+    if (len < 16 || len - 16 > (size_t)INT32_MAX) return -1;
+    size_t body = len - 16;
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (!ctx) return -1;
+    int result = -1, n = 0, fin = 0;
+    if (EVP_DecryptInit_ex(ctx, EVP_aes_128_gcm(), NULL, key16, iv12) == 1 &&
+        (body == 0 || EVP_DecryptUpdate(ctx, out, &n, in, (int)body) == 1) &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + body)) == 1) {
+        // DecryptFinal fails exactly when the tag does not verify.
+        result = EVP_DecryptFinal_ex(ctx, out + n, &fin) == 1 ? 1 : 0;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    return result;
+}
+
+int cossl_pbkdf2_sha256(const unsigned char *password, size_t password_len,
+                        const unsigned char *salt, size_t salt_len, unsigned int iterations,
+                        unsigned char *out, size_t out_len) {
+    if (password_len > (size_t)INT32_MAX || salt_len > (size_t)INT32_MAX ||
+        out_len > (size_t)INT32_MAX || iterations == 0 || iterations > (unsigned int)INT32_MAX)
+        return 0;
+    return PKCS5_PBKDF2_HMAC((const char *)password, (int)password_len, salt, (int)salt_len,
+                             (int)iterations, EVP_sha256(), (int)out_len, out) == 1 ? 1 : 0;
+}
+
+int cossl_random_bytes(unsigned char *out, size_t len) {
+    if (len > (size_t)INT32_MAX) return 0;
+    return RAND_bytes(out, (int)len) == 1 ? 1 : 0;
+}
