@@ -29,7 +29,7 @@ public struct DataTrackPacket: Sendable, Equatable {
         self.payload = payload
     }
 
-    public struct Header: Sendable, Equatable {
+    public struct Header: Sendable, Hashable {
         public var marker: FrameMarker
         /// 1…65535; 0 is invalid (packet v0: base header).
         public var handle: UInt16
@@ -57,7 +57,7 @@ public struct DataTrackPacket: Sendable, Equatable {
     }
 
     /// The S and F bits (byte 0, bits 4-3): 10 start, 00 middle, 01 final, 11 single.
-    public enum FrameMarker: UInt8, Sendable, Equatable {
+    public enum FrameMarker: UInt8, Sendable, Hashable {
         case inter = 0b00
         case final = 0b01
         case start = 0b10
@@ -71,7 +71,7 @@ public struct DataTrackPacket: Sendable, Equatable {
         }
     }
 
-    public struct Extensions: Sendable, Equatable {
+    public struct Extensions: Sendable, Hashable {
         public var e2ee: E2EEExtension?
         public var userTimestamp: UInt64?
 
