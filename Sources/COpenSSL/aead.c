@@ -18,10 +18,35 @@ static const EVP_CIPHER *aes128gcm(void) {
     return gcm_cipher ? gcm_cipher : EVP_aes_128_gcm();
 }
 
+// One reusable cipher context per thread and direction: re-initialising a context for the
+// same cipher and direction keeps its allocations, where a new context per frame costs a
+// malloc/free pair and provider setup (and switching direction re-creates provider state).
+// Each call runs start to end on one thread, so a per-thread context is never shared.
+static pthread_key_t ctx_keys[2];
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+static void ctx_free(void *ctx) { EVP_CIPHER_CTX_free((EVP_CIPHER_CTX *)ctx); }
+static void ctx_keys_create(void) {
+    (void)pthread_key_create(&ctx_keys[0], ctx_free);
+    (void)pthread_key_create(&ctx_keys[1], ctx_free);
+}
+static EVP_CIPHER_CTX *thread_ctx(int encrypt) {
+    pthread_once(&ctx_once, ctx_keys_create);
+    pthread_key_t key = ctx_keys[encrypt ? 1 : 0];
+    EVP_CIPHER_CTX *ctx = (EVP_CIPHER_CTX *)pthread_getspecific(key);
+    if (!ctx) {
+        ctx = EVP_CIPHER_CTX_new();
+        if (ctx && pthread_setspecific(key, ctx) != 0) {
+            EVP_CIPHER_CTX_free(ctx);
+            return NULL;
+        }
+    }
+    return ctx;
+}
+
 int cossl_aes128gcm_seal(const unsigned char *key16, const unsigned char *iv12,
                          const unsigned char *in, size_t len, unsigned char *out) {
     if (len > (size_t)INT32_MAX) return 0;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *ctx = thread_ctx(1);
     if (!ctx) return 0;
     int ok = 0, n = 0, fin = 0;
     if (EVP_EncryptInit_ex(ctx, aes128gcm(), NULL, key16, iv12) == 1 &&
@@ -30,7 +55,6 @@ int cossl_aes128gcm_seal(const unsigned char *key16, const unsigned char *iv12,
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, out + len) == 1) {
         ok = 1;
     }
-    EVP_CIPHER_CTX_free(ctx);
     return ok;
 }
 
@@ -38,7 +62,7 @@ int cossl_aes128gcm_open(const unsigned char *key16, const unsigned char *iv12,
                          const unsigned char *in, size_t len, unsigned char *out) {
     if (len < 16 || len - 16 > (size_t)INT32_MAX) return -1;
     size_t body = len - 16;
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *ctx = thread_ctx(0);
     if (!ctx) return -1;
     int result = -1, n = 0, fin = 0;
     if (EVP_DecryptInit_ex(ctx, aes128gcm(), NULL, key16, iv12) == 1 &&
@@ -47,7 +71,6 @@ int cossl_aes128gcm_open(const unsigned char *key16, const unsigned char *iv12,
         // DecryptFinal fails exactly when the tag does not verify.
         result = EVP_DecryptFinal_ex(ctx, out + n, &fin) == 1 ? 1 : 0;
     }
-    EVP_CIPHER_CTX_free(ctx);
     return result;
 }
 

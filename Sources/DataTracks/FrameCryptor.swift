@@ -95,21 +95,22 @@ public struct FrameCryptor: Sendable {
             throw .unknownKeyIndex(e2ee.keyIndex, participant: participant)
         }
         do {
-            let plaintext = try Self.open(ciphertext, key: key, iv: e2ee.iv)
+            let plaintext = try Self.open(ciphertext, key: key, iv: e2ee.iv, keyIndex: e2ee.keyIndex, participant: participant)
             statistics.decryptedFrames += 1
             return plaintext
         } catch {
-            if case .authenticationFailed = error {
-                statistics.authenticationFailed += 1
-                throw .authenticationFailed(keyIndex: e2ee.keyIndex, participant: participant)
+            switch error {
+            case .authenticationFailed, .ciphertextTooShort: statistics.authenticationFailed += 1
+            default: break
             }
-            if case .ciphertextTooShort = error { statistics.authenticationFailed += 1 }
             throw error
         }
     }
 
     /// AES-128-GCM open of ciphertext ‖ tag; needs no cryptor state (e.g. `export --key`).
-    public static func open(_ ciphertext: [UInt8], key: E2EEKey, iv: InitializationVector) throws(DataTrackError) -> [UInt8] {
+    /// `keyIndex` and `participant` only label an authentication failure.
+    public static func open(_ ciphertext: [UInt8], key: E2EEKey, iv: InitializationVector,
+                            keyIndex: UInt8 = 0, participant: String = "") throws(DataTrackError) -> [UInt8] {
         guard ciphertext.count >= tagLength else { throw .ciphertextTooShort(length: ciphertext.count) }
         // One spare byte so the buffer is never empty (an empty plaintext is valid).
         var out = [UInt8](repeating: 0, count: ciphertext.count - tagLength + 1)
@@ -127,7 +128,7 @@ public struct FrameCryptor: Sendable {
         case 1:
             out.removeLast()
             return out
-        case 0: throw .authenticationFailed(keyIndex: 0, participant: "")
+        case 0: throw .authenticationFailed(keyIndex: keyIndex, participant: participant)
         default: throw .cryptoFailure("AES-128-GCM decrypt")
         }
     }
