@@ -31,4 +31,7 @@ long cossl_bio_pending(BIO *bio);
 long cossl_ctx_set1_groups_list(SSL_CTX *ctx, const char *list);
 /// Generates an EC key on the named curve (EVP_EC_gen is a variadic macro).
 EVP_PKEY *cossl_generate_ec_key(int nid);
+
+// AES-128-GCM, PBKDF2 and RNG for data-track E2EE (Sources/DataTracks).
+#include "cossl_aead.h"
 #endif
