@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "trackbag", dependencies: [
             "Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
         .testTarget(name: "DataTracksTests", dependencies: ["DataTracks"]),
