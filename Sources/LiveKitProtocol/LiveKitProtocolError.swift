@@ -28,6 +28,18 @@ public enum LiveKitProtocolError: Error, Equatable, Sendable, CustomStringConver
     /// A binary signal frame is not a `SignalRequest`/`SignalResponse` (`message` names which).
     case malformedSignalFrame(message: String, reason: String)
 
+    /// The HTTP status a signal endpoint answers with, as livekit-server does: 401 for anything
+    /// wrong with the token (the SDKs then stop retrying), 400 for a malformed request.
+    public var httpStatus: Int {
+        switch self {
+        case .malformedToken, .unsupportedAlgorithm, .unknownKey, .badSignature, .missingExpiry,
+             .expired, .notYetValid, .missingCredentials:
+            401
+        case .malformedJoinRequest, .malformedConnectRequest, .malformedSignalFrame:
+            400
+        }
+    }
+
     public var description: String {
         switch self {
         case let .malformedToken(part, reason): "malformed token (\(part)): \(reason)"
