@@ -27,6 +27,8 @@ public enum LiveKitProtocolError: Error, Equatable, Sendable, CustomStringConver
     case malformedConnectRequest(reason: String)
     /// A binary signal frame is not a `SignalRequest`/`SignalResponse` (`message` names which).
     case malformedSignalFrame(message: String, reason: String)
+    /// A message on `_reliable`/`_lossy` is not a `DataPacket`.
+    case malformedDataPacket(reason: String)
 
     /// The HTTP status a signal endpoint answers with, as livekit-server does: 401 for anything
     /// wrong with the token (the SDKs then stop retrying), 400 for a malformed request.
@@ -35,7 +37,7 @@ public enum LiveKitProtocolError: Error, Equatable, Sendable, CustomStringConver
         case .malformedToken, .unsupportedAlgorithm, .unknownKey, .badSignature, .missingExpiry,
              .expired, .notYetValid, .missingCredentials:
             401
-        case .malformedJoinRequest, .malformedConnectRequest, .malformedSignalFrame:
+        case .malformedJoinRequest, .malformedConnectRequest, .malformedSignalFrame, .malformedDataPacket:
             400
         }
     }
@@ -53,6 +55,7 @@ public enum LiveKitProtocolError: Error, Equatable, Sendable, CustomStringConver
         case let .malformedJoinRequest(stage, reason): "malformed join_request (\(stage)): \(reason)"
         case let .malformedConnectRequest(reason): "malformed signal connect request: \(reason)"
         case let .malformedSignalFrame(message, reason): "malformed \(message) frame: \(reason)"
+        case let .malformedDataPacket(reason): "malformed DataPacket: \(reason)"
         }
     }
 }
