@@ -7,10 +7,13 @@ extension SessionDescription {
         var sawVersion = false
         var lineNumber = 0
         var current: MediaDescription?
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on Unicode scalars: in Swift "\r\n" is one Character, so splitting the String
+        // on "\n" would not split CRLF text at all.
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = rawLine
-            if line.last == "\r" { line = line.dropLast() }
+            var scalars = rawLine
+            if scalars.last == "\r" { scalars = scalars.dropLast() }
+            let line = Substring(scalars)
             if line.isEmpty { continue }
             let bytes = line.utf8
             guard bytes.count >= 2, bytes[bytes.index(after: bytes.startIndex)] == UInt8(ascii: "="),

@@ -63,6 +63,9 @@ public actor ICETransport {
     public private(set) var selectedPair: ICESelectedPair?
     /// Datagrams the kernel refused to send.
     public private(set) var sendFailures = 0
+    /// Datagrams received, and non-STUN datagrams handed upward.
+    public private(set) var received = 0
+    public private(set) var delivered = 0
 
     public init(_ configuration: Configuration) throws(WebRTCDataError) {
         guard !configuration.addresses.isEmpty else {
@@ -217,6 +220,7 @@ public actor ICETransport {
     // MARK: - Internals
 
     private func handleInbound(_ item: Inbound) {
+        received += 1
         let now = ContinuousClock.now
         let actions: [ICEAction]
         switch agent {
@@ -251,6 +255,7 @@ public actor ICETransport {
             case .send(let bytes, let from, let to):
                 transmit(bytes, from: from, to: to)
             case .deliver(let datagram, _):
+                delivered += 1
                 if let datagramHandler { datagramHandler(datagram) } else { datagramContinuation.yield(datagram) }
             case .stateChanged(let state):
                 stateContinuation.yield(state)
