@@ -1,5 +1,10 @@
 #if canImport(Glibc)
 import Glibc
+// usrsctp.h (CUsrsctp, used by SCTP/ in this module) includes <sys/socket.h> textually, so in a
+// whole-module (release) build the __socket_type enum (SOCK_DGRAM, SOCK_NONBLOCK…) may be owned
+// by CUsrsctp and invisible to a file importing only Glibc. Importing it here keeps -c release
+// building. (Added by webrtc-dtls when merging; remove if the SCTP shim stops leaking headers.)
+import CUsrsctp
 #elseif canImport(Darwin)
 import Darwin
 #endif
