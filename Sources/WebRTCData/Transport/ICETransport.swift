@@ -40,7 +40,7 @@ public actor ICETransport {
         case lite(ICELiteAgent)
     }
 
-    private typealias Inbound = (datagram: [UInt8], from: TransportAddress, to: TransportAddress)
+    private typealias Inbound = [ReceivedDatagram]
 
     public nonisolated let localUfrag: String
     public nonisolated let localPwd: String
@@ -124,8 +124,8 @@ public actor ICETransport {
     public func start() throws(WebRTCDataError) {
         guard receiveLoop == nil else { return }
         let continuation = inboundContinuation
-        let loop = try UDPReceiveLoop(sockets: sockets) { datagram, from, to in
-            continuation.yield((datagram, from, to))
+        let loop = try UDPReceiveLoop(sockets: sockets) { batch in
+            continuation.yield(batch)
         }
         receiveLoop = loop
         loop.start()
@@ -219,19 +219,29 @@ public actor ICETransport {
 
     // MARK: - Internals
 
-    private func handleInbound(_ item: Inbound) {
-        received += 1
+    private func handleInbound(_ batch: Inbound) {
+        received += batch.count
         let now = ContinuousClock.now
-        let actions: [ICEAction]
-        switch agent {
-        case .full(var full):
-            actions = full.handleDatagram(item.datagram, from: item.from, to: item.to, now: now)
-            agent = .full(full)
-        case .lite(var lite):
-            actions = lite.handleDatagram(item.datagram, from: item.from, to: item.to, now: now)
-            agent = .lite(lite)
+        var needsTimer = false
+        for item in batch {
+            let actions: [ICEAction]
+            switch agent {
+            case .full(var full):
+                actions = full.handleDatagram(item.bytes, from: item.from, to: item.to, now: now)
+                agent = .full(full)
+            case .lite(var lite):
+                actions = lite.handleDatagram(item.bytes, from: item.from, to: item.to, now: now)
+                agent = .lite(lite)
+            }
+            // The hot path: one DTLS datagram handed upward changes no deadline.
+            if actions.count == 1, case .deliver(let datagram, _) = actions[0] {
+                deliver(datagram)
+            } else if !actions.isEmpty {
+                perform(actions, armingTimer: false)
+                needsTimer = true
+            }
         }
-        perform(actions)
+        if needsTimer { armTimer() }
     }
 
     private func handleTimer() {
@@ -249,21 +259,25 @@ public actor ICETransport {
         perform(actions)
     }
 
-    private func perform(_ actions: [ICEAction]) {
+    private func perform(_ actions: [ICEAction], armingTimer: Bool = true) {
         for action in actions {
             switch action {
             case .send(let bytes, let from, let to):
                 transmit(bytes, from: from, to: to)
             case .deliver(let datagram, _):
-                delivered += 1
-                if let datagramHandler { datagramHandler(datagram) } else { datagramContinuation.yield(datagram) }
+                deliver(datagram)
             case .stateChanged(let state):
                 stateContinuation.yield(state)
             case .selectedPairChanged(let pair):
                 selectedPair = pair
             }
         }
-        armTimer()
+        if armingTimer { armTimer() }
+    }
+
+    private func deliver(_ datagram: [UInt8]) {
+        delivered += 1
+        if let datagramHandler { datagramHandler(datagram) } else { datagramContinuation.yield(datagram) }
     }
 
     @discardableResult
