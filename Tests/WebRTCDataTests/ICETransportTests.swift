@@ -106,3 +106,66 @@ final class ICETransportTests: XCTestCase {
         XCTAssertFalse(with.contains { $0.ip.isLinkLocal })
     }
 }
+
+/// The server's shared port: many lite transports on one UDP socket (ICEUDPMux).
+final class ICEUDPMuxTests: XCTestCase {
+    func testTwoLiteTransportsShareOnePort() async throws {
+        let mux = try ICEUDPMux(addresses: [TransportAddress(host: "127.0.0.1", port: 0)!])
+        defer { mux.close() }
+        let port = mux.boundAddresses[0]
+        var servers: [ICETransport] = []
+        var clients: [ICETransport] = []
+        for _ in 0..<2 {
+            let server = try ICETransport(.init(mode: .lite, addresses: [], mux: mux))
+            let client = try ICETransport(.init(mode: .full(role: .controlling), addresses: [TransportAddress(host: "127.0.0.1", port: 0)!]))
+            try await server.start()
+            try await client.start()
+            await server.setRemoteCredentials(ufrag: client.localUfrag, pwd: client.localPwd)
+            await client.setRemoteCredentials(ufrag: server.localUfrag, pwd: server.localPwd)
+            // Both servers advertise the same port.
+            let candidates = await server.localCandidates
+            XCTAssertEqual(candidates.map(\.transportAddress), [port])
+            for candidate in candidates { await client.addRemoteCandidate(candidate) }
+            servers.append(server)
+            clients.append(client)
+        }
+        for index in 0..<2 {
+            let clientState = await clients[index].waitForState([.connected, .failed], timeout: .seconds(5))
+            let serverState = await servers[index].waitForState([.connected, .failed], timeout: .seconds(5))
+            XCTAssertEqual(clientState, .connected)
+            XCTAssertEqual(serverState, .connected)
+        }
+        // Each client's data reaches its own server only.
+        for index in 0..<2 {
+            let payload: [UInt8] = [23, 0xFE, 0xFD, UInt8(index)]
+            let sent = await clients[index].send(payload)
+            XCTAssertTrue(sent)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        for index in 0..<2 {
+            let delivered = await servers[index].delivered
+            XCTAssertEqual(delivered, 1)
+            // And the server answers through the shared socket.
+            let replied = await servers[index].send([23, 0xFE, 0xFD, 0xAA])
+            XCTAssertTrue(replied)
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        for client in clients {
+            let delivered = await client.delivered
+            XCTAssertEqual(delivered, 1)
+        }
+        // A stranger's datagram is counted, not delivered to anyone.
+        let stranger = try UDPSocket(binding: TransportAddress(host: "127.0.0.1", port: 0)!)
+        stranger.send([23, 0xFE, 0xFD, 9], to: port)
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertEqual(mux.unroutedCount, 1)
+        // Closing one transport leaves the other working.
+        await servers[0].close()
+        let sent = await clients[1].send([23, 0xFE, 0xFD, 1])
+        XCTAssertTrue(sent)
+        try await Task.sleep(for: .milliseconds(100))
+        let stillDelivered = await servers[1].delivered
+        XCTAssertEqual(stillDelivered, 2)
+        for transport in servers + clients { await transport.close() }
+    }
+}

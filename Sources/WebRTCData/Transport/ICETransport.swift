@@ -3,7 +3,8 @@
 /// datagrams from `datagrams` (RFC 7983 demultiplexing happens in the agent).
 ///
 /// Full mode gathers host candidates on the given addresses (one socket each, never 0.0.0.0)
-/// and checks; lite mode only answers (the embedded server's side, RFC 8445 §2.5).
+/// and checks; lite mode only answers (the embedded server's side, RFC 8445 §2.5). With a
+/// `mux`, the transport owns no socket: it shares the mux's ports with other transports.
 public actor ICETransport {
     public enum Mode: Sendable {
         case full(role: ICERole, aggressiveNomination: Bool = false)
@@ -18,14 +19,18 @@ public actor ICETransport {
         public var localUfrag: String
         public var localPwd: String
         public var tieBreaker: UInt64
+        /// Share these ports instead of binding `addresses` (the server's one port per address).
+        public var mux: ICEUDPMux?
 
         public init(mode: Mode, addresses: [TransportAddress], localUfrag: String = ICETransport.randomICEString(8),
-                    localPwd: String = ICETransport.randomICEString(24), tieBreaker: UInt64 = .random(in: 0...UInt64.max)) {
+                    localPwd: String = ICETransport.randomICEString(24), tieBreaker: UInt64 = .random(in: 0...UInt64.max),
+                    mux: ICEUDPMux? = nil) {
             self.mode = mode
             self.addresses = addresses
             self.localUfrag = localUfrag
             self.localPwd = localPwd
             self.tieBreaker = tieBreaker
+            self.mux = mux
         }
 
         /// Every up, non-link-local interface address (loopback only if asked), port 0.
@@ -51,6 +56,7 @@ public actor ICETransport {
 
     private var agent: Agent
     private let sockets: [UDPSocket]
+    private let mux: ICEUDPMux?
     private var receiveLoop: UDPReceiveLoop?
     private let inbound: AsyncStream<Inbound>
     private let inboundContinuation: AsyncStream<Inbound>.Continuation
@@ -68,12 +74,17 @@ public actor ICETransport {
     public private(set) var delivered = 0
 
     public init(_ configuration: Configuration) throws(WebRTCDataError) {
-        guard !configuration.addresses.isEmpty else {
-            throw WebRTCDataError(.transport, .socket, at: "configuration", "no address to bind")
-        }
         var sockets: [UDPSocket] = []
-        for address in configuration.addresses { sockets.append(try UDPSocket(binding: address)) }
+        if let mux = configuration.mux {
+            sockets = mux.sockets
+        } else {
+            guard !configuration.addresses.isEmpty else {
+                throw WebRTCDataError(.transport, .socket, at: "configuration", "no address to bind")
+            }
+            for address in configuration.addresses { sockets.append(try UDPSocket(binding: address)) }
+        }
         self.sockets = sockets
+        self.mux = configuration.mux
         self.localUfrag = configuration.localUfrag
         self.localPwd = configuration.localPwd
         let bound = sockets.map(\.localAddress)
@@ -91,6 +102,14 @@ public actor ICETransport {
         (inbound, inboundContinuation) = AsyncStream.makeStream(of: Inbound.self)
         (datagrams, datagramContinuation) = AsyncStream.makeStream(of: [UInt8].self)
         (states, stateContinuation) = AsyncStream.makeStream(of: ICEConnectionState.self)
+    }
+
+    deinit {
+        // An owner that forgot `close()` must not leak the receive thread or the mux route.
+        receiveLoop?.stop()
+        mux?.unregister(ufrag: localUfrag)
+        inboundContinuation.finish()
+        timerTask?.cancel()
     }
 
     /// Our host candidates: one per bound socket (lite agents advertise them in SDP too).
@@ -122,13 +141,17 @@ public actor ICETransport {
 
     /// Starts receiving. Call once, before signaling the candidates.
     public func start() throws(WebRTCDataError) {
-        guard receiveLoop == nil else { return }
+        guard receiveLoop == nil, inboundTask == nil else { return }
         let continuation = inboundContinuation
-        let loop = try UDPReceiveLoop(sockets: sockets) { batch in
-            continuation.yield(batch)
+        if let mux {
+            mux.register(ufrag: localUfrag) { batch in continuation.yield(batch) }
+        } else {
+            let loop = try UDPReceiveLoop(sockets: sockets) { batch in
+                continuation.yield(batch)
+            }
+            receiveLoop = loop
+            loop.start()
         }
-        receiveLoop = loop
-        loop.start()
         let stream = inbound
         inboundTask = Task { [weak self] in
             for await item in stream {
@@ -200,6 +223,7 @@ public actor ICETransport {
         }
         receiveLoop?.stop()
         receiveLoop = nil
+        mux?.unregister(ufrag: localUfrag)
         inboundContinuation.finish()
         inboundTask?.cancel()
         timerTask?.cancel()
