@@ -15,8 +15,12 @@ public func fuzzSDP(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let fingerprint = SDPFingerprint(algorithm: "sha-256", bytes: Array(repeating: 0xAB, count: 32))
     if let answer = try? parsed.dataChannelAnswer(DataChannelParameters(iceUfrag: "fuzz", icePwd: "0123456789abcdefghijkl",
                                                                           fingerprint: fingerprint)) {
-        guard (try? SessionDescription(parsing: answer.sdpText)) == answer else {
-            fatalError("answer does not parse back")
+        let reparsed: SessionDescription?
+        do { reparsed = try SessionDescription(parsing: answer.sdpText) } catch {
+            fatalError("answer does not parse back: \(error)\n\(answer.sdpText)")
+        }
+        guard reparsed == answer else {
+            fatalError("answer parses back different:\n\(answer.sdpText)")
         }
     }
     return 0

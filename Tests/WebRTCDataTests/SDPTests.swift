@@ -130,6 +130,9 @@ final class SDPTests: XCTestCase {
         XCTAssertEqual(failure(media + "a=fingerprint:sha-256 ZZ\n")?.location, "line 6")
         XCTAssertEqual(failure(media + "a=candidate:1 1 udp x 1.2.3.4 5 typ host\n")?.reason, .badCandidate)
         XCTAssertEqual(failure(media + "a=ice-ufrag\n")?.reason, .badValue)
+        // Found by fuzzing: a mid with a space could not be listed in a=group and read back.
+        XCTAssertEqual(failure(media + "a=mid:3 tpmap\n")?.location, "line 6")
+        XCTAssertEqual(failure(media + "a=ice-pwd:has space\n")?.reason, .badValue)
         // Unknown lines and attributes are kept.
         let kept = try? SessionDescription(parsing: media + "a=x-unknown:42\nb=AS:30\na=flag\n")
         XCTAssertEqual(kept?.media.first?.attributes, [SDPAttribute("x-unknown", "42"), SDPAttribute("flag")])
