@@ -132,6 +132,14 @@ public actor ICETransport {
         }
     }
 
+    /// Our ICE role now (it can change once, on a role conflict, RFC 8445 §7.3.1.1).
+    public var role: ICERole {
+        switch agent {
+        case .full(let full): full.role
+        case .lite: .controlled
+        }
+    }
+
     public var counters: ICECounters {
         switch agent {
         case .full(let full): full.counters
