@@ -1,3 +1,5 @@
+import Foundation
+
 /// ICE over real UDP sockets: the one owner (an actor) of an ICE agent, its sockets, its receive
 /// loop and its timer. The layer above (DTLS) sends with `send(_:)` and reads non-STUN
 /// datagrams from `datagrams` (RFC 7983 demultiplexing happens in the agent).
@@ -67,6 +69,8 @@ public actor ICETransport {
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: ContinuousClock.Instant?
     public private(set) var selectedPair: ICESelectedPair?
+    /// Where data goes now, readable without entering the actor (see `sendImmediately`).
+    private nonisolated let route = DataRoute()
     /// Datagrams the kernel refused to send.
     public private(set) var sendFailures = 0
     /// Datagrams received, and non-STUN datagrams handed upward.
@@ -218,6 +222,15 @@ public actor ICETransport {
         return transmit(bytes, from: from, to: to)
     }
 
+    /// Sends one datagram on the selected pair from any thread or actor, without a hop into
+    /// this actor: the hot path for DTLS records. Same rules as `send(_:)`; false when there is
+    /// no usable pair or the kernel refused.
+    @discardableResult
+    public nonisolated func sendImmediately(_ datagram: [UInt8]) -> Bool {
+        guard let (socket, remote) = route.current else { return false }
+        return socket.send(datagram, to: remote)
+    }
+
     public func close() {
         switch agent {
         case .full(var full):
@@ -300,11 +313,24 @@ public actor ICETransport {
                 deliver(datagram)
             case .stateChanged(let state):
                 stateContinuation.yield(state)
+                updateRoute()
             case .selectedPairChanged(let pair):
                 selectedPair = pair
+                updateRoute()
             }
         }
         if armingTimer { armTimer() }
+    }
+
+    /// Data may flow while connected or disconnected (consent not yet expired, RFC 7675 §5.1),
+    /// never after failed or closed.
+    private func updateRoute() {
+        if let pair = selectedPair, state == .connected || state == .disconnected,
+           let socket = sockets.first(where: { $0.localAddress == pair.local }) {
+            route.set(socket: socket, remote: pair.remote)
+        } else {
+            route.set(socket: nil, remote: nil)
+        }
     }
 
     private func deliver(_ datagram: [UInt8]) {
@@ -343,5 +369,29 @@ public actor ICETransport {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
         var generator = SystemRandomNumberGenerator()
         return String((0..<length).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+}
+
+/// The selected pair's socket and remote address, written by the transport actor when ICE
+/// selects a pair or changes state, read by `sendImmediately` from any thread. One lock, here
+/// at the socket edge only.
+private final class DataRoute: @unchecked Sendable {
+    // @unchecked: both fields are only touched under `lock`.
+    private let lock = NSLock()
+    private var socket: UDPSocket?
+    private var remote: TransportAddress?
+
+    func set(socket: UDPSocket?, remote: TransportAddress?) {
+        lock.withLock {
+            self.socket = socket
+            self.remote = remote
+        }
+    }
+
+    var current: (UDPSocket, TransportAddress)? {
+        lock.withLock {
+            guard let socket, let remote else { return nil }
+            return (socket, remote)
+        }
     }
 }
