@@ -87,6 +87,25 @@ final class ICETransportTests: XCTestCase {
         await b.close()
     }
 
+    func testFullToLiteOverIPv6Loopback() async throws {
+        let v6 = [TransportAddress(host: "::1", port: 0)!]
+        let full: ICETransport
+        do { full = try ICETransport(.init(mode: .full(role: .controlling), addresses: v6)) } catch {
+            throw XCTSkip("no IPv6 loopback here: \(error)")
+        }
+        let lite = try ICETransport(.init(mode: .lite, addresses: v6))
+        try await full.start()
+        try await lite.start()
+        try await exchange(full, lite)
+        let state = await full.waitForState([.connected, .failed], timeout: .seconds(5))
+        XCTAssertEqual(state, .connected)
+        let pair = await full.selectedPair
+        XCTAssertEqual(pair?.remote.ip, IPAddress("::1"))
+        try await assertDataFlows(full, lite)
+        await full.close()
+        await lite.close()
+    }
+
     func testSocketsGetLargeBuffersAndBindTheGivenAddress() throws {
         let socket = try UDPSocket(binding: TransportAddress(host: "127.0.0.1", port: 0)!)
         XCTAssertEqual(socket.localAddress.ip, IPAddress("127.0.0.1"))

@@ -206,7 +206,7 @@ struct ICEAgent: Sendable {
         if let known = pairs.firstIndex(where: { $0.local == local && $0.remote == remote }) {
             index = known
         } else {
-            if !remoteCandidates.contains(where: { $0.transportAddress == remote }) {
+            if pairs.count < configuration.maxPairs, !remoteCandidates.contains(where: { $0.transportAddress == remote }) {
                 remoteCandidates.append(ICECandidate(foundation: "prflx\(remoteCandidates.count)",
                                                      priority: request.priority ?? 0, address: remote.ip.description,
                                                      port: remote.port, kind: .prflx))
