@@ -206,6 +206,18 @@ final class ICEUDPMuxTests: XCTestCase {
             let delivered = await client.delivered
             XCTAssertEqual(delivered, 1)
         }
+        // A second transport with a ufrag already routed on this port is refused.
+        do {
+            let clash = try ICETransport(.init(mode: .lite, addresses: [], localUfrag: servers[1].localUfrag, mux: mux))
+            do {
+                try await clash.start()
+                XCTFail("duplicate ufrag accepted")
+            } catch {
+                XCTAssertEqual(error.layer, .transport)
+            }
+            await clash.close()
+        }
+        // …and its going away does not take the route of the transport that owns the ufrag.
         // A stranger's datagram is counted, not delivered to anyone.
         let stranger = try UDPSocket(binding: TransportAddress(host: "127.0.0.1", port: 0)!)
         stranger.send([23, 0xFE, 0xFD, 9], to: port)
