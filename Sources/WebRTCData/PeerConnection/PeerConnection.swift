@@ -50,6 +50,7 @@ public actor PeerConnection {
     private var pendingChannels: [DataChannel] = []
     private var pendingCandidates: [ICECandidateInit] = []
     private var tasks: [Task<Void, Never>] = []
+    private var queues: [DatagramQueue] = []
     /// The peer's mid and m-line index of the data section, for trickled candidates.
     private var dataMid = "0"
     private var dataMLineIndex = 0
@@ -174,6 +175,8 @@ public actor PeerConnection {
         pendingChannels = []
         for task in tasks { task.cancel() }
         tasks = []
+        for queue in queues { queue.finish() }
+        queues = []
         setState(.closed)
         candidateSink.finish()
         incomingSink.finish()
@@ -215,18 +218,18 @@ public actor PeerConnection {
         }
         // RFC 8841 §6: no a=max-message-size means 64 KiB; 0 means no limit.
         let remoteMax = media.maxMessageSize.map { $0 == 0 ? 1 << 30 : $0 } ?? 65536
-        let (outbound, outboundSink) = AsyncStream.makeStream(of: [UInt8].self)
-        let (inbound, inboundSink) = AsyncStream.makeStream(of: [UInt8].self)
+        let outbound = DatagramQueue()
+        let inbound = DatagramQueue()
         let transport = try DataChannelTransport(role: dtlsRole, certificate: certificate, remoteFingerprint: fingerprint,
                                                  remoteMaxMessageSize: min(remoteMax, SCTPAssociation.maxMessageSize)) { datagram in
-            outboundSink.yield(datagram)
+            outbound.push(datagram)
         }
         self.transport = transport
         self.dtlsRole = dtlsRole
         for channel in pendingChannels { try await transport.adopt(channel) }
         pendingChannels = []
 
-        await ice.setDatagramHandler { datagram in inboundSink.yield(datagram) }
+        await ice.setDatagramHandler { datagram in inbound.push(datagram) }
         try await ice.start()
         await ice.setRemoteCredentials(ufrag: credentials.ufrag, pwd: credentials.pwd)
         for candidate in media.candidates { await ice.addRemoteCandidate(candidate) }
@@ -236,8 +239,9 @@ public actor PeerConnection {
         for candidate in pendingCandidates { try await ice.addRemoteCandidate(candidate) }
         pendingCandidates = []
 
-        tasks.append(Task { for await datagram in outbound { await ice.send(datagram) } })
-        tasks.append(Task { for await datagram in inbound { await transport.receive(datagram) } })
+        queues = [outbound, inbound]
+        tasks.append(Task { await ice.sendAll(from: outbound) })
+        tasks.append(Task { await transport.receiveAll(from: inbound) })
         let incoming = incomingSink
         tasks.append(Task { for await channel in transport.incomingChannels { incoming.yield(channel) } })
         tasks.append(Task { [weak self] in

@@ -52,7 +52,12 @@ enum SCTPRuntime {
 /// Where usrsctp's callbacks (its threads or ours) leave work for the association's owner:
 /// outgoing packets in arrival order, and a coalesced wake-up telling the owner to look.
 final class SCTPCallbackSink: Sendable {
-    private let outbox = Mutex<(packets: [[UInt8]], wakeupPending: Bool)>(([], false))
+    private struct Outbox {
+        var packets: [[UInt8]] = []
+        var wakeupPending = false
+    }
+
+    private let outbox = Mutex(Outbox())
     let wakeups: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
