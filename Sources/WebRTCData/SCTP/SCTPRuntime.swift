@@ -29,6 +29,9 @@ enum SCTPRuntime {
         // request/response latency low.
         usrsctp_sysctl_set_sctp_initial_cwnd(10)
         usrsctp_sysctl_set_sctp_delayed_sack_time_default(20)
+        // We check CRC32c ourselves before usrsctp sees a packet (SCTPPacketHeader, so bad
+        // packets are counted) and fill it into outgoing ones: usrsctp then does neither twice.
+        usrsctp_enable_crc32c_offload()
     }()
 
     private static let sinks = Mutex<[UInt: SCTPCallbackSink]>([:])
@@ -98,7 +101,9 @@ final class SCTPCallbackSink: Sendable {
 private let sctpConnOutput: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int, UInt8, UInt8) -> Int32 = {
     address, buffer, length, _, _ in
     guard let buffer, length > 0, let sink = SCTPRuntime.sink(for: UInt(bitPattern: address)) else { return -1 }
-    sink.enqueue(Array(UnsafeRawBufferPointer(start: buffer, count: length)))
+    var packet = Array(UnsafeRawBufferPointer(start: buffer, count: length))
+    SCTPPacketHeader.fillChecksum(&packet)
+    sink.enqueue(packet)
     return 0
 }
 
