@@ -55,16 +55,6 @@ final class DatagramQueue: Sendable {
     }
 }
 
-extension ICETransport {
-    /// Sends every datagram of `queue` on the selected pair, running on this actor so a burst
-    /// costs one hop (used by `PeerConnection` for DTLS output).
-    func sendAll(from queue: DatagramQueue) async {
-        while let batch = await queue.nextBatch() {
-            for datagram in batch { send(datagram) }
-        }
-    }
-}
-
 extension DataChannelTransport {
     /// Feeds every datagram of `queue` to DTLS, on this actor (ICE → DTLS direction).
     func receiveAll(from queue: DatagramQueue) async {

@@ -3,7 +3,8 @@
 ///
 /// This actor owns the connection's state: the descriptions, the ICE transport, the data-channel
 /// transport once the DTLS role is known, and channels created before that. Datagrams move
-/// between ICE and DTLS through two ordered streams, one per direction.
+/// between ICE and DTLS: DTLS output goes straight to ICE's selected socket, input comes in
+/// batches through a `DatagramQueue` drained on the data-channel transport's actor.
 ///
 /// Usage, offerer: `createOffer()` → signal → `setRemoteDescription(answer)`; answerer:
 /// `setRemoteDescription(offer)` → `createAnswer()` → signal. Candidates are in the
@@ -84,10 +85,7 @@ public actor PeerConnection {
             throw WebRTCDataError(.peerConnection, .wrongState, at: "setRemoteDescription",
                                   "a remote description is already set or the connection closed")
         }
-        // Swift treats CRLF as one Character, which SessionDescription's line split (on "\n")
-        // does not see; SDP from peers uses CRLF (RFC 8866 §5), so lines are normalised first.
-        let lines = sdp.split(separator: "\r\n", omittingEmptySubsequences: false)
-        let description = try SessionDescription(parsing: lines.joined(separator: "\n"))
+        let description = try SessionDescription(parsing: sdp)
         guard let index = description.media.firstIndex(where: { $0.isDataChannel && !$0.isRejected }) else {
             throw WebRTCDataError(.sdp, .noDataChannel, at: "remote description", "no accepted webrtc-datachannel section")
         }
@@ -218,11 +216,11 @@ public actor PeerConnection {
         }
         // RFC 8841 §6: no a=max-message-size means 64 KiB; 0 means no limit.
         let remoteMax = media.maxMessageSize.map { $0 == 0 ? 1 << 30 : $0 } ?? 65536
-        let outbound = DatagramQueue()
         let inbound = DatagramQueue()
         let transport = try DataChannelTransport(role: dtlsRole, certificate: certificate, remoteFingerprint: fingerprint,
                                                  remoteMaxMessageSize: min(remoteMax, SCTPAssociation.maxMessageSize)) { datagram in
-            outbound.push(datagram)
+            // DTLS output goes straight to the selected pair's socket, no actor hop.
+            ice.sendImmediately(datagram)
         }
         self.transport = transport
         self.dtlsRole = dtlsRole
@@ -239,8 +237,7 @@ public actor PeerConnection {
         for candidate in pendingCandidates { try await ice.addRemoteCandidate(candidate) }
         pendingCandidates = []
 
-        queues = [outbound, inbound]
-        tasks.append(Task { await ice.sendAll(from: outbound) })
+        queues = [inbound]
         tasks.append(Task { await transport.receiveAll(from: inbound) })
         let incoming = incomingSink
         tasks.append(Task { for await channel in transport.incomingChannels { incoming.yield(channel) } })
