@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import WebRTCData
 
@@ -70,6 +71,38 @@ final class DataChannelPeerConnectionTests: XCTestCase {
         XCTAssertEqual(early.id.map { $0 % 2 }, 1, "the offerer answered actpass→active is the DTLS server: odd ids")
         try await exchange(offerer, answerer)
         try await exchange(answerer, offerer)
+        await offerer.close()
+        await answerer.close()
+    }
+
+    /// A fingerprint in the offer that is not the offerer's certificate: ICE connects, DTLS
+    /// must not (RFC 8122 §5), and both connections end failed.
+    func testFingerprintMismatchFailsTheConnection() async throws {
+        let offerer = try PeerConnection(loopback())
+        let answerer = try PeerConnection(loopback())
+        let channel = try await offerer.createDataChannel("never")
+        let impostor = try DTLSCertificate()
+        let offer = try await offerer.createOffer()
+        let forged = offer.replacingOccurrences(of: offerer.certificate.fingerprint.description,
+                                                with: impostor.fingerprint.description)
+        XCTAssertNotEqual(forged, offer)
+        try await answerer.setRemoteDescription(forged)
+        try await offerer.setRemoteDescription(try await answerer.createAnswer())
+        for pc in [answerer, offerer] {
+            let final = try await peerDeadline(15) { () -> PeerConnectionState? in
+                var last: PeerConnectionState?
+                for await state in pc.connectionStates {
+                    last = state
+                    if state == .failed || state == .closed || state == .connected { break }
+                }
+                return last
+            }
+            XCTAssertEqual(final, .failed)
+        }
+        do {
+            try await channel.opened()
+            XCTFail("a channel opened over an unauthenticated peer")
+        } catch {}
         await offerer.close()
         await answerer.close()
     }
