@@ -71,7 +71,13 @@ final class DataChannelPeerConnectionTests: XCTestCase {
         XCTAssertEqual(early.id.map { $0 % 2 }, 1, "the offerer answered actpass→active is the DTLS server: odd ids")
         try await exchange(offerer, answerer)
         try await exchange(answerer, offerer)
+        // Closing one side (SCTP ABORT, DTLS close_notify) closes the other.
         await offerer.close()
+        let answererState = try await peerDeadline(10) { () -> PeerConnectionState in
+            for await state in answerer.connectionStates where state == .closed { return state }
+            return await answerer.connectionState
+        }
+        XCTAssertEqual(answererState, .closed)
         await answerer.close()
     }
 

@@ -270,11 +270,14 @@ public actor PeerConnection {
         }
     }
 
-    private func transportStateChanged(_ state: DataChannelTransport.State) {
+    private func transportStateChanged(_ state: DataChannelTransport.State) async {
         switch state {
         case .connected: setState(.connected)
         case .failed: setState(.failed)
-        case .closed: if connectionState != .failed { setState(.closed) }
+        case .closed:
+            // The peer ended SCTP (ABORT, SHUTDOWN) or DTLS (close_notify): nothing can flow any
+            // more, so ICE stops too (its consent checks would otherwise go on).
+            if connectionState != .failed { await close() }
         case .new, .connecting: break
         }
     }

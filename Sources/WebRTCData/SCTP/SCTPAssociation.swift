@@ -22,6 +22,8 @@ final class SCTPAssociation {
     private(set) var state: State = .idle
     /// Messages dropped on receipt: unknown PPID, or larger than `maxMessageSize`.
     private(set) var rejectedMessages = 0
+    /// Messages usrsctp refused for good (not for lack of buffer space), so they were dropped.
+    private(set) var droppedMessages = 0
     /// Packets dropped before usrsctp: bad framing or checksum (`SCTPPacketHeader`).
     private(set) var rejectedPackets = 0
     /// Why the last packet was rejected.
@@ -263,6 +265,7 @@ final class SCTPAssociation {
         }
         if sent >= 0 { return true }
         if errno == EWOULDBLOCK || errno == EAGAIN { return false }
+        droppedMessages += 1
         return true
     }
 
