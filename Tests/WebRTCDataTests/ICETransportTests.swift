@@ -106,6 +106,39 @@ final class ICETransportTests: XCTestCase {
         await lite.close()
     }
 
+    func testGarbageFromAStrangerIsCountedAndTheConnectionKeepsWorking() async throws {
+        let full = try ICETransport(.init(mode: .full(role: .controlling), addresses: loopback()))
+        let lite = try ICETransport(.init(mode: .lite, addresses: loopback()))
+        try await full.start()
+        try await lite.start()
+        try await exchange(full, lite)
+        let state = await lite.waitForState([.connected, .failed], timeout: .seconds(5))
+        XCTAssertEqual(state, .connected)
+        let bound = await lite.boundAddresses
+        let target = try XCTUnwrap(bound.first)
+        let stranger = try UDPSocket(binding: TransportAddress(host: "127.0.0.1", port: 0)!)
+        var generator = SystemRandomNumberGenerator()
+        // 200 datagrams: truncated STUN headers, STUN with random attribute soup, random DTLS-range bytes.
+        for index in 0..<200 {
+            var datagram = (0..<Int.random(in: 1...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            switch index % 3 {
+            case 0: datagram[0] = 0
+            case 1: datagram = [0, 1, 0, 8, 0x21, 0x12, 0xA4, 0x42] + Array(repeating: 7, count: 12) + [0, 6, 0, 40, 1, 2, 3, 4]
+            default: datagram[0] = 23
+            }
+            stranger.send(datagram, to: target)
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let counters = await lite.counters
+        XCTAssertGreaterThan(counters.malformed + counters.unauthenticated, 0)
+        XCTAssertGreaterThan(counters.unknownSource, 0)
+        let liteState = await lite.state
+        XCTAssertEqual(liteState, .connected)
+        try await assertDataFlows(full, lite)
+        await full.close()
+        await lite.close()
+    }
+
     func testSocketsGetLargeBuffersAndBindTheGivenAddress() throws {
         let socket = try UDPSocket(binding: TransportAddress(host: "127.0.0.1", port: 0)!)
         XCTAssertEqual(socket.localAddress.ip, IPAddress("127.0.0.1"))
@@ -173,6 +206,18 @@ final class ICEUDPMuxTests: XCTestCase {
             let delivered = await client.delivered
             XCTAssertEqual(delivered, 1)
         }
+        // A second transport with a ufrag already routed on this port is refused.
+        do {
+            let clash = try ICETransport(.init(mode: .lite, addresses: [], localUfrag: servers[1].localUfrag, mux: mux))
+            do {
+                try await clash.start()
+                XCTFail("duplicate ufrag accepted")
+            } catch {
+                XCTAssertEqual(error.layer, .transport)
+            }
+            await clash.close()
+        }
+        // …and its going away does not take the route of the transport that owns the ufrag.
         // A stranger's datagram is counted, not delivered to anyone.
         let stranger = try UDPSocket(binding: TransportAddress(host: "127.0.0.1", port: 0)!)
         stranger.send([23, 0xFE, 0xFD, 9], to: port)

@@ -84,6 +84,24 @@ final class STUNMessageTests: XCTestCase {
         XCTAssertEqual(built.encode(integrityKey: password, fingerprint: true, padding: 0x20), ipv6Response)
     }
 
+    /// RFC 5769 §2.4: long-term credentials, username "マトリックス", realm "example.org",
+    /// password "TheMatrIX" (after SASLprep), no FINGERPRINT.
+    func testLongTermCredentialVectorByteForByte() throws {
+        let vector = bytes("""
+            00 01 00 60 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e
+            00 06 00 12 e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9 00 00  // USERNAME
+            00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79 36 34 73 41  // NONCE
+            00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00  // REALM "example.org"
+            00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66  // MESSAGE-INTEGRITY
+            """)
+        let message = try StunMessage.decode(vector)
+        XCTAssertEqual(try message.username(), "マトリックス")
+        let key = StunMessageIntegrity.longTermKey(username: "マトリックス", realm: "example.org", password: "TheMatrIX")
+        XCTAssertNoThrow(try StunMessage.verifyIntegrity(vector, key: key))
+        XCTAssertThrowsError(try StunMessage.verifyFingerprint(vector))
+        XCTAssertEqual(message.encode(integrityKey: key), vector)
+    }
+
     func testEveryTruncatedPrefixIsATypedError() {
         for vector in [request, ipv4Response, ipv6Response] {
             for length in 0..<vector.count {

@@ -31,26 +31,34 @@ extension SessionDescription {
                 sawVersion = true
                 continue
             }
-            switch type {
-            case "m":
+            if type == "m" {
                 if let finished = current { media.append(finished) }
                 current = try Self.parseMediaLine(value, line: lineNumber)
-            case "a":
-                let (name, attributeValue) = Self.splitAttribute(value)
-                if current != nil {
-                    try Self.apply(name: name, value: attributeValue, to: &current!, line: lineNumber)
-                } else {
-                    try applySession(name: name, value: attributeValue, line: lineNumber)
-                }
-            case "c" where current != nil:
-                current!.connection = value
-            case "o" where current == nil: origin = value
-            case "s" where current == nil: sessionName = value
-            case "t" where current == nil: timing = value
-            case "v":
+                continue
+            }
+            if type == "v" {
                 throw WebRTCDataError(.sdp, .badLine, at: "line \(lineNumber)", "second `v=` line")
-            default:
-                if current != nil { current!.otherLines.append(String(line)) } else { otherLines.append(String(line)) }
+            }
+            if var section = current {
+                // Inside an m= section: its attributes, its c= line, anything else kept verbatim.
+                switch type {
+                case "a":
+                    let (name, attributeValue) = Self.splitAttribute(value)
+                    try Self.apply(name: name, value: attributeValue, to: &section, line: lineNumber)
+                case "c": section.connection = value
+                default: section.otherLines.append(String(line))
+                }
+                current = section
+            } else {
+                switch type {
+                case "a":
+                    let (name, attributeValue) = Self.splitAttribute(value)
+                    try applySession(name: name, value: attributeValue, line: lineNumber)
+                case "o": origin = value
+                case "s": sessionName = value
+                case "t": timing = value
+                default: otherLines.append(String(line))
+                }
             }
         }
         if let finished = current { media.append(finished) }

@@ -59,6 +59,8 @@ public actor ICETransport {
     private var agent: Agent
     private let sockets: [UDPSocket]
     private let mux: ICEUDPMux?
+    /// True once this transport owns its ufrag's route on `mux` (only then may it remove it).
+    private var routedOnMux = false
     private var receiveLoop: UDPReceiveLoop?
     private let inbound: AsyncStream<Inbound>
     private let inboundContinuation: AsyncStream<Inbound>.Continuation
@@ -111,7 +113,7 @@ public actor ICETransport {
     deinit {
         // An owner that forgot `close()` must not leak the receive thread or the mux route.
         receiveLoop?.stop()
-        mux?.unregister(ufrag: localUfrag)
+        if routedOnMux { mux?.unregister(ufrag: localUfrag) }
         inboundContinuation.finish()
         timerTask?.cancel()
     }
@@ -156,7 +158,10 @@ public actor ICETransport {
         guard receiveLoop == nil, inboundTask == nil else { return }
         let continuation = inboundContinuation
         if let mux {
-            mux.register(ufrag: localUfrag) { batch in continuation.yield(batch) }
+            guard mux.register(ufrag: localUfrag, sink: { batch in continuation.yield(batch) }) else {
+                throw WebRTCDataError(.transport, .socket, at: "ufrag \(localUfrag)", "already in use on this shared port")
+            }
+            routedOnMux = true
         } else {
             let loop = try UDPReceiveLoop(sockets: sockets) { batch in
                 continuation.yield(batch)
@@ -244,7 +249,8 @@ public actor ICETransport {
         }
         receiveLoop?.stop()
         receiveLoop = nil
-        mux?.unregister(ufrag: localUfrag)
+        if routedOnMux { mux?.unregister(ufrag: localUfrag) }
+        routedOnMux = false
         inboundContinuation.finish()
         inboundTask?.cancel()
         timerTask?.cancel()

@@ -51,8 +51,13 @@ public final class ICEUDPMux: @unchecked Sendable {
         }
     }
 
-    func register(ufrag: String, sink: @escaping Sink) {
-        lock.withLock { byUfrag[ufrag] = sink }
+    /// False when another transport already uses `ufrag` (routing would be ambiguous).
+    func register(ufrag: String, sink: @escaping Sink) -> Bool {
+        lock.withLock {
+            guard byUfrag[ufrag] == nil else { return false }
+            byUfrag[ufrag] = sink
+            return true
+        }
     }
 
     func unregister(ufrag: String) {
