@@ -113,6 +113,45 @@ final class DataChannelPeerConnectionTests: XCTestCase {
         await answerer.close()
     }
 
+    /// Candidates only by trickle: both descriptions lose their candidate lines, and each side's
+    /// `localCandidates` events (as JSON) go to the other's `addRemoteCandidate`.
+    func testTrickledCandidatesConnect() async throws {
+        let offerer = try PeerConnection(loopback())
+        let answerer = try PeerConnection(loopback())
+        func stripCandidates(_ sdp: String) -> String {
+            sdp.split(separator: "\r\n", omittingEmptySubsequences: false)
+                .filter { !$0.hasPrefix("a=candidate:") && !$0.hasPrefix("a=end-of-candidates") }
+                .joined(separator: "\r\n")
+        }
+        let offer = try await offerer.createOffer()
+        XCTAssertTrue(offer.contains("a=candidate:"))
+        try await answerer.setRemoteDescription(stripCandidates(offer))
+        let answer = try await answerer.createAnswer()
+        try await offerer.setRemoteDescription(stripCandidates(answer))
+        for (from, to) in [(offerer, answerer), (answerer, offerer)] {
+            var sawEnd = false
+            var count = 0
+            for await candidate in from.localCandidates {
+                let relayed = try ICECandidateInit(json: candidate.json())
+                XCTAssertEqual(relayed.sdpMid, "0")
+                try await to.addRemoteCandidate(relayed)
+                if candidate.isEndOfCandidates { sawEnd = true; break }
+                count += 1
+            }
+            XCTAssertTrue(sawEnd)
+            XCTAssertGreaterThan(count, 0)
+        }
+        try await peerDeadline(15) {
+            for pc in [offerer, answerer] {
+                for await state in pc.connectionStates where state == .connected { break }
+            }
+        }
+        let channel = try await offerer.createDataChannel("after-trickle")
+        try await peerDeadline(10) { try await channel.opened() }
+        await offerer.close()
+        await answerer.close()
+    }
+
     func testSwiftToSwiftWithALiteAnswerer() async throws {
         let offerer = try PeerConnection(loopback())
         var liteConfiguration = loopback()
