@@ -4,6 +4,8 @@ import Pipeline
 /// means adding its folder under Plugins/ and one line here.
 public enum BuiltinStages {
     public static let all: [StageRegistration] = [
+        MCAPSource.registration,
+        MCAPSink.registration,
     ]
 
     public static func registration(for type: String, kind: StageKind) -> StageRegistration? {
