@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4"),
+        // zlib only for its CRC-32 (MCAP chunk and data-section CRCs): ~3x a table-driven Swift loop.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CUsrsctp", path: "Sources/CUsrsctp"),
         // OpenSSL needs a C shim: several of its APIs are macros Swift cannot call.
         .target(name: "COpenSSL", path: "Sources/COpenSSL",
@@ -33,7 +35,7 @@ let package = Package(
 
         // Storage layers.
         .target(name: "Recording", dependencies: ["CSQLite", "CZstd"]),
-        .target(name: "MCAP", dependencies: ["CZstd", "CLZ4"]),
+        .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CZlib"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
         .target(name: "Pipeline", dependencies: ["Recording", .product(name: "Yams", package: "Yams")]),

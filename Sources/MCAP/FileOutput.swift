@@ -32,7 +32,9 @@ final class FileOutput {
         crc.update(bytes)
         position += Int64(bytes.count)
         if pending.count + bytes.count > bufferSize { try flush() }
-        if bytes.count >= bufferSize {
+        // Large blocks (compressed chunks) go straight to the file: one copy fewer.
+        if bytes.count >= 64 << 10 {
+            try flush()
             try writeAll(bytes)
         } else {
             pending.append(contentsOf: bytes)

@@ -290,6 +290,24 @@ public final class MCAPReader {
         let opcode = Opcode(rawValue: op)
         switch opcode {
         case .footer:
+            var r = FieldReader(body, record: "Footer", baseOffset: at + 9)
+            let footer = try Footer(decoding: &r)
+            if options.validateCRCs && afterDataEnd && footer.summaryStart != 0 && footer.summaryCRC != 0 {
+                // Spec "Footer": the summary CRC runs from the summary start through the footer's
+                // summary_offset_start field; `crcBefore` holds it up to this record.
+                var crc = crcBefore
+                var head = ByteWriter()
+                head.u8(op)
+                head.u64(length)
+                head.u64(footer.summaryStart)
+                head.u64(footer.summaryOffsetStart)
+                crc.update(head.bytes)
+                guard crc.value == footer.summaryCRC else {
+                    throw MCAPError(.crcMismatch, "summary CRC: stored \(footer.summaryCRC), computed \(crc.value)",
+                                    offset: at)
+                }
+            }
+            input.crcEnabled = false
             guard input.remaining >= Int64(mcapMagic.count) else {
                 throw MCAPError(.truncated, "file ends after the Footer without the trailing magic", offset: input.position)
             }
@@ -308,7 +326,8 @@ public final class MCAPReader {
                                 offset: at)
             }
             afterDataEnd = true
-            input.crcEnabled = false
+            // From here the running CRC covers the summary section (checked at the Footer).
+            input.crc = CRC32()
             bytesReadable = input.position
             return nil
         default:

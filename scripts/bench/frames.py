@@ -8,6 +8,13 @@ def track_kind(t: int) -> str:
     return "json" if t < 6 else ("imu" if t < 11 else "blob")
 
 
+def payload_index(i: int) -> int:
+    """The n-th frame of a kind takes pool entry n % 1024: no payload repeats inside a chunk."""
+    t = i % TRACKS
+    first, count = {"json": (0, 6), "imu": (6, 5), "blob": (11, 5)}[track_kind(t)]
+    return ((i // TRACKS) * count + (t - first)) % 1024
+
+
 def payload_pools():
     rnd = random.Random(42)
     json_pool, imu_pool, blob_pool = [], [], []

@@ -8,7 +8,8 @@ bytes), so both compress alike. Writer: one channel per track, zstd chunks of
 1 MiB (the library's defaults), publish_time = user timestamp (ns). Reader: SeekingReader with
 CRC validation, every message touched.
 
-Prints one JSON object: write_s, read_s, frames, payload_bytes, file_bytes.
+Prints one JSON object: write_s, read_s (wall), write_cpu_s, read_cpu_s (process CPU), frames,
+payload_bytes, file_bytes.
 """
 import json
 import sys
@@ -17,7 +18,7 @@ import time
 from mcap.reader import make_reader
 from mcap.writer import CompressionType, Writer
 
-from frames import TRACKS, payload_pools, track_kind
+from frames import TRACKS, payload_index, payload_pools, track_kind
 
 
 def main():
@@ -26,7 +27,7 @@ def main():
     pools = payload_pools()
     base = 1_750_000_000_000_000_000
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     payload_bytes = 0
     with open(path, "wb") as f:
         w = Writer(f, chunk_size=1 << 20, compression=CompressionType.ZSTD)
@@ -38,14 +39,14 @@ def main():
                                                {"trackbag.identity": "bench", "trackbag.track": f"track{t}"}))
         for i in range(frames):
             t = i % TRACKS
-            data = pools[track_kind(t)][(i // TRACKS) % 1024]
+            data = pools[track_kind(t)][payload_index(i)]
             log_time = base + i * 1000
             w.add_message(channels[t], log_time=log_time, data=data, publish_time=log_time - 500, sequence=i)
             payload_bytes += len(data)
         w.finish()
-    write_s = time.perf_counter() - t0
+    write_s, write_cpu_s = time.perf_counter() - t0, time.process_time() - c0
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = 0
     read_bytes = 0
     with open(path, "rb") as f:
@@ -53,10 +54,11 @@ def main():
         for _schema, _channel, message in reader.iter_messages(log_time_order=False):
             n += 1
             read_bytes += len(message.data)
-    read_s = time.perf_counter() - t0
+    read_s, read_cpu_s = time.perf_counter() - t0, time.process_time() - c0
     assert n == frames and read_bytes == payload_bytes, (n, read_bytes)
     import os
-    print(json.dumps({"write_s": write_s, "read_s": read_s, "frames": frames,
+    print(json.dumps({"write_s": write_s, "read_s": read_s, "write_cpu_s": write_cpu_s, "read_cpu_s": read_cpu_s,
+                      "frames": frames,
                       "payload_bytes": payload_bytes, "file_bytes": os.path.getsize(path)}))
 
 

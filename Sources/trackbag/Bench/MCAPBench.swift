@@ -33,20 +33,28 @@ enum MCAPBench {
         try? FileManager.default.removeItem(atPath: dir + "/default.mcap")
         let imp = try await timeImport(path: unitPath, frames: frames)
         let codecWrite = try timeCodecWrite(mix, frames: frames, path: dir + "/codec.mcap")
+        let codecLZ4 = try timeCodecWrite(mix, frames: frames, path: dir + "/codec-lz4.mcap", compression: .lz4)
+        let codecNone = try timeCodecWrite(mix, frames: frames, path: dir + "/codec-none.mcap", compression: .none)
+        try? FileManager.default.removeItem(atPath: dir + "/codec-lz4.mcap")
+        try? FileManager.default.removeItem(atPath: dir + "/codec-none.mcap")
         let codecRead = try timeCodecRead(path: dir + "/codec.mcap", frames: frames)
         try? FileManager.default.removeItem(atPath: dir + "/codec.mcap")
         let fileBytes = (try? FileManager.default.attributesOfItem(atPath: unitPath)[.size] as? Int) ?? 0
         try? FileManager.default.removeItem(atPath: unitPath)
 
         let payload = Double(mix.payloadBytes(frames))
-        func line(_ name: String, _ seconds: Double) -> String {
-            "  \(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(fmt(seconds, 3)) s  "
-                + "\(Int(Double(frames) / seconds)) frames/s  \(fmt(payload / seconds / 1e6)) MB/s"
+        func line(_ name: String, _ t: Timing) -> String {
+            "  \(name.padding(toLength: 50, withPad: " ", startingAt: 0))"
+                + " wall \(fmt(t.wall, 3)) s \(pad(Int(Double(frames) / t.wall))) frames/s \(pad(fmt(payload / t.wall / 1e6), 6)) MB/s"
+                + " | cpu \(fmt(t.cpu, 3)) s \(pad(Int(Double(frames) / t.cpu))) frames/s \(pad(fmt(payload / t.cpu / 1e6), 6)) MB/s"
         }
+        print("  (wall = elapsed time; cpu = process user+system time, the per-core figure on a shared machine)")
         print(line("trackbag export (mcap sink, unit ns)", export))
         print(line("trackbag export (mcap sink, default mapping)", companion))
         print(line("trackbag import (mcap source, CRCs checked)", imp))
         print(line("trackbag MCAPWriter only (zstd)", codecWrite))
+        print(line("trackbag MCAPWriter only (lz4)", codecLZ4))
+        print(line("trackbag MCAPWriter only (no compression)", codecNone))
         print(line("trackbag MCAPReader only (CRCs checked)", codecRead))
         print("  file: \(fmt(Double(fileBytes) / 1e6)) MB (zstd level 1)")
 
@@ -66,15 +74,18 @@ enum MCAPBench {
         proc.waitUntilExit()
         guard proc.terminationStatus == 0,
               let obj = try? JSONSerialization.jsonObject(with: out) as? [String: Any],
-              let pw = obj["write_s"] as? Double, let pr = obj["read_s"] as? Double else {
+              let pw = obj["write_s"] as? Double, let pr = obj["read_s"] as? Double,
+              let pwc = obj["write_cpu_s"] as? Double, let prc = obj["read_cpu_s"] as? Double else {
             print("  python mcap baseline failed (status \(proc.terminationStatus))")
             return
         }
         let pfile = (obj["file_bytes"] as? Int) ?? 0
-        print(line("python mcap 1.6.0 Writer (zstd)", pw))
-        print(line("python mcap 1.6.0 SeekingReader (validate_crcs)", pr))
+        let pyWrite = Timing(wall: pw, cpu: pwc), pyRead = Timing(wall: pr, cpu: prc)
+        print(line("python mcap 1.6.0 Writer (zstd)", pyWrite))
+        print(line("python mcap 1.6.0 SeekingReader (validate_crcs)", pyRead))
         print("  python file: \(fmt(Double(pfile) / 1e6)) MB")
-        print("  speedup: export \(fmt(pw / export, 1))x, import \(fmt(pr / imp, 1))x")
+        print("  speedup vs python (wall | cpu): export \(fmt(pw / export.wall, 1))x | \(fmt(pwc / export.cpu, 1))x, "
+              + "import \(fmt(pr / imp.wall, 1))x | \(fmt(prc / imp.cpu, 1))x")
     }
 
     /// Payload pools (1024 per kind) and 16 tracks, built before any clock starts.
@@ -103,7 +114,13 @@ enum MCAPBench {
             }
         }
 
-        func payload(_ i: Int) -> [UInt8] { pools[kinds[i % 16]][(i / 16) % 1024] }
+        /// Frame i's payload: the n-th frame of its kind takes pool entry n % 1024, so a 1 MiB
+        /// chunk never holds the same payload twice (no free compression from repeats).
+        func payload(_ i: Int) -> [UInt8] {
+            let t = i % 16
+            let (first, count) = [(0, 6), (6, 5), (11, 5)][kinds[t]]
+            return pools[kinds[t]][((i / 16) * count + (t - first)) % 1024]
+        }
 
         func payloadBytes(_ frames: Int) -> Int {
             (0..<16).reduce(0) { sum, t in
@@ -125,11 +142,11 @@ enum MCAPBench {
         }
     }
 
-    private static func timeExport(_ mix: FrameMix, frames: Int, path: String, unit: String?) async throws -> Double {
+    private static func timeExport(_ mix: FrameMix, frames: Int, path: String, unit: String?) async throws -> Timing {
         let batchSize = 4096
         var ring = mix.makeRing(batchSize: batchSize)
         let sink = try MCAPSink(config: MCAPSinkConfig(path: path, userTimestampUnit: unit))
-        let start = ContinuousClock.now
+        let start = Stopwatch()
         var i = 0
         var r = 0
         while i < frames {
@@ -145,23 +162,24 @@ enum MCAPBench {
             r = (r + 1) % ring.count
         }
         try await sink.finish()
-        return seconds(ContinuousClock.now - start)
+        return start.stop()
     }
 
-    private static func timeImport(path: String, frames: Int) async throws -> Double {
+    private static func timeImport(path: String, frames: Int) async throws -> Timing {
         let counter = CountingEmitter()
         let source = try MCAPSource(config: MCAPSourceConfig(path: path))
-        let start = ContinuousClock.now
+        let start = Stopwatch()
         try await source.run(into: counter)
-        let elapsed = seconds(ContinuousClock.now - start)
+        let elapsed = start.stop()
         let n = counter.count.withLock { $0 }
         guard n == frames else { throw MCAPError(.malformed, "import read \(n) frames, expected \(frames)") }
         return elapsed
     }
 
-    private static func timeCodecWrite(_ mix: FrameMix, frames: Int, path: String) throws -> Double {
-        let start = ContinuousClock.now
-        let writer = try MCAPWriter(path: path)
+    private static func timeCodecWrite(_ mix: FrameMix, frames: Int, path: String,
+                                       compression: MCAP.Compression = .zstd) throws -> Timing {
+        let start = Stopwatch()
+        let writer = try MCAPWriter(path: path, options: .init(compression: compression))
         var ids: [UInt16] = []
         for t in mix.tracks {
             ids.append(try writer.addChannel(topic: "/\(t.identity)/\(t.name)", messageEncoding: t.frameEncoding ?? ""))
@@ -172,18 +190,38 @@ enum MCAPBench {
                                   publishTime: t - 500, data: mix.payload(i))
         }
         try writer.finish()
-        return seconds(ContinuousClock.now - start)
+        return start.stop()
     }
 
-    private static func timeCodecRead(path: String, frames: Int) throws -> Double {
-        let start = ContinuousClock.now
+    private static func timeCodecRead(path: String, frames: Int) throws -> Timing {
+        let start = Stopwatch()
         let reader = try MCAPReader(path: path)
         var n = 0
         while let r = try reader.next() {
             if case .message = r { n += 1 }
         }
         guard n == frames else { throw MCAPError(.malformed, "read \(n) messages, expected \(frames)") }
-        return seconds(ContinuousClock.now - start)
+        return start.stop()
+    }
+
+    /// Wall-clock and process CPU time (user + system) of one phase. The machine is shared, so
+    /// CPU time is the fairer "one core" figure; both are printed.
+    struct Timing {
+        var wall: Double
+        var cpu: Double
+    }
+
+    struct Stopwatch {
+        let wall = ContinuousClock.now
+        let cpu = processCPUSeconds()
+        func stop() -> Timing { Timing(wall: seconds(ContinuousClock.now - wall), cpu: processCPUSeconds() - cpu) }
+    }
+
+    static func processCPUSeconds() -> Double {
+        var u = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6
+            + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
     }
 
     private static func seconds(_ d: Duration) -> Double {
@@ -191,6 +229,10 @@ enum MCAPBench {
     }
 
     private static func fmt(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
+    private static func pad(_ v: Int) -> String { pad(String(v), 8) }
+    private static func pad(_ s: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - s.count)) + s
+    }
 }
 
 /// Counts what a source emits.
