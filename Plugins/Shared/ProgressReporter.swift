@@ -6,7 +6,7 @@ import Darwin
 import Synchronization
 
 /// A one-line progress display on stderr for long exports and imports: frames, MB, MB/s and,
-/// when the total is known, percent and ETA. Silent unless stderr is a terminal (so logs and
+/// when a total is known (input bytes or frames), percent and ETA. Silent unless stderr is a terminal (so logs and
 /// pipes stay clean) or `force` is set. Redraws at most every `interval`.
 public final class ProgressReporter: Sendable {
     private struct State {
@@ -18,16 +18,20 @@ public final class ProgressReporter: Sendable {
     }
 
     public let label: String
-    /// Total input bytes (for percent and ETA), when known.
+    /// Total input bytes (for percent and ETA), when known; `advance(position:)` says how far.
     public let totalBytes: Int64?
+    /// Total frames expected (for percent and ETA), when known and no byte total is given.
+    public let totalFrames: UInt64?
     public let enabled: Bool
     private let start = ContinuousClock.now
     private let interval: Duration
     private let state: Mutex<State>
 
-    public init(label: String, totalBytes: Int64? = nil, force: Bool = false, interval: Duration = .milliseconds(250)) {
+    public init(label: String, totalBytes: Int64? = nil, totalFrames: UInt64? = nil, force: Bool = false,
+                interval: Duration = .milliseconds(250)) {
         self.label = label
         self.totalBytes = totalBytes
+        self.totalFrames = totalFrames
         self.enabled = force || isatty(2) != 0
         self.interval = interval
         state = Mutex(State(lastDraw: ContinuousClock.now))
@@ -65,8 +69,14 @@ public final class ProgressReporter: Sendable {
         let mb = Double(s.bytes) / 1e6
         var line = "\(label): \(s.frames) frames, \(fixed(mb, 1)) MB, \(fixed(mb / elapsed, 1)) MB/s, "
             + "\(Int(Double(s.frames) / elapsed)) frames/s"
-        if let totalBytes, totalBytes > 0 {
-            let done = Double(s.position) / Double(totalBytes)
+        let fraction: Double? = if let totalBytes, totalBytes > 0 {
+            Double(s.position) / Double(totalBytes)
+        } else if let totalFrames, totalFrames > 0 {
+            Double(s.frames) / Double(totalFrames)
+        } else {
+            nil
+        }
+        if let done = fraction {
             line += ", \(fixed(done * 100, 1))%"
             if done > 0.001 && done < 1 {
                 line += ", ETA \(Int((elapsed / done - elapsed).rounded()))s"

@@ -137,6 +137,16 @@ final class MCAPStageTests: XCTestCase {
         let got = await collector.frames.count
         XCTAssertGreaterThan(got, 0)
         XCTAssertLessThan(got, 200)
+
+        // Salvage mode: the same frames, then a note saying where the file was cut, no error.
+        let salvage = Collector()
+        try await MCAPSource(config: MCAPSourceConfig(path: path, allowTruncated: true)).run(into: salvage)
+        let salvaged = await salvage.frames
+        XCTAssertEqual(salvaged.count, got)
+        XCTAssertEqual(salvaged.map(\.payload), Array(sampleFrames().prefix(got)).map(\.payload))
+        let notes = await salvage.events
+        XCTAssertEqual(notes.map(\.kind), [.note])
+        XCTAssertTrue(notes.first?.detail?.contains("readable") ?? false)
     }
 
     func testConfigsDecodeWithDefaultsAndRejectBadValues() throws {

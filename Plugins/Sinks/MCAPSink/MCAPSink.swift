@@ -36,7 +36,9 @@ public actor MCAPSink: SinkStage {
     private let progress: ProgressReporter?
     public private(set) var counters = StageCounters()
 
-    public init(config: MCAPSinkConfig) throws {
+    /// `progress` overrides the config's `progress` flag with a reporter the caller made (the
+    /// CLI knows the frame total, so it can show an ETA).
+    public init(config: MCAPSinkConfig, progress: ProgressReporter? = nil) throws {
         self.config = config
         let options = try config.writerOptions()
         unitScale = config.userTimestampUnit.flatMap(MCAPTrackMapping.UserTimestampMode.scale(forUnit:))
@@ -45,7 +47,7 @@ public actor MCAPSink: SinkStage {
         } catch let e as MCAPError {
             throw PipelineError(message: "mcap sink: \(e)")
         }
-        progress = config.progress ? ProgressReporter(label: "mcap export") : nil
+        self.progress = progress ?? (config.progress ? ProgressReporter(label: "mcap export") : nil)
     }
 
     public func write(_ batch: Batch) throws {

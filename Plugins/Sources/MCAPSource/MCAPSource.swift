@@ -16,12 +16,15 @@ public struct MCAPSource: SourceStage {
     }
 
     public let config: MCAPSourceConfig
+    private let reporter: ProgressReporter?
 
-    public init(config: MCAPSourceConfig) throws {
+    /// `progress` overrides the config's `progress` flag with a reporter the caller made.
+    public init(config: MCAPSourceConfig, progress: ProgressReporter? = nil) throws {
         guard config.batchSize > 0 else {
             throw PipelineError(message: "batch_size: must be positive, got \(config.batchSize)")
         }
         self.config = config
+        reporter = progress
     }
 
     /// What a channel id means to us.
@@ -39,7 +42,8 @@ public struct MCAPSource: SourceStage {
         } catch let e as MCAPError {
             throw PipelineError(message: "mcap source \(config.path): \(e)")
         }
-        let progress = config.progress ? ProgressReporter(label: "mcap import", totalBytes: reader.fileSize) : nil
+        let progress = reporter
+            ?? (config.progress ? ProgressReporter(label: "mcap import", totalBytes: reader.fileSize) : nil)
         var schemas: [UInt16: Schema] = [:]
         // Indexed by channel id, grown as channels appear (ids are u16).
         var roles: [ChannelRole?] = []
@@ -49,6 +53,7 @@ public struct MCAPSource: SourceStage {
         batch.frames.reserveCapacity(config.batchSize)
         var sequence: UInt64 = 0
         var batchBytes = 0
+        var lastReceive: Int64 = 0
 
         func flush() async throws {
             guard !batch.isEmpty else { return }
@@ -77,6 +82,7 @@ public struct MCAPSource: SourceStage {
                         throw PipelineError(message: "mcap source \(config.path): message on channel \(m.channelId), which has no Channel record before it")
                     }
                     let receive = Int64(bitPattern: m.logTime)
+                    lastReceive = receive
                     switch r {
                     case .timestamps(let of):
                         if Int(of) < pending.count { pending[Int(of)] = (m.logTime, m.publishTime) }
@@ -109,6 +115,13 @@ public struct MCAPSource: SourceStage {
                 }
             }
         } catch let e as MCAPError {
+            if e.kind == .truncated && config.allowTruncated {
+                batch.events.append(SessionEvent(timeNs: lastReceive, kind: .note,
+                                                 detail: "mcap source \(config.path): \(e)"))
+                try await flush()
+                progress?.finish()
+                return
+            }
             try await flush()
             throw PipelineError(message: "mcap source \(config.path): \(e)")
         }

@@ -243,9 +243,11 @@ extension MCAPTool {
         static let configuration = CommandConfiguration(commandName: "to-frames")
         @Argument var input: String
         @Option var identity: String = "mcap"
+        @Flag(help: "Draw progress on stderr even when it is not a terminal.") var progress = false
 
         func run() async throws {
-            let source = try MCAPSource(config: MCAPSourceConfig(path: input, identity: identity))
+            let reporter = progress ? ProgressReporter(label: "mcap import", totalBytes: fileSize(input), force: true) : nil
+            let source = try MCAPSource(config: MCAPSourceConfig(path: input, identity: identity), progress: reporter)
             let collector = BatchCollector()
             do {
                 try await source.run(into: collector)
@@ -257,6 +259,10 @@ extension MCAPTool {
             await collector.printAll()
         }
     }
+}
+
+private func fileSize(_ path: String) -> Int64? {
+    (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
 }
 
 /// Keeps every batch a source emits (test tool only).
