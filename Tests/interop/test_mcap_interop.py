@@ -91,6 +91,67 @@ def check_crcs_by_hand(data: bytes):
     assert data[de] == 0x0F and struct.unpack_from("<Q", data, de + 1)[0] == 4
     (data_crc,) = struct.unpack_from("<I", data, de + 9)
     assert data_crc != 0 and zlib.crc32(data[:de]) == data_crc
+    # Summary records are grouped by opcode and each group is described by one Summary Offset.
+    groups, pos = [], summary_start
+    while pos < summary_offset_start:
+        op, length = data[pos], struct.unpack_from("<Q", data, pos + 1)[0]
+        if groups and groups[-1][0] == op:
+            groups[-1][2] += 9 + length
+        else:
+            assert op not in [g[0] for g in groups], f"opcode {op:#x} appears in two groups"
+            groups.append([op, pos, 9 + length])
+        pos += 9 + length
+    offsets = []
+    while pos < footer_at:
+        assert data[pos] == 0x0E
+        offsets.append(list(struct.unpack_from("<BQQ", data, pos + 9)))
+        pos += 9 + struct.unpack_from("<Q", data, pos + 1)[0]
+    assert offsets == groups
+    assert [g[0] for g in groups][:2] == [0x03, 0x04] or [g[0] for g in groups][0] == 0x04
+
+
+def check_indexes_by_hand(data: bytes, summary):
+    """What `mcap doctor` checks beyond CRCs: every Chunk Index points at a Chunk record of the
+    stated length, sizes and time bounds match, and every Message Index entry points at a
+    Message record with that log time; together they cover every message of the chunk."""
+    import lz4.frame
+    import zstandard
+    total = 0
+    for ci in summary.chunk_indexes:
+        at = ci.chunk_start_offset
+        assert data[at] == 0x06
+        assert 9 + struct.unpack_from("<Q", data, at + 1)[0] == ci.chunk_length
+        start, end, usize, ucrc = struct.unpack_from("<QQQI", data, at + 9)
+        (clen,) = struct.unpack_from("<I", data, at + 37)
+        compression = data[at + 41: at + 41 + clen].decode()
+        assert compression == ci.compression and usize == ci.uncompressed_size
+        (rlen,) = struct.unpack_from("<Q", data, at + 41 + clen)
+        assert rlen == ci.compressed_size
+        raw = data[at + 49 + clen: at + 49 + clen + rlen]
+        records = {"zstd": lambda b: zstandard.ZstdDecompressor().decompress(b, max_output_size=usize),
+                   "lz4": lz4.frame.decompress, "": lambda b: b}[compression](raw)
+        assert len(records) == usize and zlib.crc32(records) == ucrc
+        assert (start, end) == (ci.message_start_time, ci.message_end_time)
+        indexed = set()
+        for channel_id, offset in ci.message_index_offsets.items():
+            assert data[offset] == 0x07
+            (cid,) = struct.unpack_from("<H", data, offset + 9)
+            (alen,) = struct.unpack_from("<I", data, offset + 11)
+            assert cid == channel_id
+            for k in range(alen // 16):
+                log_time, moff = struct.unpack_from("<QQ", data, offset + 15 + 16 * k)
+                assert records[moff] == 0x05
+                mcid, _seq, mlog = struct.unpack_from("<HIQ", records, moff + 9)
+                assert (mcid, mlog) == (channel_id, log_time)
+                indexed.add(moff)
+        pos, messages = 0, set()
+        while pos < len(records):
+            if records[pos] == 0x05:
+                messages.add(pos)
+            pos += 9 + struct.unpack_from("<Q", records, pos + 1)[0]
+        assert indexed == messages
+        total += len(messages)
+    return total
 
 
 @pytest.mark.parametrize("args", [[], ["--compression", "lz4"], ["--compression", "none"], ["--unchunked"],
@@ -139,6 +200,7 @@ def test_our_file_read_by_python_library(trackbag, tmp_path, args):
         assert st.chunk_count == 0 and summary.chunk_indexes == []
     else:
         assert st.chunk_count == len(summary.chunk_indexes) >= 1
+        assert check_indexes_by_hand(data, summary) == len(messages)
         if "--chunk-size" in args:
             assert st.chunk_count > 10
 
