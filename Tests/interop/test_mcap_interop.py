@@ -18,7 +18,7 @@ import pytest
 from mcap.reader import NonSeekingReader, SeekingReader
 from mcap.stream_reader import StreamReader
 from mcap.records import DataEnd, Footer
-from mcap.writer import CompressionType, Writer
+from mcap.writer import CompressionType, IndexType, Writer
 
 PROTO_SCHEMA = bytes.fromhex(
     # a FileDescriptorSet-shaped blob; the bytes are opaque to MCAP, only carried
@@ -214,13 +214,16 @@ def test_our_file_read_by_python_library(trackbag, tmp_path, args):
         assert sum(1 for _ in NonSeekingReader(f, validate_crcs=True).iter_messages()) == len(messages)
 
 
-def python_file(path, *, chunked=True, compression=CompressionType.ZSTD, n=500, attachment=True):
+def python_file(path, *, chunked=True, compression=CompressionType.ZSTD, n=500, attachment=True, bare=False):
     """A file written by the reference library: JSON and protobuf channels with schemas, a
-    schemaless channel, metadata and an attachment."""
+    schemaless channel, metadata and an attachment. `bare`: no indexes, no summary at all,
+    but a data section CRC."""
     rnd = random.Random(3)
     expected = []
     with open(path, "wb") as f:
-        w = Writer(f, chunk_size=8192, compression=compression, use_chunking=chunked)
+        extra = dict(index_types=IndexType.NONE, repeat_channels=False, repeat_schemas=False,
+                     use_statistics=False, use_summary_offsets=False, enable_data_crcs=True) if bare else {}
+        w = Writer(f, chunk_size=8192, compression=compression, use_chunking=chunked, **extra)
         w.start(profile="", library="pytest")
         js = w.register_schema("State", "jsonschema", JSON_SCHEMA)
         ps = w.register_schema("imu.Imu", "protobuf", PROTO_SCHEMA)
@@ -252,18 +255,23 @@ def dump(trackbag, path, *extra):
     return r.returncode, lines
 
 
-@pytest.mark.parametrize("chunked,compression", [
-    (True, CompressionType.ZSTD), (True, CompressionType.LZ4), (True, CompressionType.NONE),
-    (False, CompressionType.NONE)], ids=["chunked-zstd", "chunked-lz4", "chunked-none", "unchunked"])
+@pytest.mark.parametrize("chunked,compression,bare", [
+    (True, CompressionType.ZSTD, False), (True, CompressionType.LZ4, False), (True, CompressionType.NONE, False),
+    (False, CompressionType.NONE, False), (True, CompressionType.ZSTD, True), (False, CompressionType.NONE, True)],
+    ids=["chunked-zstd", "chunked-lz4", "chunked-none", "unchunked", "chunked-unindexed-nosummary",
+         "unchunked-nosummary"])
 @pytest.mark.parametrize("linear", [False, True], ids=["indexed", "linear"])
-def test_python_file_read_by_us(trackbag, tmp_path, chunked, compression, linear):
+def test_python_file_read_by_us(trackbag, tmp_path, chunked, compression, bare, linear):
     path = tmp_path / "py.mcap"
-    expected = python_file(path, chunked=chunked, compression=compression)
+    expected = python_file(path, chunked=chunked, compression=compression, bare=bare)
+    if bare:
+        data = path.read_bytes()
+        assert struct.unpack_from("<Q", data, len(data) - 8 - 29 + 9)[0] == 0  # no summary at all
     rc, lines = dump(trackbag, path, *(["--linear"] if linear else []))
     assert rc == 0, lines[-1:]
     end = lines[-1]
     assert end["type"] == "end" and end["messages"] == len(expected)
-    assert end["mode"] == ("indexed" if chunked and not linear else "linear")
+    assert end["mode"] == ("indexed" if chunked and not linear and not bare else "linear")
     channels = {l["id"]: l for l in lines if l["type"] == "channel"}
     schemas = {l["id"]: l for l in lines if l["type"] == "schema"}
     got = [l for l in lines if l["type"] == "message"]
@@ -430,3 +438,19 @@ def test_foreign_topics_become_tracks(trackbag, tmp_path):
     got = [json.loads(l) for l in r.stdout.decode().splitlines()]
     assert [(g["identity"], g["track"], g["frame_encoding"], g["time_ns"], g["user_timestamp"]) for g in got] == [
         ("robot", "imu/raw", "cdr", 10, 9), ("rover", "camera", "json", 11, 11)]
+
+
+def test_python_data_section_crc_is_checked(trackbag, tmp_path):
+    """A file from the reference library with a data section CRC: a flipped byte outside any
+    chunk (the Header's library string) is caught by the Data End CRC alone."""
+    path = tmp_path / "py.mcap"
+    python_file(path, chunked=False, bare=True, n=30, attachment=False)
+    data = bytearray(path.read_bytes())
+    assert data[8] == 0x01 and data[25:31] == b"pytest"
+    rc, lines = dump(trackbag, path)
+    assert rc == 0 and lines[-1]["messages"] == 30
+    data[25] ^= 0x20
+    path.write_bytes(bytes(data))
+    rc, lines = dump(trackbag, path)
+    assert rc == 1 and lines[-1]["kind"] == "crcMismatch", lines[-1]
+    assert lines[-1]["messages_read"] == 30  # every message was read before the Data End check
