@@ -19,9 +19,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4"),
-        // zlib only for its CRC-32 (MCAP chunk and data-section CRCs): ~3x a table-driven Swift loop.
-        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .systemLibrary(name: "CUsrsctp", path: "Sources/CUsrsctp"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // OpenSSL needs a C shim: several of its APIs are macros Swift cannot call.
         .target(name: "COpenSSL", path: "Sources/COpenSSL",
                 linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
@@ -30,11 +29,12 @@ let package = Package(
         .target(name: "DataTracks", dependencies: ["COpenSSL"]),
         .target(name: "WebRTCData", dependencies: ["COpenSSL", "CUsrsctp"]),
         .target(name: "LiveKitProtocol", dependencies: [
-            .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL", "CZlib",
         ]),
 
         // Storage layers.
         .target(name: "Recording", dependencies: ["CSQLite", "CZstd"]),
+        // CZlib for its CRC-32 (chunk and data-section CRCs): ~3x a table-driven Swift loop.
         .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CZlib"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).

@@ -31,12 +31,17 @@ public struct StageRegistration: Sendable {
     /// One line for `trackbag validate --list` and docs.
     public var summary: String
     public var build: @Sendable (StageOptions, StageBuildContext) throws -> BuiltStage
+    /// A live source (room, network): its output edges default to `drop-oldest`, because real
+    /// time wins over completeness; file sources default to `block`, because nothing may be lost
+    /// offline (DESIGN.md §1). Only meaningful for sources.
+    public var isLive: Bool
 
-    public init(type: String, kind: StageKind, summary: String,
+    public init(type: String, kind: StageKind, summary: String, isLive: Bool = false,
                 build: @escaping @Sendable (StageOptions, StageBuildContext) throws -> BuiltStage) {
         self.type = type
         self.kind = kind
         self.summary = summary
+        self.isLive = isLive
         self.build = build
     }
 }

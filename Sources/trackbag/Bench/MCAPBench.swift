@@ -17,6 +17,12 @@ import Synchronization
 /// - baseline: scripts/bench/mcap_bench.py with the same mix (Writer zstd, SeekingReader with
 ///   validate_crcs). Figures are printed, never asserted.
 enum MCAPBench {
+    static let cases: [BenchCase] = [
+        BenchCase(name: "mcap", summary: "MCAP export/import of 2 M mixed frames vs the mcap Python library") { context in
+            try await run(frames: context.frames, directory: context.scratch + "/mcap")
+        },
+    ]
+
     static func run(frames: Int = 2_000_000, python: String = ".venv-peers/bin/python",
                     script: String = "scripts/bench/mcap_bench.py", directory: String? = nil) async throws {
         let dir = directory ?? (NSTemporaryDirectory() + "trackbag-mcap-bench-\(getpid())")
@@ -166,7 +172,7 @@ enum MCAPBench {
     }
 
     private static func timeImport(path: String, frames: Int) async throws -> Timing {
-        let counter = CountingEmitter()
+        let counter = MCAPBenchFrameCounter()
         let source = try MCAPSource(config: MCAPSourceConfig(path: path))
         let start = Stopwatch()
         try await source.run(into: counter)
@@ -236,7 +242,7 @@ enum MCAPBench {
 }
 
 /// Counts what a source emits.
-private final class CountingEmitter: BatchEmitter {
+private final class MCAPBenchFrameCounter: BatchEmitter {
     let count = Mutex(0)
     func emit(_ batch: Batch) async throws {
         count.withLock { $0 += batch.frames.count }

@@ -11,7 +11,7 @@ import Stages
 struct MCAPTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcap-tool", abstract: "MCAP writer/reader test tool.", shouldDisplay: false,
-        subcommands: [Write.self, Dump.self, FromFrames.self, ToFrames.self, BenchCommand.self])
+        subcommands: [Write.self, Dump.self, FromFrames.self, ToFrames.self])
 
     /// `write IN.jsonl OUT.mcap`: each input line is a message
     /// `{"topic", "message_encoding", "schema": {"name","encoding","data_b64"}|null, "metadata": {},
@@ -284,17 +284,5 @@ actor BatchCollector: BatchEmitter {
             }
         }
         out.flush()
-    }
-}
-
-extension MCAPTool {
-    /// `bench [--frames N]`: runs MCAPBench until `trackbag bench mcap` is wired to it.
-    struct BenchCommand: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "bench")
-        @Option var frames: Int = 2_000_000
-        @Option var python: String = ".venv-peers/bin/python"
-        func run() async throws {
-            try await MCAPBench.run(frames: frames, python: python)
-        }
     }
 }

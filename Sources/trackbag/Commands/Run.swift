@@ -1,8 +1,49 @@
 import ArgumentParser
+import Foundation
+import Pipeline
+import Stages
 
+/// `trackbag run PIPELINE.yaml`: compile the config (all errors at once, like `validate`),
+/// run it until its sources end or SIGINT/SIGTERM, drain, and print per-stage counters.
 struct Run: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "run", abstract: "(not built yet)")
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a pipeline config (YAML or JSON) and print per-stage counters at the end.")
+
+    @Argument(help: "The pipeline config file (YAML or JSON).")
+    var pipeline: String
+
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
+
     func run() async throws {
-        throw ValidationError("'trackbag run' is not built yet")
+        let graph: PipelineGraph
+        do {
+            let config = try PipelineConfig.load(path: pipeline)
+            graph = try config.compile(registry: BuiltinStages.all,
+                                       environment: ProcessInfo.processInfo.environment)
+        } catch let error as PipelineError {
+            printErrors(error)
+            throw ExitCode(1)
+        }
+        let report: PipelineReport
+        do {
+            report = try await graph.runReporting(handleSignals: true)
+        } catch let error as PipelineError {
+            printErrors(error)
+            throw ExitCode(1)
+        }
+        if !quiet { print(report.formatted()) }
+        if !report.failures.isEmpty {
+            printErrors(PipelineError(grouping: report.failures))
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Every problem on its own line on standard error, `file:line:column: stage 'x': message`.
+func printErrors(_ error: PipelineError) {
+    for problem in error.allProblems {
+        FileHandle.standardError.write(Data(("error: " + problem.placedMessage + "\n").utf8))
     }
 }

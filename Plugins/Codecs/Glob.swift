@@ -1,0 +1,37 @@
+/// A glob over text: `*` any run of characters (also empty), `?` exactly one; everything else
+/// literal. Used by `filter`'s `matches` (and usable for `IDENTITY/NAME` track globs).
+public struct Glob: Sendable, Hashable {
+    public let pattern: String
+    private let chars: [Character]
+
+    public init(_ pattern: String) {
+        self.pattern = pattern
+        self.chars = Array(pattern)
+    }
+
+    /// Iterative matching with one backtrack point per `*`: linear in practice, never
+    /// exponential (no recursion on hostile patterns).
+    public func matches(_ text: String) -> Bool {
+        let t = Array(text)
+        var p = 0, s = 0
+        var star = -1, mark = 0
+        while s < t.count {
+            if p < chars.count && (chars[p] == "?" || chars[p] == t[s]) {
+                p += 1
+                s += 1
+            } else if p < chars.count && chars[p] == "*" {
+                star = p
+                mark = s
+                p += 1
+            } else if star >= 0 {
+                p = star + 1
+                mark += 1
+                s = mark
+            } else {
+                return false
+            }
+        }
+        while p < chars.count && chars[p] == "*" { p += 1 }
+        return p == chars.count
+    }
+}

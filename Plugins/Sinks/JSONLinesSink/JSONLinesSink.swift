@@ -1,0 +1,28 @@
+import Pipeline
+
+/// Writes frames as JSON lines (format: `JSONLinesCodec`). The file is created at the first
+/// batch (or at `finish` for an empty run), so building the stage touches nothing.
+public actor JSONLinesSink: SinkStage {
+    public let config: Config
+    private var writer: JSONLinesWriter?
+
+    public init(config: Config) {
+        self.config = config
+    }
+
+    private func open() throws -> JSONLinesWriter {
+        if let writer { return writer }
+        let made = try JSONLinesWriter(path: config.path, includeValue: config.includeValue)
+        writer = made
+        return made
+    }
+
+    public func write(_ batch: Batch) async throws {
+        let writer = try open()
+        for frame in batch.frames { try writer.write(frame) }
+    }
+
+    public func finish() async throws {
+        try open().close()
+    }
+}

@@ -1,0 +1,233 @@
+import Synchronization
+import Foundation
+
+extension PipelineGraph {
+    /// Runs the pipeline to its end: one task per stage, bounded queues between them. Throws the
+    /// graph's structural problems before starting, and a `PipelineError` naming the stage when
+    /// a stage fails (the rest of the graph is drained and every sink finished first).
+    ///
+    /// - Parameters:
+    ///   - stop: stops the run from outside, like SIGINT.
+    ///   - handleSignals: watch SIGINT/SIGTERM for the run's duration (the CLI does; tests
+    ///     and library users usually pass `stop` instead).
+    @discardableResult
+    public func run(stop: PipelineStop? = nil, handleSignals: Bool = false) async throws -> PipelineReport {
+        let report = try await runReporting(stop: stop, handleSignals: handleSignals)
+        if !report.failures.isEmpty {
+            throw report.failures.count == 1 ? report.failures[0] : PipelineError(grouping: report.failures)
+        }
+        return report
+    }
+
+    /// Like `run`, but a stage failure is returned in `report.failures` (with `ending == .failed`)
+    /// so the caller can still print the counters.
+    public func runReporting(stop: PipelineStop? = nil, handleSignals: Bool = false) async throws -> PipelineReport {
+        let problems = problems()
+        if !problems.isEmpty {
+            throw problems.count == 1 ? problems[0] : PipelineError(grouping: problems)
+        }
+        return await PipelineRun(graph: self).execute(stop: stop, handleSignals: handleSignals)
+    }
+}
+
+/// One execution of a graph. Owns the queues; each stage's state is confined to its task.
+final class PipelineRun: Sendable {
+    struct Control {
+        var sourceTasks: [Task<Void, any Error>] = []
+        var stopRequests = 0
+        var ending: PipelineReport.Ending = .finished
+        var failures: [PipelineError] = []
+    }
+
+    let graph: PipelineGraph
+    let queues: [String: BatchQueue]
+    let outputs: [String: StageOutput]
+    let control = Mutex(Control())
+
+    init(graph: PipelineGraph) {
+        self.graph = graph
+        var queues: [String: BatchQueue] = [:]
+        for node in graph.nodes where node.kind != .source {
+            queues[node.name] = BatchQueue(capacity: node.buffer.capacity, policy: graph.policy(of: node),
+                                           producers: node.inputs.count)
+        }
+        var outputs: [String: StageOutput] = [:]
+        for node in graph.nodes where node.kind != .sink {
+            let consumers = graph.nodes.filter { $0.inputs.contains(node.name) }.compactMap { queues[$0.name] }
+            outputs[node.name] = StageOutput(queues: consumers, checksCancellation: node.kind == .source)
+        }
+        self.queues = queues
+        self.outputs = outputs
+    }
+
+    /// First request: stop the sources and let the graph drain. Later ones: abandon the queues so
+    /// sinks finish with what they already have.
+    func requestStop(_ why: PipelineReport.Ending) {
+        let (tasks, first): ([Task<Void, any Error>], Bool) = control.withLock { c in
+            c.stopRequests += 1
+            if c.ending == .finished { c.ending = why }
+            return (c.sourceTasks, c.stopRequests == 1)
+        }
+        if first {
+            for task in tasks { task.cancel() }
+        } else {
+            for queue in queues.values { queue.abandon() }
+        }
+    }
+
+    func fail(_ stage: String, _ kind: StageKind, _ error: any Error) {
+        var placed: PipelineError
+        if let error = error as? PipelineError {
+            placed = error
+            placed.stage = placed.stage ?? stage
+            if placed.problems.isEmpty {
+                placed.message = "\(kind.rawValue) failed: \(placed.message)"
+            }
+        } else {
+            placed = PipelineError(message: "\(kind.rawValue) failed: \(error)", stage: stage)
+        }
+        let first = control.withLock { c -> Bool in
+            c.failures.append(placed)
+            c.ending = .failed
+            c.stopRequests += 1
+            return c.stopRequests == 1
+        }
+        // A failure stops the sources (nothing new enters) but the rest still drains into sinks.
+        if first {
+            for task in control.withLock({ $0.sourceTasks }) { task.cancel() }
+        }
+    }
+
+    var isStopping: Bool { control.withLock { $0.stopRequests > 0 } }
+
+    func execute(stop: PipelineStop?, handleSignals: Bool) async -> PipelineReport {
+        let started = monotonicNanoseconds()
+        stop?.observe { [self] in requestStop(.stopped) }
+        let watch = handleSignals ? SignalWatch { [self] number in requestStop(.signal(number)) } : nil
+        defer { watch?.cancel() }
+
+        var reports: [String: PipelineReport.StageReport] = [:]
+        await withTaskGroup(of: PipelineReport.StageReport.self) { group in
+            for node in graph.nodes {
+                group.addTask { [self] in
+                    switch node.stage {
+                    case .source(let source): return await runSource(node, source)
+                    case .transform(let transform): return await runTransform(node, transform)
+                    case .sink(let sink): return await runSink(node, sink)
+                    }
+                }
+            }
+            for await report in group { reports[report.name] = report }
+        }
+        let elapsed = Double(monotonicNanoseconds() - started) / 1e9
+        let (ending, failures) = control.withLock { ($0.ending, $0.failures) }
+        return PipelineReport(stages: graph.nodes.compactMap { reports[$0.name] }, elapsedSeconds: elapsed,
+                              ending: ending, failures: failures)
+    }
+
+    private func statistics(of stage: Any) async -> [(name: String, value: UInt64)] {
+        guard let reporting = stage as? any StageStatistics else { return [] }
+        return await reporting.statistics()
+    }
+
+    private func runSource(_ node: PipelineGraph.Node, _ source: any SourceStage) async -> PipelineReport.StageReport {
+        let output = outputs[node.name] ?? StageOutput(queues: [], checksCancellation: true)
+        let started = monotonicNanoseconds()
+        let task = Task { try await source.run(into: output) }
+        let cancelNow = control.withLock { c -> Bool in
+            c.sourceTasks.append(task)
+            return c.stopRequests > 0
+        }
+        if cancelNow { task.cancel() }
+        do {
+            try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
+        } catch is CancellationError where isStopping || Task.isCancelled {
+            // Stopped on request: a normal end.
+        } catch {
+            if !(isStopping && task.isCancelled) { fail(node.name, .source, error) }
+        }
+        output.close()
+        let wall = monotonicNanoseconds() - started
+        let tally = output.tally.withLock { $0 }
+        var counters = StageCounters()
+        counters.framesIn = tally.frames
+        counters.framesOut = tally.frames
+        counters.bytesIn = tally.bytes
+        let busy = Double(wall > tally.emitNanoseconds ? wall - tally.emitNanoseconds : 0) / 1e9
+        return .init(name: node.name, kind: .source, type: node.type, counters: counters, busySeconds: busy,
+                     policy: nil, statistics: await statistics(of: source))
+    }
+
+    private func runTransform(_ node: PipelineGraph.Node, _ transform: any TransformStage) async -> PipelineReport.StageReport {
+        let output = outputs[node.name] ?? StageOutput(queues: [], checksCancellation: false)
+        var counters = StageCounters()
+        var busy: UInt64 = 0
+        var failed = false
+        if let queue = queues[node.name] {
+            while let batch = await queue.next() {
+                counters.framesIn &+= UInt64(batch.frames.count)
+                for frame in batch.frames { counters.bytesIn &+= UInt64(frame.payload.count) }
+                let start = monotonicNanoseconds()
+                do {
+                    let out = try await transform.process(batch)
+                    busy &+= monotonicNanoseconds() &- start
+                    try await output.emit(out)
+                } catch {
+                    failed = true
+                    queue.abandon()
+                    fail(node.name, .transform, error)
+                    break
+                }
+            }
+            counters.framesDropped = queue.droppedFrames
+        }
+        if !failed {
+            do {
+                let start = monotonicNanoseconds()
+                let rest = try await transform.finish()
+                busy &+= monotonicNanoseconds() &- start
+                try await output.emit(rest)
+            } catch {
+                fail(node.name, .transform, error)
+            }
+        }
+        output.close()
+        counters.framesOut = output.tally.withLock { $0.frames }
+        return .init(name: node.name, kind: .transform, type: node.type, counters: counters,
+                     busySeconds: Double(busy) / 1e9, policy: queues[node.name]?.policy,
+                     statistics: await statistics(of: transform))
+    }
+
+    private func runSink(_ node: PipelineGraph.Node, _ sink: any SinkStage) async -> PipelineReport.StageReport {
+        var counters = StageCounters()
+        var busy: UInt64 = 0
+        if let queue = queues[node.name] {
+            while let batch = await queue.next() {
+                counters.framesIn &+= UInt64(batch.frames.count)
+                for frame in batch.frames { counters.bytesIn &+= UInt64(frame.payload.count) }
+                let start = monotonicNanoseconds()
+                do {
+                    try await sink.write(batch)
+                    busy &+= monotonicNanoseconds() &- start
+                    counters.framesOut &+= UInt64(batch.frames.count)
+                } catch {
+                    queue.abandon()
+                    fail(node.name, .sink, error)
+                    break
+                }
+            }
+            counters.framesDropped = queue.droppedFrames
+        }
+        // Exactly once, after the last batch, whatever happened before (Stage.swift contract).
+        let start = monotonicNanoseconds()
+        do {
+            try await sink.finish()
+        } catch {
+            fail(node.name, .sink, error)
+        }
+        busy &+= monotonicNanoseconds() &- start
+        return .init(name: node.name, kind: .sink, type: node.type, counters: counters,
+                     busySeconds: Double(busy) / 1e9, policy: queues[node.name]?.policy,
+                     statistics: await statistics(of: sink))
+    }
+}

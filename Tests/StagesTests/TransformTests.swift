@@ -1,0 +1,132 @@
+import XCTest
+@testable import Pipeline
+import Recording
+@testable import Stages
+
+final class TransformTests: XCTestCase {
+    func testDecodeUsesTrackEncodingThenOptionAndCountsFailures() async throws {
+        let stage = Decode(config: .init(encoding: .json, onError: .pass))
+        let batch = Batch(frames: [
+            frame(payload: Array(#"{"a":1}"#.utf8), ts: 5),
+            frame(payload: bytes(hex: "a16161 01"), ts: 6, encoding: "cbor"),
+            frame(payload: bytes(hex: "81a16101"), ts: 7, encoding: "msgpack"),
+            frame(payload: [0xFF], ts: 8),
+            frame(payload: [1], ts: nil, encoding: "protobuf"),
+        ], events: [SessionEvent(timeNs: 1, kind: .note, detail: "kept")])
+        let out = try await stage.process(batch)
+        XCTAssertEqual(out.frames.map(\.value), [.object([("a", .int(1))]), .object([("a", .int(1))]),
+                                                 .object([("a", .int(1))]), nil, nil])
+        XCTAssertEqual(out.frames.map(\.userTimestamp), [5, 6, 7, 8, nil])
+        XCTAssertEqual(out.frames.map(\.payload), batch.frames.map(\.payload))
+        XCTAssertEqual(out.events, batch.events)
+        let stats = await stage.statistics()
+        XCTAssertEqual(stats.first?.value, 2)
+
+        let dropping = Decode(config: .init(encoding: nil, onError: .drop))
+        let kept = try await dropping.process(batch)
+        XCTAssertEqual(kept.frames.map(\.userTimestamp), [6, 7])
+    }
+
+    func testFilterLanguage() throws {
+        let f = frame("robot-7", "imu", payload: [1, 2, 3], ts: 42, time: 1_000,
+                      value: .object([("accel", .object([("z", .double(9.8))])), ("list", .array([.int(3), .string("x")])),
+                                      ("on", .bool(true))]))
+        let cases: [(String, Bool)] = [
+            (#"track == "imu" && value.accel.z > 9.5"#, true),
+            (#"track == "imu" && value.accel.z > 9.9"#, false),
+            ("size == 3 && user_timestamp == 42 && time >= 1000", true),
+            ("value.list[0] * 2 + 1 == 7", true),
+            (#"value.list[1] == "x" && value["list"][0] < 3.5"#, true),
+            ("value.missing == null && !(value.missing > 0)", true),
+            (#"identity matches "robot-*" && identity matches "robot-?""#, true),
+            (#"identity matches "robot-1*""#, false),
+            ("value.on", true),
+            ("!value.on || false", false),
+            ("10 / 4 == 2.5 && 7 % 4 == 3 && 1 / 0 == null", true),
+            (#""a" < "b" && "a" + "b" == "ab""#, true),
+            (#"size == "3""#, false),
+            (#"size != "3""#, true),
+            ("-user_timestamp < 0", true),
+            ("18446744073709551615 > 9223372036854775807", true),
+        ]
+        for (condition, want) in cases {
+            let filter = try Filter(config: .init(condition: condition))
+            XCTAssertEqual(filter.expression.accepts(f), want, condition)
+        }
+        XCTAssertFalse(try Filter(config: .init(condition: "user_timestamp == null")).expression.accepts(f))
+        XCTAssertTrue(try Filter(config: .init(condition: "user_timestamp == null")).expression.accepts(frame(ts: nil)))
+    }
+
+    func testFilterSyntaxErrorsPointAtTheColumn() {
+        let cases: [(String, Int)] = [
+            (#"track = "imu""#, 7), ("size > ", 8), ("(size > 1", 10), ("speed > 1", 1), ("size > 1 2", 10),
+            ("value.", 7), (#""open"#, 1), ("a < b < c", 1), ("1 < 2 < 3", 7), ("size & 1", 6), ("", 1),
+        ]
+        for (condition, column) in cases {
+            XCTAssertThrowsError(try Filter(config: .init(condition: condition)), condition) { error in
+                XCTAssertEqual((error as? FilterSyntaxError)?.column, column, "\(condition): \(error)")
+            }
+        }
+    }
+
+    func testFilterErrorMapsToTheConfigFileColumn() throws {
+        let config = try PipelineConfig.parse("""
+            sources:
+              in: {type: jsonl, path: x.jsonl}
+            transforms:
+              f:
+                type: filter
+                inputs: [in]
+                condition: 'track == "imu" && size >> 3'
+            sinks:
+              out: {type: jsonl, inputs: [f], path: y.jsonl}
+            """, file: "p.yaml")
+        XCTAssertThrowsError(try config.compile(registry: BuiltinStages.all)) { error in
+            let e = error as? PipelineError
+            // Column 16 of the condition text, which starts at column 16 of line 7 (after the quote).
+            XCTAssertEqual(e?.placedMessage, "p.yaml:7:41: stage 'f': condition: expected a value, found '>'")
+        }
+    }
+
+    func testDownsampleEveryNAndMaxRatePerTrack() async throws {
+        var frames: [Frame] = []
+        for i in 0..<100 {
+            frames.append(frame("r", i % 2 == 0 ? "a" : "b", ts: UInt64(i), time: Int64(i) * 10_000_000))  // 100 Hz overall
+        }
+        let every = Downsample(config: .init(rule: .every(5)))
+        let out = try await every.process(Batch(frames: frames))
+        XCTAssertEqual(out.frames.count, 20)
+        XCTAssertEqual(out.frames.filter { $0.track.name == "a" }.map(\.userTimestamp), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90])
+
+        let rate = Downsample(config: .init(rule: .maxRateHz(10)))
+        // Split over two batches: state carries across them.
+        let first = try await rate.process(Batch(frames: Array(frames[0..<37])))
+        let second = try await rate.process(Batch(frames: Array(frames[37...])))
+        let kept = first.frames + second.frames
+        let a = kept.filter { $0.track.name == "a" }.map(\.receiveTimeNs)
+        XCTAssertEqual(a, stride(from: 0, to: 1_000_000_000, by: 100_000_000).map { Int64($0) })
+        XCTAssertEqual(kept.filter { $0.track.name == "b" }.count, 10)
+    }
+
+    func testStageConfigsRejectBadOptionsViaTheRegistry() throws {
+        let config = try PipelineConfig.parse("""
+            sources:
+              in: {type: jsonl}
+            transforms:
+              d: {type: decode, inputs: [in], encoding: protobuf}
+              s: {type: downsample, inputs: [d], every: 2, max_rate_hz: 3}
+              t: {type: downsample, inputs: [s]}
+            sinks:
+              out: {type: jsonl, inputs: [t], path: y.jsonl, include_value: maybe}
+            """, file: "p.yaml")
+        XCTAssertThrowsError(try config.compile(registry: BuiltinStages.all)) { error in
+            let lines = (error as? PipelineError)?.allProblems.map(\.placedMessage) ?? []
+            XCTAssertEqual(lines.count, 5, lines.joined(separator: "\n"))
+            XCTAssertTrue(lines[0].hasPrefix("p.yaml:2:7: stage 'in': missing option 'path'"), lines[0])
+            XCTAssertTrue(lines[1].hasPrefix("p.yaml:4:45: stage 'd': option 'encoding': 'protobuf' is not one of json, cbor, msgpack"), lines[1])
+            XCTAssertTrue(lines[2].contains("stage 's'") && lines[2].contains("not both"), lines[2])
+            XCTAssertTrue(lines[3].contains("stage 't'") && lines[3].contains("max_rate_hz"), lines[3])
+            XCTAssertEqual(lines[4], "p.yaml:8:65: stage 'out': option 'include_value': expected a boolean, found a string")
+        }
+    }
+}
