@@ -54,7 +54,8 @@ enum MCAPBench {
                 + " wall \(fmt(t.wall, 3)) s \(pad(Int(Double(frames) / t.wall))) frames/s \(pad(fmt(payload / t.wall / 1e6), 6)) MB/s"
                 + " | cpu \(fmt(t.cpu, 3)) s \(pad(Int(Double(frames) / t.cpu))) frames/s \(pad(fmt(payload / t.cpu / 1e6), 6)) MB/s"
         }
-        print("  (wall = elapsed time; cpu = process user+system time, the per-core figure on a shared machine)")
+        print("  (wall = elapsed time; cpu = process user+system time (the kernel's exact run time, so")
+        print("   the per-core figure on a shared, oversubscribed machine); MB/s = payload bytes)")
         print(line("trackbag export (mcap sink, unit ns)", export))
         print(line("trackbag export (mcap sink, default mapping)", companion))
         print(line("trackbag import (mcap source, CRCs checked)", imp))
@@ -86,7 +87,8 @@ enum MCAPBench {
             return
         }
         let pfile = (obj["file_bytes"] as? Int) ?? 0
-        let pyWrite = Timing(wall: pw, cpu: pwc), pyRead = Timing(wall: pr, cpu: prc)
+        let pyWrite = Timing(wall: pw, cpu: pwc, sys: obj["write_sys_s"] as? Double)
+        let pyRead = Timing(wall: pr, cpu: prc, sys: obj["read_sys_s"] as? Double)
         print(line("python mcap 1.6.0 Writer (zstd)", pyWrite))
         print(line("python mcap 1.6.0 SeekingReader (validate_crcs)", pyRead))
         print("  python file: \(fmt(Double(pfile) / 1e6)) MB")
@@ -215,19 +217,26 @@ enum MCAPBench {
     struct Timing {
         var wall: Double
         var cpu: Double
+        /// The kernel's part of `cpu`; Linux splits user/system by tick sampling, so it is
+        /// only indicative and not printed.
+        var sys: Double?
     }
 
     struct Stopwatch {
         let wall = ContinuousClock.now
         let cpu = processCPUSeconds()
-        func stop() -> Timing { Timing(wall: seconds(ContinuousClock.now - wall), cpu: processCPUSeconds() - cpu) }
+        func stop() -> Timing {
+            let now = processCPUSeconds()
+            return Timing(wall: seconds(ContinuousClock.now - wall), cpu: now.total - cpu.total, sys: now.sys - cpu.sys)
+        }
     }
 
-    static func processCPUSeconds() -> Double {
+    static func processCPUSeconds() -> (total: Double, sys: Double) {
         var u = rusage()
         getrusage(Int32(RUSAGE_SELF.rawValue), &u)
-        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6
-            + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        let user = Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6
+        let sys = Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        return (user + sys, sys)
     }
 
     private static func seconds(_ d: Duration) -> Double {
