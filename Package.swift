@@ -34,8 +34,9 @@ let package = Package(
 
         // Storage layers.
         .target(name: "Recording", dependencies: ["CSQLite", "CZstd"]),
-        // CZlib for its CRC-32 (chunk and data-section CRCs): ~3x a table-driven Swift loop.
-        .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CZlib"]),
+        // CRC-32 for MCAP's chunk and data-section CRCs: PCLMULQDQ folding, zlib for the rest.
+        .target(name: "CCRC32", path: "Sources/CCRC32", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CCRC32"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
         .target(name: "Pipeline", dependencies: ["Recording", .product(name: "Yams", package: "Yams")]),

@@ -159,3 +159,38 @@ final class RecordCodecTests: XCTestCase {
         XCTAssertEqual(CRC32.checksum([]), 0)
     }
 }
+
+/// The folding CRC against a plain bitwise CRC-32 at every alignment and many lengths (the
+/// folded path starts at 64 bytes; tails and offsets exercise the zlib hand-off).
+final class CRC32FoldTests: XCTestCase {
+    func bitwise(_ bytes: ArraySlice<UInt8>, _ start: UInt32 = 0) -> UInt32 {
+        var crc = ~start
+        for b in bytes {
+            crc ^= UInt32(b)
+            for _ in 0..<8 { crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+        }
+        return ~crc
+    }
+
+    func testFoldingMatchesBitwiseAtEveryAlignment() {
+        var state: UInt64 = 0x1234_5678
+        let data: [UInt8] = (0..<4200).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 33)
+        }
+        for offset in 0..<17 {
+            for length in [0, 1, 15, 16, 17, 63, 64, 65, 79, 80, 127, 128, 129, 200, 1000, 4096 + 3] where offset + length <= data.count {
+                let slice = data[offset..<(offset + length)]
+                let want = bitwise(slice)
+                let got = slice.withUnsafeBytes { CRC32.checksum($0) }
+                XCTAssertEqual(got, want, "offset \(offset) length \(length)")
+                // Continuing from a previous value (two updates) gives the same result.
+                var c = CRC32()
+                let cut = length / 3
+                slice.prefix(cut).withUnsafeBytes { c.update($0) }
+                slice.dropFirst(cut).withUnsafeBytes { c.update($0) }
+                XCTAssertEqual(c.value, want, "split offset \(offset) length \(length)")
+            }
+        }
+    }
+}
