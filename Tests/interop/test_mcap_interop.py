@@ -492,3 +492,30 @@ def test_tbag_mcap_tbag_round_trip(trackbag, tmp_path, unit):
     got = [json.loads(l) for l in r.stdout.decode().splitlines()]
     got = [g for g in got if "event" not in g]
     assert got == frames
+
+
+def test_import_truncated_mcap_fails_clearly_or_salvages(trackbag, tmp_path):
+    """`trackbag import` of a cut MCAP: an error naming the offset and what was readable, and
+    with --allow-truncated the readable frames land in the .tbag."""
+    full = tmp_path / "full.mcap"
+    expected = python_file(full, chunked=False, n=90, attachment=False)
+    data = full.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    r = run([trackbag, "import", str(cut), "--out", str(tmp_path / "x.tbag")])
+    assert r.returncode == 1
+    err = r.stderr.decode()
+    assert "truncated" in err and "readable" in err and "offset" in err, err
+    r = run([trackbag, "import", str(cut), "--out", str(tmp_path / "y.tbag"), "--allow-truncated",
+             "--identity", "rover"])
+    assert r.returncode == 0, r.stderr.decode()
+    out = tmp_path / "y.jsonl"
+    r = run([trackbag, "export", str(tmp_path / "y.tbag"), "--format", "jsonl", "--out", str(out)])
+    assert r.returncode == 0, r.stderr.decode()
+    frames = [json.loads(l) for l in out.read_text().splitlines()]
+    assert 0 < len(frames) < len(expected)
+    by_topic = {"/robot/state": ("robot", "state"), "/robot/imu": ("robot", "imu"), "camera": ("rover", "camera")}
+    for f, e in zip(frames, expected):
+        assert (f["identity"], f["track"]) == by_topic[e["topic"]]
+        assert f["payload_b64"] == e["data_b64"] and f["time_ns"] == e["log_time"]
+        assert f["user_timestamp"] == e["publish_time"]

@@ -72,11 +72,19 @@ struct Import: AsyncParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var overwrite = false
 
+    @Option(help: "MCAP only: publisher identity for topics that name none (`/imu`, `imu`).")
+    var identity = "mcap"
+
+    @Flag(name: .customLong("allow-truncated"),
+          help: "MCAP only: import what is readable from a file that ends early, with a note event, instead of failing.")
+    var allowTruncated = false
+
     func run() async throws {
         var graph = PipelineGraph()
         let lower = file.lowercased()
         if lower.hasSuffix(".mcap") {
-            graph.addSource("input", try MCAPExportTarget.source(path: file), type: "mcap")
+            graph.addSource("input", try MCAPExportTarget.source(path: file, identity: identity,
+                                                                 allowTruncated: allowTruncated), type: "mcap")
         } else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") {
             graph.addSource("input", JSONLinesSource(config: .init(path: file)), type: "jsonl")
         } else {

@@ -15,9 +15,9 @@ enum MCAPExportTarget {
         }
     }
 
-    static func source(path: String) throws -> any SourceStage {
+    static func source(path: String, identity: String = "mcap", allowTruncated: Bool = false) throws -> any SourceStage {
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-        return try MCAPSource(config: MCAPSourceConfig(path: path),
+        return try MCAPSource(config: MCAPSourceConfig(path: path, identity: identity, allowTruncated: allowTruncated),
                               progress: ProgressReporter(label: "import", totalBytes: size))
     }
 }
