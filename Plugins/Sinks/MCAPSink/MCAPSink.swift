@@ -26,7 +26,10 @@ public actor MCAPSink: SinkStage {
     }
 
     public let config: MCAPSinkConfig
-    private let writer: MCAPWriter
+    private let options: MCAPWriter.Options
+    /// Opened at the first batch (or at `finish`), so building the stage — which
+    /// `trackbag validate` does — never creates or truncates the output file.
+    private var openWriter: MCAPWriter?
     private let unitScale: UInt64?
     private var entries: [TrackChannels] = []
     private var entriesByKey: [TrackKey: [Int]] = [:]
@@ -40,14 +43,18 @@ public actor MCAPSink: SinkStage {
     /// CLI knows the frame total, so it can show an ETA).
     public init(config: MCAPSinkConfig, progress: ProgressReporter? = nil) throws {
         self.config = config
-        let options = try config.writerOptions()
+        options = try config.writerOptions()
         unitScale = config.userTimestampUnit.flatMap(MCAPTrackMapping.UserTimestampMode.scale(forUnit:))
-        do {
-            writer = try MCAPWriter(path: config.path, options: options)
-        } catch let e as MCAPError {
-            throw PipelineError(message: "mcap sink: \(e)")
-        }
         self.progress = progress ?? (config.progress ? ProgressReporter(label: "mcap export") : nil)
+    }
+
+    private var writer: MCAPWriter {
+        get throws {
+            if let openWriter { return openWriter }
+            let w = try MCAPWriter(path: config.path, options: options)
+            openWriter = w
+            return w
+        }
     }
 
     public func write(_ batch: Batch) throws {
