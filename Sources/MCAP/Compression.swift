@@ -78,15 +78,29 @@ final class ChunkDecompressor {
     /// Fills `output[0..<uncompressedSize]`; `offset` is the chunk's file offset for errors.
     func decompress(_ compression: String, _ input: UnsafeRawBufferPointer, uncompressedSize: Int,
                     offset: Int64) throws {
-        if output.count < uncompressedSize {
-            output = [UInt8](repeating: 0, count: uncompressedSize)
-        }
+        // Sizes that contradict the data are refused before the output buffer grows.
         switch compression {
         case "":
             guard input.count == uncompressedSize else {
                 throw MCAPError(.malformed, "uncompressed chunk holds \(input.count) bytes, header says \(uncompressedSize)",
                                 offset: offset)
             }
+        case "zstd":
+            // A zstd frame usually records its content size (RFC 8878 §3.1.1.1.2).
+            let declared = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+            if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR
+                && declared != UInt64(uncompressedSize) {
+                throw MCAPError(.malformed, "zstd frame holds \(declared) bytes, chunk header says \(uncompressedSize)",
+                                offset: offset)
+            }
+        default:
+            break
+        }
+        if output.count < uncompressedSize {
+            output = [UInt8](repeating: 0, count: uncompressedSize)
+        }
+        switch compression {
+        case "":
             output.withUnsafeMutableBytes { $0.copyMemory(from: input) }
         case "zstd":
             if zstdContext == nil { zstdContext = ZSTD_createDCtx() }

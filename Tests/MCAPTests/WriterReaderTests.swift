@@ -200,3 +200,52 @@ final class WriterReaderTests: XCTestCase {
         }
     }
 }
+
+/// Damaged files never crash the reader: random byte flips and overwritten length fields give
+/// either records or a typed `MCAPError`, with CRC checks off so the damage reaches the parsers.
+final class CorruptionTests: XCTestCase {
+    func testRandomDamageIsAlwaysATypedError() throws {
+        let dir = NSTemporaryDirectory() + "mcap-corrupt-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rng = SystemRandomNumberGenerator()
+        for (name, options) in [("zstd", MCAPWriter.Options(compression: .zstd, chunkSize: 300)),
+                                ("lz4", MCAPWriter.Options(compression: .lz4, chunkSize: 300)),
+                                ("none", MCAPWriter.Options(compression: .none, chunkSize: 300)),
+                                ("flat", MCAPWriter.Options(useChunks: false))] {
+            let path = "\(dir)/\(name).mcap"
+            let w = try MCAPWriter(path: path, options: options)
+            let c = try w.addChannel(topic: "/t", messageEncoding: "json", metadata: ["a": "b"])
+            for i in 0..<40 {
+                try w.addMessage(channelId: c, sequence: 0, logTime: UInt64(i), publishTime: 0, data: Array(repeating: UInt8(i), count: i))
+            }
+            try w.addMetadata(Metadata(name: "m", metadata: ["k": "v"]))
+            try w.finish()
+            let original = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+            for trial in 0..<150 {
+                var bytes = original
+                let at = Int.random(in: 8..<bytes.count, using: &rng)
+                if trial % 3 == 0, at + 8 <= bytes.count {
+                    // Overwrite 8 bytes with a huge or random length.
+                    let v: UInt64 = trial % 2 == 0 ? .max - UInt64(trial) : UInt64.random(in: 0...1 << 40, using: &rng)
+                    withUnsafeBytes(of: v.littleEndian) { for k in 0..<8 { bytes[at + k] = $0[k] } }
+                } else {
+                    bytes[at] ^= UInt8.random(in: 1...255, using: &rng)
+                }
+                let damaged = "\(dir)/damaged.mcap"
+                try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+                for useIndex in [true, false] {
+                    do {
+                        let r = try MCAPReader(path: damaged, options: .init(validateCRCs: false, useIndex: useIndex,
+                                                                             maxChunkSize: 1 << 20))
+                        var n = 0
+                        while try r.next() != nil { n += 1 }
+                        XCTAssertLessThan(n, 200)
+                    } catch is MCAPError {
+                        // expected for most damage
+                    }
+                }
+            }
+        }
+    }
+}
