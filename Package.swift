@@ -13,6 +13,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.0.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages, installed by `make deps`).
@@ -32,6 +35,17 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL", "CZlib",
         ]),
 
+        // LiveKit rooms: the Swift client and the embedded server, on the wire layers above.
+        .target(name: "RoomClient", dependencies: [
+            "DataTracks", "WebRTCData", "LiveKitProtocol",
+            .product(name: "WSClient", package: "swift-websocket"),
+        ]),
+        .target(name: "RoomServer", dependencies: [
+            "DataTracks", "WebRTCData", "LiveKitProtocol",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+        ]),
+
         // Storage layers.
         .target(name: "Recording", dependencies: ["CSQLite", "CZstd"]),
         // CRC-32 for MCAP's chunk and data-section CRCs: PCLMULQDQ folding, zlib for the rest.
@@ -44,12 +58,16 @@ let package = Package(
 
         .executableTarget(name: "trackbag", dependencies: [
             "Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
+            "RoomClient", "RoomServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
         .testTarget(name: "DataTracksTests", dependencies: ["DataTracks"]),
         .testTarget(name: "WebRTCDataTests", dependencies: ["WebRTCData"]),
         .testTarget(name: "LiveKitProtocolTests", dependencies: ["LiveKitProtocol"]),
+        .testTarget(name: "RoomClientTests", dependencies: ["RoomClient", "RoomServer"]),
+        .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"]),
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "MCAPTests", dependencies: ["MCAP"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),

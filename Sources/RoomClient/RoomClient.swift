@@ -1,0 +1,1 @@
+// RoomClient: the Swift LiveKit room client (DESIGN.md §2).

@@ -1,0 +1,1 @@
+// RoomServer: the embedded LiveKit-compatible room server (DESIGN.md §2).
