@@ -1,4 +1,7 @@
 import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// JSON (RFC 8259) to and from `Value`, without Foundation: integers stay exact (a u64 user
 /// timestamp must survive, which a `Double` would not), object keys keep their order, and the
@@ -360,8 +363,17 @@ struct JSONParser {
             if magnitude <= UInt64(Int64.max) { return .int(-Int64(magnitude)) }
             if magnitude == UInt64(Int64.max) + 1 { return .int(Int64.min) }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let d = Double(text) else { throw CodecError("invalid number", at: start) }
+        // strtod on a NUL-terminated stack copy: no String allocation per number. The grammar
+        // was checked above, so strtod sees only RFC 8259 number text.
+        let length = index - start
+        let parsed: Double? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
+            for k in 0..<length { buffer[k] = CChar(bitPattern: bytes[start + k]) }
+            buffer[length] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(buffer.baseAddress!, &end)
+            return end == buffer.baseAddress! + length ? value : nil
+        }
+        guard let d = parsed else { throw CodecError("invalid number", at: start) }
         return .double(d)
     }
 }

@@ -1,0 +1,160 @@
+import Foundation
+import Pipeline
+import Recording
+import Stages
+
+/// `trackbag bench pipeline`: the offline pipeline of issue 2 (source → decode(json) → filter
+/// → downsample → sink) with per-stage frames/s, and the runtime's raw hop throughput
+/// (null source → null sink, and through a chain of pass-through transforms).
+///
+/// Input: a `.tbag` file when a `recording` source is registered (read fast, not paced), a
+/// `.jsonl` file, or (nil) an in-memory synthetic source of 190-byte JSON telemetry frames. The
+/// sink is a `recording` sink into a temporary file when registered and the input was a
+/// recording, else a null sink. Figures are printed, never asserted.
+enum PipelineBench {
+    static func run(inputPath: String?, frames: Int = 1_000_000) async throws {
+        print("== pipeline: source → decode(json) → filter → downsample → sink ==")
+        let (source, sourceType) = try makeSource(inputPath: inputPath, frames: frames)
+        let (sink, sinkType, outPath) = try makeSink(useRecording: sourceType == "recording")
+        var graph = PipelineGraph()
+        graph.addSource("in", source, type: sourceType)
+        graph.addTransform("decode", Decode(config: .init(encoding: .json, onError: .pass)), inputs: ["in"], type: "decode")
+        graph.addTransform("filter", try Filter(config: .init(condition: #"value.accel.z > 9.5 && track != "never""#)),
+                           inputs: ["decode"], type: "filter")
+        graph.addTransform("downsample", Downsample(config: .init(rule: .maxRateHz(500))), inputs: ["filter"], type: "downsample")
+        graph.addSink("out", sink, inputs: ["downsample"], type: sinkType)
+        let report = try await graph.run()
+        print(report.formatted())
+        let inFrames = report.stages.first?.counters.framesOut ?? 0
+        print(String(format: "end to end: %llu frames in %.3f s = %.0f frames/s (peak RSS %.1f MiB)",
+                     inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, peakRSSMiB()))
+        if let outPath { try? FileManager.default.removeItem(atPath: outPath) }
+
+        print("\n== runtime hop throughput: synthetic source → null sink (frames pre-built, batches shared) ==")
+        for batchSize in [1, 16, 256, 1024] {
+            let total = batchSize == 1 ? 200_000 : (batchSize == 16 ? 4_000_000 : 40_000_000)
+            for hops in [0, 3] {
+                let seconds = try await hop(total: total, batchSize: batchSize, passThroughHops: hops)
+                print(String(format: "batch %5d, %d pass-through transforms: %9.0f frames/s  %8.0f batches/s through each edge  (%d frames, %.3f s)",
+                             batchSize, hops, Double(total) / seconds, Double(total / batchSize) / seconds, total, seconds))
+            }
+        }
+    }
+
+    static let tracks = (0..<8).map { TrackInfo(identity: "robot-\($0 / 4)", name: "telemetry-\($0 % 4)", frameEncoding: "json") }
+
+    /// 100 distinct 190-byte JSON telemetry payloads (accel.z from 9.00 to 9.99), shared by
+    /// the frames that use them, so the synthetic source's memory stays flat.
+    static let payloads: [[UInt8]] = (0..<100).map { k in
+        let z = 9.0 + Double(k) / 100
+        var text = #"{"seq":\#(k),"pos":{"x":12.3456,"y":-7.891,"z":0.25},"vel":{"x":0.5,"y":0.01,"z":0},"accel":{"x":0.01,"y":-0.02,"z":\#(z)},"battery":0.87,"mode":"auto","#
+        text += #""pad":""# + String(repeating: "x", count: max(0, 190 - text.utf8.count - 9)) + #""}"#
+        return Array(text.utf8)
+    }
+
+    /// Frame `i` of the synthetic stream: 8 tracks at 1 kHz each.
+    @inline(__always)
+    static func syntheticFrame(_ i: Int) -> Frame {
+        Frame(track: tracks[i % 8], payload: payloads[i % 100], userTimestamp: UInt64(i),
+              receiveTimeNs: 1_700_000_000_000_000_000 + Int64(i / 8) * 1_000_000, sequence: UInt64(i))
+    }
+
+    static func syntheticFrames(count: Int) -> [Frame] { (0..<count).map(syntheticFrame) }
+
+    static func makeSource(inputPath: String?, frames: Int) throws -> (any SourceStage, String) {
+        guard let inputPath else {
+            print("input: in-memory synthetic source, \(frames) frames of 190-byte JSON telemetry (8 tracks)")
+            return (SyntheticSource(total: frames, batchSize: 1024), "synthetic")
+        }
+        if inputPath.hasSuffix(".jsonl") {
+            print("input: \(inputPath) (jsonl source)")
+            return (JSONLinesSource(config: .init(path: inputPath, frameEncoding: "json")), "jsonl")
+        }
+        guard let registration = BuiltinStages.registration(for: "recording", kind: .source) else {
+            throw PipelineError(message: "no 'recording' source in this build; give a .jsonl file or no input", file: inputPath)
+        }
+        print("input: \(inputPath) (recording source)")
+        let quoted = inputPath.replacingOccurrences(of: "'", with: "''")
+        // Read as fast as possible when the source has a pace option; plain path otherwise.
+        for yaml in ["path: '\(quoted)'\npace: fast", "path: '\(quoted)'"] {
+            if case .source(let stage)? = try? registration.build(try StageOptions(yaml: yaml), StageBuildContext(stageName: "in")) {
+                return (stage, "recording")
+            }
+        }
+        throw PipelineError(message: "the recording source did not accept 'path'", file: inputPath)
+    }
+
+    static func makeSink(useRecording: Bool) throws -> (any SinkStage, String, String?) {
+        if useRecording, let registration = BuiltinStages.registration(for: "recording", kind: .sink) {
+            let path = NSTemporaryDirectory() + "trackbag-bench-\(getpid()).tbag"
+            if case .sink(let stage)? = try? registration.build(try StageOptions(yaml: "path: '\(path)'"), StageBuildContext(stageName: "out")) {
+                print("output: recording sink \(path)")
+                return (stage, "recording", path)
+            }
+        }
+        print("output: null sink")
+        return (NullSink(), "null", nil)
+    }
+
+    static func hop(total: Int, batchSize: Int, passThroughHops: Int) async throws -> Double {
+        let frames = syntheticFrames(count: batchSize)
+        var graph = PipelineGraph()
+        graph.addSource("in", RepeatingSource(batch: Batch(frames: frames), total: total))
+        var previous = "in"
+        for i in 0..<passThroughHops {
+            graph.addTransform("pass\(i)", PassThrough(), inputs: [previous])
+            previous = "pass\(i)"
+        }
+        graph.addSink("null", NullSink(), inputs: [previous])
+        let start = DispatchTime.now().uptimeNanoseconds
+        try await graph.run()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    static func peakRSSMiB() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+}
+
+/// Makes synthetic telemetry frames batch by batch (payloads shared), so memory stays flat
+/// however many frames are asked for.
+struct SyntheticSource: SourceStage {
+    let total: Int
+    let batchSize: Int
+    func run(into output: any BatchEmitter) async throws {
+        var i = 0
+        while i < total {
+            let end = min(i + batchSize, total)
+            try await output.emit(Batch(frames: (i..<end).map(PipelineBench.syntheticFrame)))
+            i = end
+        }
+    }
+}
+
+/// Emits the same batch (shared storage, no per-frame work) until `total` frames: measures
+/// the runtime's own cost per hop.
+struct RepeatingSource: SourceStage {
+    let batch: Batch
+    let total: Int
+    func run(into output: any BatchEmitter) async throws {
+        var sent = 0
+        while sent < total {
+            try await output.emit(batch)
+            sent += batch.frames.count
+        }
+    }
+}
+
+struct PassThrough: TransformStage {
+    func process(_ batch: Batch) async throws -> Batch { batch }
+}
+
+struct NullSink: SinkStage {
+    func write(_ batch: Batch) async throws {}
+    func finish() async throws {}
+}
