@@ -30,6 +30,18 @@ enum PipelineBench {
                      inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, peakRSSMiB()))
         if let outPath { try? FileManager.default.removeItem(atPath: outPath) }
 
+        // The decode stage's codec alone, on one core, no pipeline: what the stage can reach.
+        let payload = payloads[7]
+        let count = 200_000
+        let start = DispatchTime.now().uptimeNanoseconds
+        var members = 0
+        for _ in 0..<count {
+            if case .object(let m) = try JSONText.parse(payload) { members &+= m.count }
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        print(String(format: "JSON codec alone (190-byte telemetry, one thread): %.0f frames/s, %.2f µs/frame (%d members)",
+                     Double(count) / seconds, seconds / Double(count) * 1e6, members / count))
+
         print("\n== runtime hop throughput: synthetic source → null sink (frames pre-built, batches shared) ==")
         for batchSize in [1, 16, 256, 1024] {
             let total = batchSize == 1 ? 200_000 : (batchSize == 16 ? 4_000_000 : 40_000_000)
