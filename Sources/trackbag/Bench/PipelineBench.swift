@@ -23,11 +23,17 @@ enum PipelineBench {
                            inputs: ["decode"], type: "filter")
         graph.addTransform("downsample", Downsample(config: .init(rule: .maxRateHz(500))), inputs: ["filter"], type: "downsample")
         graph.addSink("out", sink, inputs: ["downsample"], type: sinkType)
+        let cpuBefore = processCPUSeconds()
         let report = try await graph.run()
+        let cpu = processCPUSeconds() - cpuBefore
         print(report.formatted())
         let inFrames = report.stages.first?.counters.framesOut ?? 0
-        print(String(format: "end to end: %llu frames in %.3f s = %.0f frames/s (peak RSS %.1f MiB)",
-                     inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, peakRSSMiB()))
+        print(String(format: "end to end: %llu frames in %.3f s wall = %.0f frames/s; %.3f s CPU (all threads) = %.0f frames per CPU-second; peak RSS %.1f MiB",
+                     inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, cpu, Double(inFrames) / cpu, peakRSSMiB()))
+        print("(frames/s busy = frames in / wall time inside the stage's own code; on a loaded machine it includes time the thread was descheduled)")
+
+        print("\n== each stage alone, one task, CPU time (independent of other load on the machine) ==")
+        try await stagesAlone()
         if let outPath { try? FileManager.default.removeItem(atPath: outPath) }
 
         // The decode stage's codec alone, on one core, no pipeline: what the stage can reach.
@@ -46,9 +52,10 @@ enum PipelineBench {
         for batchSize in [1, 16, 256, 1024] {
             let total = batchSize == 1 ? 200_000 : (batchSize == 16 ? 4_000_000 : 40_000_000)
             for hops in [0, 3] {
-                let seconds = try await hop(total: total, batchSize: batchSize, passThroughHops: hops)
-                print(String(format: "batch %5d, %d pass-through transforms: %9.0f frames/s  %8.0f batches/s through each edge  (%d frames, %.3f s)",
-                             batchSize, hops, Double(total) / seconds, Double(total / batchSize) / seconds, total, seconds))
+                let (seconds, cpu) = try await hop(total: total, batchSize: batchSize, passThroughHops: hops)
+                print(String(format: "batch %5d, %d pass-through transforms: %11.0f frames/s wall, %8.0f batches/s per edge; %.2f µs CPU per batch per hop  (%d frames, %.3f s wall, %.3f s CPU)",
+                             batchSize, hops, Double(total) / seconds, Double(total / batchSize) / seconds,
+                             cpu / Double(total / batchSize * (hops + 1)) * 1e6, total, seconds, cpu))
             }
         }
     }
@@ -108,7 +115,7 @@ enum PipelineBench {
         return (NullSink(), "null", nil)
     }
 
-    static func hop(total: Int, batchSize: Int, passThroughHops: Int) async throws -> Double {
+    static func hop(total: Int, batchSize: Int, passThroughHops: Int) async throws -> (wall: Double, cpu: Double) {
         let frames = syntheticFrames(count: batchSize)
         var graph = PipelineGraph()
         graph.addSource("in", RepeatingSource(batch: Batch(frames: frames), total: total))
@@ -119,8 +126,54 @@ enum PipelineBench {
         }
         graph.addSink("null", NullSink(), inputs: [previous])
         let start = DispatchTime.now().uptimeNanoseconds
+        let cpu = processCPUSeconds()
         try await graph.run()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpu)
+    }
+
+    /// Each transform driven directly (no queues) over the same 1024-frame batches, timed in
+    /// process CPU seconds, so the figure does not depend on what else the machine runs.
+    static func stagesAlone() async throws {
+        let batches = (0..<200).map { b in Batch(frames: (0..<1024).map { syntheticFrame(b * 1024 + $0) }) }
+        let frames = Double(batches.count * 1024)
+        let decode = Decode(config: .init(encoding: .json, onError: .pass))
+        var decoded: [Batch] = []
+        var cpu = processCPUSeconds()
+        for batch in batches { decoded.append(try await decode.process(batch)) }
+        cpu = processCPUSeconds() - cpu
+        print(String(format: "decode(json)     %10.0f frames per CPU-second (%.2f µs/frame)", frames / cpu, cpu / frames * 1e6))
+        let filter = try Filter(config: .init(condition: #"value.accel.z > 9.5 && track != "never""#))
+        var kept = 0
+        cpu = processCPUSeconds()
+        for batch in decoded { kept += try await filter.process(batch).frames.count }
+        cpu = processCPUSeconds() - cpu
+        print(String(format: "filter           %10.0f frames per CPU-second (%.2f µs/frame, kept %d)", frames / cpu, cpu / frames * 1e6, kept))
+        let downsample = Downsample(config: .init(rule: .maxRateHz(500)))
+        kept = 0
+        cpu = processCPUSeconds()
+        for batch in decoded { kept += try await downsample.process(batch).frames.count }
+        cpu = processCPUSeconds() - cpu
+        print(String(format: "downsample       %10.0f frames per CPU-second (%.2f µs/frame, kept %d)", frames / cpu, cpu / frames * 1e6, kept))
+        let path = NSTemporaryDirectory() + "trackbag-bench-\(getpid()).jsonl"
+        let sink = JSONLinesSink(config: .init(path: path))
+        cpu = processCPUSeconds()
+        for batch in decoded { try await sink.write(batch) }
+        try await sink.finish()
+        cpu = processCPUSeconds() - cpu
+        print(String(format: "jsonl sink       %10.0f frames per CPU-second (%.2f µs/frame, with value)", frames / cpu, cpu / frames * 1e6))
+        let reader = try JSONLinesReader(path: path)
+        var read = 0
+        cpu = processCPUSeconds()
+        while try reader.next() != nil { read += 1 }
+        cpu = processCPUSeconds() - cpu
+        print(String(format: "jsonl source     %10.0f frames per CPU-second (%.2f µs/frame, %d frames)", Double(read) / cpu, cpu / Double(read) * 1e6, read))
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     static func peakRSSMiB() -> Double {
