@@ -2,7 +2,7 @@
 # Each installs what it needs when missing: Debian packages and the pinned Python peers.
 
 SHELL := /bin/bash
-DEB_PACKAGES := libssl-dev libusrsctp-dev libzstd-dev libsqlite3-dev liblz4-dev iproute2
+DEB_PACKAGES := libssl-dev libusrsctp-dev libzstd-dev libsqlite3-dev liblz4-dev zlib1g-dev protobuf-compiler iproute2
 VENV := .venv-peers
 PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard==0.25.0 lz4==4.4.5 pytest==9.0.3
 SWIFT_BUILD_FLAGS ?=

@@ -20,6 +20,7 @@ let package = Package(
         .systemLibrary(name: "CZstd", path: "Sources/CZstd"),
         .systemLibrary(name: "CLZ4", path: "Sources/CLZ4"),
         .systemLibrary(name: "CUsrsctp", path: "Sources/CUsrsctp"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         // OpenSSL needs a C shim: several of its APIs are macros Swift cannot call.
         .target(name: "COpenSSL", path: "Sources/COpenSSL",
                 linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
@@ -28,7 +29,7 @@ let package = Package(
         .target(name: "DataTracks", dependencies: ["COpenSSL"]),
         .target(name: "WebRTCData", dependencies: ["COpenSSL", "CUsrsctp"]),
         .target(name: "LiveKitProtocol", dependencies: [
-            .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL", "CZlib",
         ]),
 
         // Storage layers.

@@ -4,6 +4,8 @@ import Pipeline
 /// means adding its folder under Plugins/ and one line here.
 public enum BuiltinStages {
     public static let all: [StageRegistration] = [
+        RecordingSource.registration,
+        RecordingSink.registration,
         JSONLinesSource.registration,
         JSONLinesSink.registration,
         Decode.registration,

@@ -1,1 +1,7 @@
-// LiveKitProtocol: see DESIGN.md §2.
+// LiveKitProtocol: LiveKit's wire contracts, no I/O (DESIGN.md §2, §3).
+//
+// - `livekit_models.pb.swift`, `livekit_rtc.pb.swift`: generated from `schemas/livekit/*.proto`
+//   (our subset, upstream field numbers) by `scripts/generate-protos.sh`; never edit by hand.
+// - `AccessToken`, `AccessTokenClaims`, `VideoGrant`: HS256 JWTs as LiveKit issues and checks them.
+// - `JoinRequestQuery`: the `/rtc/v1?join_request=` value (base64url `WrappedJoinRequest`).
+// - `LiveKitProtocolError`: the module's one error type.

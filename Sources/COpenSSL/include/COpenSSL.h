@@ -14,4 +14,24 @@
 
 /// OpenSSL's version number, so Swift code and tests can say what they run on.
 unsigned long cossl_version_number(void);
+
+// DTLS helpers for WebRTCData (macros in OpenSSL 3, so Swift cannot see them).
+/// DTLSv1_get_timeout: milliseconds until the handshake retransmission timer fires, or -1 when
+/// no timer runs.
+long cossl_dtls_get_timeout_ms(SSL *ssl);
+/// DTLSv1_handle_timeout: retransmits the last flight if its timer expired. <0 on failure.
+int cossl_dtls_handle_timeout(SSL *ssl);
+/// SSL_set_mtu with SSL_OP_NO_QUERY_MTU: the datagram size the DTLS record layer must respect.
+long cossl_ssl_set_mtu(SSL *ssl, long mtu);
+/// BIO_set_mem_eof_return: makes an empty memory BIO report "retry" instead of EOF.
+long cossl_bio_set_mem_eof_return(BIO *bio, long value);
+/// BIO_pending on a memory BIO.
+long cossl_bio_pending(BIO *bio);
+/// Sets the groups offered for ECDHE (SSL_CTX_set1_groups_list is a macro).
+long cossl_ctx_set1_groups_list(SSL_CTX *ctx, const char *list);
+/// Generates an EC key on the named curve (EVP_EC_gen is a variadic macro).
+EVP_PKEY *cossl_generate_ec_key(int nid);
+
+// AES-128-GCM, PBKDF2 and RNG for data-track E2EE (Sources/DataTracks).
+#include "cossl_aead.h"
 #endif

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Pipeline
+import Recording
+
+/// `type: recording` sink: writes frames and events into `.tbag` files (RecordingWriter),
+/// starting a new file when `split` says so. An actor: the runtime's one task for this sink
+/// calls `write`; a timer inside commits chunks older than 100 ms when input goes quiet, so a
+/// crash loses at most about 100 ms of a live session.
+public actor RecordingSink: SinkStage {
+    public static let registration = StageRegistration(
+        type: "recording", kind: .sink,
+        summary: "write a .tbag file (path template {date} {room} {part}, zstd_level, split by size/duration)"
+    ) { options, context in
+        let config = try options.decode(Config.self)
+        return .sink(RecordingSink(config: config))
+    }
+
+    public let config: Config
+    private var writer: RecordingWriter?
+    private var tracks: [TrackKey: (info: TrackInfo, id: Int)] = [:]
+    private var fileFirstNs: Int64?
+    private var part = 0
+    private var timer: Task<Void, Never>?
+    /// Every file this sink has opened, in order.
+    public private(set) var files: [String] = []
+    public private(set) var framesWritten: UInt64 = 0
+
+    public init(config: Config) {
+        self.config = config
+    }
+
+    public func write(_ batch: Batch) async throws {
+        do {
+            for f in batch.frames {
+                if let split = config.split, let w = writer {
+                    let bySize = split.size.map { Int64(w.storedBytes) >= $0.bytes } ?? false
+                    let byTime = split.duration.map { d in fileFirstNs.map { f.receiveTimeNs &- $0 >= d.nanoseconds } ?? false } ?? false
+                    if bySize || byTime { try closeFile() }
+                }
+                let w = try currentWriter()
+                if fileFirstNs == nil { fileFirstNs = f.receiveTimeNs }
+                let id: Int
+                if let known = tracks[f.track.key], known.info == f.track {
+                    id = known.id
+                } else {
+                    // New track, or the same (identity, name) re-published with a new sid.
+                    id = try w.addTrack(f.track)
+                    tracks[f.track.key] = (f.track, id)
+                }
+                try w.append(track: id, receiveTimeNs: f.receiveTimeNs, userTimestamp: f.userTimestamp, payload: f.payload)
+                framesWritten += 1
+            }
+            if !batch.events.isEmpty {
+                let w = try currentWriter()
+                for e in batch.events { try w.record(event: e) }
+            }
+        } catch let e as RecordingError {
+            throw PipelineError(message: "recording sink: \(e.description)")
+        }
+        if timer == nil { startTimer() }
+    }
+
+    public func finish() async throws {
+        timer?.cancel()
+        timer = nil
+        do {
+            // A sink that saw nothing still leaves a valid (empty) file: the run happened.
+            if writer == nil && files.isEmpty { _ = try currentWriter() }
+            try closeFile()
+        } catch let e as RecordingError {
+            throw PipelineError(message: "recording sink: \(e.description)")
+        }
+    }
+
+    /// Commits chunks that are due (called by the timer).
+    func commitDue() {
+        try? writer?.commitDueChunks()
+    }
+
+    private func startTimer() {
+        timer = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: 50_000_000)
+                await self?.commitDue()
+            }
+        }
+    }
+
+    private func currentWriter() throws -> RecordingWriter {
+        if let w = writer { return w }
+        part += 1
+        let path = Self.resolve(config.path, room: config.room, part: config.split == nil ? nil : part,
+                                unixSeconds: Int64(time(nil)))
+        let w = try RecordingWriter(path: path, options: .init(
+            zstdLevel: config.zstdLevel == 0 ? nil : config.zstdLevel, overwrite: config.overwrite, room: config.room))
+        writer = w
+        files.append(path)
+        tracks = [:]
+        fileFirstNs = nil
+        return w
+    }
+
+    private func closeFile() throws {
+        guard let w = writer else { return }
+        writer = nil
+        try w.close()
+    }
+
+    /// Fills the path template: `{date}` (UTC, `yyyyMMdd-HHmmss`), `{room}`, `{part}`; with a
+    /// part number and no `{part}` in the template, `-N` goes before the extension.
+    static func resolve(_ template: String, room: String?, part: Int?, unixSeconds: Int64) -> String {
+        var t = time_t(unixSeconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func pad(_ v: Int32, _ n: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, n - s.count)) + s
+        }
+        let date = "\(pad(parts.tm_year + 1900, 4))\(pad(parts.tm_mon + 1, 2))\(pad(parts.tm_mday, 2))-" +
+            "\(pad(parts.tm_hour, 2))\(pad(parts.tm_min, 2))\(pad(parts.tm_sec, 2))"
+        let safeRoom = (room ?? "room").map { $0 == "/" ? "_" : $0 }
+        var path = template.replacing("{date}", with: date)
+            .replacing("{room}", with: String(safeRoom))
+        if let part {
+            if path.contains("{part}") {
+                path = path.replacing("{part}", with: String(part))
+            } else {
+                let slash = path.lastIndex(of: "/")
+                if let dot = path.lastIndex(of: "."), slash.map({ dot > $0 }) ?? true {
+                    path.insert(contentsOf: "-\(part)", at: dot)
+                } else {
+                    path += "-\(part)"
+                }
+            }
+        } else {
+            path = path.replacing("{part}", with: "1")
+        }
+        return path
+    }
+}

@@ -1,0 +1,156 @@
+import Pipeline
+import Recording
+
+/// `type: recording` source: reads a `.tbag` file and emits its frames in receive-time order
+/// across tracks, with the file's session events beside them.
+///
+/// `fast` pace fills batches of `batch_frames`; `original` pace emits each frame at its absolute
+/// deadline (`ReplayClock`), batching only frames already due, and reports its lateness
+/// (p50/p99/max, end drift) when the run ends: as a `note` event, to `onPacingReport`, and on
+/// standard error when built from a config.
+public struct RecordingSource: SourceStage {
+    public static let registration = StageRegistration(
+        type: "recording", kind: .source,
+        summary: "replay a .tbag file (pace original|fast, rate, loop, start/end, track globs)"
+    ) { options, context in
+        let config = try options.decode(Config.self)
+        do {
+            var source = try RecordingSource(config: config)
+            let stage = context.stageName
+            source.onPacingReport = { report in
+                FileOutput.standardError("\(stage): \(report)\n")
+            }
+            return .source(source)
+        } catch let e as RecordingError {
+            throw PipelineError(message: e.description, file: context.configPath, stage: context.stageName)
+        }
+    }
+
+    public let config: Config
+    let globs: [TrackGlob]
+    /// Called once when an `original`-paced run ends (normally or cancelled).
+    public var onPacingReport: (@Sendable (PacingReport) -> Void)?
+
+    /// Validates the options (globs, start before end); the file is opened by `run`.
+    public init(config: Config) throws {
+        self.config = config
+        var globs: [TrackGlob] = []
+        for (i, g) in (config.tracks ?? []).enumerated() {
+            do { globs.append(try TrackGlob(g)) } catch let e as RecordingError {
+                throw e.withPlace("tracks[\(i)] " + (e.place ?? ""))
+            }
+        }
+        self.globs = globs
+        if let s = config.start, let e = config.end, e < s {
+            throw RecordingError(.badTimeOffset, "end (\(e)) is before start (\(s))", file: config.path, place: "start/end")
+        }
+    }
+
+    public func run(into output: any BatchEmitter) async throws {
+        let reader = try RecordingReader(path: config.path)
+        guard let range = try reader.timeRange() else {
+            let events = try reader.events()
+            if !events.isEmpty { try await output.emit(Batch(events: events)) }
+            return
+        }
+        let startNs = range.lowerBound &+ (config.start?.nanoseconds ?? 0)
+        let endNs = config.end.map { range.lowerBound &+ $0.nanoseconds } ?? range.upperBound
+        let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
+        var infos: [Int: TrackInfo] = [:]
+        for t in reader.tracks { infos[t.id] = t.info }
+        let events = try reader.events(startNs: startNs, endNs: endNs).filter { e in
+            guard !globs.isEmpty, let identity = e.identity, let track = e.track else { return true }
+            return globs.anyMatches(TrackKey(identity: identity, name: track))
+        }
+        var run = Run(config: config, infos: infos, events: events)
+        var clock = ReplayClock(rate: config.rate)
+        defer {
+            if config.pace == .original { onPacingReport?(PacingReport(clock.lateness)) }
+        }
+        repeat {
+            let cursor = try reader.frames(FrameSelection(trackIDs: ids, startNs: startNs, endNs: endNs))
+            run.eventIndex = 0
+            switch config.pace {
+            case .fast: try await run.fast(cursor, output)
+            case .original:
+                clock.restart()
+                try await run.original(cursor, &clock, output)
+            }
+        } while config.loop && !Task.isCancelled && run.emittedThisPass > 0
+        if config.pace == .original {
+            let report = PacingReport(clock.lateness)
+            try await output.emit(Batch(events: [SessionEvent(timeNs: endNs, kind: .note, detail: "replay pacing: \(report)")]))
+        }
+    }
+
+    /// The state of one run: sequence numbers and the event position.
+    struct Run {
+        let config: Config
+        let infos: [Int: TrackInfo]
+        let events: [SessionEvent]
+        var eventIndex = 0
+        var sequence: UInt64 = 0
+        var emittedThisPass = 0
+
+        mutating func frame(_ cursor: FrameCursor) -> Frame {
+            let payload = cursor.withCurrentPayload { [UInt8]($0) }
+            let f = Frame(track: infos[cursor.currentTrackID] ?? TrackInfo(identity: "?", name: "track-\(cursor.currentTrackID)"),
+                          payload: payload, userTimestamp: cursor.currentUserTimestamp,
+                          receiveTimeNs: cursor.currentReceiveTimeNs, sequence: sequence)
+            sequence += 1
+            emittedThisPass += 1
+            return f
+        }
+
+        /// Events due up to `timeNs` (all that remain when nil).
+        mutating func events(upTo timeNs: Int64?) -> [SessionEvent] {
+            let from = eventIndex
+            while eventIndex < events.count, timeNs.map({ events[eventIndex].timeNs <= $0 }) ?? true { eventIndex += 1 }
+            return Array(events[from..<eventIndex])
+        }
+
+        mutating func fast(_ cursor: FrameCursor, _ output: any BatchEmitter) async throws {
+            emittedThisPass = 0
+            var frames: [Frame] = []
+            frames.reserveCapacity(config.batchFrames)
+            while try cursor.advance() {
+                frames.append(frame(cursor))
+                if frames.count == config.batchFrames {
+                    let batch = Batch(frames: frames, events: events(upTo: frames[frames.count - 1].receiveTimeNs))
+                    frames.removeAll(keepingCapacity: true)
+                    try await output.emit(batch)
+                }
+            }
+            let batch = Batch(frames: frames, events: events(upTo: nil))
+            if !batch.isEmpty { try await output.emit(batch) }
+        }
+
+        mutating func original(_ cursor: FrameCursor, _ clock: inout ReplayClock, _ output: any BatchEmitter) async throws {
+            emittedThisPass = 0
+            var pending = try cursor.advance() ? frame(cursor) : nil
+            while let first = pending {
+                try await clock.waitAsync(until: first.receiveTimeNs)
+                var frames = [first]
+                pending = try cursor.advance() ? frame(cursor) : nil
+                // Frames already due go out with this one (wait records their lateness, no sleep).
+                while let next = pending, frames.count < config.batchFrames,
+                      clock.deadline(for: next.receiveTimeNs) <= ReplayClock.now() {
+                    clock.wait(until: next.receiveTimeNs)
+                    frames.append(next)
+                    pending = try cursor.advance() ? frame(cursor) : nil
+                }
+                try await output.emit(Batch(frames: frames, events: events(upTo: frames[frames.count - 1].receiveTimeNs)))
+            }
+            let rest = events(upTo: nil)
+            if !rest.isEmpty { try await output.emit(Batch(events: rest)) }
+        }
+    }
+}
+
+extension RecordingError {
+    func withPlace(_ place: String) -> RecordingError {
+        var e = self
+        e.place = place
+        return e
+    }
+}

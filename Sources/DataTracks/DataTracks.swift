@@ -1,1 +1,0 @@
-// DataTracks: see DESIGN.md §2.

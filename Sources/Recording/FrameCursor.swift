@@ -1,0 +1,210 @@
+/// A k-way merge over chunks in receive-time order (MCAP readers do the same over their chunk
+/// index): chunk rows come from SQLite ordered by `start_ns`; a chunk is decompressed only when
+/// its start is not later than the earliest frame already pending, and a min-heap of chunk
+/// positions yields frames by (receive time, chunk id). Frames are exactly time-ordered when each
+/// track's frames were appended in time order (always so for live recordings); otherwise
+/// frames keep their written order within a chunk.
+///
+/// Use `next()` for owned frames, or `advance()` plus the `current…` accessors to visit payloads
+/// without copying them.
+public final class FrameCursor {
+    private let reader: RecordingReader
+    private let selection: FrameSelection
+    private let rows: SQLiteStatement
+    private var rowPending: Bool
+    private var pendingStartNs: Int64 = 0
+    private let decompressor: ZstdDecompressor
+    private let startNs: Int64
+    private let endNs: Int64
+
+    /// A decompressed chunk being walked.
+    final class Position {
+        var chunkID: Int64 = 0
+        var trackID = 0
+        var body: [UInt8] = []
+        var decoder = ChunkDecoder()
+        var record = ChunkRecord(receiveTimeNs: 0, userTimestamp: nil, payloadOffset: 0, payloadCount: 0)
+        var framesSeen = 0
+        var frameCount = 0
+    }
+    private var heap: [Position] = []
+    private var spare: [Position] = []
+    private var current: Position?
+
+    init(reader: RecordingReader, selection: FrameSelection) throws {
+        self.reader = reader
+        self.selection = selection
+        startNs = selection.startNs ?? .min
+        endNs = selection.endNs ?? .max
+        decompressor = try ZstdDecompressor()
+        // Chunks that may hold frames at or after `start` begin no earlier than start minus the
+        // longest chunk span: that bound lets the time index serve the seek.
+        var lower = Int64.min
+        if startNs != .min, let span = try reader.db.scalarInt("SELECT MAX(end_ns - start_ns) FROM chunks") {
+            lower = startNs &- span
+            if lower > startNs { lower = .min }
+        }
+        var sql = """
+            SELECT id, track_id, start_ns, end_ns, frame_count, raw_size, codec, data FROM chunks
+            WHERE start_ns >= ?1 AND start_ns <= ?2 AND end_ns >= ?3
+            """
+        if let ids = selection.trackIDs {
+            sql += " AND track_id IN (\(ids.sorted().map(String.init).joined(separator: ",")))"
+        }
+        sql += " ORDER BY start_ns, id"
+        rows = try reader.db.prepare(sql)
+        rows.bind(1, lower)
+        rows.bind(2, endNs)
+        rows.bind(3, startNs)
+        rowPending = false
+        try stepRow()
+    }
+
+    private func stepRow() throws {
+        do {
+            rowPending = try rows.step()
+        } catch let e as RecordingError {
+            throw e.at("reading the chunk index")
+        }
+        if rowPending { pendingStartNs = rows.int64(2) }
+    }
+
+    /// Moves to the next selected frame; false at the end. After true, the `current…`
+    /// accessors describe it until the next call.
+    @inline(__always)
+    public func advance() throws -> Bool {
+        if let c = current {
+            current = nil
+            if try step(c) { push(c) } else { spare.append(c) }
+        }
+        // Load every chunk that may start before the earliest pending frame.
+        while rowPending, heap.isEmpty || pendingStartNs <= heap[0].record.receiveTimeNs {
+            let p = try loadRow()
+            try stepRow()
+            if let p { push(p) }
+        }
+        guard !heap.isEmpty else { return false }
+        current = popMin()
+        return true
+    }
+
+    public var currentTrackID: Int { current?.trackID ?? 0 }
+    public var currentReceiveTimeNs: Int64 { current?.record.receiveTimeNs ?? 0 }
+    public var currentUserTimestamp: UInt64? { current?.record.userTimestamp }
+    /// Calls `body` with the current payload, valid only inside the call.
+    public func withCurrentPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        guard let c = current else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        return try c.body.withUnsafeBytes { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[c.record.payloadOffset..<(c.record.payloadOffset + c.record.payloadCount)]))
+        }
+    }
+
+    /// The next selected frame, or nil at the end.
+    public func next() throws -> RecordedFrame? {
+        guard try advance(), let c = current else { return nil }
+        let r = c.record
+        return RecordedFrame(trackID: c.trackID, receiveTimeNs: r.receiveTimeNs, userTimestamp: r.userTimestamp,
+                             payload: Array(c.body[r.payloadOffset..<(r.payloadOffset + r.payloadCount)]))
+    }
+
+    /// Decompresses the current row into a position at its first selected frame (nil when the
+    /// chunk holds none in the window).
+    private func loadRow() throws -> Position? {
+        let chunkID = rows.int64(0)
+        let trackID = Int(rows.int64(1))
+        let place = "chunk \(chunkID) (track \(trackID))"
+        let frameCount = rows.int64(4)
+        let rawSize = rows.int64(5)
+        guard frameCount >= 0, rawSize >= 0, rawSize <= 1 << 31 else {
+            throw RecordingError(.corrupt, "frame_count \(frameCount) / raw_size \(rawSize) out of range", file: reader.path, place: place)
+        }
+        let p = spare.popLast() ?? Position()
+        p.chunkID = chunkID
+        p.trackID = trackID
+        p.decoder = ChunkDecoder()
+        p.framesSeen = 0
+        p.frameCount = Int(frameCount)
+        let codec = rows.string(6) ?? ""
+        let blob = rows.blob(7)
+        do {
+            switch codec {
+            case RecordingFormat.codecZstd:
+                try decompressor.decompress(blob, expectedSize: Int(rawSize), into: &p.body)
+            case RecordingFormat.codecNone:
+                guard blob.count == Int(rawSize) else {
+                    throw RecordingError(.corrupt, "blob is \(blob.count) bytes, raw_size says \(rawSize)")
+                }
+                p.body.removeAll(keepingCapacity: true)
+                p.body.append(contentsOf: blob)
+            default:
+                throw RecordingError(.corrupt, "unknown chunk codec '\(codec)' (version 1 knows zstd and none)")
+            }
+        } catch let e as RecordingError {
+            throw e.inFile(reader.path).at(place)
+        }
+        return try step(p) ? p : { spare.append(p); return nil }()
+    }
+
+    /// Moves a position to its next frame inside the window; false when the chunk is done.
+    @inline(__always)
+    private func step(_ p: Position) throws -> Bool {
+        while true {
+            let next: ChunkRecord?
+            do {
+                next = try p.body.withUnsafeBytes { raw throws(ChunkDecodingError) in try p.decoder.next(in: raw) }
+            } catch {
+                throw RecordingError(.corrupt, "\(error)", file: reader.path, place: "chunk \(p.chunkID) (track \(p.trackID))")
+            }
+            guard let r = next else {
+                guard p.framesSeen == p.frameCount else {
+                    throw RecordingError(.corrupt, "chunk holds \(p.framesSeen) frames, frame_count says \(p.frameCount)",
+                                         file: reader.path, place: "chunk \(p.chunkID) (track \(p.trackID))")
+                }
+                return false
+            }
+            p.framesSeen += 1
+            if r.receiveTimeNs >= startNs && r.receiveTimeNs <= endNs {
+                p.record = r
+                return true
+            }
+        }
+    }
+
+    // MARK: min-heap by (receive time, chunk id)
+
+    @inline(__always)
+    private static func less(_ a: Position, _ b: Position) -> Bool {
+        a.record.receiveTimeNs < b.record.receiveTimeNs
+            || (a.record.receiveTimeNs == b.record.receiveTimeNs && a.chunkID < b.chunkID)
+    }
+
+    private func push(_ p: Position) {
+        heap.append(p)
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard Self.less(heap[i], heap[parent]) else { break }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    private func popMin() -> Position {
+        let top = heap[0]
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count, Self.less(heap[l], heap[m]) { m = l }
+                if r < heap.count, Self.less(heap[r], heap[m]) { m = r }
+                if m == i { break }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        return top
+    }
+}

@@ -1,0 +1,107 @@
+/// What `trackbag info` shows: per-track counts, times and sizes from the chunk index (no chunk
+/// is decompressed), plus drop/gap events and an event tally.
+public struct RecordingSummary: Sendable, Hashable, Encodable {
+    public struct Track: Sendable, Hashable, Encodable {
+        public var id: Int
+        public var identity: String
+        public var name: String
+        public var sid: String?
+        public var pubHandle: UInt16?
+        public var encryption: String
+        public var frameEncoding: String?
+        public var schemaName: String?
+        public var schemaEncoding: String?
+        public var frameCount: Int64
+        public var chunkCount: Int64
+        /// Receive times of the first and last frame (Unix ns); nil without frames.
+        public var firstNs: Int64?
+        public var lastNs: Int64?
+        /// Bytes of chunk bodies before and after compression.
+        public var rawBytes: Int64
+        public var storedBytes: Int64
+        /// Frames lost before they reached the recorder (sum of `drop` events' counts).
+        public var droppedFrames: Int64
+        /// `gap` events recorded for the track.
+        public var gapEvents: Int64
+
+        public var durationSeconds: Double {
+            guard let a = firstNs, let b = lastNs else { return 0 }
+            return Double(b - a) / 1e9
+        }
+        /// Mean frame rate over the track's own span (frames - 1 intervals).
+        public var rateHz: Double {
+            let d = durationSeconds
+            return d > 0 && frameCount > 1 ? Double(frameCount - 1) / d : 0
+        }
+    }
+
+    public var path: String
+    public var formatVersion: Int
+    public var meta: [String: String]
+    public var tracks: [Track]
+    public var firstNs: Int64?
+    public var lastNs: Int64?
+    public var frameCount: Int64
+    public var chunkCount: Int64
+    public var rawBytes: Int64
+    public var storedBytes: Int64
+    public var fileBytes: Int64
+    /// Events by kind.
+    public var eventCounts: [String: Int64]
+
+    public var durationSeconds: Double {
+        guard let a = firstNs, let b = lastNs else { return 0 }
+        return Double(b - a) / 1e9
+    }
+    /// raw / stored; 1 when nothing is stored.
+    public var compressionRatio: Double { storedBytes > 0 ? Double(rawBytes) / Double(storedBytes) : 1 }
+}
+
+extension RecordingReader {
+    public func summary() throws -> RecordingSummary {
+        var perTrack: [Int: (frames: Int64, chunks: Int64, first: Int64?, last: Int64?, raw: Int64, stored: Int64)] = [:]
+        let s = try db.prepare("""
+            SELECT track_id, SUM(frame_count), COUNT(*), MIN(start_ns), MAX(end_ns), SUM(raw_size), SUM(length(data))
+            FROM chunks GROUP BY track_id
+            """)
+        while try s.step() {
+            perTrack[Int(s.int64(0))] = (s.int64(1), s.int64(2), s.optionalInt64(3), s.optionalInt64(4), s.int64(5), s.int64(6))
+        }
+        var drops: [TrackKey: Int64] = [:]
+        var gaps: [TrackKey: Int64] = [:]
+        var counts: [String: Int64] = [:]
+        let e = try db.prepare("SELECT kind, identity, track, SUM(COALESCE(count, 1)), COUNT(*) FROM events GROUP BY kind, identity, track")
+        while try e.step() {
+            let kind = e.string(0) ?? ""
+            counts[kind, default: 0] += e.int64(4)
+            guard let identity = e.string(1), let track = e.string(2) else { continue }
+            let key = TrackKey(identity: identity, name: track)
+            if kind == SessionEvent.Kind.drop.rawValue { drops[key, default: 0] += e.int64(3) }
+            if kind == SessionEvent.Kind.gap.rawValue { gaps[key, default: 0] += e.int64(4) }
+        }
+        let rows = tracks.map { t -> RecordingSummary.Track in
+            let p = perTrack[t.id] ?? (0, 0, nil, nil, 0, 0)
+            return RecordingSummary.Track(
+                id: t.id, identity: t.info.identity, name: t.info.name, sid: t.info.sid, pubHandle: t.info.pubHandle,
+                encryption: t.info.encryption.rawValue, frameEncoding: t.info.frameEncoding,
+                schemaName: t.info.schema?.name, schemaEncoding: t.info.schema?.encoding,
+                frameCount: p.frames, chunkCount: p.chunks, firstNs: p.first, lastNs: p.last,
+                rawBytes: p.raw, storedBytes: p.stored,
+                droppedFrames: drops[t.info.key] ?? 0, gapEvents: gaps[t.info.key] ?? 0)
+        }
+        var st = stat()
+        let fileBytes = stat(path, &st) == 0 ? Int64(st.st_size) : 0
+        return RecordingSummary(
+            path: path, formatVersion: formatVersion, meta: meta, tracks: rows,
+            firstNs: rows.compactMap(\.firstNs).min(), lastNs: rows.compactMap(\.lastNs).max(),
+            frameCount: rows.reduce(0) { $0 + $1.frameCount }, chunkCount: rows.reduce(0) { $0 + $1.chunkCount },
+            rawBytes: rows.reduce(0) { $0 + $1.rawBytes }, storedBytes: rows.reduce(0) { $0 + $1.storedBytes },
+            fileBytes: fileBytes, eventCounts: counts)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

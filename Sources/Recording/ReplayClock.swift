@@ -1,0 +1,184 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Paces a replay on receive times (DESIGN.md §5): frame k is due at the absolute monotonic
+/// deadline `t0 + (time_k - origin) / rate`, never after an accumulated sleep, so scheduling
+/// error does not add up (issue 2 §7: relative sleeps drifted 7% here, absolute
+/// `clock_nanosleep` deadlines 0.06 ms over 5 s). It measures its own lateness (actual wake-up
+/// minus deadline) for every frame it paces.
+///
+/// Pause shifts t0 by the paused time; a rate change re-anchors t0 so the current position
+/// stays put. A value type owned by the one task that replays.
+public struct ReplayClock: Sendable {
+    public private(set) var rate: Double
+    /// Monotonic ns of recording time `origin`; nil until the first `wait`.
+    private var t0: Int64?
+    private var origin: Int64 = 0
+    private var pausedAt: Int64?
+    public private(set) var lateness = LatenessHistogram()
+
+    public init(rate: Double = 1) {
+        self.rate = rate > 0 && rate.isFinite ? rate : 1
+    }
+
+    /// Anchors recording time `recordingTimeNs` at now (the first `wait` does this itself).
+    public mutating func start(at recordingTimeNs: Int64, now: Int64 = ReplayClock.now()) {
+        origin = recordingTimeNs
+        t0 = now
+    }
+
+    /// The monotonic deadline of a recording time.
+    public func deadline(for recordingTimeNs: Int64) -> Int64 {
+        let base = t0 ?? Self.now()
+        let delta = Double(recordingTimeNs &- origin) / rate
+        return base &+ Int64(delta.rounded())
+    }
+
+    /// Blocks the calling thread until the frame at `recordingTimeNs` is due
+    /// (`clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`), records the lateness and returns it.
+    /// Frames already due return at once (their lateness is how late we are).
+    @discardableResult
+    public mutating func wait(until recordingTimeNs: Int64) -> Int64 {
+        if t0 == nil { start(at: recordingTimeNs) }
+        let due = deadline(for: recordingTimeNs)
+        Self.sleep(untilMonotonic: due)
+        let late = Self.now() &- due
+        lateness.record(late)
+        return late
+    }
+
+    /// Like `wait(until:)` but yields the thread for long waits: sleeps asynchronously until
+    /// 2 ms before the deadline (cancellable), then finishes with an absolute clock_nanosleep
+    /// so precision does not depend on the task scheduler.
+    @discardableResult
+    public mutating func waitAsync(until recordingTimeNs: Int64) async throws -> Int64 {
+        if t0 == nil { start(at: recordingTimeNs) }
+        let due = deadline(for: recordingTimeNs)
+        let coarse = due &- Self.now() &- 2_000_000
+        if coarse > 0 { try await Task.sleep(nanoseconds: UInt64(coarse)) }
+        try Task.checkCancellation()
+        return wait(until: recordingTimeNs)
+    }
+
+    public var isPaused: Bool { pausedAt != nil }
+
+    public mutating func pause(now: Int64 = ReplayClock.now()) {
+        if pausedAt == nil { pausedAt = now }
+    }
+
+    /// Resumes; every later deadline moves by the time spent paused.
+    public mutating func resume(now: Int64 = ReplayClock.now()) {
+        guard let p = pausedAt else { return }
+        pausedAt = nil
+        if let t = t0 { t0 = t &+ (now &- p) }
+    }
+
+    /// Changes the rate without jumping: the recording time due now stays due now.
+    public mutating func setRate(_ newRate: Double, now: Int64 = ReplayClock.now()) {
+        guard newRate > 0, newRate.isFinite else { return }
+        if let t = t0 {
+            let position = origin &+ Int64((Double(now &- t) * rate).rounded())
+            origin = position
+            t0 = now
+        }
+        rate = newRate
+    }
+
+    /// Restarts pacing (e.g. for a loop) keeping the lateness statistics.
+    public mutating func restart() {
+        t0 = nil
+        pausedAt = nil
+    }
+
+    public static func now() -> Int64 { MonotonicClock.now() }
+
+    static func sleep(untilMonotonic deadline: Int64) {
+        guard deadline > now() else { return }
+        var ts = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        #if os(Linux)
+        // EINTR: a signal woke us early; the deadline is absolute so simply sleep again.
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil) == EINTR {}
+        #else
+        while now() < deadline {
+            var rel = timespec(tv_sec: 0, tv_nsec: Int(min(deadline - now(), 999_999_999)))
+            nanosleep(&rel, nil)
+        }
+        _ = ts
+        #endif
+    }
+}
+
+/// Lateness samples in a fixed histogram (1 µs buckets up to 100 ms, then one overflow bucket
+/// and the exact maximum), so memory stays flat however long the replay.
+public struct LatenessHistogram: Sendable, Hashable {
+    static let bucketCount = 100_000
+    private var buckets: [UInt32] = []
+    public private(set) var count = 0
+    public private(set) var maxNs: Int64 = 0
+    /// The last recorded lateness: at the end of a paced run this is the end drift (deadlines
+    /// are absolute, so it is the whole accumulated error).
+    public private(set) var lastNs: Int64 = 0
+    public private(set) var sumNs: Int64 = 0
+
+    public init() {}
+
+    public mutating func record(_ latenessNs: Int64) {
+        if buckets.isEmpty { buckets = [UInt32](repeating: 0, count: Self.bucketCount + 1) }
+        let clamped = max(0, latenessNs)
+        let i = min(Int(clamped / 1000), Self.bucketCount)
+        buckets[i] &+= 1
+        count += 1
+        maxNs = max(maxNs, latenessNs)
+        sumNs &+= clamped
+        lastNs = latenessNs
+    }
+
+    /// The q-quantile (0…1) in nanoseconds, to 1 µs (upper edge of its bucket).
+    public func quantileNs(_ q: Double) -> Int64 {
+        guard count > 0 else { return 0 }
+        let rank = max(1, Int((Double(count) * q).rounded(.up)))
+        var seen = 0
+        for (i, n) in buckets.enumerated() {
+            seen += Int(n)
+            if seen >= rank { return i == Self.bucketCount ? maxNs : Int64(i + 1) * 1000 }
+        }
+        return maxNs
+    }
+
+    public var p50Ns: Int64 { quantileNs(0.5) }
+    public var p99Ns: Int64 { quantileNs(0.99) }
+}
+
+/// What a paced run reports when it ends (issue 2 §7).
+public struct PacingReport: Sendable, Hashable, Encodable, CustomStringConvertible {
+    public var frames: Int
+    public var p50Ms: Double
+    public var p99Ms: Double
+    public var maxMs: Double
+    public var endDriftMs: Double
+
+    public init(_ h: LatenessHistogram) {
+        frames = h.count
+        p50Ms = Double(h.p50Ns) / 1e6
+        p99Ms = Double(h.p99Ns) / 1e6
+        maxMs = Double(h.maxNs) / 1e6
+        endDriftMs = Double(h.lastNs) / 1e6
+    }
+
+    public var description: String {
+        func f(_ v: Double) -> String { String(format3(v)) }
+        return "paced \(frames) frames: lateness p50 \(f(p50Ms)) ms, p99 \(f(p99Ms)) ms, max \(f(maxMs)) ms, end drift \(f(endDriftMs)) ms"
+    }
+}
+
+/// Three decimals without Foundation.
+func format3(_ v: Double) -> String {
+    let scaled = Int64((v * 1000).rounded())
+    let sign = scaled < 0 ? "-" : ""
+    let a = abs(scaled)
+    let frac = String(a % 1000)
+    return "\(sign)\(a / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+}

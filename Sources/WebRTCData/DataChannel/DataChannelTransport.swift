@@ -1,0 +1,366 @@
+/// The data-channel stack above ICE for one peer connection: DTLS (RFC 6347) carrying one SCTP
+/// association (RFC 8261) carrying DCEP and data channels (RFC 8831, RFC 8832).
+///
+/// This actor owns all of it: the `DTLSConnection`, the `SCTPAssociation` and the channel table.
+/// Datagrams come in through `receive(_:)` and leave through the `send` closure given at init
+/// (ICE's selected pair, or another transport in memory for tests). usrsctp's threads only wake
+/// the actor through the association's callback sink.
+actor DataChannelTransport {
+    enum State: Sendable, Equatable { case new, connecting, connected, closed, failed(WebRTCDataError) }
+
+    let role: DTLSRole
+    private(set) var state: State = .new
+    /// The peer's `a=max-message-size` (RFC 8841 §6); 65536 when it gave none.
+    var remoteMaxMessageSize: Int
+    /// Closes when the transport does; each element is a channel the peer opened by DCEP.
+    nonisolated let incomingChannels: AsyncStream<DataChannel>
+    /// Every state change, in order.
+    nonisolated let stateChanges: AsyncStream<State>
+    /// DCEP messages that could not be decoded (counted, then ignored).
+    private(set) var rejectedControlMessages = 0
+    var rejectedDTLSDatagrams: Int { dtls.rejectedDatagrams }
+    var rejectedSCTPMessages: Int { sctp.rejectedMessages }
+
+    private let dtls: DTLSConnection
+    private let sctp: SCTPAssociation
+    private let sendDatagram: @Sendable ([UInt8]) -> Void
+    private let incomingSink: AsyncStream<DataChannel>.Continuation
+    private let stateSink: AsyncStream<State>.Continuation
+    private var channels: [UInt16: DataChannel] = [:]
+    /// Channels created before the association was up, opened once it is.
+    private var waitingChannels: [DataChannel] = []
+    /// In-band channels we opened whose DATA_CHANNEL_ACK has not come yet.
+    private var awaitingAck: Set<UInt16> = []
+    private var timer: Task<Void, Never>?
+    private var wakeups: Task<Void, Never>?
+
+    init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint,
+         remoteMaxMessageSize: Int = 65536, mtu: Int = 1200,
+         send: @escaping @Sendable ([UInt8]) -> Void) throws(WebRTCDataError) {
+        self.role = role
+        self.remoteMaxMessageSize = remoteMaxMessageSize
+        dtls = try DTLSConnection(role: role, certificate: certificate, remoteFingerprint: remoteFingerprint, mtu: mtu)
+        sctp = try SCTPAssociation(mtu: mtu)
+        sendDatagram = send
+        (incomingChannels, incomingSink) = AsyncStream.makeStream(of: DataChannel.self)
+        (stateChanges, stateSink) = AsyncStream.makeStream(of: State.self)
+    }
+
+    /// Starts the DTLS handshake (the client speaks first; the server waits for it).
+    func start() {
+        guard state == .new else { return }
+        setState(.connecting)
+        let wakeupStream = sctp.callbacks.wakeups
+        wakeups = Task { [weak self] in
+            for await _ in wakeupStream {
+                guard let self else { return }
+                await self.sctpWokeUp()
+            }
+        }
+        perform(dtls.start())
+    }
+
+    /// One datagram from the peer that ICE demultiplexed as DTLS (RFC 7983: first byte 20…63).
+    func receive(_ datagram: [UInt8]) {
+        if state == .new { start() }
+        perform(dtls.feed(datagram))
+    }
+
+    // MARK: - Channels
+
+    /// Creates a channel: in-band channels send DATA_CHANNEL_OPEN once SCTP is up.
+    func createChannel(label: String, protocol: String = "", ordered: Bool = true,
+                       reliability: DataChannelReliability = .reliable,
+                       negotiatedID: UInt16? = nil) throws(WebRTCDataError) -> DataChannel {
+        let channel = DataChannel(label: label, protocol: `protocol`, ordered: ordered,
+                                  reliability: reliability, negotiatedID: negotiatedID)
+        try adopt(channel)
+        return channel
+    }
+
+    /// Takes over a channel made before this transport existed (a peer connection's channels
+    /// created before negotiation).
+    func adopt(_ channel: DataChannel) throws(WebRTCDataError) {
+        if let id = channel.id, channels[id] != nil {
+            throw WebRTCDataError(.dataChannel, .streamInUse, "negotiated id", expected: "an unused stream id", found: "\(id) in use")
+        }
+        channel.core.withLock { $0.transport = self }
+        switch state {
+        case .closed, .failed:
+            channel.markClosed()
+        case .connected where sctp.state == .connected:
+            open(channel)
+            flushSCTP()
+        default:
+            if let id = channel.id { channels[id] = channel }
+            waitingChannels.append(channel)
+        }
+    }
+
+    func send(_ payload: [UInt8], payloadProtocol: SCTPPayloadProtocol, on channel: DataChannel) throws(WebRTCDataError) {
+        guard let id = channel.id, channels[id] === channel, channel.state == .open else {
+            throw WebRTCDataError(.dataChannel, .notOpen, "send on \(channel.label)", expected: "an open channel", found: "\(channel.state)")
+        }
+        guard payload.count <= remoteMaxMessageSize else {
+            throw WebRTCDataError(.dataChannel, .tooLong, "message on \(channel.label)",
+                                   expected: "at most \(remoteMaxMessageSize) bytes (peer's max-message-size)",
+                                   found: "\(payload.count) bytes")
+        }
+        try sctp.send(SCTPMessage(stream: id, payloadProtocol: payloadProtocol, payload: payload,
+                                  ordered: channel.ordered, reliability: channel.reliability))
+        channel.updateBufferedAmount(sctp.bufferedAmount(stream: id))
+        flushSCTP()
+    }
+
+    func close(_ channel: DataChannel) {
+        guard let id = channel.id, channels[id] === channel else {
+            waitingChannels.removeAll { $0 === channel }
+            channel.markClosed()
+            return
+        }
+        guard channel.state == .open || channel.state == .connecting else { return }
+        channel.markClosing()
+        // RFC 8831 §6.7: reset our outgoing stream; the peer answers by resetting its own.
+        channel.core.withLock { $0.outgoingReset = true }
+        sctp.resetStream(id)
+        flushSCTP()
+    }
+
+    /// Closes every channel, aborts SCTP and sends DTLS close_notify.
+    func close() {
+        guard state != .closed else { return }
+        for channel in channels.values { channel.markClosed() }
+        for channel in waitingChannels { channel.markClosed() }
+        channels = [:]
+        waitingChannels = []
+        sctp.close()
+        flushSCTP()
+        perform(dtls.close())
+        finish(.closed)
+    }
+
+    // MARK: - Internals
+
+    private func setState(_ new: State) {
+        guard new != state else { return }
+        state = new
+        stateSink.yield(new)
+    }
+
+    private func finish(_ final: State) {
+        timer?.cancel()
+        wakeups?.cancel()
+        sctp.close()
+        for channel in channels.values { channel.markClosed() }
+        for channel in waitingChannels { channel.markClosed() }
+        channels = [:]
+        waitingChannels = []
+        setState(final)
+        incomingSink.finish()
+        stateSink.finish()
+    }
+
+    private func perform(_ actions: [DTLSAction]) {
+        for action in actions {
+            switch action {
+            case .send(let datagram):
+                sendDatagram(datagram)
+            case .deliver(let packet):
+                sctp.receive(packet)
+                flushSCTP()
+            case .handshakeComplete:
+                do {
+                    try sctp.connect()
+                } catch {
+                    finish(.failed(error))
+                    return
+                }
+                flushSCTP()
+            case .closed:
+                finish(.closed)
+            case .failed(let error):
+                finish(.failed(error))
+            }
+        }
+        armTimer()
+    }
+
+    private func armTimer() {
+        timer?.cancel()
+        timer = nil
+        guard let wait = dtls.nextTimeout else { return }
+        timer = Task { [weak self] in
+            try? await Task.sleep(for: wait)
+            guard !Task.isCancelled else { return }
+            await self?.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        perform(dtls.handleTimeout())
+    }
+
+    private func sctpWokeUp() {
+        sctp.service()
+        flushSCTP()
+    }
+
+    /// Carries SCTP's outgoing packets through DTLS and handles its events, until both are
+    /// drained (handling an event can produce packets, e.g. a DCEP ACK).
+    private func flushSCTP() {
+        while true {
+            let packets = sctp.outgoingPackets()
+            for packet in packets where dtls.state == .connected {
+                do {
+                    for case .send(let datagram) in try dtls.write(packet) { sendDatagram(datagram) }
+                } catch {
+                    finish(.failed(error))
+                    return
+                }
+            }
+            let events = sctp.events()
+            for event in events { handle(event) }
+            if packets.isEmpty && events.isEmpty { return }
+        }
+    }
+
+    private func handle(_ event: SCTPEvent) {
+        switch event {
+        case .connected:
+            setState(.connected)
+            let waiting = waitingChannels
+            waitingChannels = []
+            for channel in waiting {
+                if let id = channel.id, channels[id] === channel { channels[id] = nil }
+                open(channel)
+            }
+        case .disconnected:
+            if state != .closed { finish(.closed) }
+        case .message(let message):
+            handle(message)
+        case .incomingStreamsReset(let streams):
+            for stream in streams {
+                guard let channel = channels[stream] else { continue }
+                // The peer closed (RFC 8831 §6.7): answer with our own reset if we have not.
+                let alreadyReset = channel.core.withLock { core in
+                    defer { core.outgoingReset = true }
+                    return core.outgoingReset
+                }
+                if !alreadyReset { sctp.resetStream(stream) }
+                channels[stream] = nil
+                awaitingAck.remove(stream)
+                channel.markClosed()
+            }
+        case .outgoingStreamsReset(let streams):
+            // Our side is reset; the channel is closed once the peer's reset arrives (above).
+            for stream in streams { channels[stream]?.markClosing() }
+        case .bufferedAmountChanged(let amounts):
+            for (stream, amount) in amounts { channels[stream]?.updateBufferedAmount(amount) }
+        }
+    }
+
+    /// Opens a channel on an established association: a stream id by DTLS role (RFC 8832 §6:
+    /// the client uses even ids, the server odd), then DATA_CHANNEL_OPEN unless pre-negotiated.
+    private func open(_ channel: DataChannel) {
+        let id: UInt16
+        if let existing = channel.id {
+            guard channels[existing] == nil else {
+                channel.markClosed()
+                return
+            }
+            id = existing
+        } else {
+            guard let free = freeStreamID() else {
+                channel.markClosed()
+                return
+            }
+            id = free
+            channel.core.withLock { $0.id = free }
+        }
+        channels[id] = channel
+        if channel.negotiated {
+            channel.markOpen()
+            return
+        }
+        let open = DCEPOpen(channelType: DCEPChannelType(ordered: channel.ordered, reliability: channel.reliability),
+                            reliabilityParameter: channel.reliability.parameter,
+                            label: channel.label, protocol: channel.protocol)
+        do {
+            // RFC 8832 §6: DCEP messages go ordered and reliable on the channel's stream.
+            try sctp.send(SCTPMessage(stream: id, payloadProtocol: .dcep, payload: try open.encoded()))
+            awaitingAck.insert(id)
+        } catch {
+            channels[id] = nil
+            channel.markClosed()
+        }
+    }
+
+    private func freeStreamID() -> UInt16? {
+        var candidate: UInt16 = role == .client ? 0 : 1
+        while true {
+            if channels[candidate] == nil { return candidate }
+            guard candidate <= 65533 else { return nil }
+            candidate += 2
+        }
+    }
+
+    private func handle(_ message: SCTPMessage) {
+        switch message.payloadProtocol {
+        case .dcep:
+            handleControl(message)
+        case .string, .emptyString, .binary, .emptyBinary, .stringPartial, .binaryPartial:
+            guard let channel = channels[message.stream], channel.state == .open || channel.state == .closing else {
+                return
+            }
+            switch message.payloadProtocol {
+            case .string, .stringPartial:
+                channel.deliver(.text(String(decoding: message.payload, as: UTF8.self)))
+            case .emptyString:
+                channel.deliver(.text(""))
+            case .emptyBinary:
+                channel.deliver(.binary([]))
+            default:
+                channel.deliver(.binary(message.payload))
+            }
+        }
+    }
+
+    private func handleControl(_ message: SCTPMessage) {
+        let control: DCEPMessage
+        do {
+            control = try DCEPMessage(bytes: message.payload)
+        } catch {
+            rejectedControlMessages += 1
+            return
+        }
+        switch control {
+        case .ack:
+            guard awaitingAck.remove(message.stream) != nil, let channel = channels[message.stream] else {
+                rejectedControlMessages += 1
+                return
+            }
+            channel.markOpen()
+        case .open(let open):
+            guard channels[message.stream] == nil else {
+                rejectedControlMessages += 1
+                return
+            }
+            let channel = DataChannel(label: open.label, protocol: open.protocol, ordered: open.ordered,
+                                      reliability: open.reliability)
+            channel.core.withLock {
+                $0.id = message.stream
+                $0.transport = self
+            }
+            channels[message.stream] = channel
+            do {
+                try sctp.send(SCTPMessage(stream: message.stream, payloadProtocol: .dcep, payload: DCEPAck().encoded()))
+            } catch {
+                channels[message.stream] = nil
+                channel.markClosed()
+                return
+            }
+            channel.markOpen()
+            incomingSink.yield(channel)
+        }
+    }
+}

@@ -1,0 +1,377 @@
+import CUsrsctp
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One SCTP association over DTLS (RFC 8261), built on usrsctp in AF_CONN mode: usrsctp does
+/// the protocol, we carry its packets. Both ends bind and connect to port 5000 (RFC 8841 §4.1
+/// default; both sides connect, a simultaneous open per RFC 8841 §9.3).
+///
+/// Not thread-safe: one actor owns it and makes every usrsctp call for it, so `usrsctp_sendv` and
+/// `usrsctp_conninput` never run concurrently (libdatachannel found them racy). usrsctp's own
+/// threads only reach `callbacks`, which queues packets and wake-ups for that actor. After any
+/// call the owner takes `outgoingPackets()` and `events()`.
+final class SCTPAssociation {
+    enum State: Sendable, Equatable { case idle, connecting, connected, closed }
+
+    static let port: UInt16 = 5000
+    /// RFC 8841 §6: what we advertise in `a=max-message-size`.
+    static let maxMessageSize = 262_144
+    private static let socketBufferSize: Int32 = 4 * 1024 * 1024
+
+    private(set) var state: State = .idle
+    /// Messages dropped on receipt: unknown PPID, or larger than `maxMessageSize`.
+    private(set) var rejectedMessages = 0
+    let callbacks = SCTPCallbackSink()
+
+    private let id: UInt
+    private var socket: OpaquePointer?
+    private var sendQueue: [SCTPMessage] = []
+    private var sendQueueHead = 0
+    private var queuedBytes: [UInt16: Int] = [:]
+    private var pendingResets: Set<UInt16> = []
+    private var partialMessage: [UInt8] = []
+    private var partialNotification: [UInt8] = []
+    private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var pendingEvents: [SCTPEvent] = []
+
+    /// - Parameter mtu: the DTLS datagram budget; SCTP packets are kept below it minus the DTLS
+    ///   record overhead (RFC 8261 §5: at most 1200 bytes is safe).
+    init(mtu: Int = 1200) throws(WebRTCDataError) {
+        _ = SCTPRuntime.started
+        id = SCTPRuntime.register(callbacks)
+        let address = UnsafeMutableRawPointer(bitPattern: id)
+        usrsctp_register_address(address)
+        guard let socket = usrsctp_socket(AF_CONN, Int32(SOCK_STREAM.rawValue), Int32(IPPROTO_SCTP), nil, nil, 0, nil) else {
+            // deinit releases the registration: every stored property is set by now.
+            throw WebRTCDataError(.sctp, .usrsctp, "usrsctp_socket", expected: "a socket", found: "errno \(errno)")
+        }
+        self.socket = socket
+        do throws(WebRTCDataError) {
+            try configure(socket, mtu: mtu)
+            var local = sockaddr_conn(sconn_family: UInt16(AF_CONN), sconn_port: Self.port.bigEndian, sconn_addr: address)
+            let bound = withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    usrsctp_bind(socket, $0, socklen_t(MemoryLayout<sockaddr_conn>.size))
+                }
+            }
+            guard bound == 0 else {
+                throw WebRTCDataError(.sctp, .usrsctp, "usrsctp_bind", expected: "port 5000 bound", found: "errno \(errno)")
+            }
+        } catch {
+            usrsctp_close(socket)
+            self.socket = nil
+            throw error
+        }
+    }
+
+    deinit {
+        if let socket { usrsctp_close(socket) }
+        Self.release(id: id)
+    }
+
+    private static func release(id: UInt) {
+        usrsctp_deregister_address(UnsafeMutableRawPointer(bitPattern: id))
+        SCTPRuntime.unregister(id)
+    }
+
+    private func configure(_ socket: OpaquePointer, mtu: Int) throws(WebRTCDataError) {
+        guard usrsctp_set_non_blocking(socket, 1) == 0 else {
+            throw WebRTCDataError(.sctp, .usrsctp, "non-blocking mode", expected: "set", found: "errno \(errno)")
+        }
+        guard usrsctp_set_upcall(socket, sctpUpcall, UnsafeMutableRawPointer(bitPattern: id)) == 0 else {
+            throw WebRTCDataError(.sctp, .usrsctp, "upcall", expected: "set", found: "errno \(errno)")
+        }
+        // Closing must not linger: once DTLS is gone nothing can carry a graceful shutdown.
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        try setOption(socket, SOL_SOCKET, SO_LINGER, &linger, "SO_LINGER")
+        // RFC 8831 §6.7: closing a channel resets its streams (RFC 6525).
+        var reset = sctp_assoc_value(assoc_id: sctp_assoc_t(SCTP_ALL_ASSOC), assoc_value: UInt32(SCTP_ENABLE_RESET_STREAM_REQ))
+        try setOption(socket, Int32(IPPROTO_SCTP), SCTP_ENABLE_STREAM_RESET, &reset, "SCTP_ENABLE_STREAM_RESET")
+        var on: Int32 = 1
+        try setOption(socket, Int32(IPPROTO_SCTP), SCTP_RECVRCVINFO, &on, "SCTP_RECVRCVINFO")
+        // RFC 8831 §6.6: the sender should disable Nagle to keep latency low.
+        try setOption(socket, Int32(IPPROTO_SCTP), SCTP_NODELAY, &on, "SCTP_NODELAY")
+        for type in [SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SENDER_DRY_EVENT] {
+            var event = sctp_event(se_assoc_id: sctp_assoc_t(SCTP_ALL_ASSOC), se_type: UInt16(type), se_on: 1)
+            try setOption(socket, Int32(IPPROTO_SCTP), SCTP_EVENT, &event, "SCTP_EVENT \(type)")
+        }
+        // No PMTU discovery through DTLS (usrsctp has none without ICMP): a fixed safe MTU minus
+        // DTLS (≤ 37 bytes with AES-GCM) and SCTP common header (12 bytes) overhead.
+        var peer = sctp_paddrparams()
+        peer.spp_flags = UInt32(SPP_PMTUD_DISABLE | SPP_HB_ENABLE)
+        peer.spp_pathmtu = UInt32(mtu - 37 - 12)
+        try setOption(socket, Int32(IPPROTO_SCTP), SCTP_PEER_ADDR_PARAMS, &peer, "SCTP_PEER_ADDR_PARAMS")
+        // RFC 8831 §6.2: negotiate the maximum of 65535 streams each way.
+        var initMessage = sctp_initmsg(sinit_num_ostreams: 65535, sinit_max_instreams: 65535,
+                                       sinit_max_attempts: 0, sinit_max_init_timeo: 0)
+        try setOption(socket, Int32(IPPROTO_SCTP), SCTP_INITMSG, &initMessage, "SCTP_INITMSG")
+        // Whole messages one after another, never interleaved with notifications (RFC 6458 §8.1.20).
+        var level: Int32 = 0
+        try setOption(socket, Int32(IPPROTO_SCTP), SCTP_FRAGMENT_INTERLEAVE, &level, "SCTP_FRAGMENT_INTERLEAVE")
+        var size = Self.socketBufferSize
+        try setOption(socket, SOL_SOCKET, SO_RCVBUF, &size, "SO_RCVBUF")
+        try setOption(socket, SOL_SOCKET, SO_SNDBUF, &size, "SO_SNDBUF")
+    }
+
+    private func setOption<T>(_ socket: OpaquePointer, _ level: Int32, _ name: Int32, _ value: inout T,
+                              _ label: String) throws(WebRTCDataError) {
+        let result = withUnsafePointer(to: &value) {
+            usrsctp_setsockopt(socket, level, name, $0, socklen_t(MemoryLayout<T>.size))
+        }
+        guard result == 0 else {
+            throw WebRTCDataError(.sctp, .usrsctp, "socket option \(label)", expected: "accepted", found: "errno \(errno)")
+        }
+    }
+
+    /// Starts the association (sends INIT). Call once DTLS is up.
+    func connect() throws(WebRTCDataError) {
+        guard state == .idle, let socket else { return }
+        var remote = sockaddr_conn(sconn_family: UInt16(AF_CONN), sconn_port: Self.port.bigEndian,
+                                   sconn_addr: UnsafeMutableRawPointer(bitPattern: id))
+        let result = withUnsafeMutablePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                usrsctp_connect(socket, $0, socklen_t(MemoryLayout<sockaddr_conn>.size))
+            }
+        }
+        guard result == 0 || errno == EINPROGRESS else {
+            throw WebRTCDataError(.sctp, .usrsctp, "usrsctp_connect", expected: "connection started", found: "errno \(errno)")
+        }
+        state = .connecting
+    }
+
+    /// Hands usrsctp one SCTP packet that arrived inside DTLS. usrsctp validates the checksum
+    /// and chunks itself and drops what is malformed (RFC 4960 §6.8, §8.5).
+    func receive(_ packet: [UInt8]) {
+        guard socket != nil, state != .closed, !packet.isEmpty else { return }
+        packet.withUnsafeBytes {
+            usrsctp_conninput(UnsafeMutableRawPointer(bitPattern: id), $0.baseAddress, $0.count, 0)
+        }
+        readSocket()
+        flush()
+    }
+
+    /// Queues a message and sends as much of the queue as usrsctp accepts.
+    func send(_ message: SCTPMessage) throws(WebRTCDataError) {
+        guard state != .closed else {
+            throw WebRTCDataError(.sctp, .usrsctp, "send", expected: "an open association", found: "closed")
+        }
+        sendQueue.append(message)
+        queuedBytes[message.stream, default: 0] += message.payload.count
+        flush()
+    }
+
+    /// Bytes queued here (not yet accepted by usrsctp) for a stream.
+    func bufferedAmount(stream: UInt16) -> Int { queuedBytes[stream] ?? 0 }
+
+    /// Resets our outgoing side of a stream once its queued messages have gone (RFC 8831 §6.7).
+    func resetStream(_ stream: UInt16) {
+        pendingResets.insert(stream)
+        flush()
+    }
+
+    /// Called when usrsctp woke us from one of its threads.
+    func service() {
+        readSocket()
+        flush()
+    }
+
+    /// SCTP packets to carry over DTLS, in order.
+    func outgoingPackets() -> [[UInt8]] { callbacks.takePackets() }
+
+    /// Events since the last call.
+    func events() -> [SCTPEvent] {
+        defer { pendingEvents = [] }
+        return pendingEvents
+    }
+
+    /// Aborts the association (SO_LINGER 0) and releases the socket.
+    func close() {
+        guard let socket else { return }
+        usrsctp_shutdown(socket, Int32(SHUT_RDWR))
+        usrsctp_close(socket)
+        self.socket = nil
+        if state != .closed {
+            state = .closed
+            pendingEvents.append(.disconnected)
+        }
+        callbacks.finish()
+    }
+
+    // MARK: - Sending
+
+    private func flush() {
+        guard let socket, state == .connected else { return }
+        var changed: [UInt16: Int] = [:]
+        while sendQueueHead < sendQueue.count {
+            let message = sendQueue[sendQueueHead]
+            guard trySend(message, on: socket) else { break }
+            sendQueueHead += 1
+            let left = (queuedBytes[message.stream] ?? 0) - message.payload.count
+            queuedBytes[message.stream] = left > 0 ? left : nil
+            changed[message.stream] = max(left, 0)
+        }
+        if sendQueueHead == sendQueue.count {
+            sendQueue.removeAll(keepingCapacity: true)
+            sendQueueHead = 0
+        } else if sendQueueHead > 1024 {
+            sendQueue.removeFirst(sendQueueHead)
+            sendQueueHead = 0
+        }
+        if !changed.isEmpty { pendingEvents.append(.bufferedAmountChanged(changed)) }
+        let ready = pendingResets.filter { queuedBytes[$0] == nil }
+        if !ready.isEmpty {
+            pendingResets.subtract(ready)
+            resetOutgoing(Array(ready).sorted(), on: socket)
+        }
+    }
+
+    /// One `usrsctp_sendv`; false when the send buffer is full (EWOULDBLOCK) so the message stays
+    /// queued. A message that can never be sent is dropped so the queue cannot wedge.
+    private func trySend(_ message: SCTPMessage, on socket: OpaquePointer) -> Bool {
+        var spa = sctp_sendv_spa()
+        spa.sendv_flags = UInt32(SCTP_SEND_SNDINFO_VALID | SCTP_SEND_PRINFO_VALID)
+        spa.sendv_sndinfo.snd_sid = message.stream
+        spa.sendv_sndinfo.snd_ppid = message.payloadProtocol.rawValue.bigEndian
+        spa.sendv_sndinfo.snd_flags = UInt16(SCTP_EOR) | (message.ordered ? 0 : UInt16(SCTP_UNORDERED))
+        switch message.reliability {
+        case .reliable:
+            spa.sendv_prinfo.pr_policy = UInt16(SCTP_PR_SCTP_NONE)
+        case .maxRetransmits(let count):
+            spa.sendv_prinfo.pr_policy = UInt16(SCTP_PR_SCTP_RTX)
+            spa.sendv_prinfo.pr_value = count
+        case .maxPacketLifeTime(let ms):
+            spa.sendv_prinfo.pr_policy = UInt16(SCTP_PR_SCTP_TTL)
+            spa.sendv_prinfo.pr_value = ms
+        }
+        // RFC 8831 §6.6: empty messages travel as one zero byte with PPID 56/57.
+        let payload = message.payload.isEmpty ? [0] : message.payload
+        let sent = payload.withUnsafeBytes { bytes in
+            usrsctp_sendv(socket, bytes.baseAddress, bytes.count, nil, 0, &spa,
+                          socklen_t(MemoryLayout<sctp_sendv_spa>.size), UInt32(SCTP_SENDV_SPA), 0)
+        }
+        if sent >= 0 { return true }
+        if errno == EWOULDBLOCK || errno == EAGAIN { return false }
+        return true
+    }
+
+    private func resetOutgoing(_ streams: [UInt16], on socket: OpaquePointer) {
+        let headerSize = MemoryLayout<sctp_reset_streams>.size
+        var buffer = [UInt8](repeating: 0, count: headerSize + 2 * streams.count)
+        buffer.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: UInt16(SCTP_STREAM_RESET_OUTGOING), toByteOffset: MemoryLayout<sctp_reset_streams>.offset(of: \.srs_flags)!, as: UInt16.self)
+            raw.storeBytes(of: UInt16(streams.count), toByteOffset: MemoryLayout<sctp_reset_streams>.offset(of: \.srs_number_streams)!, as: UInt16.self)
+            for (index, stream) in streams.enumerated() {
+                raw.storeBytes(of: stream, toByteOffset: headerSize + 2 * index, as: UInt16.self)
+            }
+        }
+        _ = buffer.withUnsafeBytes {
+            usrsctp_setsockopt(socket, Int32(IPPROTO_SCTP), SCTP_RESET_STREAMS, $0.baseAddress, socklen_t($0.count))
+        }
+    }
+
+    // MARK: - Receiving
+
+    private func readSocket() {
+        guard let socket else { return }
+        while true {
+            var info = sctp_rcvinfo()
+            var infoLength = socklen_t(MemoryLayout<sctp_rcvinfo>.size)
+            var infoType: UInt32 = 0
+            var flags: Int32 = 0
+            var fromLength: socklen_t = 0
+            let count = receiveBuffer.withUnsafeMutableBytes { buffer in
+                usrsctp_recvv(socket, buffer.baseAddress, buffer.count, nil, &fromLength,
+                              &info, &infoLength, &infoType, &flags)
+            }
+            guard count > 0 else {
+                // EWOULDBLOCK: drained. 0 or ECONNRESET: the association is gone.
+                if count == 0 || errno == ECONNRESET || errno == ENOTCONN, state == .connected {
+                    if count == 0 || errno == ECONNRESET { markDisconnected() }
+                }
+                return
+            }
+            let chunk = receiveBuffer[0 ..< count]
+            let complete = flags & Int32(MSG_EOR) != 0
+            if flags & Int32(MSG_NOTIFICATION) != 0 {
+                partialNotification += chunk
+                if complete {
+                    handleNotification(partialNotification)
+                    partialNotification = []
+                }
+                continue
+            }
+            if partialMessage.count + count > Self.maxMessageSize {
+                // Too large for what we advertised (RFC 8841 §6): drop the rest of it.
+                partialMessage = []
+                if complete { rejectedMessages += 1 }
+                continue
+            }
+            partialMessage += chunk
+            guard complete else { continue }
+            let payload = partialMessage
+            partialMessage = []
+            guard infoType == UInt32(SCTP_RECVV_RCVINFO) else {
+                rejectedMessages += 1
+                continue
+            }
+            let ppid = UInt32(bigEndian: info.rcv_ppid)
+            guard let payloadProtocol = SCTPPayloadProtocol(rawValue: ppid) else {
+                rejectedMessages += 1
+                continue
+            }
+            let unordered = info.rcv_flags & UInt16(SCTP_UNORDERED) != 0
+            pendingEvents.append(.message(SCTPMessage(stream: info.rcv_sid, payloadProtocol: payloadProtocol,
+                                                      payload: payload, ordered: !unordered)))
+        }
+    }
+
+    private func markDisconnected() {
+        guard state != .closed else { return }
+        state = .closed
+        pendingEvents.append(.disconnected)
+    }
+
+    /// Notifications are C structs (RFC 6458 §6.1); their fields are read at the offsets the
+    /// imported declarations give, after checking the declared length.
+    private func handleNotification(_ bytes: [UInt8]) {
+        guard bytes.count >= 8 else { return }
+        bytes.withUnsafeBytes { raw in
+            let type = raw.loadUnaligned(fromByteOffset: 0, as: UInt16.self)
+            let length = Int(raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+            guard length <= raw.count else { return }
+            switch Int32(type) {
+            case SCTP_ASSOC_CHANGE:
+                guard let offset = MemoryLayout<sctp_assoc_change>.offset(of: \.sac_state),
+                      length >= offset + 2 else { return }
+                let change = raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)
+                if change == UInt16(SCTP_COMM_UP) {
+                    if state == .connecting || state == .idle {
+                        state = .connected
+                        pendingEvents.append(.connected)
+                    }
+                } else if change == UInt16(SCTP_COMM_LOST) || change == UInt16(SCTP_SHUTDOWN_COMP)
+                            || change == UInt16(SCTP_CANT_STR_ASSOC) {
+                    markDisconnected()
+                }
+            case SCTP_STREAM_RESET_EVENT:
+                let listOffset = MemoryLayout<sctp_stream_reset_event>.size
+                guard let flagsOffset = MemoryLayout<sctp_stream_reset_event>.offset(of: \.strreset_flags),
+                      length >= listOffset else { return }
+                let flags = raw.loadUnaligned(fromByteOffset: flagsOffset, as: UInt16.self)
+                if flags & UInt16(SCTP_STREAM_RESET_DENIED | SCTP_STREAM_RESET_FAILED) != 0 { return }
+                let streams = stride(from: listOffset, to: length - 1, by: 2).map {
+                    raw.loadUnaligned(fromByteOffset: $0, as: UInt16.self)
+                }
+                if flags & UInt16(SCTP_STREAM_RESET_INCOMING_SSN) != 0 {
+                    pendingEvents.append(.incomingStreamsReset(streams))
+                }
+                if flags & UInt16(SCTP_STREAM_RESET_OUTGOING_SSN) != 0 {
+                    pendingEvents.append(.outgoingStreamsReset(streams))
+                }
+            default:
+                break // SCTP_SENDER_DRY_EVENT: the flush that follows every read covers it
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import CUsrsctp
+import Synchronization
+
+/// usrsctp's process-wide state: `usrsctp_init` runs once, with one output callback for every
+/// association, so each association is registered under a small integer that doubles as its
+/// AF_CONN address and upcall argument. A callback that fires after an association closed finds
+/// nothing in the registry and does nothing (usrsctp may call back from its timer thread after
+/// `usrsctp_close`, sctplab/usrsctp#405).
+enum SCTPRuntime {
+    /// Runs `usrsctp_init` and the stack-wide tuning once (lazy global initialisation is atomic).
+    static let started: Void = {
+        usrsctp_init(0, sctpConnOutput, nil)
+        // RFC 3758 partial reliability, needed for maxRetransmits/maxPacketLifeTime channels.
+        usrsctp_sysctl_set_sctp_pr_enable(1)
+        // ECN means nothing inside DTLS; stream reconfiguration (RFC 6525) closes channels.
+        usrsctp_sysctl_set_sctp_ecn_enable(0)
+        usrsctp_sysctl_set_sctp_reconfig_enable(1)
+        // Over one DTLS path a dead peer should be noticed in seconds, not minutes.
+        usrsctp_sysctl_set_sctp_init_rtx_max_default(5)
+        usrsctp_sysctl_set_sctp_path_rtx_max_default(5)
+        usrsctp_sysctl_set_sctp_assoc_rtx_max_default(5)
+        usrsctp_sysctl_set_sctp_rto_min_default(200)
+        usrsctp_sysctl_set_sctp_rto_max_default(10_000)
+        usrsctp_sysctl_set_sctp_rto_initial_default(1000)
+        usrsctp_sysctl_set_sctp_init_rto_max_default(10_000)
+        usrsctp_sysctl_set_sctp_heartbeat_interval_default(10_000)
+        usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024)
+        // RFC 6928 initial window of 10 MTUs; a 20 ms delayed SACK instead of 200 ms keeps
+        // request/response latency low.
+        usrsctp_sysctl_set_sctp_initial_cwnd(10)
+        usrsctp_sysctl_set_sctp_delayed_sack_time_default(20)
+    }()
+
+    private static let sinks = Mutex<[UInt: SCTPCallbackSink]>([:])
+    private static let nextID = Atomic<UInt>(1)
+
+    static func register(_ sink: SCTPCallbackSink) -> UInt {
+        let id = nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        sinks.withLock { $0[id] = sink }
+        return id
+    }
+
+    static func unregister(_ id: UInt) {
+        _ = sinks.withLock { $0.removeValue(forKey: id) }
+    }
+
+    static func sink(for id: UInt) -> SCTPCallbackSink? {
+        sinks.withLock { $0[id] }
+    }
+}
+
+/// Where usrsctp's callbacks (its threads or ours) leave work for the association's owner:
+/// outgoing packets in arrival order, and a coalesced wake-up telling the owner to look.
+final class SCTPCallbackSink: Sendable {
+    private let outbox = Mutex<(packets: [[UInt8]], wakeupPending: Bool)>(([], false))
+    let wakeups: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    func enqueue(_ packet: [UInt8]) {
+        let wake = outbox.withLock { state in
+            state.packets.append(packet)
+            defer { state.wakeupPending = true }
+            return !state.wakeupPending
+        }
+        if wake { continuation.yield() }
+    }
+
+    func poke() {
+        let wake = outbox.withLock { state in
+            defer { state.wakeupPending = true }
+            return !state.wakeupPending
+        }
+        if wake { continuation.yield() }
+    }
+
+    /// Takes every queued packet and re-arms the wake-up.
+    func takePackets() -> [[UInt8]] {
+        outbox.withLock { state in
+            state.wakeupPending = false
+            defer { state.packets = [] }
+            return state.packets
+        }
+    }
+
+    func finish() { continuation.finish() }
+}
+
+/// usrsctp → us: one SCTP packet for the association registered under `address`.
+private let sctpConnOutput: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int, UInt8, UInt8) -> Int32 = {
+    address, buffer, length, _, _ in
+    guard let buffer, length > 0, let sink = SCTPRuntime.sink(for: UInt(bitPattern: address)) else { return -1 }
+    sink.enqueue(Array(UnsafeRawBufferPointer(start: buffer, count: length)))
+    return 0
+}
+
+/// usrsctp → us: the socket became readable or writable (called with usrsctp's locks held, so
+/// it only wakes the owner).
+let sctpUpcall: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, Int32) -> Void = { _, argument, _ in
+    SCTPRuntime.sink(for: UInt(bitPattern: argument))?.poke()
+}

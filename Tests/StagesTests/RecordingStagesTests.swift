@@ -1,0 +1,205 @@
+import Foundation
+import XCTest
+@testable import Pipeline
+@testable import Recording
+@testable import Stages
+
+/// Collects what a source emits; throws CancellationError after `limit` frames (to end loops).
+actor CollectingEmitter: BatchEmitter {
+    var batches: [Batch] = []
+    let limit: Int
+    init(limit: Int = .max) { self.limit = limit }
+    func emit(_ batch: Batch) async throws {
+        batches.append(batch)
+        if batches.reduce(0, { $0 + $1.frames.count }) >= limit { throw CancellationError() }
+    }
+    var frames: [Frame] { batches.flatMap(\.frames) }
+    var events: [SessionEvent] { batches.flatMap(\.events) }
+}
+
+final class RecordingStagesTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("stages-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    func path(_ n: String) -> String { dir.appendingPathComponent(n).path }
+
+    let imu = TrackInfo(identity: "robot-1", name: "imu", sid: "DTR_1", pubHandle: 1, frameEncoding: "json")
+    let gps = TrackInfo(identity: "robot-2", name: "gps", frameEncoding: "cbor")
+    static let t0: Int64 = 1_790_000_000_000_000_000
+
+    /// 2 tracks, 1 s: imu every 10 ms, gps every 100 ms; a join at t0 and a drop on imu at 0.5 s.
+    func makeFile() throws -> String {
+        let p = path("in.tbag")
+        let w = try RecordingWriter(path: p)
+        let a = try w.addTrack(imu), b = try w.addTrack(gps)
+        for i in 0...100 {
+            try w.append(track: a, receiveTimeNs: Self.t0 + Int64(i) * 10_000_000, userTimestamp: i % 2 == 0 ? UInt64(i) : nil, payload: [UInt8(i)])
+            if i % 10 == 0 { try w.append(track: b, receiveTimeNs: Self.t0 + Int64(i) * 10_000_000 + 1, userTimestamp: .max, payload: []) }
+        }
+        try w.record(event: SessionEvent(timeNs: Self.t0, kind: .join, identity: "robot-1"))
+        try w.record(event: SessionEvent(timeNs: Self.t0 + 500_000_000, kind: .drop, identity: "robot-1", track: "imu", count: 2))
+        try w.close()
+        return p
+    }
+
+    func testSourceFastPaceEmitsEverythingInOrderInBatches() async throws {
+        let p = try makeFile()
+        let out = CollectingEmitter()
+        try await RecordingSource(config: .init(path: p, batchFrames: 16)).run(into: out)
+        let frames = await out.frames
+        XCTAssertEqual(frames.count, 101 + 11)
+        XCTAssertEqual(frames.map(\.receiveTimeNs), frames.map(\.receiveTimeNs).sorted())
+        XCTAssertEqual(frames.map(\.sequence), (0..<UInt64(112)).map { $0 })
+        XCTAssertTrue(await out.batches.allSatisfy { $0.frames.count <= 16 })
+        XCTAssertEqual(frames.first { $0.track.name == "imu" }?.track, imu)
+        // User timestamps untouched: present, absent and u64 max as written.
+        XCTAssertEqual(frames.filter { $0.track == imu }.map(\.userTimestamp), (0...100).map { $0 % 2 == 0 ? UInt64($0) : nil })
+        XCTAssertTrue(frames.filter { $0.track == gps }.allSatisfy { $0.userTimestamp == .max && $0.payload.isEmpty })
+        XCTAssertEqual(await out.events.map(\.kind), [.join, .drop])
+    }
+
+    func testSourceStartEndAndTrackGlobs() async throws {
+        let p = try makeFile()
+        let out = CollectingEmitter()
+        let config = RecordingSource.Config(path: p, start: try TimeOffset(parsing: "200ms"), end: try TimeOffset(parsing: "0.5s"),
+                                            tracks: ["robot-1/*"])
+        try await RecordingSource(config: config).run(into: out)
+        let frames = await out.frames
+        XCTAssertEqual(frames.map { $0.payload[0] }, (20...50).map { UInt8($0) })
+        XCTAssertEqual(await out.events.map(\.kind), [.drop])
+    }
+
+    func testSourceLoopsUntilStopped() async throws {
+        let p = try makeFile()
+        let out = CollectingEmitter(limit: 300)
+        do {
+            try await RecordingSource(config: .init(path: p, loop: true, batchFrames: 50)).run(into: out)
+            XCTFail("a loop ends only when stopped")
+        } catch is CancellationError {}
+        let frames = await out.frames
+        XCTAssertGreaterThanOrEqual(frames.count, 300)
+        XCTAssertEqual(frames[112].receiveTimeNs, frames[0].receiveTimeNs)   // second pass starts over
+    }
+
+    func testSourceOriginalPaceFollowsReceiveTimesAndReports() async throws {
+        let p = try makeFile()
+        let out = CollectingEmitter()
+        let reported = LockedBox<PacingReport>()
+        var source = try RecordingSource(config: .init(path: p, pace: .original, rate: 4, end: try TimeOffset(parsing: "400ms")))
+        source.onPacingReport = { reported.set($0) }
+        let start = ReplayClock.now()
+        try await source.run(into: out)
+        let elapsed = ReplayClock.now() - start
+        // 400 ms of recording at rate 4 takes at least 100 ms, and not wildly more.
+        XCTAssertGreaterThanOrEqual(elapsed, 99_000_000)
+        XCTAssertLessThan(elapsed, 2_000_000_000)
+        XCTAssertEqual(await out.frames.count, 41 + 5)
+        let report = try XCTUnwrap(reported.get())
+        XCTAssertEqual(report.frames, 46)
+        XCTAssertTrue(await out.events.contains { $0.kind == .note && ($0.detail ?? "").contains("replay pacing") })
+    }
+
+    func testSourceRejectsBadGlobAndMissingFile() async throws {
+        XCTAssertThrowsError(try RecordingSource(config: .init(path: "x.tbag", tracks: ["imu"]))) { e in
+            XCTAssertEqual((e as? RecordingError)?.kind, .badGlob)
+            XCTAssertEqual((e as? RecordingError)?.place, "tracks[0] glob column 4")
+        }
+        do {
+            try await RecordingSource(config: .init(path: path("absent.tbag"))).run(into: CollectingEmitter())
+            XCTFail("expected an error")
+        } catch let e as RecordingError {
+            XCTAssertEqual(e.kind, .io)
+            XCTAssertEqual(e.file, path("absent.tbag"))
+        }
+    }
+
+    func testConfigsDecodeWithDefaultsAndRejectBadValues() throws {
+        let src = try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":"a.tbag","start":"1.5s","end":90}"#.utf8))
+        XCTAssertEqual(src, RecordingSource.Config(path: "a.tbag", pace: .fast, rate: 1, loop: false,
+                                                   start: TimeOffset(nanoseconds: 1_500_000_000), end: TimeOffset(nanoseconds: 90_000_000_000)))
+        XCTAssertThrowsError(try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":"a","rate":0}"#.utf8)))
+        XCTAssertThrowsError(try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":"a","pace":"slow"}"#.utf8)))
+        XCTAssertThrowsError(try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":"a","start":"3x"}"#.utf8)))
+
+        let sink = try JSONDecoder().decode(RecordingSink.Config.self,
+                                            from: Data(#"{"path":"r/{room}-{date}.tbag","split":{"size":"512MiB","duration":"10m"}}"#.utf8))
+        XCTAssertEqual(sink.zstdLevel, 1)
+        XCTAssertEqual(sink.split?.size?.bytes, 512 << 20)
+        XCTAssertEqual(sink.split?.duration?.nanoseconds, 600_000_000_000)
+        XCTAssertThrowsError(try JSONDecoder().decode(RecordingSink.Config.self, from: Data(#"{"path":"a","zstd_level":40}"#.utf8)))
+        XCTAssertThrowsError(try JSONDecoder().decode(RecordingSink.Config.self, from: Data(#"{"path":"a","split":{"size":"12XB"}}"#.utf8)))
+    }
+
+    func testSinkPathTemplate() {
+        // 2026-11-26 13:22:40 UTC
+        let s: Int64 = 1_795_699_360
+        XCTAssertEqual(RecordingSink.resolve("r/{room}-{date}.tbag", room: "lab", part: nil, unixSeconds: s), "r/lab-20261126-132240.tbag")
+        XCTAssertEqual(RecordingSink.resolve("r/{room}.tbag", room: nil, part: 3, unixSeconds: s), "r/room-3.tbag")
+        XCTAssertEqual(RecordingSink.resolve("r.d/x", room: "a/b", part: 2, unixSeconds: s), "r.d/x-2")
+        XCTAssertEqual(RecordingSink.resolve("x_{part}.tbag", room: "a/b", part: 2, unixSeconds: s), "x_2.tbag")
+    }
+
+    func testSourceToSinkRoundTripKeepsFramesTracksAndEvents() async throws {
+        let p = try makeFile()
+        let collected = CollectingEmitter()
+        try await RecordingSource(config: .init(path: p)).run(into: collected)
+        let sink = RecordingSink(config: .init(path: path("out-{room}.tbag"), room: "lab", zstdLevel: 3))
+        for b in await collected.batches { try await sink.write(b) }
+        try await sink.finish()
+        let files = await sink.files
+        XCTAssertEqual(files, [path("out-lab.tbag")])
+        let a = try RecordingReader(path: p), b = try RecordingReader(path: files[0])
+        XCTAssertEqual(b.meta["room"], "lab")
+        XCTAssertEqual(b.tracks.map(\.info), a.tracks.map(\.info))
+        XCTAssertEqual(try b.events(), try a.events())
+        let fa = try a.frames(), fb = try b.frames()
+        var n = 0
+        while let x = try fa.next() {
+            let y = try XCTUnwrap(try fb.next())
+            XCTAssertEqual(x, y)
+            n += 1
+        }
+        XCTAssertNil(try fb.next())
+        XCTAssertEqual(n, 112)
+    }
+
+    func testSinkSplitsByDurationAndSize() async throws {
+        let sink = RecordingSink(config: .init(path: path("s.tbag"), split: .init(duration: try TimeOffset(parsing: "1s"))))
+        var frames: [Frame] = []
+        for i in 0..<35 { frames.append(Frame(track: imu, payload: [UInt8(i)], userTimestamp: UInt64(i), receiveTimeNs: Self.t0 + Int64(i) * 100_000_000)) }
+        try await sink.write(Batch(frames: frames))
+        try await sink.finish()
+        let files = await sink.files
+        XCTAssertEqual(files, [path("s-1.tbag"), path("s-2.tbag"), path("s-3.tbag"), path("s-4.tbag")])
+        let counts = try files.map { try RecordingReader(path: $0).summary().frameCount }
+        XCTAssertEqual(counts, [10, 10, 10, 5])
+
+        let bySize = RecordingSink(config: .init(path: path("z_{part}.tbag"), zstdLevel: 0, split: .init(size: ByteCount(bytes: 1500))))
+        var rng = SystemRandomNumberGenerator()
+        for i in 0..<20 {
+            // Fill 1 MiB chunks quickly: each frame 200 KiB, so a chunk commits every 6 frames.
+            let payload = (0..<(200 << 10)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            try await bySize.write(Batch(frames: [Frame(track: gps, payload: payload, userTimestamp: nil, receiveTimeNs: Self.t0 + Int64(i))]))
+        }
+        try await bySize.finish()
+        let sizeFiles = await bySize.files
+        XCTAssertGreaterThan(sizeFiles.count, 1)
+        let total = try sizeFiles.map { try RecordingReader(path: $0).summary().frameCount }.reduce(0, +)
+        XCTAssertEqual(total, 20)
+    }
+
+    func testRegistryHasBothRecordingStages() {
+        XCTAssertNotNil(BuiltinStages.registration(for: "recording", kind: .source))
+        XCTAssertNotNil(BuiltinStages.registration(for: "recording", kind: .sink))
+    }
+}
+
+final class LockedBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T?
+    func set(_ v: T) { lock.withLock { value = v } }
+    func get() -> T? { lock.withLock { value } }
+}
