@@ -3,19 +3,44 @@ import Pipeline
 import Recording
 import Stages
 
-/// `trackbag bench pipeline`: the offline pipeline of issue 2 (source → decode(json) → filter
-/// → downsample → sink) with per-stage frames/s, and the runtime's raw hop throughput
-/// (null source → null sink, and through a chain of pass-through transforms).
-///
-/// Input: a `.tbag` file when a `recording` source is registered (read fast, not paced), a
-/// `.jsonl` file, or (nil) an in-memory synthetic source of 190-byte JSON telemetry frames. The
-/// sink is a `recording` sink into a temporary file when registered and the input was a
-/// recording, else a null sink. Figures are printed, never asserted.
+/// `trackbag bench pipeline`: the offline pipeline of issue 2 (recording → decode(json) →
+/// filter → downsample → recording) with per-stage frames/s, the same graph without file I/O,
+/// each stage alone in CPU time, and the runtime's own cost per hop (a source re-emitting one
+/// shared batch → null sink, directly and through pass-through transforms). Figures are
+/// printed, never asserted.
 enum PipelineBench {
-    static func run(inputPath: String?, frames: Int = 1_000_000) async throws {
-        print("== pipeline: source → decode(json) → filter → downsample → sink ==")
-        let (source, sourceType) = try makeSource(inputPath: inputPath, frames: frames)
-        let (sink, sinkType, outPath) = try makeSink(useRecording: sourceType == "recording")
+    /// Hooked into `BenchCase.all` (Bench.swift).
+    static let cases: [BenchCase] = [
+        BenchCase(name: "pipeline",
+                  summary: "recording → decode(json) → filter → downsample → recording, per stage; runtime hop cost",
+                  run: { context in try await run(frames: context.frames, scratch: context.scratch) }),
+    ]
+
+    /// Writes `frames` synthetic telemetry frames to a .tbag (through the `recording` sink), then
+    /// runs the offline pipeline on it into a second .tbag, then the stages alone and the hops.
+    static func run(frames: Int, scratch: String) async throws {
+        let input = scratch + "/pipeline-in.tbag", output = scratch + "/pipeline-out.tbag"
+        var make = PipelineGraph()
+        make.addSource("synthetic", SyntheticSource(total: frames, batchSize: 1024), type: "synthetic")
+        make.addSink("recording", RecordingSink(config: .init(path: input, overwrite: true)), inputs: ["synthetic"], type: "recording")
+        let made = try await make.run()
+        print(String(format: "input: %d frames of 190-byte JSON telemetry on 8 tracks written to %@ in %.3f s",
+                     frames, input, made.elapsedSeconds))
+        try await pipeline(source: RecordingSource(config: .init(path: input, pace: .fast)), sourceType: "recording",
+                           sink: RecordingSink(config: .init(path: output, overwrite: true)), sinkType: "recording")
+        try? FileManager.default.removeItem(atPath: input)
+        try? FileManager.default.removeItem(atPath: output)
+
+        print("\n== the same pipeline from an in-memory synthetic source into a null sink (no file I/O) ==")
+        try await pipeline(source: SyntheticSource(total: frames, batchSize: 1024), sourceType: "synthetic",
+                           sink: NullSink(), sinkType: "null")
+
+        print("\n== each stage alone, one task, CPU time (independent of other load on the machine) ==")
+        try await stagesAlone()
+        try await hops()
+    }
+
+    static func pipeline(source: any SourceStage, sourceType: String, sink: any SinkStage, sinkType: String) async throws {
         var graph = PipelineGraph()
         graph.addSource("in", source, type: sourceType)
         graph.addTransform("decode", Decode(config: .init(encoding: .json, onError: .pass)), inputs: ["in"], type: "decode")
@@ -23,32 +48,21 @@ enum PipelineBench {
                            inputs: ["decode"], type: "filter")
         graph.addTransform("downsample", Downsample(config: .init(rule: .maxRateHz(500))), inputs: ["filter"], type: "downsample")
         graph.addSink("out", sink, inputs: ["downsample"], type: sinkType)
+        let rssBefore = PeakMemory.currentMiB()
+        PeakMemory.reset()
         let cpuBefore = processCPUSeconds()
         let report = try await graph.run()
         let cpu = processCPUSeconds() - cpuBefore
         print(report.formatted())
         let inFrames = report.stages.first?.counters.framesOut ?? 0
-        print(String(format: "end to end: %llu frames in %.3f s wall = %.0f frames/s; %.3f s CPU (all threads) = %.0f frames per CPU-second; peak RSS %.1f MiB",
-                     inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, cpu, Double(inFrames) / cpu, peakRSSMiB()))
+        print(String(format: "end to end: %llu frames in %.3f s wall = %.0f frames/s; %.3f s CPU (all threads) = %.0f frames per CPU-second; peak RSS %.1f MiB (%.1f MiB before the run)",
+                     inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, cpu, Double(inFrames) / cpu,
+                     PeakMemory.peakMiB(), rssBefore))
         print("(frames/s busy = frames in / wall time inside the stage's own code; on a loaded machine it includes time the thread was descheduled)")
+    }
 
-        print("\n== each stage alone, one task, CPU time (independent of other load on the machine) ==")
-        try await stagesAlone()
-        if let outPath { try? FileManager.default.removeItem(atPath: outPath) }
-
-        // The decode stage's codec alone, on one core, no pipeline: what the stage can reach.
-        let payload = payloads[7]
-        let count = 200_000
-        let start = DispatchTime.now().uptimeNanoseconds
-        var members = 0
-        for _ in 0..<count {
-            if case .object(let m) = try JSONText.parse(payload) { members &+= m.count }
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        print(String(format: "JSON codec alone (190-byte telemetry, one thread): %.0f frames/s, %.2f µs/frame (%d members)",
-                     Double(count) / seconds, seconds / Double(count) * 1e6, members / count))
-
-        print("\n== runtime hop throughput: synthetic source → null sink (frames pre-built, batches shared) ==")
+    static func hops() async throws {
+        print("\n== runtime hop cost: source re-emitting one shared batch → [pass-through transforms] → null sink ==")
         for batchSize in [1, 16, 256, 1024] {
             let total = batchSize == 1 ? 200_000 : (batchSize == 16 ? 4_000_000 : 40_000_000)
             for hops in [0, 3] {
@@ -79,41 +93,6 @@ enum PipelineBench {
     }
 
     static func syntheticFrames(count: Int) -> [Frame] { (0..<count).map(syntheticFrame) }
-
-    static func makeSource(inputPath: String?, frames: Int) throws -> (any SourceStage, String) {
-        guard let inputPath else {
-            print("input: in-memory synthetic source, \(frames) frames of 190-byte JSON telemetry (8 tracks)")
-            return (SyntheticSource(total: frames, batchSize: 1024), "synthetic")
-        }
-        if inputPath.hasSuffix(".jsonl") {
-            print("input: \(inputPath) (jsonl source)")
-            return (JSONLinesSource(config: .init(path: inputPath, frameEncoding: "json")), "jsonl")
-        }
-        guard let registration = BuiltinStages.registration(for: "recording", kind: .source) else {
-            throw PipelineError(message: "no 'recording' source in this build; give a .jsonl file or no input", file: inputPath)
-        }
-        print("input: \(inputPath) (recording source)")
-        let quoted = inputPath.replacingOccurrences(of: "'", with: "''")
-        // Read as fast as possible when the source has a pace option; plain path otherwise.
-        for yaml in ["path: '\(quoted)'\npace: fast", "path: '\(quoted)'"] {
-            if case .source(let stage)? = try? registration.build(try StageOptions(yaml: yaml), StageBuildContext(stageName: "in")) {
-                return (stage, "recording")
-            }
-        }
-        throw PipelineError(message: "the recording source did not accept 'path'", file: inputPath)
-    }
-
-    static func makeSink(useRecording: Bool) throws -> (any SinkStage, String, String?) {
-        if useRecording, let registration = BuiltinStages.registration(for: "recording", kind: .sink) {
-            let path = NSTemporaryDirectory() + "trackbag-bench-\(getpid()).tbag"
-            if case .sink(let stage)? = try? registration.build(try StageOptions(yaml: "path: '\(path)'"), StageBuildContext(stageName: "out")) {
-                print("output: recording sink \(path)")
-                return (stage, "recording", path)
-            }
-        }
-        print("output: null sink")
-        return (NullSink(), "null", nil)
-    }
 
     static func hop(total: Int, batchSize: Int, passThroughHops: Int) async throws -> (wall: Double, cpu: Double) {
         let frames = syntheticFrames(count: batchSize)
@@ -176,14 +155,6 @@ enum PipelineBench {
         return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
-    static func peakRSSMiB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
-            return kb / 1024
-        }
-        return 0
-    }
 }
 
 /// Makes synthetic telemetry frames batch by batch (payloads shared), so memory stays flat
