@@ -1,1 +1,0 @@
-// RoomClient: the Swift LiveKit room client (DESIGN.md §2).

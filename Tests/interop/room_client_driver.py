@@ -1,0 +1,331 @@
+"""Live room scenarios for the Swift room client (issue 4), run INSIDE a network namespace
+made by scripts/netns-run: our server (`trackbag serve`), Swift peers (`trackbag room-peer`)
+and LiveKit's official SDK (livekit==1.2.1, in this process). Prints one JSON result line.
+
+usage: room_client_driver.py TRACKBAG SCENARIO [--dual-pc]
+"""
+import asyncio
+import base64
+import json
+import os
+import random
+import signal
+import sys
+import time
+
+from livekit import api, rtc
+
+ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
+PORT = 7880
+URL = f"ws://{ADDR}:{PORT}"
+SIZES = [1, 2, 100, 1000, 15975, 15976, 15977, 16000, 40000, 65536, 100000]
+
+
+def token(identity, room="live", publish_data=True):
+    grants = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True,
+                             can_publish_data=publish_data)
+    return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grants).to_jwt()
+
+
+def frames(seed, sizes=SIZES):
+    """Deterministic frames: every size with and without a user timestamp."""
+    rng = random.Random(seed)
+    out = []
+    for index, size in enumerate(sizes):
+        for with_ts in (True, False):
+            payload = bytes(rng.getrandbits(8) for _ in range(size))
+            out.append((payload, (1_700_000_000_000 + index * 7 + (1 << 40)) if with_ts else None))
+    return out
+
+
+class Server:
+    def __init__(self, trackbag):
+        self.trackbag = trackbag
+        self.proc = None
+
+    async def start(self):
+        self.proc = await asyncio.create_subprocess_exec(
+            self.trackbag, "serve", "--host", ADDR, "--port", str(PORT), "--node-ip", ADDR,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+        assert b"listening" in line, line
+        asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self):
+        proc = self.proc
+        while proc and await proc.stdout.readline():
+            pass
+
+    async def stop(self):
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        self.proc = None
+
+
+class SwiftPeer:
+    """trackbag room-peer: commands on stdin, JSON lines on stdout."""
+
+    def __init__(self, trackbag, identity, dual_pc=False, e2ee_key=None, room="live", publish_data=True):
+        self.args = [trackbag, "room-peer", "--url", URL, "--token", token(identity, room, publish_data)]
+        if dual_pc:
+            self.args.append("--dual-pc")
+        if e2ee_key:
+            self.args += ["--e2ee-key", e2ee_key]
+        self.lines = asyncio.Queue()
+        self.log = []
+
+    async def start(self):
+        self.proc = await asyncio.create_subprocess_exec(*self.args, stdin=asyncio.subprocess.PIPE,
+                                                         stdout=asyncio.subprocess.PIPE,
+                                                         stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
+        asyncio.get_running_loop().create_task(self._read())
+        joined = await self.wait(lambda m: m.get("event") in ("joined", "connect_failed"), 30)
+        return joined
+
+    async def _read(self):
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                await self.lines.put({"event": "_eof"})
+                return
+            message = json.loads(line)
+            self.log.append(message)
+            await self.lines.put(message)
+
+    def send(self, command):
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+
+    async def wait(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"waiting on swift peer; last: {self.log[-3:]}")
+            message = await asyncio.wait_for(self.lines.get(), remaining)
+            if message.get("event") == "_eof":
+                raise RuntimeError(f"swift peer exited; last: {self.log[-5:]}")
+            if predicate(message):
+                return message
+
+    async def request(self, command, timeout=30):
+        self.send(command)
+        return await self.wait(lambda m: m.get("reply") == command["cmd"], timeout)
+
+    async def push_all(self, track, items):
+        for payload, ts in items:
+            reply = await self.request({"cmd": "push", "track": track,
+                                        "payload_b64": base64.b64encode(payload).decode(), "user_timestamp": ts})
+            assert reply["ok"], reply
+            await asyncio.sleep(0.02)
+
+    def frames(self, sub=None):
+        return [(base64.b64decode(m["payload_b64"]), m["user_timestamp"]) for m in self.log
+                if m.get("event") == "frame" and (sub is None or m["sub"] == sub)]
+
+    async def stop(self):
+        if self.proc.returncode is None:
+            try:
+                self.send({"cmd": "quit"})
+                await asyncio.wait_for(self.proc.wait(), 10)
+            except Exception:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+async def sdk_connect(identity, dual_pc=False):
+    room = rtc.Room()
+    tracks = {}
+    # The SDK does not list remote data tracks on participants: only the event tells.
+    room.on("data_track_published", lambda track: tracks.__setitem__((track.publisher_identity, track.info.name), track))
+    room.tb_tracks = tracks
+    options = rtc.RoomOptions(single_peer_connection=False) if dual_pc else rtc.RoomOptions()
+    await room.connect(URL, token(identity), options)
+    return room
+
+
+async def sdk_wait_track(room, identity, name, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        track = room.tb_tracks.get((identity, name))
+        if track is not None:
+            return track
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"SDK never saw {identity}/{name}")
+
+
+async def collect(stream, count, timeout):
+    got = []
+
+    async def run():
+        async for frame in stream:
+            got.append((bytes(frame.payload), frame.user_timestamp))
+            if len(got) >= count:
+                return
+
+    try:
+        await asyncio.wait_for(run(), timeout)
+    except asyncio.TimeoutError:
+        pass
+    return got
+
+
+def compare(sent, got):
+    missing = [i for i, f in enumerate(sent) if f not in got]
+    return {"sent": len(sent), "received": len(got), "missing": missing,
+            "exact": got == sent, "sizes_ok": sorted(len(p) for p, _ in got) == sorted(len(p) for p, _ in sent)}
+
+
+async def sdk_to_swift(trackbag, dual_pc):
+    sdk = await sdk_connect("sdkpub", dual_pc)
+    swift = SwiftPeer(trackbag, "swiftsub", dual_pc)
+    try:
+        joined = await swift.start()
+        track = await sdk.local_participant.publish_data_track(name="imu")
+        reply = await swift.request({"cmd": "subscribe", "identity": "sdkpub", "track": "imu"})
+        assert reply["ok"], reply
+        reply2 = await swift.request({"cmd": "subscribe", "identity": "sdkpub", "track": "imu"})
+        await asyncio.sleep(1.0)
+        sent = frames(1)
+        for payload, ts in sent:
+            for _ in range(200):
+                try:
+                    track.try_push(rtc.DataTrackFrame(payload=payload, user_timestamp=ts))
+                    break
+                except Exception:
+                    await asyncio.sleep(0.005)
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(2.0)
+        await track.unpublish()
+        end = await swift.wait(lambda m: m.get("event") == "stream_end", 15)
+        unpublished = await swift.wait(lambda m: m.get("event") == "track_unpublished", 15) if not any(
+            m.get("event") == "track_unpublished" for m in swift.log) else True
+        return {"joined": joined, "first": compare(sent, swift.frames(0)), "second": compare(sent, swift.frames(1)),
+                "two_subscriptions": reply2.get("ok"), "stream_end": end, "unpublished_event": bool(unpublished)}
+    finally:
+        await swift.stop()
+        await sdk.disconnect()
+
+
+async def swift_to_sdk(trackbag, dual_pc):
+    swift = SwiftPeer(trackbag, "swiftpub", dual_pc)
+    sdk = await sdk_connect("sdksub", dual_pc)
+    try:
+        joined = await swift.start()
+        reply = await swift.request({"cmd": "publish", "track": "imu"})
+        assert reply["ok"], reply
+        remote = await sdk_wait_track(sdk, "swiftpub", "imu")
+        stream = remote.subscribe()
+        sent = frames(2)
+        collector = asyncio.get_running_loop().create_task(collect(stream, len(sent), 40))
+        await asyncio.sleep(1.0)
+        await swift.push_all("imu", sent)
+        got = await collector
+        duplicate = await swift.request({"cmd": "publish", "track": "imu"})
+        return {"joined": joined, "result": compare(sent, got), "duplicate": duplicate}
+    finally:
+        await swift.stop()
+        await sdk.disconnect()
+
+
+async def swift_to_swift(trackbag, dual_pc, e2ee_key=None):
+    pub = SwiftPeer(trackbag, "swiftpub", dual_pc, e2ee_key)
+    sub = SwiftPeer(trackbag, "swiftsub", dual_pc, e2ee_key)
+    try:
+        await pub.start()
+        await sub.start()
+        assert (await pub.request({"cmd": "publish", "track": "imu"}))["ok"]
+        assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
+        await asyncio.sleep(1.0)
+        sent = frames(3)
+        await pub.push_all("imu", sent)
+        await asyncio.sleep(2.0)
+        stats = await sub.request({"cmd": "stats"})
+        await pub.request({"cmd": "unpublish", "track": "imu"})
+        end = await sub.wait(lambda m: m.get("event") == "stream_end", 15)
+        return {"result": compare(sent, sub.frames(0)), "stats": stats, "stream_end": end,
+                "single_pc": [m.get("single_pc") for m in pub.log if m.get("event") == "joined"]}
+    finally:
+        await pub.stop()
+        await sub.stop()
+
+
+async def restart(trackbag, server):
+    pub = SwiftPeer(trackbag, "swiftpub")
+    sub = SwiftPeer(trackbag, "swiftsub")
+    try:
+        await pub.start()
+        await sub.start()
+        assert (await pub.request({"cmd": "publish", "track": "imu"}))["ok"]
+        assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
+        await asyncio.sleep(1.0)
+        before = frames(4, [10, 20000])
+        await pub.push_all("imu", before)
+        await asyncio.sleep(1.0)
+        got_before = sub.frames(0)
+        await server.stop()
+        await pub.wait(lambda m: m.get("event") == "reconnecting", 30)
+        await sub.wait(lambda m: m.get("event") == "reconnecting", 30)
+        await asyncio.sleep(0.5)
+        await server.start()
+        await pub.wait(lambda m: m.get("event") == "reconnected", 40)
+        await sub.wait(lambda m: m.get("event") == "reconnected", 40)
+        await asyncio.sleep(2.0)
+        after = frames(5, [30, 50000])
+        start = len(sub.frames(0))
+        await pub.push_all("imu", after)
+        await asyncio.sleep(2.0)
+        got_after = sub.frames(0)[start:]
+        return {"before": compare(before, got_before), "after": compare(after, got_after),
+                "pub_events": [m["event"] for m in pub.log if "event" in m and m["event"] != "frame"],
+                "sub_events": [m["event"] for m in sub.log if "event" in m and m["event"] != "frame"]}
+    finally:
+        await pub.stop()
+        await sub.stop()
+
+
+async def rejections(trackbag):
+    nodata = SwiftPeer(trackbag, "nodata", publish_data=False)
+    bad = SwiftPeer(trackbag, "bad")
+    bad.args[bad.args.index("--token") + 1] = token("bad")[:-4] + "AAAA"
+    try:
+        await nodata.start()
+        denied = await nodata.request({"cmd": "publish", "track": "imu"})
+        refused = await bad.start()
+        return {"no_publish_data": denied, "bad_token": refused}
+    finally:
+        await nodata.stop()
+        await bad.stop()
+
+
+async def main():
+    trackbag, scenario = sys.argv[1], sys.argv[2]
+    dual_pc = "--dual-pc" in sys.argv
+    server = Server(trackbag)
+    await server.start()
+    try:
+        if scenario == "sdk_to_swift":
+            result = await sdk_to_swift(trackbag, dual_pc)
+        elif scenario == "swift_to_sdk":
+            result = await swift_to_sdk(trackbag, dual_pc)
+        elif scenario == "swift_to_swift":
+            result = await swift_to_swift(trackbag, dual_pc)
+        elif scenario == "swift_to_swift_e2ee":
+            result = await swift_to_swift(trackbag, dual_pc, e2ee_key="spike-shared-key")
+        elif scenario == "restart":
+            result = await restart(trackbag, server)
+        elif scenario == "rejections":
+            result = await rejections(trackbag)
+        else:
+            raise SystemExit(f"unknown scenario {scenario}")
+    finally:
+        await server.stop()
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    asyncio.run(asyncio.wait_for(main(), 150))
