@@ -8,7 +8,7 @@ struct Trackbag: AsyncParsableCommand {
         abstract: "Record, replay and pipe LiveKit data tracks.",
         subcommands: [
             Run.self, Validate.self, Info.self, Export.self, Import.self, Doctor.self,
-            Token.self, Bench.self, Demo.self, WriteForever.self, WebRTCPeer.self, RoomPeer.self,
+            Token.self, Bench.self, Demo.self, WriteForever.self, WebRTCPeer.self, Serve.self, RoomPeer.self,
         ]
     )
 }
