@@ -58,6 +58,7 @@ let package = Package(
             "Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
             "RoomClient", "RoomServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
         .testTarget(name: "DataTracksTests", dependencies: ["DataTracks"]),

@@ -9,7 +9,9 @@ same number. Anything upstream has and we leave out is only counted (it round-tr
 fields). Exit status 1 and one line per difference on failure.
 
 Run with the peers' interpreter:
-`.venv-peers/bin/python scripts/check-protos.py [--verbose] [--schemas DIR]`.
+`.venv-peers/bin/python scripts/check-protos.py [--verbose] [--schemas DIR] [--upstream SET]`,
+where SET is a descriptor set compiled from a livekit/protocol checkout (`protoc
+--include_imports --descriptor_set_out=SET livekit_rtc.proto`) to compare with a newer protocol.
 """
 import pathlib
 import shutil
@@ -137,7 +139,13 @@ def main() -> int:
     args = sys.argv[1:]
     verbose = "--verbose" in args
     schemas = pathlib.Path(args[args.index("--schemas") + 1]) if "--schemas" in args else SCHEMAS
-    problems = compare(compile_ours(schemas).file, upstream_files(), verbose)
+    if "--upstream" in args:
+        theirs = descriptor_pb2.FileDescriptorSet()
+        theirs.ParseFromString(pathlib.Path(args[args.index("--upstream") + 1]).read_bytes())
+        upstream = list(theirs.file)
+    else:
+        upstream = upstream_files()
+    problems = compare(compile_ours(schemas).file, upstream, verbose)
     for p in problems:
         print(p)
     print("OK" if not problems else f"{len(problems)} differences")

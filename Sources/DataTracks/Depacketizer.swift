@@ -52,6 +52,8 @@ public struct Depacketizer: Sendable {
         public var incomplete = 0
         /// Duplicates, late packets of finished frames, packets past a frame's final.
         public var ignoredPackets = 0
+        /// Messages that did not decode as packet v0 (`push(encoded:)`).
+        public var malformedPackets = 0
 
         public subscript(reason: DropReason) -> Int {
             switch reason {
@@ -151,8 +153,9 @@ public struct Depacketizer: Sendable {
             }
             if !add(packet, offset: offset, to: &partials[slot]) {
                 statistics.ignoredPackets += 1
-                return output
             }
+            // Checked even for an ignored packet: a final can complete a frame whose slot an
+            // earlier packet already filled.
             if partials[slot].isComplete {
                 let partial = partials.remove(at: slot)
                 remember(id)
@@ -163,9 +166,17 @@ public struct Depacketizer: Sendable {
         return output
     }
 
-    /// Decodes and feeds one data channel message; malformed packets throw and change nothing.
+    /// Decodes and feeds one data channel message; a malformed packet is counted and thrown,
+    /// and changes nothing else.
     public mutating func push(encoded bytes: [UInt8]) throws(DataTrackError) -> Output {
-        push(try DataTrackPacket(decoding: bytes))
+        let packet: DataTrackPacket
+        do {
+            packet = try DataTrackPacket(decoding: bytes)
+        } catch {
+            statistics.malformedPackets += 1
+            throw error
+        }
+        return push(packet)
     }
 
     /// Gives up on every open partial frame (end of stream); they count as incomplete.

@@ -2,7 +2,10 @@ import COpenSSL
 
 /// HMAC-SHA256 (RFC 2104, FIPS 180-4) through OpenSSL: the JWS `HS256` algorithm (RFC 7518 §3.2).
 enum HMACSHA256 {
+    /// The 32-byte MAC, or an empty array if OpenSSL cannot compute it (a key longer than
+    /// `Int32.max`, or an allocation failure); an empty MAC never verifies (`equal`).
     static func mac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        guard let keyLength = Int32(exactly: key.count) else { return [] }
         var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         // OpenSSL wants a non-null key pointer even for an empty key; a one-byte dummy is
@@ -11,7 +14,7 @@ enum HMACSHA256 {
         let result = keyBytes.withUnsafeBytes { k in
             message.withUnsafeBytes { m in
                 out.withUnsafeMutableBufferPointer { o in
-                    HMAC(EVP_sha256(), k.baseAddress, Int32(key.count),
+                    HMAC(EVP_sha256(), k.baseAddress, keyLength,
                          m.bindMemory(to: UInt8.self).baseAddress, m.count, o.baseAddress, &length)
                 }
             }

@@ -22,6 +22,25 @@ public enum LiveKitProtocolError: Error, Equatable, Sendable, CustomStringConver
     /// The `join_request` query value is not a base64url `WrappedJoinRequest` carrying a
     /// `JoinRequest`; `stage` names the step that failed.
     case malformedJoinRequest(stage: String, reason: String)
+    /// The WebSocket upgrade request is not one of LiveKit's signal endpoints, or a query
+    /// parameter is unreadable; `reason` says which.
+    case malformedConnectRequest(reason: String)
+    /// A binary signal frame is not a `SignalRequest`/`SignalResponse` (`message` names which).
+    case malformedSignalFrame(message: String, reason: String)
+    /// A message on `_reliable`/`_lossy` is not a `DataPacket`.
+    case malformedDataPacket(reason: String)
+
+    /// The HTTP status a signal endpoint answers with, as livekit-server does: 401 for anything
+    /// wrong with the token (the SDKs then stop retrying), 400 for a malformed request.
+    public var httpStatus: Int {
+        switch self {
+        case .malformedToken, .unsupportedAlgorithm, .unknownKey, .badSignature, .missingExpiry,
+             .expired, .notYetValid, .missingCredentials:
+            401
+        case .malformedJoinRequest, .malformedConnectRequest, .malformedSignalFrame, .malformedDataPacket:
+            400
+        }
+    }
 
     public var description: String {
         switch self {
@@ -34,6 +53,9 @@ public enum LiveKitProtocolError: Error, Equatable, Sendable, CustomStringConver
         case let .notYetValid(notBefore, now): "token not valid before \(notBefore), now \(now)"
         case .missingCredentials: "API key and secret must not be empty"
         case let .malformedJoinRequest(stage, reason): "malformed join_request (\(stage)): \(reason)"
+        case let .malformedConnectRequest(reason): "malformed signal connect request: \(reason)"
+        case let .malformedSignalFrame(message, reason): "malformed \(message) frame: \(reason)"
+        case let .malformedDataPacket(reason): "malformed DataPacket: \(reason)"
         }
     }
 }

@@ -43,8 +43,16 @@ public struct VideoGrant: Codable, Equatable, Sendable {
     public var allowsPublishData: Bool { canPublishData ?? allowsPublish }
     /// A missing `canUpdateOwnMetadata` means no.
     public var allowsUpdateOwnMetadata: Bool { canUpdateOwnMetadata ?? false }
-    /// May join `room` (both `roomJoin` and a matching room name are needed).
-    public func allowsJoin(room name: String) -> Bool { roomJoin == true && room == name }
+    /// The room this grant lets its holder join, given the room a client asked for (the `/rtc`
+    /// `room` query parameter), or nil when it may not join. livekit-server
+    /// `EnsureJoinPermission` + `validateInternal`: `roomJoin` is required and the token's room,
+    /// when set, wins over the requested one.
+    public func roomToJoin(requested: String? = nil) -> String? {
+        guard roomJoin == true else { return nil }
+        if let room, !room.isEmpty { return room }
+        if let requested, !requested.isEmpty { return requested }
+        return nil
+    }
 
     /// The participant permission a server reports in `ParticipantInfo.permission`
     /// (Go `VideoGrant.ToPermission`).

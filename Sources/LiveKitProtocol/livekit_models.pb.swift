@@ -613,6 +613,7 @@ public nonisolated struct Livekit_Codec: Sendable {
   public init() {}
 }
 
+/// What a participant may do, derived from its token's video grant (`VideoGrant.participantPermission`).
 public nonisolated struct Livekit_ParticipantPermission: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -645,6 +646,8 @@ public nonisolated struct Livekit_ParticipantPermission: Sendable {
   public init() {}
 }
 
+/// Other participants' data tracks arrive in `data_tracks` (19), in `JoinResponse` and in
+/// every `ParticipantUpdate`.
 public nonisolated struct Livekit_ParticipantInfo: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1097,6 +1100,8 @@ public nonisolated struct Livekit_TrackInfo: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// A published data track as the server reports it: the publisher's `pub_handle`, the server-made
+/// sid `DTR_…`, and what the publisher declared.
 public nonisolated struct Livekit_DataTrackInfo: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1432,6 +1437,8 @@ public nonisolated struct Livekit_VideoLayer: Sendable {
   public init() {}
 }
 
+/// What travels on the `_reliable` and `_lossy` data channels (not on `_data_track`, which carries
+/// raw data-track packets). A server forwards it to `destination_identities` (all when empty).
 public nonisolated struct Livekit_DataPacket: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -115,6 +115,7 @@ public nonisolated enum Livekit_NegotiatedDataChannelID: SwiftProtobuf.Enum, Swi
 
 }
 
+/// Client → server, one per binary WebSocket frame.
 public nonisolated struct Livekit_SignalRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -275,6 +276,7 @@ public nonisolated struct Livekit_SignalRequest: Sendable {
   public init() {}
 }
 
+/// Server → client, one per binary WebSocket frame. The first frame a server sends is `join`.
 public nonisolated struct Livekit_SignalResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -602,6 +604,9 @@ public nonisolated struct Livekit_AddTrackRequest: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// Publishing a data track (DESIGN.md §3). The client picks `pub_handle` (1…65535, unique per
+/// publisher; it is the handle in its packets) and `name` (1…256 characters, unique per publisher).
+/// The server answers `publish_data_track_response` or a `RequestResponse` echoing this request.
 public nonisolated struct Livekit_PublishDataTrackRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -693,6 +698,8 @@ public nonisolated struct Livekit_UnpublishDataTrackResponse: Sendable {
   fileprivate var _info: Livekit_DataTrackInfo? = nil
 }
 
+/// A full snapshot, sent after each `UpdateDataSubscription`: the handle the server writes into
+/// packets it forwards to this subscriber (map key) → the track those packets belong to.
 public nonisolated struct Livekit_DataTrackSubscriberHandles: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -721,6 +728,7 @@ public nonisolated struct Livekit_DataTrackSubscriberHandles: Sendable {
   public init() {}
 }
 
+/// `candidateInit` is the JSON of an RTCIceCandidateInit: {"candidate", "sdpMid", "sdpMLineIndex"}.
 public nonisolated struct Livekit_TrickleRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -751,6 +759,8 @@ public nonisolated struct Livekit_MuteTrackRequest: Sendable {
   public init() {}
 }
 
+/// The SDKs give up unless `room` (sid `RM_…`), `participant` (sid `PA_…`), `ping_interval` > 0,
+/// `ping_timeout` > 0 and a server version are present (DESIGN.md §3).
 public nonisolated struct Livekit_JoinResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -924,6 +934,7 @@ public nonisolated struct Livekit_TrackUnpublishedResponse: Sendable {
   public init() {}
 }
 
+/// An SDP offer or answer. An answer echoes the `id` of the offer it answers.
 public nonisolated struct Livekit_SessionDescription: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -942,6 +953,7 @@ public nonisolated struct Livekit_SessionDescription: Sendable {
   public init() {}
 }
 
+/// Broadcast on join, change and leave; receivers keep the highest `ParticipantInfo.version`.
 public nonisolated struct Livekit_ParticipantUpdate: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -970,6 +982,7 @@ public nonisolated struct Livekit_UpdateSubscription: Sendable {
   public init() {}
 }
 
+/// Subscribe to or unsubscribe from data tracks by sid; answered by `DataTrackSubscriberHandles`.
 public nonisolated struct Livekit_UpdateDataSubscription: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1037,6 +1050,8 @@ public nonisolated struct Livekit_UpdateLocalVideoTrack: Sendable {
   public init() {}
 }
 
+/// Either way: a client leaving, or a server telling a client to leave, resume or (action
+/// RECONNECT) re-join with the same identity.
 public nonisolated struct Livekit_LeaveRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1330,6 +1345,7 @@ public nonisolated struct Livekit_SubscriptionResponse: Sendable {
   public init() {}
 }
 
+/// A refused request, echoed in `request` so the client can match it (data tracks: DESIGN.md §3).
 public nonisolated struct Livekit_RequestResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1625,6 +1641,8 @@ public nonisolated struct Livekit_JoinRequest: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// The `/rtc/v1?join_request=` value, base64url-encoded. `join_request` holds a serialized
+/// `JoinRequest`, gzipped when `compression` is GZIP (the Python/Rust SDKs gzip and pad).
 public nonisolated struct Livekit_WrappedJoinRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -14,9 +14,14 @@
 /// decodes from a decompressed buffer without copying until a payload is handed out.
 struct ChunkEncoder {
     static let flagUserTimestamp: UInt8 = 0x01
+    /// Most bytes a record adds besides its payload: two varints, flags, user timestamp.
+    static let maxRecordOverhead = Varint.maxLength * 2 + 1 + 8
 
-    /// The encoded records so far.
-    private(set) var bytes: [UInt8] = []
+    /// Backing store, kept at its full allocated size; `count` bytes are the body. Writing
+    /// through one unsafe pointer per record (not `append` per byte) is what lets the writer
+    /// keep up with zstd.
+    private var storage: [UInt8]
+    private(set) var count = 0
     private(set) var frameCount = 0
     /// Earliest and latest receive time in the chunk (frames may arrive out of order).
     private(set) var startNs: Int64 = .max
@@ -24,24 +29,47 @@ struct ChunkEncoder {
     private var previousNs: Int64 = 0
 
     init(reservingCapacity capacity: Int = 0) {
-        bytes.reserveCapacity(capacity)
+        storage = [UInt8](repeating: 0, count: max(capacity, 64))
     }
 
     var isEmpty: Bool { frameCount == 0 }
 
+    /// The encoded records so far (a copy; the writer uses `withBody`).
+    var bytes: [UInt8] { Array(storage[0..<count]) }
+    var capacity: Int { storage.count }
+
+    func withBody<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    }
+
     @inline(__always)
     mutating func append(receiveTimeNs: Int64, userTimestamp: UInt64?, payload: UnsafeRawBufferPointer) {
-        // Wrapping arithmetic: any two Int64 times have a delta that round-trips modulo 2^64.
-        Varint.append(Varint.zigzag(receiveTimeNs &- previousNs), to: &bytes)
-        previousNs = receiveTimeNs
-        if let ts = userTimestamp {
-            bytes.append(Self.flagUserTimestamp)
-            withUnsafeBytes(of: ts.littleEndian) { bytes.append(contentsOf: $0) }
-        } else {
-            bytes.append(0)
+        let needed = Self.maxRecordOverhead + payload.count
+        if count + needed > storage.count {
+            storage.append(contentsOf: repeatElement(0, count: max(storage.count, count + needed - storage.count)))
         }
-        Varint.append(UInt64(payload.count), to: &bytes)
-        if payload.count > 0 { bytes.append(contentsOf: payload) }
+        // Wrapping arithmetic: any two Int64 times have a delta that round-trips modulo 2^64.
+        let delta = Varint.zigzag(receiveTimeNs &- previousNs)
+        let at = count
+        count = storage.withUnsafeMutableBytes { buf -> Int in
+            var i = at
+            Varint.write(delta, to: buf, at: &i)
+            if let ts = userTimestamp {
+                buf[i] = Self.flagUserTimestamp
+                buf.storeBytes(of: ts.littleEndian, toByteOffset: i + 1, as: UInt64.self)
+                i += 9
+            } else {
+                buf[i] = 0
+                i += 1
+            }
+            Varint.write(UInt64(payload.count), to: buf, at: &i)
+            if payload.count > 0, let src = payload.baseAddress {
+                (buf.baseAddress! + i).copyMemory(from: src, byteCount: payload.count)
+                i += payload.count
+            }
+            return i
+        }
+        previousNs = receiveTimeNs
         frameCount += 1
         if receiveTimeNs < startNs { startNs = receiveTimeNs }
         if receiveTimeNs > endNs { endNs = receiveTimeNs }
@@ -51,9 +79,9 @@ struct ChunkEncoder {
         payload.withUnsafeBytes { append(receiveTimeNs: receiveTimeNs, userTimestamp: userTimestamp, payload: $0) }
     }
 
-    /// Empties the chunk, keeping the buffer's capacity for the next one.
+    /// Empties the chunk, keeping the buffer for the next one.
     mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+        count = 0
         frameCount = 0
         startNs = .max
         endNs = .min

@@ -75,6 +75,10 @@ public enum RecordingDoctor {
     public static func repair(path: String, output: String) throws -> RepairReport {
         try RecordingReader.checkFileHeaderForRepair(path)
         let src = try SQLiteConnection(path: path, readOnly: true)
+        // A file cut short has a header page count beyond its end, which SQLite refuses as
+        // corrupt unless writable_schema is on (sqlite.org/pragma.html#pragma_writable_schema);
+        // we only read, so this lets the surviving pages be read.
+        try? src.execute("PRAGMA writable_schema=ON")
         var report = RepairReport(source: path, output: output)
         let tracks: [RecordedTrack]
         do {
@@ -102,47 +106,65 @@ public enum RecordingDoctor {
             }
         }
         // Chunk rows one by one by id: a damaged b-tree page then costs only the rows on it.
-        let maxID = (try? src.scalarInt("SELECT MAX(id) FROM chunks")) ?? nil
+        // Ids are dense (1, 2, 3…); when MAX(id) itself is unreadable (the end of the file is
+        // gone), probe upwards until 1000 ids in a row are missing or unreadable.
+        let knownMax: Int64? = (try? src.scalarInt("SELECT MAX(id) FROM chunks")) ?? nil
         let one = try src.prepare("SELECT id, track_id, start_ns, end_ns, frame_count, raw_size, codec, data FROM chunks WHERE id = ?")
         let decompressor = try ZstdDecompressor()
         var body: [UInt8] = []
-        if let maxID, maxID > 0 {
-            for id in 1...maxID {
-                one.bind(1, id)
-                defer { one.reset() }
-                let found: Bool
-                do { found = try one.step() } catch let e as RecordingError {
+        var id: Int64 = 0
+        var misses = 0
+        var trailingUnreadable: [Int64] = []
+        while knownMax.map({ id < $0 }) ?? (misses < 1000) {
+            id += 1
+            one.bind(1, id)
+            defer { one.reset() }
+            let found: Bool
+            do { found = try one.step() } catch let e as RecordingError {
+                misses += 1
+                if knownMax == nil {
+                    trailingUnreadable.append(id)
+                } else {
                     report.chunksLost += 1
                     report.lost.append(Problem(place: "chunk \(id)", message: "row unreadable: \(e.message)"))
-                    continue
                 }
-                guard found else { continue }
-                let chunk = Chunk(id: one.int64(0), trackID: one.int64(1), startNs: one.int64(2), endNs: one.int64(3),
-                                  frameCount: one.int64(4), rawSize: one.int64(5), codec: one.string(6) ?? "", blob: one.blob(7))
-                do {
-                    guard let newID = idMap[chunk.trackID] else {
-                        throw RecordingError(.corrupt, "track \(chunk.trackID) is not in the tracks table")
-                    }
-                    _ = try chunk.verify(decompressor, &body)
-                    // Re-append the decoded frames: the writer re-chunks and re-compresses them.
-                    var decoder = ChunkDecoder()
-                    try body.withUnsafeBytes { raw in
-                        while let r = try decoder.next(in: raw) {
-                            try writer.append(track: newID, receiveTimeNs: r.receiveTimeNs, userTimestamp: r.userTimestamp,
-                                              payload: UnsafeRawBufferPointer(rebasing: raw[r.payloadOffset..<(r.payloadOffset + r.payloadCount)]))
-                        }
-                    }
-                    try writer.flush()
-                    report.chunksRecovered += 1
-                    report.framesRecovered += chunk.frameCount
-                } catch let e as RecordingError {
-                    report.chunksLost += 1
-                    report.framesLost += max(0, chunk.frameCount)
-                    report.lost.append(Problem(place: chunk.place, message: e.message))
-                }
+                continue
             }
-        } else if maxID == nil, (try? src.scalarInt("SELECT COUNT(*) FROM chunks")) == nil {
-            report.lost.append(Problem(place: "chunks", message: "the chunk table cannot be read"))
+            guard found else { misses += 1; continue }
+            misses = 0
+            // Unreadable ids followed by a readable one were real rows.
+            for lostID in trailingUnreadable {
+                report.chunksLost += 1
+                report.lost.append(Problem(place: "chunk \(lostID)", message: "row unreadable"))
+            }
+            trailingUnreadable.removeAll()
+            let chunk = Chunk(id: one.int64(0), trackID: one.int64(1), startNs: one.int64(2), endNs: one.int64(3),
+                              frameCount: one.int64(4), rawSize: one.int64(5), codec: one.string(6) ?? "", blob: one.blob(7))
+            do {
+                guard let newID = idMap[chunk.trackID] else {
+                    throw RecordingError(.corrupt, "track \(chunk.trackID) is not in the tracks table")
+                }
+                _ = try chunk.verify(decompressor, &body)
+                // Re-append the decoded frames: the writer re-chunks and re-compresses them.
+                var decoder = ChunkDecoder()
+                try body.withUnsafeBytes { raw in
+                    while let r = try decoder.next(in: raw) {
+                        try writer.append(track: newID, receiveTimeNs: r.receiveTimeNs, userTimestamp: r.userTimestamp,
+                                          payload: UnsafeRawBufferPointer(rebasing: raw[r.payloadOffset..<(r.payloadOffset + r.payloadCount)]))
+                    }
+                }
+                try writer.flush()
+                report.chunksRecovered += 1
+                report.framesRecovered += chunk.frameCount
+            } catch let e as RecordingError {
+                report.chunksLost += 1
+                report.framesLost += max(0, chunk.frameCount)
+                report.lost.append(Problem(place: chunk.place, message: e.message))
+            }
+        }
+        if knownMax == nil {
+            report.lost.append(Problem(place: "chunks after id \(id - Int64(misses))",
+                                       message: "the end of the chunk table is unreadable (file cut off?): rows there, if any, are lost and not counted"))
         }
         try writer.close()
         return report

@@ -180,7 +180,7 @@ public final class RecordingWriter {
             if now < oldestOpenNs { oldestOpenNs = now }
         }
         chunks[index].encoder.append(receiveTimeNs: receiveTimeNs, userTimestamp: userTimestamp, payload: payload)
-        if chunks[index].encoder.bytes.count >= options.chunkBytes {
+        if chunks[index].encoder.count >= options.chunkBytes {
             try begin.run()
             try writeChunk(index)
             try commit.run()
@@ -237,26 +237,26 @@ public final class RecordingWriter {
     private func writeChunk(_ index: Int) throws {
         let enc = chunks[index].encoder
         var stmt = insertRawChunk
-        var length = enc.bytes.count
+        var length = enc.count
         if let compressor {
-            length = try enc.bytes.withUnsafeBytes { raw in
+            length = try enc.withBody { raw in
                 try compressor.compress(raw, into: &compressed)
             }
             // Incompressible chunks (ciphertext, random blobs) are stored as they are.
-            if length < enc.bytes.count { stmt = insertZstdChunk } else { length = enc.bytes.count }
+            if length < enc.count { stmt = insertZstdChunk } else { length = enc.count }
         }
         stmt.bind(1, Int64(index + 1))
         stmt.bind(2, enc.startNs)
         stmt.bind(3, enc.endNs)
         stmt.bind(4, Int64(enc.frameCount))
-        stmt.bind(5, Int64(enc.bytes.count))
+        stmt.bind(5, Int64(enc.count))
         if stmt === insertZstdChunk {
             try compressed.withUnsafeBytes { raw in
                 stmt.bindStatic(6, UnsafeRawBufferPointer(rebasing: raw[0..<length]))
                 try stmt.run()
             }
         } else {
-            try enc.bytes.withUnsafeBytes { raw in
+            try enc.withBody { raw in
                 stmt.bindStatic(6, raw)
                 try stmt.run()
             }

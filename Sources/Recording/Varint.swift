@@ -14,6 +14,20 @@ enum Varint {
         bytes.append(UInt8(v))
     }
 
+    /// Writes at `offset` into a buffer the caller sized (at least `maxLength` bytes free).
+    @inline(__always)
+    static func write(_ value: UInt64, to buf: UnsafeMutableRawBufferPointer, at offset: inout Int) {
+        var v = value
+        var i = offset
+        while v >= 0x80 {
+            buf[i] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            i += 1
+        }
+        buf[i] = UInt8(v)
+        offset = i + 1
+    }
+
     /// Reads a varint at `offset`, advancing it. Throws on a cut-off or over-long varint.
     @inline(__always)
     static func read(_ bytes: UnsafeRawBufferPointer, at offset: inout Int) throws(ChunkDecodingError) -> UInt64 {

@@ -208,9 +208,24 @@ final class DepacketizerTests: XCTestCase {
         XCTAssertEqual(d.flush(), [])
     }
 
-    func testMalformedPacketsThrowAndChangeNothing() throws {
+    func testMalformedPacketsAreCountedAndChangeNothing() throws {
         var d = Depacketizer()
-        XCTAssertThrowsError(try d.push(encoded: [0x18, 0, 0, 1]))
-        XCTAssertEqual(d.statistics, .init())
+        _ = d.push(Self.packet(.start, seq: 0, frame: 1, [1]))
+        XCTAssertThrowsError(try d.push(encoded: [0x18, 0, 0, 1])) {
+            XCTAssertEqual($0 as? DataTrackError, .truncated(field: "base header", offset: 0, needed: 12, available: 4))
+        }
+        XCTAssertEqual(d.statistics, .init(malformedPackets: 1))
+        XCTAssertEqual(d.push(Self.packet(.final, seq: 1, frame: 1, [2])).frame?.payload, [1, 2])
+    }
+
+    /// A middle packet mislabelled at the final's position, then the real final: the frame is
+    /// complete and delivered (not stuck open).
+    func testFinalCompletesAFrameWhoseSlotWasFilled() {
+        var d = Depacketizer()
+        _ = d.push(Self.packet(.start, seq: 0, frame: 1, [1]))
+        _ = d.push(Self.packet(.inter, seq: 1, frame: 1, [2]))
+        let out = d.push(Self.packet(.final, seq: 1, frame: 1, [3]))
+        XCTAssertEqual(out.frame?.payload, [1, 2])
+        XCTAssertEqual(d.statistics.ignoredPackets, 1)
     }
 }

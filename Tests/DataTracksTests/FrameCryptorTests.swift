@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import DataTracks
 
@@ -178,5 +179,39 @@ final class FrameCryptorTests: XCTestCase {
         let empty = try cryptor.encrypt([], participant: "a")
         XCTAssertEqual(empty.ciphertext.count, 16)
         XCTAssertEqual(try cryptor.decrypt(empty.ciphertext, e2ee: empty.e2ee, participant: "a"), [])
+    }
+
+    /// The C side keeps one context per thread and reuses its key schedule while the key stays
+    /// the same; alternating keys, failures and IVs must give the same bytes as fresh contexts.
+    func testAlternatingKeysGiveTheSameCiphertexts() throws {
+        let a = try E2EEKey(aesKey: Self.derivedSpikeKey)
+        let b = try E2EEKey(aesKey: [UInt8](repeating: 7, count: 16))
+        let iv1 = InitializationVector(prefix: 1, counter: 1)
+        let iv2 = InitializationVector(prefix: 2, counter: 2)
+        let plain = Array("alternating keys".utf8)
+        let a1 = try FrameCryptor.seal(plain, key: a, iv: iv1)
+        let b1 = try FrameCryptor.seal(plain, key: b, iv: iv1)
+        let a2 = try FrameCryptor.seal(plain, key: a, iv: iv2)
+        XCTAssertNotEqual(a1, b1)
+        XCTAssertNotEqual(a1, a2)
+        for _ in 0..<3 {
+            XCTAssertEqual(try FrameCryptor.seal(plain, key: a, iv: iv1), a1)
+            XCTAssertEqual(try FrameCryptor.seal(plain, key: a, iv: iv2), a2)
+            XCTAssertEqual(try FrameCryptor.seal(plain, key: b, iv: iv1), b1)
+            XCTAssertEqual(try FrameCryptor.open(a1, key: a, iv: iv1), plain)
+            XCTAssertThrowsError(try FrameCryptor.open(a1, key: b, iv: iv1))
+            XCTAssertThrowsError(try FrameCryptor.open(a1, key: a, iv: iv2))
+            XCTAssertEqual(try FrameCryptor.open(b1, key: b, iv: iv1), plain)
+            XCTAssertEqual(try FrameCryptor.open(a2, key: a, iv: iv2), plain)
+        }
+        // From several threads at once: each has its own contexts.
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let key = i % 2 == 0 ? a : b
+            let expected = i % 2 == 0 ? a1 : b1
+            for _ in 0..<200 {
+                XCTAssertEqual(try? FrameCryptor.seal(plain, key: key, iv: iv1), expected)
+                XCTAssertEqual(try? FrameCryptor.open(expected, key: key, iv: iv1), plain)
+            }
+        }
     }
 }

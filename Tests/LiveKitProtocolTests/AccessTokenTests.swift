@@ -29,8 +29,8 @@ final class AccessTokenTests: XCTestCase {
         XCTAssertEqual(claims.notBefore, 1_700_000_000)
         XCTAssertEqual(claims.expiry, 1_800_000_000)
         let grant = try XCTUnwrap(claims.video)
-        XCTAssertTrue(grant.allowsJoin(room: "lab"))
-        XCTAssertFalse(grant.allowsJoin(room: "other"))
+        XCTAssertEqual(grant.roomToJoin(), "lab")
+        XCTAssertEqual(grant.roomToJoin(requested: "other"), "lab", "the token's room wins")
         XCTAssertTrue(grant.allowsPublish)
         XCTAssertTrue(grant.allowsSubscribe)
         XCTAssertFalse(grant.allowsPublishData)
@@ -60,6 +60,21 @@ final class AccessTokenTests: XCTestCase {
         XCTAssertTrue(permission.canPublish)
         XCTAssertFalse(permission.canSubscribe)
         XCTAssertFalse(permission.canPublishData)
+    }
+
+    func testRoomToJoin() {
+        XCTAssertNil(VideoGrant(room: "lab").roomToJoin(requested: "lab"), "roomJoin is required")
+        XCTAssertNil(VideoGrant(roomJoin: false, room: "lab").roomToJoin())
+        XCTAssertEqual(VideoGrant(roomJoin: true).roomToJoin(requested: "any"), "any")
+        XCTAssertNil(VideoGrant(roomJoin: true, room: "").roomToJoin())
+    }
+
+    func testHTTPStatusOfErrors() {
+        XCTAssertEqual(LiveKitProtocolError.badSignature.httpStatus, 401)
+        XCTAssertEqual(LiveKitProtocolError.expired(expiry: 1, now: 2).httpStatus, 401)
+        XCTAssertEqual(LiveKitProtocolError.malformedToken(part: "token", reason: "").httpStatus, 401)
+        XCTAssertEqual(LiveKitProtocolError.malformedJoinRequest(stage: "gzip", reason: "").httpStatus, 400)
+        XCTAssertEqual(LiveKitProtocolError.malformedConnectRequest(reason: "").httpStatus, 400)
     }
 
     func testRoundTripWithTTL() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftProtobuf
 import XCTest
 @testable import LiveKitProtocol
 
@@ -82,5 +83,36 @@ final class JoinRequestQueryTests: XCTestCase {
         XCTAssertThrowsError(try Gzip.decompress(Gzip.compress(Array("hello!".utf8)), limit: 5)) {
             XCTAssertEqual($0 as? Gzip.Failure, .tooLarge(limit: 5))
         }
+    }
+}
+
+/// A `join_request` the official Python SDK (livekit 1.2.1) really sent, recorded by the stub
+/// listener of `Tests/interop/test_join_request.py`, with LiveKit's own decoding of it
+/// (`MessageToDict` over the `livekit-protocol` descriptors) beside it in `Tests/fixtures/`.
+final class SDKJoinRequestTests: XCTestCase {
+    private func fixture(_ name: String, file: StaticString = #filePath) throws -> Data {
+        let root = URL(fileURLWithPath: "\(file)").deletingLastPathComponent().deletingLastPathComponent()
+        return try Data(contentsOf: root.appendingPathComponent("fixtures/livekit-protocol/\(name)"))
+    }
+
+    func testDecodesTheSDKsGzippedJoinRequestLikeLiveKit() throws {
+        let value = String(decoding: try fixture("python-sdk-1.2.1-join-request.txt"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(value.utf8.count % 4, 0, "the SDK pads its base64url (URL_SAFE)")
+        let wrapped = try Livekit_WrappedJoinRequest(serializedBytes: try XCTUnwrap(Base64URL.decode(value)))
+        XCTAssertEqual(wrapped.compression, .gzip, "the SDK gzips its join request")
+
+        let request = try JoinRequestQuery.decode(value)
+        XCTAssertEqual(request.clientInfo.sdk, .python)
+        XCTAssertEqual(request.publisherOffer.type, "offer")
+        XCTAssertTrue(request.publisherOffer.sdp.contains("m=application"))
+        XCTAssertTrue(request.unknownFields.data.isEmpty, "every field the SDK sent is in our subset")
+
+        var options = JSONEncodingOptions()
+        options.preserveProtoFieldNames = true
+        let ours = try JSONSerialization.jsonObject(with: Data(try request.jsonString(options: options).utf8)) as? NSDictionary
+        let theirs = try JSONSerialization.jsonObject(with: try fixture("python-sdk-1.2.1-join-request.json")) as? NSDictionary
+        XCTAssertNotNil(theirs)
+        XCTAssertEqual(ours, theirs)
     }
 }

@@ -85,7 +85,7 @@ final class ChunkCodecTests: XCTestCase {
         e.reset()
         e.append(receiveTimeNs: 1000, userTimestamp: nil, payload: [0xAA])
         XCTAssertEqual(e.bytes, Array(Self.vector[0..<5]))
-        XCTAssertGreaterThanOrEqual(e.bytes.capacity, 4096)
+        XCTAssertGreaterThanOrEqual(e.capacity, 4096)
     }
 
     func testSchemaFileMatchesWhatTheWriterApplies() throws {

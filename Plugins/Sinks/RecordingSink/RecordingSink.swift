@@ -21,7 +21,11 @@ public actor RecordingSink: SinkStage {
 
     public let config: Config
     private var writer: RecordingWriter?
-    private var tracks: [TrackKey: (info: TrackInfo, id: Int)] = [:]
+    /// Tracks of the current file. A probe from the last hit finds the usual case (tracks
+    /// interleaved in a fixed rhythm) in one or two comparisons of small strings, which is
+    /// cheaper than hashing two strings per frame.
+    private var tracks: [(info: TrackInfo, id: Int)] = []
+    private var lastHit = 0
     private var fileFirstNs: Int64?
     private var part = 0
     private var timer: Task<Void, Never>?
@@ -35,24 +39,28 @@ public actor RecordingSink: SinkStage {
 
     public func write(_ batch: Batch) async throws {
         do {
-            for f in batch.frames {
-                if let split = config.split, let w = writer {
-                    let bySize = split.size.map { Int64(w.storedBytes) >= $0.bytes } ?? false
-                    let byTime = split.duration.map { d in fileFirstNs.map { f.receiveTimeNs &- $0 >= d.nanoseconds } ?? false } ?? false
-                    if bySize || byTime { try closeFile() }
+            try batch.frames.withUnsafeBufferPointer { frames in
+                // Fields are read in place (no copy of each Frame and its references).
+                let splitSize = config.split?.size?.bytes ?? .max
+                let splitNs = config.split?.duration?.nanoseconds ?? .max
+                var w = try currentWriter()
+                for i in frames.indices {
+                    let time = frames[i].receiveTimeNs
+                    if let first = fileFirstNs {
+                        if Int64(w.storedBytes) >= splitSize || time &- first >= splitNs {
+                            try closeFile()
+                            w = try currentWriter()
+                            fileFirstNs = time
+                        }
+                    } else {
+                        fileFirstNs = time
+                    }
+                    let id = try trackID(frames[i].track, w)
+                    try frames[i].payload.withUnsafeBytes { payload in
+                        try w.append(track: id, receiveTimeNs: time, userTimestamp: frames[i].userTimestamp, payload: payload)
+                    }
                 }
-                let w = try currentWriter()
-                if fileFirstNs == nil { fileFirstNs = f.receiveTimeNs }
-                let id: Int
-                if let known = tracks[f.track.key], known.info == f.track {
-                    id = known.id
-                } else {
-                    // New track, or the same (identity, name) re-published with a new sid.
-                    id = try w.addTrack(f.track)
-                    tracks[f.track.key] = (f.track, id)
-                }
-                try w.append(track: id, receiveTimeNs: f.receiveTimeNs, userTimestamp: f.userTimestamp, payload: f.payload)
-                framesWritten += 1
+                framesWritten += UInt64(frames.count)
             }
             if !batch.events.isEmpty {
                 let w = try currentWriter()
@@ -74,6 +82,25 @@ public actor RecordingSink: SinkStage {
         } catch let e as RecordingError {
             throw PipelineError(message: "recording sink: \(e.description)")
         }
+    }
+
+    @inline(__always)
+    private func trackID(_ info: TrackInfo, _ w: RecordingWriter) throws -> Int {
+        let n = tracks.count
+        var j = lastHit
+        for _ in 0..<n {
+            j += 1
+            if j >= n { j = 0 }
+            if tracks[j].info == info {
+                lastHit = j
+                return tracks[j].id
+            }
+        }
+        // A new track, or the same (identity, name) re-published with a new sid.
+        let id = try w.addTrack(info)
+        tracks.append((info, id))
+        lastHit = tracks.count - 1
+        return id
     }
 
     /// Commits chunks that are due (called by the timer).
@@ -99,7 +126,8 @@ public actor RecordingSink: SinkStage {
             zstdLevel: config.zstdLevel == 0 ? nil : config.zstdLevel, overwrite: config.overwrite, room: config.room))
         writer = w
         files.append(path)
-        tracks = [:]
+        tracks = []
+        lastHit = 0
         fileFirstNs = nil
         return w
     }

@@ -31,8 +31,10 @@ struct ICEAgent: Sendable {
         var maxRTO: Duration = .milliseconds(1600)
         /// Transmissions of one check before its pair fails (RFC 8489 §6.2.1 Rc = 7).
         var maxTransmissions = 7
-        /// RFC 7675 §5.1: a consent check every 5 s (±20 % jitter, applied by the owner if wanted).
+        /// RFC 7675 §5.1: a consent check every 5 s on average…
         var consentInterval: Duration = .seconds(5)
+        /// …randomized by ±20 % (4–6 s), so peers do not fall into lockstep.
+        var consentJitter = 0.2
         /// No consent response for this long → disconnected (one interval and a half: a check
         /// and all its retransmissions went unanswered).
         var disconnectedAfter: Duration = .milliseconds(7500)
@@ -206,7 +208,7 @@ struct ICEAgent: Sendable {
         if let known = pairs.firstIndex(where: { $0.local == local && $0.remote == remote }) {
             index = known
         } else {
-            if !remoteCandidates.contains(where: { $0.transportAddress == remote }) {
+            if pairs.count < configuration.maxPairs, !remoteCandidates.contains(where: { $0.transportAddress == remote }) {
                 remoteCandidates.append(ICECandidate(foundation: "prflx\(remoteCandidates.count)",
                                                      priority: request.priority ?? 0, address: remote.ip.description,
                                                      port: remote.port, kind: .prflx))
@@ -311,8 +313,13 @@ struct ICEAgent: Sendable {
         guard selectedIndex != index else { return [] }
         selectedIndex = index
         lastConsentAt = now
-        nextConsentAt = now + configuration.consentInterval
+        nextConsentAt = now + nextConsentDelay()
         return [.selectedPairChanged(pairs[index].selected)] + setState(.connected)
+    }
+
+    private func nextConsentDelay() -> Duration {
+        let jitter = max(0, min(configuration.consentJitter, 0.9))
+        return configuration.consentInterval * Double.random(in: (1 - jitter)...(1 + jitter))
     }
 
     private mutating func switchRole() {
@@ -385,7 +392,7 @@ struct ICEAgent: Sendable {
         if let selected = selectedIndex, let lastConsentAt {
             if let nextConsentAt, nextConsentAt <= now {
                 actions.append(sendCheck(on: selected, useCandidate: false, isConsent: true, now: now))
-                self.nextConsentAt = now + configuration.consentInterval
+                self.nextConsentAt = now + nextConsentDelay()
             }
             if now - lastConsentAt >= configuration.failedAfter {
                 actions += setState(.failed)

@@ -7,10 +7,13 @@ extension SessionDescription {
         var sawVersion = false
         var lineNumber = 0
         var current: MediaDescription?
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on Unicode scalars: in Swift "\r\n" is one Character, so splitting the String
+        // on "\n" would not split CRLF text at all.
+        for rawLine in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
-            var line = rawLine
-            if line.last == "\r" { line = line.dropLast() }
+            var scalars = rawLine
+            if scalars.last == "\r" { scalars = scalars.dropLast() }
+            let line = Substring(scalars)
             if line.isEmpty { continue }
             let bytes = line.utf8
             guard bytes.count >= 2, bytes[bytes.index(after: bytes.startIndex)] == UInt8(ascii: "="),
@@ -28,26 +31,34 @@ extension SessionDescription {
                 sawVersion = true
                 continue
             }
-            switch type {
-            case "m":
+            if type == "m" {
                 if let finished = current { media.append(finished) }
                 current = try Self.parseMediaLine(value, line: lineNumber)
-            case "a":
-                let (name, attributeValue) = Self.splitAttribute(value)
-                if current != nil {
-                    try Self.apply(name: name, value: attributeValue, to: &current!, line: lineNumber)
-                } else {
-                    try applySession(name: name, value: attributeValue, line: lineNumber)
-                }
-            case "c" where current != nil:
-                current!.connection = value
-            case "o" where current == nil: origin = value
-            case "s" where current == nil: sessionName = value
-            case "t" where current == nil: timing = value
-            case "v":
+                continue
+            }
+            if type == "v" {
                 throw WebRTCDataError(.sdp, .badLine, at: "line \(lineNumber)", "second `v=` line")
-            default:
-                if current != nil { current!.otherLines.append(String(line)) } else { otherLines.append(String(line)) }
+            }
+            if var section = current {
+                // Inside an m= section: its attributes, its c= line, anything else kept verbatim.
+                switch type {
+                case "a":
+                    let (name, attributeValue) = Self.splitAttribute(value)
+                    try Self.apply(name: name, value: attributeValue, to: &section, line: lineNumber)
+                case "c": section.connection = value
+                default: section.otherLines.append(String(line))
+                }
+                current = section
+            } else {
+                switch type {
+                case "a":
+                    let (name, attributeValue) = Self.splitAttribute(value)
+                    try applySession(name: name, value: attributeValue, line: lineNumber)
+                case "o": origin = value
+                case "s": sessionName = value
+                case "t": timing = value
+                default: otherLines.append(String(line))
+                }
             }
         }
         if let finished = current { media.append(finished) }
@@ -79,8 +90,8 @@ extension SessionDescription {
         case "group":
             groups.append(try Self.parseGroup(value, line: line))
         case "ice-lite": iceLite = true
-        case "ice-ufrag": iceUfrag = try Self.required(value, name, line)
-        case "ice-pwd": icePwd = try Self.required(value, name, line)
+        case "ice-ufrag": iceUfrag = try Self.token(value, name, line)
+        case "ice-pwd": icePwd = try Self.token(value, name, line)
         case "ice-options": iceOptions = Self.words(value)
         case "fingerprint": fingerprints.append(try SDPFingerprint(parsing: Self.required(value, name, line), line: line))
         case "setup": setup = try Self.parseSetup(value, line: line)
@@ -90,9 +101,9 @@ extension SessionDescription {
 
     private static func apply(name: String, value: String?, to media: inout MediaDescription, line: Int) throws(WebRTCDataError) {
         switch name {
-        case "mid": media.mid = try required(value, name, line)
-        case "ice-ufrag": media.iceUfrag = try required(value, name, line)
-        case "ice-pwd": media.icePwd = try required(value, name, line)
+        case "mid": media.mid = try token(value, name, line)
+        case "ice-ufrag": media.iceUfrag = try token(value, name, line)
+        case "ice-pwd": media.icePwd = try token(value, name, line)
         case "ice-options": media.iceOptions = words(value)
         case "fingerprint": media.fingerprints.append(try SDPFingerprint(parsing: required(value, name, line), line: line))
         case "setup": media.setup = try parseSetup(value, line: line)
@@ -125,6 +136,19 @@ extension SessionDescription {
             throw WebRTCDataError(.sdp, .badValue, at: "line \(line)", "a=\(name) needs a value")
         }
         return value
+    }
+
+    /// RFC 8866 §9 `token` (RFC 5888 §4: a mid is one; ice-ufrag/ice-pwd are narrower still,
+    /// RFC 8839 §5.4): printable ASCII without spaces and separators, so it survives being
+    /// listed in `a=group` and regenerated.
+    private static func token(_ value: String?, _ name: String, _ line: Int) throws(WebRTCDataError) -> String {
+        let text = try required(value, name, line)
+        let separators: Set<UInt8> = [0x22, 0x28, 0x29, 0x2C, 0x2F, 0x3A, 0x3B, 0x3C, 0x3D, 0x3E, 0x3F, 0x40, 0x5B, 0x5C, 0x5D, 0x7B, 0x7D]
+        let allowSlash = name == "ice-ufrag" || name == "ice-pwd"  // ice-char includes "/" and "+"
+        guard text.utf8.allSatisfy({ (0x21...0x7E).contains($0) && (!separators.contains($0) || (allowSlash && $0 == 0x2F)) }) else {
+            throw WebRTCDataError(.sdp, .badValue, at: "line \(line)", "a=\(name) must be a token, found `\(text.prefix(40))`")
+        }
+        return text
     }
 
     private static func integer(_ value: String?, _ name: String, _ line: Int, range: ClosedRange<Int>) throws(WebRTCDataError) -> Int {

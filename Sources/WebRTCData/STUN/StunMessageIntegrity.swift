@@ -18,6 +18,21 @@ enum StunMessageIntegrity {
         }
         return out
     }
+
+    /// Long-term credentials (RFC 8489 §9.2.2, MD5 algorithm): key = MD5(username ":" realm ":"
+    /// password). ICE does not use them; TURN does, and RFC 5769 §2.4 tests them. The password
+    /// must already be SASLprep'ed (RFC 8265 OpaqueString) by the caller.
+    static func longTermKey(username: String, realm: String, password: String) -> [UInt8] {
+        let input = Array("\(username):\(realm):\(password)".utf8)
+        var out = [UInt8](repeating: 0, count: 16)
+        var outLength: UInt32 = 16
+        input.withUnsafeBufferPointer { inputBuffer in
+            out.withUnsafeMutableBufferPointer { outBuffer in
+                _ = EVP_Digest(inputBuffer.baseAddress, inputBuffer.count, outBuffer.baseAddress, &outLength, EVP_md5(), nil)
+            }
+        }
+        return out
+    }
 }
 
 extension StunMessage {

@@ -1,9 +1,12 @@
+import Foundation
+
 /// ICE over real UDP sockets: the one owner (an actor) of an ICE agent, its sockets, its receive
 /// loop and its timer. The layer above (DTLS) sends with `send(_:)` and reads non-STUN
 /// datagrams from `datagrams` (RFC 7983 demultiplexing happens in the agent).
 ///
 /// Full mode gathers host candidates on the given addresses (one socket each, never 0.0.0.0)
-/// and checks; lite mode only answers (the embedded server's side, RFC 8445 §2.5).
+/// and checks; lite mode only answers (the embedded server's side, RFC 8445 §2.5). With a
+/// `mux`, the transport owns no socket: it shares the mux's ports with other transports.
 public actor ICETransport {
     public enum Mode: Sendable {
         case full(role: ICERole, aggressiveNomination: Bool = false)
@@ -18,14 +21,18 @@ public actor ICETransport {
         public var localUfrag: String
         public var localPwd: String
         public var tieBreaker: UInt64
+        /// Share these ports instead of binding `addresses` (the server's one port per address).
+        public var mux: ICEUDPMux?
 
         public init(mode: Mode, addresses: [TransportAddress], localUfrag: String = ICETransport.randomICEString(8),
-                    localPwd: String = ICETransport.randomICEString(24), tieBreaker: UInt64 = .random(in: 0...UInt64.max)) {
+                    localPwd: String = ICETransport.randomICEString(24), tieBreaker: UInt64 = .random(in: 0...UInt64.max),
+                    mux: ICEUDPMux? = nil) {
             self.mode = mode
             self.addresses = addresses
             self.localUfrag = localUfrag
             self.localPwd = localPwd
             self.tieBreaker = tieBreaker
+            self.mux = mux
         }
 
         /// Every up, non-link-local interface address (loopback only if asked), port 0.
@@ -40,7 +47,7 @@ public actor ICETransport {
         case lite(ICELiteAgent)
     }
 
-    private typealias Inbound = (datagram: [UInt8], from: TransportAddress, to: TransportAddress)
+    private typealias Inbound = [ReceivedDatagram]
 
     public nonisolated let localUfrag: String
     public nonisolated let localPwd: String
@@ -51,6 +58,9 @@ public actor ICETransport {
 
     private var agent: Agent
     private let sockets: [UDPSocket]
+    private let mux: ICEUDPMux?
+    /// True once this transport owns its ufrag's route on `mux` (only then may it remove it).
+    private var routedOnMux = false
     private var receiveLoop: UDPReceiveLoop?
     private let inbound: AsyncStream<Inbound>
     private let inboundContinuation: AsyncStream<Inbound>.Continuation
@@ -61,16 +71,26 @@ public actor ICETransport {
     private var timerTask: Task<Void, Never>?
     private var timerDeadline: ContinuousClock.Instant?
     public private(set) var selectedPair: ICESelectedPair?
+    /// Where data goes now, readable without entering the actor (see `sendImmediately`).
+    private nonisolated let route = DataRoute()
     /// Datagrams the kernel refused to send.
     public private(set) var sendFailures = 0
+    /// Datagrams received, and non-STUN datagrams handed upward.
+    public private(set) var received = 0
+    public private(set) var delivered = 0
 
     public init(_ configuration: Configuration) throws(WebRTCDataError) {
-        guard !configuration.addresses.isEmpty else {
-            throw WebRTCDataError(.transport, .socket, at: "configuration", "no address to bind")
-        }
         var sockets: [UDPSocket] = []
-        for address in configuration.addresses { sockets.append(try UDPSocket(binding: address)) }
+        if let mux = configuration.mux {
+            sockets = mux.sockets
+        } else {
+            guard !configuration.addresses.isEmpty else {
+                throw WebRTCDataError(.transport, .socket, at: "configuration", "no address to bind")
+            }
+            for address in configuration.addresses { sockets.append(try UDPSocket(binding: address)) }
+        }
         self.sockets = sockets
+        self.mux = configuration.mux
         self.localUfrag = configuration.localUfrag
         self.localPwd = configuration.localPwd
         let bound = sockets.map(\.localAddress)
@@ -88,6 +108,14 @@ public actor ICETransport {
         (inbound, inboundContinuation) = AsyncStream.makeStream(of: Inbound.self)
         (datagrams, datagramContinuation) = AsyncStream.makeStream(of: [UInt8].self)
         (states, stateContinuation) = AsyncStream.makeStream(of: ICEConnectionState.self)
+    }
+
+    deinit {
+        // An owner that forgot `close()` must not leak the receive thread or the mux route.
+        receiveLoop?.stop()
+        if routedOnMux { mux?.unregister(ufrag: localUfrag) }
+        inboundContinuation.finish()
+        timerTask?.cancel()
     }
 
     /// Our host candidates: one per bound socket (lite agents advertise them in SDP too).
@@ -110,6 +138,14 @@ public actor ICETransport {
         }
     }
 
+    /// Our ICE role now (it can change once, on a role conflict, RFC 8445 §7.3.1.1).
+    public var role: ICERole {
+        switch agent {
+        case .full(let full): full.role
+        case .lite: .controlled
+        }
+    }
+
     public var counters: ICECounters {
         switch agent {
         case .full(let full): full.counters
@@ -119,13 +155,20 @@ public actor ICETransport {
 
     /// Starts receiving. Call once, before signaling the candidates.
     public func start() throws(WebRTCDataError) {
-        guard receiveLoop == nil else { return }
+        guard receiveLoop == nil, inboundTask == nil else { return }
         let continuation = inboundContinuation
-        let loop = try UDPReceiveLoop(sockets: sockets) { datagram, from, to in
-            continuation.yield((datagram, from, to))
+        if let mux {
+            guard mux.register(ufrag: localUfrag, sink: { batch in continuation.yield(batch) }) else {
+                throw WebRTCDataError(.transport, .socket, at: "ufrag \(localUfrag)", "already in use on this shared port")
+            }
+            routedOnMux = true
+        } else {
+            let loop = try UDPReceiveLoop(sockets: sockets) { batch in
+                continuation.yield(batch)
+            }
+            receiveLoop = loop
+            loop.start()
         }
-        receiveLoop = loop
-        loop.start()
         let stream = inbound
         inboundTask = Task { [weak self] in
             for await item in stream {
@@ -184,6 +227,15 @@ public actor ICETransport {
         return transmit(bytes, from: from, to: to)
     }
 
+    /// Sends one datagram on the selected pair from any thread or actor, without a hop into
+    /// this actor: the hot path for DTLS records. Same rules as `send(_:)`; false when there is
+    /// no usable pair or the kernel refused.
+    @discardableResult
+    public nonisolated func sendImmediately(_ datagram: [UInt8]) -> Bool {
+        guard let (socket, remote) = route.current else { return false }
+        return socket.send(datagram, to: remote)
+    }
+
     public func close() {
         switch agent {
         case .full(var full):
@@ -197,6 +249,8 @@ public actor ICETransport {
         }
         receiveLoop?.stop()
         receiveLoop = nil
+        if routedOnMux { mux?.unregister(ufrag: localUfrag) }
+        routedOnMux = false
         inboundContinuation.finish()
         inboundTask?.cancel()
         timerTask?.cancel()
@@ -216,18 +270,29 @@ public actor ICETransport {
 
     // MARK: - Internals
 
-    private func handleInbound(_ item: Inbound) {
+    private func handleInbound(_ batch: Inbound) {
+        received += batch.count
         let now = ContinuousClock.now
-        let actions: [ICEAction]
-        switch agent {
-        case .full(var full):
-            actions = full.handleDatagram(item.datagram, from: item.from, to: item.to, now: now)
-            agent = .full(full)
-        case .lite(var lite):
-            actions = lite.handleDatagram(item.datagram, from: item.from, to: item.to, now: now)
-            agent = .lite(lite)
+        var needsTimer = false
+        for item in batch {
+            let actions: [ICEAction]
+            switch agent {
+            case .full(var full):
+                actions = full.handleDatagram(item.bytes, from: item.from, to: item.to, now: now)
+                agent = .full(full)
+            case .lite(var lite):
+                actions = lite.handleDatagram(item.bytes, from: item.from, to: item.to, now: now)
+                agent = .lite(lite)
+            }
+            // The hot path: one DTLS datagram handed upward changes no deadline.
+            if actions.count == 1, case .deliver(let datagram, _) = actions[0] {
+                deliver(datagram)
+            } else if !actions.isEmpty {
+                perform(actions, armingTimer: false)
+                needsTimer = true
+            }
         }
-        perform(actions)
+        if needsTimer { armTimer() }
     }
 
     private func handleTimer() {
@@ -245,20 +310,38 @@ public actor ICETransport {
         perform(actions)
     }
 
-    private func perform(_ actions: [ICEAction]) {
+    private func perform(_ actions: [ICEAction], armingTimer: Bool = true) {
         for action in actions {
             switch action {
             case .send(let bytes, let from, let to):
                 transmit(bytes, from: from, to: to)
             case .deliver(let datagram, _):
-                if let datagramHandler { datagramHandler(datagram) } else { datagramContinuation.yield(datagram) }
+                deliver(datagram)
             case .stateChanged(let state):
                 stateContinuation.yield(state)
+                updateRoute()
             case .selectedPairChanged(let pair):
                 selectedPair = pair
+                updateRoute()
             }
         }
-        armTimer()
+        if armingTimer { armTimer() }
+    }
+
+    /// Data may flow while connected or disconnected (consent not yet expired, RFC 7675 §5.1),
+    /// never after failed or closed.
+    private func updateRoute() {
+        if let pair = selectedPair, state == .connected || state == .disconnected,
+           let socket = sockets.first(where: { $0.localAddress == pair.local }) {
+            route.set(socket: socket, remote: pair.remote)
+        } else {
+            route.set(socket: nil, remote: nil)
+        }
+    }
+
+    private func deliver(_ datagram: [UInt8]) {
+        delivered += 1
+        if let datagramHandler { datagramHandler(datagram) } else { datagramContinuation.yield(datagram) }
     }
 
     @discardableResult
@@ -292,5 +375,29 @@ public actor ICETransport {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
         var generator = SystemRandomNumberGenerator()
         return String((0..<length).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+    }
+}
+
+/// The selected pair's socket and remote address, written by the transport actor when ICE
+/// selects a pair or changes state, read by `sendImmediately` from any thread. One lock, here
+/// at the socket edge only.
+private final class DataRoute: @unchecked Sendable {
+    // @unchecked: both fields are only touched under `lock`.
+    private let lock = NSLock()
+    private var socket: UDPSocket?
+    private var remote: TransportAddress?
+
+    func set(socket: UDPSocket?, remote: TransportAddress?) {
+        lock.withLock {
+            self.socket = socket
+            self.remote = remote
+        }
+    }
+
+    var current: (UDPSocket, TransportAddress)? {
+        lock.withLock {
+            guard let socket, let remote else { return nil }
+            return (socket, remote)
+        }
     }
 }

@@ -75,9 +75,9 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         let family = isIPv4 ? AF_INET : AF_INET6
         let text = raw.withUnsafeMutableBytes { source in
             buffer.withUnsafeMutableBufferPointer { out -> String? in
-                guard inet_ntop(family, source.baseAddress, out.baseAddress, socklen_t(out.count)) != nil
-                else { return nil }
-                return String(cString: out.baseAddress!)
+                guard let base = out.baseAddress,
+                      inet_ntop(family, source.baseAddress, base, socklen_t(out.count)) != nil else { return nil }
+                return String(cString: base)
             }
         }
         return text ?? "?"

@@ -122,3 +122,12 @@ enum DataTrackBench {
         return Row(name: name, framesPerSecond: best, megabytesPerSecond: best * Double(bytes) / 1e6, checksum: sink)
     }
 }
+
+extension DataTrackBench {
+    /// `trackbag bench datatracks` (part of `bench all`).
+    static let cases: [BenchCase] = [
+        BenchCase(name: "datatracks",
+                  summary: "AES-128-GCM encrypt/decrypt and packetize/depacketize, 256 B and 16,000 B frames, E2EE beside plain",
+                  run: { _ in for line in report(try run()) { print(line) } }),
+    ]
+}

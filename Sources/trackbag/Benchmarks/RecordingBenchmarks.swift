@@ -82,28 +82,48 @@ enum RecordingBenchmarks {
         static let json190 = Workload(name: "json190", kinds: Array(repeating: .json, count: 16))
     }
 
+    /// One measured case. The machine is shared (2 cores, several builders), so besides wall
+    /// time we report process CPU time (user + system, CLOCK_PROCESS_CPUTIME_ID): "frames/s on
+    /// one core" is frames per CPU-second. Each case runs `repeats` times; the best run counts.
     struct Figure {
         var label: String
         var frames: Int
         var bytes: Int
         var seconds: Double
+        var cpuSeconds: Double
         var peakMiB: Double
         var extra = ""
         var baseMiB = 0.0
         var line: String {
             "  " + label.padding(toLength: 38, withPad: " ", startingAt: 0) +
-                String(format: "%10.0f frames/s  %8.1f MB/s  %7.3f s  peak RSS %6.1f MiB (%.1f before)",
-                       Double(frames) / seconds, Double(bytes) / seconds / 1e6, seconds, peakMiB, baseMiB) + extra
+                String(format: "%9.0f frames/CPU-s %7.1f MB/CPU-s | wall %9.0f frames/s %7.3f s | peak RSS %6.1f MiB (+%.1f)",
+                       Double(frames) / cpuSeconds, Double(bytes) / cpuSeconds / 1e6, Double(frames) / seconds, seconds,
+                       peakMiB, max(0, peakMiB - baseMiB)) + extra
         }
     }
 
+    nonisolated(unsafe) static var repeats = 3
+
     static func measure(_ label: String, frames: Int, bytes: Int, _ body: () async throws -> String) async rethrows -> Figure {
-        PeakMemory.reset()
-        let base = PeakMemory.currentMiB()
-        let t0 = ReplayClock.now()
-        let extra = try await body()
-        let seconds = Double(ReplayClock.now() - t0) / 1e9
-        return Figure(label: label, frames: frames, bytes: bytes, seconds: seconds, peakMiB: PeakMemory.peakMiB(), extra: extra, baseMiB: base)
+        var best: Figure?
+        for _ in 0..<max(1, repeats) {
+            PeakMemory.reset()
+            let base = PeakMemory.currentMiB()
+            let c0 = cpuNow(), t0 = ReplayClock.now()
+            let extra = try await body()
+            let seconds = Double(ReplayClock.now() - t0) / 1e9
+            let cpu = cpuNow() - c0
+            let f = Figure(label: label, frames: frames, bytes: bytes, seconds: seconds, cpuSeconds: cpu,
+                           peakMiB: PeakMemory.peakMiB(), extra: extra, baseMiB: base)
+            if best == nil || cpu < best!.cpuSeconds { best = f }
+        }
+        return best!
+    }
+
+    static func cpuNow() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     static func rawBytes(_ w: Workload, _ frames: Int) -> Int {
@@ -142,6 +162,23 @@ enum RecordingBenchmarks {
         if !batch.isEmpty { try await sink.write(Batch(frames: batch)) }
         try await sink.finish()
         return ""
+    }
+
+    /// What the sink figure includes but is not the sink's: building the 4096-frame batches
+    /// of `Frame` values (what any upstream stage pays), with nothing consuming them.
+    static func buildBatchesOnly(_ w: Workload, _ frames: Int) -> String {
+        var batch: [Frame] = []
+        batch.reserveCapacity(4096)
+        var checksum = 0
+        for i in 0..<frames {
+            let f = w.frame(i)
+            batch.append(Frame(track: w.tracks[f.track], payload: f.payload, userTimestamp: UInt64(i), receiveTimeNs: f.timeNs, sequence: UInt64(i)))
+            if batch.count == 4096 {
+                checksum &+= batch[4095].payload.count
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        return checksum == -1 ? "!" : ""
     }
 
     /// The limit of this machine (issue 2): the same payload bytes, concatenated per track into
@@ -196,9 +233,14 @@ enum RecordingBenchmarks {
             let sink = try await measure("recording sink (4096-frame batches)", frames: c.frames, bytes: bytes) {
                 try await writeWithSink(w, c.frames, level: c.zstdLevel, path: c.scratch + "/\(w.name)-sink.tbag")
             }
+            let batches = await measure("(building Frame batches only)", frames: c.frames, bytes: bytes) {
+                buildBatchesOnly(w, c.frames)
+            }
             print(limit.line)
-            print(writer.line + String(format: "  = %.0f%% of limit", 100 * limit.seconds / writer.seconds))
-            print(sink.line + String(format: "  = %.0f%% of limit", 100 * limit.seconds / sink.seconds))
+            print(writer.line + String(format: "  = %.0f%% of limit", 100 * limit.cpuSeconds / writer.cpuSeconds))
+            print(sink.line + String(format: "  = %.0f%% of limit", 100 * limit.cpuSeconds / sink.cpuSeconds))
+            print(batches.line + String(format: "  (sink minus batch building = %.0f%% of limit)",
+                                        100 * limit.cpuSeconds / max(1e-9, sink.cpuSeconds - batches.cpuSeconds)))
             for f in ["/limit.db", "/limit.db-wal", "/limit.db-shm", "/\(w.name)-sink.tbag"] { unlink(c.scratch + f) }
         }
     }

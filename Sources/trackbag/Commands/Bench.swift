@@ -23,6 +23,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "zstd level for the write/read benchmarks.")
     var zstdLevel = 1
 
+    @Option(help: "Runs per write/read case; the best (least CPU) counts.")
+    var repeats = 3
+
     @Option(help: "Scratch directory (files are removed afterwards).")
     var dir = FileManager.default.temporaryDirectory.path
 
@@ -35,6 +38,7 @@ struct Bench: AsyncParsableCommand {
         let scratch = URL(fileURLWithPath: dir).appendingPathComponent("trackbag-bench-\(getpid())")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
+        RecordingBenchmarks.repeats = repeats
         let context = BenchContext(frames: frames, seconds: seconds, zstdLevel: zstdLevel, scratch: scratch.path)
         #if DEBUG
         print("note: this is a debug build; figures are only meaningful from `swift build -c release`")
@@ -65,7 +69,7 @@ struct BenchCase: Sendable {
     var run: @Sendable (BenchContext) async throws -> Void
 
     /// Every benchmark. Others append their cases here (one line each).
-    static let all: [BenchCase] = RecordingBenchmarks.cases
+    static let all: [BenchCase] = RecordingBenchmarks.cases + DataTrackBench.cases
 }
 
 /// Peak resident memory per case: VmHWM from /proc/self/status, reset between cases by
