@@ -110,10 +110,9 @@ extension Room {
     /// fallback, DESIGN.md §3). A refusal with another status carries the server's reason.
     private func openSignal(offer: String) async throws(RoomClientError) -> SignalConnection {
         if mode == .singlePeerConnection {
-            let join = SignalRequests.joinRequest(publisherOffer: offer, autoSubscribe: options.autoSubscribe)
-            let value = Self.queryEscaped(JoinRequestQuery.encode(join))
+            let target = SignalRequests.singlePeerConnectionTarget(publisherOffer: offer, autoSubscribe: options.autoSubscribe)
             do {
-                return try await SignalConnection.open(url: "\(url)/rtc/v1?join_request=\(value)", token: token,
+                return try await SignalConnection.open(url: url + target, token: token,
                                                        timeout: options.timeout)
             } catch {
                 guard case .signalRefused = error else { throw error }
@@ -124,10 +123,9 @@ extension Room {
                 mode = .twoPeerConnections
             }
         }
-        let query = SignalRequests.legacyQuery(autoSubscribe: options.autoSubscribe)
-            .map { "\($0.0)=\(Self.queryEscaped($0.1))" }.joined(separator: "&")
         do {
-            return try await SignalConnection.open(url: "\(url)/rtc?\(query)", token: token, timeout: options.timeout)
+            return try await SignalConnection.open(url: url + SignalRequests.twoPeerConnectionsTarget(autoSubscribe: options.autoSubscribe),
+                                                   token: token, timeout: options.timeout)
         } catch {
             guard case .signalRefused = error else { throw error }
             let status = await probeStatus(path: "/rtc/validate")

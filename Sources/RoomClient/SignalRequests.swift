@@ -49,6 +49,17 @@ enum SignalRequests {
                 ("version", sdkVersion)]
     }
 
+    /// `/rtc/v1?join_request=…` (padded base64url, percent-escaped).
+    static func singlePeerConnectionTarget(publisherOffer sdp: String, autoSubscribe: Bool) -> String {
+        let join = joinRequest(publisherOffer: sdp, autoSubscribe: autoSubscribe)
+        return "/rtc/v1?join_request=" + Room.queryEscaped(JoinRequestQuery.encode(join))
+    }
+
+    /// `/rtc?sdk=swift&…`.
+    static func twoPeerConnectionsTarget(autoSubscribe: Bool) -> String {
+        "/rtc?" + legacyQuery(autoSubscribe: autoSubscribe).map { "\($0.0)=\(Room.queryEscaped($0.1))" }.joined(separator: "&")
+    }
+
     static func sessionDescription(_ type: String, sdp: String, id: UInt32 = 0) -> Livekit_SignalRequest {
         var description = Livekit_SessionDescription()
         description.type = type

@@ -119,3 +119,24 @@ final class SignalRequestsTests: XCTestCase {
                        DataTrackPublication(handle: 2, name: "imu", sid: "DTR_x", encrypted: true, frameEncoding: .custom("mine")))
     }
 }
+
+/// The URLs the client opens, read back by the server-side parser (`SignalConnectRequest`).
+final class SignalTargetTests: XCTestCase {
+    func testServerReadsOurSinglePeerConnectionURL() throws {
+        let target = SignalRequests.singlePeerConnectionTarget(publisherOffer: "v=0\r\no=- 1 1 IN IP4 0.0.0.0", autoSubscribe: true)
+        let parsed = try SignalConnectRequest.parse(target: target, authorization: "Bearer tok")
+        XCTAssertEqual(parsed.path, .rtcV1)
+        XCTAssertEqual(parsed.token, "tok")
+        XCTAssertEqual(parsed.join.publisherOffer.sdp, "v=0\r\no=- 1 1 IN IP4 0.0.0.0")
+        XCTAssertEqual(parsed.join.clientInfo.sdk, .swift)
+    }
+
+    func testServerReadsOurTwoPeerConnectionsURL() throws {
+        let parsed = try SignalConnectRequest.parse(target: SignalRequests.twoPeerConnectionsTarget(autoSubscribe: false),
+                                                    authorization: "Bearer tok")
+        XCTAssertEqual(parsed.path, .rtc)
+        XCTAssertFalse(parsed.join.connectionSettings.autoSubscribe)
+        XCTAssertEqual(parsed.join.clientInfo.protocol, 18)
+        XCTAssertEqual(parsed.join.clientInfo.sdk, .swift)
+    }
+}
