@@ -32,6 +32,8 @@ actor ParticipantSession {
     /// hopping onto the actor.
     private nonisolated let outgoing = ChannelTable()
     private nonisolated let ended = Mutex(false)
+    /// Packets this participant published on `_data_track`, and how many bytes.
+    private nonisolated let publishedPackets = PublishedCounter()
 
     private let room: Room
     private let factory: PeerConnectionFactory
@@ -108,6 +110,10 @@ actor ParticipantSession {
     private func shutDownTransports() async {
         guard !closed else { return }
         closed = true
+        let published = publishedPackets.value
+        let queue = dataTrackQueue.counters
+        log("\(identity) left: published \(published.count) packets (\(published.bytes) B); "
+            + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped")
         for task in tasks { task.cancel() }
         tasks = []
         outgoing.channels.withLock { $0 = [:] }
@@ -241,6 +247,7 @@ actor ParticipantSession {
         let outgoing = self.outgoing
         let log = self.log
         let identity = self.identity
+        let counters = self.publishedPackets
         tasks.append(Task {
             await withTaskGroup(of: Void.self) { group in
                 for await channel in connection.incomingDataChannels {
@@ -248,7 +255,9 @@ actor ParticipantSession {
                     if channel.label == DataLane.dataTrackLabel {
                         group.addTask {
                             for await message in channel.messages {
-                                await room.forwardDataTrackPacket(message.bytes, from: sid)
+                                let bytes = message.bytes
+                                counters.add(bytes.count)
+                                await room.forwardDataTrackPacket(bytes, from: sid)
                             }
                         }
                     } else if let lane = DataLane(label: channel.label) {
@@ -307,4 +316,11 @@ extension SubscriberQueue {
 /// them) and its sender tasks (which read them for every packet).
 final class ChannelTable: Sendable {
     let channels = Mutex<[String: DataChannel]>([:])
+}
+
+/// Packets and bytes a participant published, counted by its channel reader.
+final class PublishedCounter: Sendable {
+    private let state = Mutex((count: 0, bytes: 0))
+    func add(_ bytes: Int) { state.withLock { $0.count += 1; $0.bytes += bytes } }
+    var value: (count: Int, bytes: Int) { state.withLock { $0 } }
 }

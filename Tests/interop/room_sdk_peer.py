@@ -152,7 +152,9 @@ def compare(sent, received):
         if want != have:
             mismatches.append({"index": i, "want_len": len(want[0]), "have_len": len(have[0]),
                                "want_ts": want[1], "have_ts": have[1]})
-    return {"sent": len(sent), "received": len(got), "equal": got == sent, "mismatches": mismatches[:5]}
+    missing = [i for i, frame in enumerate(sent) if frame not in got]
+    return {"sent": len(sent), "received": len(got), "equal": got == sent, "mismatches": mismatches[:5],
+            "missing": [{"index": i, "len": len(sent[i][0]), "ts": sent[i][1]} for i in missing]}
 
 
 async def wait_count(received, count, timeout):

@@ -38,10 +38,10 @@ struct Serve: AsyncParsableCommand {
         let keyList = keyTable.keys.sorted().map { "\($0): \(keyTable[$0] ?? "")" }.joined(separator: ", ")
         let addresses = server.rtcAddresses.joined(separator: ", ")
         try await server.run { url in
-            print("trackbag serve: listening on \(url)")
-            print("  API keys: \(keyList)")
-            print("  WebRTC addresses: \(addresses) (UDP from port \(rtcPort == 0 ? "any" : String(rtcPort)))")
-            fflush(stdout)
+            // Written straight to fd 1 so a parent reading a pipe sees it at once.
+            let text = "trackbag serve: listening on \(url)\n  API keys: \(keyList)\n"
+                + "  WebRTC addresses: \(addresses) (UDP from port \(rtcPort == 0 ? "any" : String(rtcPort)))\n"
+            FileHandle.standardOutput.write(Data(text.utf8))
         }
     }
 }
