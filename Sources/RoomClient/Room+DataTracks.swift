@@ -183,15 +183,19 @@ extension Room {
         for handle in handleMap.apply(snapshot) { depacketizers[handle] = nil }
     }
 
-    /// Subscriptions whose track did not come back within the grace after a re-join end now.
+    /// Subscriptions whose track did not come back within its grace end now.
     func expirePendingSubscriptions() {
-        guard let deadline = pendingUntil, ContinuousClock.now >= deadline else { return }
-        pendingUntil = nil
-        for key in subscriptions.keys where remote[key.identity]?.tracks[key.handle] == nil {
+        let now = ContinuousClock.now
+        if let deadline = pendingUntil, now >= deadline { pendingUntil = nil }
+        var changed = false
+        for (key, deadline) in pendingTracks where now >= deadline {
+            pendingTracks[key] = nil
+            guard remote[key.identity]?.tracks[key.handle] == nil else { continue }
             subscriptions[key]?.finishAll()
             subscriptions[key] = nil
+            changed = true
         }
-        syncSubscriptions()
+        if changed { syncSubscriptions() }
     }
 
     // MARK: Participants
@@ -205,13 +209,18 @@ extension Room {
             if info.state == .disconnected {
                 // The same identity may already be back under a new sid (session replaced).
                 guard let known = remote[info.identity], known.sid == info.sid || info.sid.isEmpty else { continue }
-                removeParticipant(known)
+                // A server restart or a replaced session: the publisher is likely to come back
+                // with the same handles, so its subscriptions wait for it.
+                let transient = [.serverShutdown, .duplicateIdentity, .migration, .signalClose].contains(info.disconnectReason)
+                removeParticipant(known, expectBack: transient)
                 continue
             }
             var participant = remote[info.identity]
                 ?? RemoteParticipantState(identity: info.identity, sid: info.sid, version: 0, tracks: [:])
             let isNew = remote[info.identity] == nil
             if !isNew, participant.sid == info.sid, info.version != 0, info.version < participant.version { continue }
+            // A new sid for a known identity: the publisher re-joined and will re-publish.
+            let rejoined = !isNew && participant.sid != info.sid
             participant.sid = info.sid
             participant.version = info.version
             var tracks: [UInt16: DataTrackPublication] = [:]
@@ -223,8 +232,9 @@ extension Room {
             remote[info.identity] = participant
             if isNew { emit(.participantConnected(snapshot(of: participant))) }
             for (handle, publication) in old where tracks[handle]?.name != publication.name {
-                trackRemoved(RemoteTrackKey(identity: info.identity, handle: handle), publication)
+                trackRemoved(RemoteTrackKey(identity: info.identity, handle: handle), publication, expectBack: rejoined)
             }
+            for handle in tracks.keys { pendingTracks[RemoteTrackKey(identity: info.identity, handle: handle)] = nil }
             for (handle, publication) in tracks.sorted(by: { $0.key < $1.key })
             where old[handle]?.name != publication.name || old[handle]?.sid != publication.sid {
                 let track = RemoteDataTrack(publisherIdentity: info.identity, info: publication, room: self)
@@ -236,24 +246,30 @@ extension Room {
             // After a re-join: whoever is not in the room now has left (their subscriptions wait
             // for the grace period in case they re-join too).
             for (identity, participant) in remote where !seen.contains(identity) {
-                removeParticipant(participant)
+                removeParticipant(participant, expectBack: true)
             }
         }
         syncSubscriptions()
     }
 
-    private func removeParticipant(_ participant: RemoteParticipantState) {
+    private func removeParticipant(_ participant: RemoteParticipantState, expectBack: Bool) {
         remote[participant.identity] = nil
         for (handle, publication) in participant.tracks {
-            trackRemoved(RemoteTrackKey(identity: participant.identity, handle: handle), publication)
+            trackRemoved(RemoteTrackKey(identity: participant.identity, handle: handle), publication, expectBack: expectBack)
         }
         emit(.participantDisconnected(snapshot(of: participant)))
     }
 
-    private func trackRemoved(_ key: RemoteTrackKey, _ publication: DataTrackPublication) {
+    /// A track is gone. Its subscriptions end, unless it is expected back (its publisher or we
+    /// are re-joining): then they wait `Room.republishGrace` for the same (identity, handle).
+    private func trackRemoved(_ key: RemoteTrackKey, _ publication: DataTrackPublication, expectBack: Bool) {
         emit(.dataTrackUnpublished(RemoteDataTrack(publisherIdentity: key.identity, info: publication, room: self)))
         subscribedSids[key] = nil
-        if let deadline = pendingUntil, ContinuousClock.now < deadline { return }
+        let inGrace = pendingUntil.map { ContinuousClock.now < $0 } ?? false
+        if (expectBack || inGrace), subscriptions[key] != nil {
+            pendingTracks[key] = .now + Self.republishGrace
+            return
+        }
         subscriptions[key]?.finishAll()
         subscriptions[key] = nil
     }

@@ -190,7 +190,10 @@ extension Room {
             case .reconnect, .resume:
                 sessionLost(session: session, reason: "server asked to reconnect")
             default:
-                if leave.canReconnect {
+                // A shutdown is a restart from our side: LiveKit marks it reconnectable
+                // (`can_reconnect`, "server-restart … attempt full-reconnect"), and a server that
+                // does not still comes back; the schedule gives up if it does not.
+                if leave.canReconnect || leave.reason == .serverShutdown {
                     sessionLost(session: session, reason: "server leave (can reconnect)")
                 } else {
                     close(reason: "server leave: \(leave.reason)")
@@ -334,7 +337,7 @@ extension Room {
         guard state == .reconnecting else { throw .notConnected }
         do {
             try await establishSession()
-            pendingUntil = .now + .seconds(10)
+            pendingUntil = .now + Self.republishGrace
             for handle in localTracks.keys.sorted() {
                 guard let local = localTracks[handle] else { continue }
                 let publication = try await requestPublish(local.publication)

@@ -91,6 +91,10 @@ public actor Room {
     /// After a re-join, tracks missing from the room may be on their way back (their publisher
     /// re-joins too): subscriptions wait for them until this deadline.
     var pendingUntil: ContinuousClock.Instant?
+    /// Subscribed tracks that vanished but are expected back, with the time we stop waiting.
+    var pendingTracks: [RemoteTrackKey: ContinuousClock.Instant] = [:]
+    /// How long subscriptions wait for a track whose publisher is re-joining.
+    static let republishGrace: Duration = .seconds(20)
 
     var handles = HandleAllocator()
     var localTracks: [UInt16: LocalTrackState] = [:]

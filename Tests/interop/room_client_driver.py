@@ -106,7 +106,10 @@ class SwiftPeer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(f"waiting on swift peer; last: {self.log[-3:]}")
-            message = await asyncio.wait_for(self.lines.get(), remaining)
+            try:
+                message = await asyncio.wait_for(self.lines.get(), remaining)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"waiting on swift peer; last: {self.log[-5:]}") from None
             if message.get("event") == "_eof":
                 raise RuntimeError(f"swift peer exited; last: {self.log[-5:]}")
             if predicate(message):
