@@ -140,13 +140,19 @@ class SwiftPeer:
                 await self.proc.wait()
 
 
-async def sdk_connect(identity, dual_pc=False):
+E2EE_KEY = "spike-shared-key"
+
+
+async def sdk_connect(identity, dual_pc=False, e2ee=False):
     room = rtc.Room()
     tracks = {}
     # The SDK does not list remote data tracks on participants: only the event tells.
     room.on("data_track_published", lambda track: tracks.__setitem__((track.publisher_identity, track.info.name), track))
     room.tb_tracks = tracks
     options = rtc.RoomOptions(single_peer_connection=False) if dual_pc else rtc.RoomOptions()
+    if e2ee:
+        # The capture's setup: the raw bytes of the ASCII key, key index 0.
+        options.encryption = rtc.E2EEOptions(key_provider_options=rtc.KeyProviderOptions(shared_key=E2EE_KEY.encode()))
     await room.connect(URL, token(identity), options)
     return room
 
@@ -183,9 +189,9 @@ def compare(sent, got):
             "exact": got == sent, "sizes_ok": sorted(len(p) for p, _ in got) == sorted(len(p) for p, _ in sent)}
 
 
-async def sdk_to_swift(trackbag, dual_pc):
-    sdk = await sdk_connect("sdkpub", dual_pc)
-    swift = SwiftPeer(trackbag, "swiftsub", dual_pc)
+async def sdk_to_swift(trackbag, dual_pc, e2ee=False):
+    sdk = await sdk_connect("sdkpub", dual_pc, e2ee)
+    swift = SwiftPeer(trackbag, "swiftsub", dual_pc, E2EE_KEY if e2ee else None)
     try:
         joined = await swift.start()
         track = await sdk.local_participant.publish_data_track(name="imu")
@@ -207,16 +213,19 @@ async def sdk_to_swift(trackbag, dual_pc):
         end = await swift.wait(lambda m: m.get("event") == "stream_end", 15)
         unpublished = await swift.wait(lambda m: m.get("event") == "track_unpublished", 15) if not any(
             m.get("event") == "track_unpublished" for m in swift.log) else True
+        stats = await swift.request({"cmd": "stats"})
         return {"joined": joined, "first": compare(sent, swift.frames(0)), "second": compare(sent, swift.frames(1)),
+                "stats": stats,
+                "published_event": next((m for m in swift.log if m.get("event") == "track_published"), None),
                 "two_subscriptions": reply2.get("ok"), "stream_end": end, "unpublished_event": bool(unpublished)}
     finally:
         await swift.stop()
         await sdk.disconnect()
 
 
-async def swift_to_sdk(trackbag, dual_pc):
-    swift = SwiftPeer(trackbag, "swiftpub", dual_pc)
-    sdk = await sdk_connect("sdksub", dual_pc)
+async def swift_to_sdk(trackbag, dual_pc, e2ee=False):
+    swift = SwiftPeer(trackbag, "swiftpub", dual_pc, E2EE_KEY if e2ee else None)
+    sdk = await sdk_connect("sdksub", dual_pc, e2ee)
     try:
         joined = await swift.start()
         reply = await swift.request({"cmd": "publish", "track": "imu"})
@@ -229,7 +238,8 @@ async def swift_to_sdk(trackbag, dual_pc):
         await swift.push_all("imu", sent)
         got = await collector
         duplicate = await swift.request({"cmd": "publish", "track": "imu"})
-        return {"joined": joined, "result": compare(sent, got), "duplicate": duplicate}
+        return {"joined": joined, "result": compare(sent, got), "duplicate": duplicate,
+                "uses_e2ee": remote.info.uses_e2ee}
     finally:
         await swift.stop()
         await sdk.disconnect()
@@ -240,8 +250,9 @@ async def swift_to_swift(trackbag, dual_pc, e2ee_key=None):
     sub = SwiftPeer(trackbag, "swiftsub", dual_pc, e2ee_key)
     try:
         await pub.start()
-        await sub.start()
         assert (await pub.request({"cmd": "publish", "track": "imu"}))["ok"]
+        # The subscriber joins after the track was published: it learns it from the join.
+        await sub.start()
         assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
         await asyncio.sleep(1.0)
         sent = frames(3)
@@ -315,6 +326,10 @@ async def main():
             result = await sdk_to_swift(trackbag, dual_pc)
         elif scenario == "swift_to_sdk":
             result = await swift_to_sdk(trackbag, dual_pc)
+        elif scenario == "sdk_to_swift_e2ee":
+            result = await sdk_to_swift(trackbag, dual_pc, e2ee=True)
+        elif scenario == "swift_to_sdk_e2ee":
+            result = await swift_to_sdk(trackbag, dual_pc, e2ee=True)
         elif scenario == "swift_to_swift":
             result = await swift_to_swift(trackbag, dual_pc)
         elif scenario == "swift_to_swift_e2ee":

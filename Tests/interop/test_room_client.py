@@ -66,7 +66,7 @@ def test_swift_publisher_to_sdk_subscriber(trackbag, mode):
 
 
 @pytest.mark.parametrize("mode", [[], ["--dual-pc"]], ids=["rtc-v1", "rtc"])
-def test_swift_to_swift(trackbag, mode):
+def test_swift_to_swift_late_joiner(trackbag, mode):
     result = run(trackbag, "swift_to_swift", *mode)
     assert_exact(result["result"])
     assert result["stream_end"]["event"] == "stream_end"
@@ -77,6 +77,19 @@ def test_swift_to_swift_e2ee(trackbag):
     result = run(trackbag, "swift_to_swift_e2ee")
     assert_exact(result["result"])
     assert result["stats"]["decrypt_failures"] == 0
+
+
+def test_sdk_e2ee_publisher_to_swift_subscriber(trackbag):
+    result = run(trackbag, "sdk_to_swift_e2ee")
+    assert result["published_event"]["encrypted"] is True
+    assert_exact(result["first"])
+    assert result["stats"]["decrypt_failures"] == 0
+
+
+def test_swift_e2ee_publisher_to_sdk_subscriber(trackbag):
+    result = run(trackbag, "swift_to_sdk_e2ee")
+    assert result["uses_e2ee"] is True
+    assert_exact(result["result"])
 
 
 def test_rejections(trackbag):
