@@ -302,6 +302,54 @@ async def restart(trackbag, server):
         await sub.stop()
 
 
+def percentiles(values):
+    if not values:
+        return None
+    values = sorted(values)
+    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]
+    return {"p50_ms": round(pick(0.50) / 1e6, 3), "p99_ms": round(pick(0.99) / 1e6, 3),
+            "max_ms": round(values[-1] / 1e6, 3), "n": len(values)}
+
+
+async def bench(trackbag, rate, size, seconds):
+    """Swift publisher → server → Swift subscriber and SDK subscriber side by side; latency
+    from user timestamps (same host clock). Printed, never asserted."""
+    pub = SwiftPeer(trackbag, "benchpub")
+    sub = SwiftPeer(trackbag, "benchsub")
+    sdk = await sdk_connect("sdkbench")
+    try:
+        await pub.start()
+        await sub.start()
+        assert (await pub.request({"cmd": "publish", "track": "bench"}))["ok"]
+        assert (await sub.request({"cmd": "subscribe", "identity": "benchpub", "track": "bench",
+                                   "timing_only": True, "buffer": 256}))["ok"]
+        remote = await sdk_wait_track(sdk, "benchpub", "bench")
+        stream = remote.subscribe(buffer_size=256)
+        sdk_lat = []
+
+        async def sdk_read():
+            async for frame in stream:
+                sdk_lat.append(time.time_ns() - frame.user_timestamp)
+
+        reader = asyncio.get_running_loop().create_task(sdk_read())
+        await asyncio.sleep(1.5)
+        count = rate * seconds
+        pushed = await pub.request({"cmd": "stream", "track": "bench", "rate": rate, "size": size, "count": count},
+                                   timeout=seconds + 30)
+        await asyncio.sleep(1.5)
+        reader.cancel()
+        swift_lat = [m["recv_ns"] - m["user_timestamp"] for m in sub.log if m.get("event") == "timing"]
+        return {"rate_hz": rate, "size": size, "pushed": pushed,
+                "swift_subscriber": {"received": len(swift_lat), "lost": pushed["sent"] - len(swift_lat),
+                                     **(percentiles(swift_lat) or {})},
+                "sdk_subscriber": {"received": len(sdk_lat), "lost": pushed["sent"] - len(sdk_lat),
+                                   **(percentiles(sdk_lat) or {})}}
+    finally:
+        await pub.stop()
+        await sub.stop()
+        await sdk.disconnect()
+
+
 async def rejections(trackbag):
     nodata = SwiftPeer(trackbag, "nodata", publish_data=False)
     bad = SwiftPeer(trackbag, "bad")
@@ -336,6 +384,8 @@ async def main():
             result = await swift_to_swift(trackbag, dual_pc, e2ee_key="spike-shared-key")
         elif scenario == "restart":
             result = await restart(trackbag, server)
+        elif scenario == "bench":
+            result = [await bench(trackbag, 1000, 256, 5), await bench(trackbag, 200, 16000, 5)]
         elif scenario == "rejections":
             result = await rejections(trackbag)
         else:
@@ -346,4 +396,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    asyncio.run(asyncio.wait_for(main(), 150))
+    asyncio.run(asyncio.wait_for(main(), 170))

@@ -106,3 +106,15 @@ def test_swift_client_survives_server_restart(trackbag):
         assert result[part]["missing"] == [] and result[part]["exact"], result
     for events in (result["pub_events"], result["sub_events"]):
         assert "reconnecting" in events and "reconnected" in events, events
+
+
+def test_bench_swift_and_sdk_subscribers_side_by_side(trackbag, capsys):
+    """Swift publisher at 1 kHz × 256 B and 200 Hz × 16,000 B → server → a Swift subscriber and
+    an SDK subscriber in the same run: latency from user timestamps, frames lost. Printed only."""
+    results = run(trackbag, "bench", timeout=200)
+    with capsys.disabled():
+        for result in results:
+            print(f"\n[room-client bench] {result['rate_hz']} Hz × {result['size']} B pushed={result['pushed']}")
+            print(f"  swift subscriber: {result['swift_subscriber']}")
+            print(f"  sdk subscriber:   {result['sdk_subscriber']}")
+    assert all(r["swift_subscriber"]["received"] > 0 for r in results)

@@ -95,6 +95,36 @@ struct RoomPeer: AsyncParsableCommand {
                 if command["quiet"] as? Bool != true || result != "ok" {
                     out.emit(["reply": "push", "ok": result == "ok", "result": result])
                 }
+            case "stream":
+                // Paced pushes for latency figures: absolute deadlines, user timestamp = Unix ns
+                // at push, an 8-byte sequence number leading the payload.
+                guard let local = tracks[track] else {
+                    out.emit(["reply": "stream", "ok": false, "error": "unknown track"])
+                    continue
+                }
+                let rate = max(1, command["rate"] as? Int ?? 1000)
+                let size = max(8, command["size"] as? Int ?? 256)
+                let count = command["count"] as? Int ?? rate
+                var dropped = 0
+                var refused = 0
+                let clock = ContinuousClock()
+                let start = clock.now
+                for sequence in 0..<count {
+                    try? await clock.sleep(until: start + .nanoseconds(Int64(sequence) * 1_000_000_000 / Int64(rate)))
+                    var payload = withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) }
+                    payload += [UInt8](repeating: 0xA5, count: size - 8)
+                    let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+                    do {
+                        try local.tryPush(DataTrackFrame(payload: payload, userTimestamp: now))
+                    } catch .dropped {
+                        dropped += 1
+                    } catch {
+                        refused += 1
+                    }
+                }
+                out.emit(["reply": "stream", "ok": true, "sent": count - dropped - refused, "dropped": dropped,
+                          "seconds": Double((clock.now - start).components.attoseconds) / 1e18
+                              + Double((clock.now - start).components.seconds)])
             case "unpublish":
                 await tracks.removeValue(forKey: track)?.unpublish()
                 out.emit(["reply": "unpublish", "track": track])
@@ -102,6 +132,7 @@ struct RoomPeer: AsyncParsableCommand {
                 let identity = command["identity"] as? String ?? ""
                 let buffer = command["buffer"] as? Int ?? 16
                 let wait = command["timeout"] as? Int ?? 30
+                let timingOnly = command["timing_only"] as? Bool ?? false
                 do {
                     let remote = try await room.waitForDataTrack(identity: identity, name: track, timeout: .seconds(wait))
                     let subscription = try await remote.subscribe(bufferSize: buffer)
@@ -110,6 +141,12 @@ struct RoomPeer: AsyncParsableCommand {
                         var count = 0
                         for await frame in subscription {
                             count += 1
+                            let recv = UInt64(Date().timeIntervalSince1970 * 1e9)
+                            if timingOnly {
+                                out.emit(["event": "timing", "sub": id, "size": frame.payload.count, "recv_ns": NSNumber(value: recv),
+                                          "user_timestamp": frame.userTimestamp.map { NSNumber(value: $0) } ?? NSNull()])
+                                continue
+                            }
                             out.emit(["event": "frame", "sub": id, "identity": identity, "track": track,
                                       "size": frame.payload.count, "payload_b64": Data(frame.payload).base64EncodedString(),
                                       "user_timestamp": frame.userTimestamp.map { NSNumber(value: $0) } ?? NSNull(),
