@@ -302,6 +302,62 @@ async def restart(trackbag, server):
         await sub.stop()
 
 
+async def start_v1_refusing_proxy(port):
+    """A TCP proxy in front of the server that answers every `/rtc/v1…` request with HTTP 404,
+    as a LiveKit server older than the single peer connection path does."""
+    seen = []
+
+    async def handle(reader, writer):
+        head = await reader.readuntil(b"\r\n\r\n")
+        target = head.split(b" ", 2)[1].decode()
+        seen.append(target.split("?")[0])
+        if target.startswith("/rtc/v1"):
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found")
+            await writer.drain()
+            writer.close()
+            return
+        up_reader, up_writer = await asyncio.open_connection(ADDR, PORT)
+        up_writer.write(head)
+
+        async def pipe(src, dst):
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except Exception:
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    server = await asyncio.start_server(handle, ADDR, port)
+    return server, seen
+
+
+async def fallback(trackbag):
+    """/rtc/v1 refused with 404: the Swift client falls back to /rtc and frames flow."""
+    proxy, seen = await start_v1_refusing_proxy(PORT + 1)
+    pub = SwiftPeer(trackbag, "swiftpub")
+    sub = SwiftPeer(trackbag, "swiftsub")
+    for peer in (pub, sub):
+        peer.args[peer.args.index("--url") + 1] = f"ws://{ADDR}:{PORT + 1}"
+    try:
+        joined = await pub.start()
+        await sub.start()
+        assert (await pub.request({"cmd": "publish", "track": "imu"}))["ok"]
+        assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
+        await asyncio.sleep(1.0)
+        sent = frames(6, [1, 100000])
+        await pub.push_all("imu", sent)
+        await asyncio.sleep(1.5)
+        return {"joined": joined, "paths": seen, "result": compare(sent, sub.frames(0))}
+    finally:
+        await pub.stop()
+        await sub.stop()
+        proxy.close()
+
+
 def percentiles(values):
     if not values:
         return None
@@ -384,6 +440,8 @@ async def main():
             result = await swift_to_swift(trackbag, dual_pc, e2ee_key="spike-shared-key")
         elif scenario == "restart":
             result = await restart(trackbag, server)
+        elif scenario == "fallback":
+            result = await fallback(trackbag)
         elif scenario == "bench":
             result = [await bench(trackbag, 1000, 256, 5), await bench(trackbag, 200, 16000, 5)]
         elif scenario == "rejections":

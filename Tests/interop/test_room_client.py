@@ -92,6 +92,14 @@ def test_swift_e2ee_publisher_to_sdk_subscriber(trackbag):
     assert_exact(result["result"])
 
 
+def test_falls_back_to_rtc_on_404(trackbag):
+    result = run(trackbag, "fallback")
+    assert result["joined"]["single_pc"] is False
+    # Tried /rtc/v1, asked /rtc/v1/validate why, then /rtc.
+    assert result["paths"][:3] == ["/rtc/v1", "/rtc/v1/validate", "/rtc"], result["paths"]
+    assert result["result"]["missing"] == [] and result["result"]["exact"], result
+
+
 def test_rejections(trackbag):
     result = run(trackbag, "rejections")
     assert result["no_publish_data"]["ok"] is False
