@@ -302,22 +302,25 @@ async def restart(trackbag, server):
         await sub.stop()
 
 
-async def start_v1_refusing_proxy(port):
+async def start_v1_refusing_proxy(port, refuse_v1=True, open_writers=None):
     """A TCP proxy in front of the server that answers every `/rtc/v1…` request with HTTP 404,
-    as a LiveKit server older than the single peer connection path does."""
+    as a LiveKit server older than the single peer connection path does (or, without
+    `refuse_v1`, passes everything and lets the test cut connections in `open_writers`)."""
     seen = []
 
     async def handle(reader, writer):
         head = await reader.readuntil(b"\r\n\r\n")
         target = head.split(b" ", 2)[1].decode()
         seen.append(target.split("?")[0])
-        if target.startswith("/rtc/v1"):
+        if refuse_v1 and target.startswith("/rtc/v1"):
             writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\nConnection: close\r\n\r\nnot found")
             await writer.drain()
             writer.close()
             return
         up_reader, up_writer = await asyncio.open_connection(ADDR, PORT)
         up_writer.write(head)
+        if open_writers is not None:
+            open_writers.extend([writer, up_writer])
 
         async def pipe(src, dst):
             try:
@@ -352,6 +355,51 @@ async def fallback(trackbag):
         await pub.push_all("imu", sent)
         await asyncio.sleep(1.5)
         return {"joined": joined, "paths": seen, "result": compare(sent, sub.frames(0))}
+    finally:
+        await pub.stop()
+        await sub.stop()
+        proxy.close()
+
+
+async def signal_drop(trackbag):
+    """The publisher's signal connection is cut while the server stays up: it re-joins (the
+    server replaces its old session), re-publishes with the same handle, and the subscriber,
+    which never lost anything, gets frames again."""
+    writers = []
+    proxy, seen = await start_v1_refusing_proxy(PORT + 1, refuse_v1=False, open_writers=writers)
+    pub = SwiftPeer(trackbag, "swiftpub")
+    pub.args[pub.args.index("--url") + 1] = f"ws://{ADDR}:{PORT + 1}"
+    sub = SwiftPeer(trackbag, "swiftsub")
+    try:
+        await pub.start()
+        await sub.start()
+        first = await pub.request({"cmd": "publish", "track": "imu"})
+        assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
+        await asyncio.sleep(1.0)
+        before = frames(7, [10, 30000])
+        await pub.push_all("imu", before)
+        await asyncio.sleep(1.0)
+        got_before = sub.frames(0)
+        for writer in writers:
+            writer.transport.abort()
+        writers.clear()
+        await pub.wait(lambda m: m.get("event") == "reconnecting", 30)
+        await pub.wait(lambda m: m.get("event") == "reconnected", 40)
+        republished = await sub.wait(lambda m: m.get("event") == "track_published", 30)
+        stream_survived = not any(m.get("event") == "stream_end" for m in sub.log)
+        reader = 0
+        if not stream_survived:
+            # The server reported the publisher as gone for good: subscribe again.
+            reader = (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["sub"]
+        await asyncio.sleep(1.5)
+        after = frames(8, [20, 60000])
+        start = len(sub.frames(reader))
+        await pub.push_all("imu", after)
+        await asyncio.sleep(1.5)
+        return {"before": compare(before, got_before), "after": compare(after, sub.frames(reader)[start:]),
+                "stream_survived": stream_survived,
+                "handle_before": first["handle"], "republished": republished,
+                "sub_events": [m["event"] for m in sub.log if "event" in m and m["event"] != "frame"]}
     finally:
         await pub.stop()
         await sub.stop()
@@ -442,6 +490,8 @@ async def main():
             result = await restart(trackbag, server)
         elif scenario == "fallback":
             result = await fallback(trackbag)
+        elif scenario == "signal_drop":
+            result = await signal_drop(trackbag)
         elif scenario == "bench":
             result = [await bench(trackbag, 1000, 256, 5), await bench(trackbag, 200, 16000, 5)]
         elif scenario == "rejections":
