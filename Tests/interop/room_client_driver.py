@@ -454,6 +454,80 @@ async def bench(trackbag, rate, size, seconds):
         await sdk.disconnect()
 
 
+def proc_stats(pid):
+    """(CPU seconds, RSS KiB) of a process from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    return cpu, rss
+
+
+async def bench_fanout(trackbag, server, subscribers, rate, size, seconds):
+    """The issue's benchmark with Swift subscriber processes: one SDK publisher → server → N
+    Swift subscribers (room-peer) and one SDK subscriber beside them. Printed, never asserted."""
+    sdk_pub = await sdk_connect("fanpub")
+    sdk_sub = await sdk_connect("fansdk")
+    peers = [SwiftPeer(trackbag, f"fan{i}") for i in range(subscribers)]
+    try:
+        local = await sdk_pub.local_participant.publish_data_track(name="bench")
+        for peer in peers:
+            await peer.start()
+            assert (await peer.request({"cmd": "subscribe", "identity": "fanpub", "track": "bench",
+                                        "timing_only": True, "buffer": 256}))["ok"]
+        remote = await sdk_wait_track(sdk_sub, "fanpub", "bench")
+        stream = remote.subscribe(buffer_size=256)
+        sdk_lat = []
+
+        async def sdk_read():
+            async for frame in stream:
+                if frame.user_timestamp:
+                    sdk_lat.append(time.time_ns() - frame.user_timestamp)
+
+        reader = asyncio.get_running_loop().create_task(sdk_read())
+        await asyncio.sleep(2.0)
+        for peer in peers:
+            peer.log = [m for m in peer.log if m.get("event") != "timing"]
+        sdk_lat.clear()
+        cpu0, _ = proc_stats(server.proc.pid)
+        wall0 = time.monotonic()
+        total = rate * seconds
+        failures = 0
+        filler = bytes(size - 8)
+        start = time.monotonic()
+        for seq in range(total):
+            delay = start + seq / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                local.try_push(rtc.DataTrackFrame(payload=seq.to_bytes(8, "big") + filler, user_timestamp=time.time_ns()))
+            except Exception:
+                failures += 1
+        achieved = total / (time.monotonic() - start)
+        await asyncio.sleep(1.5)
+        cpu1, rss = proc_stats(server.proc.pid)
+        wall1 = time.monotonic()
+        reader.cancel()
+        sent = total - failures
+        swift = []
+        for peer in peers:
+            lat = [m["recv_ns"] - m["user_timestamp"] for m in peer.log if m.get("event") == "timing"]
+            swift.append({"received": len(lat), **(percentiles(lat) or {})})
+        return {"subscribers": subscribers, "rate_hz": rate, "size": size, "pushed": total, "push_failures": failures,
+                "achieved_rate_hz": round(achieved, 1),
+                "swift_lost_total": sum(sent - s["received"] for s in swift),
+                "swift_p50_ms_median": sorted(s.get("p50_ms", 0) for s in swift)[len(swift) // 2],
+                "swift_p99_ms_worst": max(s.get("p99_ms", 0) for s in swift),
+                "sdk_subscriber": {"received": len(sdk_lat), "lost": sent - len(sdk_lat), **(percentiles(sdk_lat) or {})},
+                "server_cpu_percent": round(100 * (cpu1 - cpu0) / (wall1 - wall0), 1), "server_rss_kib": rss}
+    finally:
+        for peer in peers:
+            await peer.stop()
+        await sdk_pub.disconnect()
+        await sdk_sub.disconnect()
+
+
 async def rejections(trackbag):
     nodata = SwiftPeer(trackbag, "nodata", publish_data=False)
     bad = SwiftPeer(trackbag, "bad")
@@ -494,6 +568,10 @@ async def main():
             result = await signal_drop(trackbag)
         elif scenario == "bench":
             result = [await bench(trackbag, 1000, 256, 5), await bench(trackbag, 200, 16000, 5)]
+        elif scenario == "bench_fanout":
+            count = int(sys.argv[3])
+            result = [await bench_fanout(trackbag, server, count, 1000, 256, 5),
+                      await bench_fanout(trackbag, server, count, 200, 16000, 5)]
         elif scenario == "rejections":
             result = await rejections(trackbag)
         else:
