@@ -18,6 +18,7 @@ from livekit import api, rtc
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 PORT = 7880
 URL = f"ws://{ADDR}:{PORT}"
+PROBE = b"tb-probe"
 SIZES = [1, 2, 100, 1000, 15975, 15976, 15977, 16000, 40000, 65536, 100000]
 
 
@@ -124,11 +125,30 @@ class SwiftPeer:
             reply = await self.request({"cmd": "push", "track": track,
                                         "payload_b64": base64.b64encode(payload).decode(), "user_timestamp": ts})
             assert reply["ok"], reply
-            await asyncio.sleep(0.02)
+            # Room for big frames: the server drops what waits more than ~100 ms for a subscriber.
+            await asyncio.sleep(0.02 + len(payload) / 1_000_000)
 
     def frames(self, sub=None):
-        return [(base64.b64decode(m["payload_b64"]), m["user_timestamp"]) for m in self.log
-                if m.get("event") == "frame" and (sub is None or m["sub"] == sub)]
+        got = [(base64.b64decode(m["payload_b64"]), m["user_timestamp"]) for m in self.log
+               if m.get("event") == "frame" and (sub is None or m["sub"] == sub)]
+        return [f for f in got if f[0] != PROBE]
+
+    def probes(self, sub):
+        return sum(1 for m in self.log if m.get("event") == "frame" and m["sub"] == sub
+                   and m["payload_b64"] == base64.b64encode(PROBE).decode())
+
+    async def prime_from(self, push, subs=(0,), timeout=15):
+        """Pushes probe frames (with `push`) until every subscription got one: the server has
+        the subscription in place, so no real frame is pushed into a void."""
+        deadline = time.monotonic() + timeout
+        already = {sub: self.probes(sub) for sub in subs}
+        while time.monotonic() < deadline:
+            if all(self.probes(sub) > already[sub] for sub in subs):
+                await asyncio.sleep(0.2)
+                return True
+            await push()
+            await asyncio.sleep(0.05)
+        return False
 
     async def stop(self):
         if self.proc.returncode is None:
@@ -167,11 +187,14 @@ async def sdk_wait_track(room, identity, name, timeout=30):
     raise TimeoutError(f"SDK never saw {identity}/{name}")
 
 
-async def collect(stream, count, timeout):
+async def collect(stream, count, timeout, primed):
     got = []
 
     async def run():
         async for frame in stream:
+            if bytes(frame.payload) == PROBE:
+                primed.set()
+                continue
             got.append((bytes(frame.payload), frame.user_timestamp))
             if len(got) >= count:
                 return
@@ -198,7 +221,14 @@ async def sdk_to_swift(trackbag, dual_pc, e2ee=False):
         reply = await swift.request({"cmd": "subscribe", "identity": "sdkpub", "track": "imu"})
         assert reply["ok"], reply
         reply2 = await swift.request({"cmd": "subscribe", "identity": "sdkpub", "track": "imu"})
-        await asyncio.sleep(1.0)
+
+        async def probe():
+            try:
+                track.try_push(rtc.DataTrackFrame(payload=PROBE))
+            except Exception:
+                pass
+
+        primed = await swift.prime_from(probe, subs=(0, 1))
         sent = frames(1)
         for payload, ts in sent:
             for _ in range(200):
@@ -207,14 +237,14 @@ async def sdk_to_swift(trackbag, dual_pc, e2ee=False):
                     break
                 except Exception:
                     await asyncio.sleep(0.005)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02 + len(payload) / 1_000_000)
         await asyncio.sleep(2.0)
         await track.unpublish()
         end = await swift.wait(lambda m: m.get("event") == "stream_end", 15)
         unpublished = await swift.wait(lambda m: m.get("event") == "track_unpublished", 15) if not any(
             m.get("event") == "track_unpublished" for m in swift.log) else True
         stats = await swift.request({"cmd": "stats"})
-        return {"joined": joined, "first": compare(sent, swift.frames(0)), "second": compare(sent, swift.frames(1)),
+        return {"joined": joined, "primed": primed, "first": compare(sent, swift.frames(0)), "second": compare(sent, swift.frames(1)),
                 "stats": stats,
                 "published_event": next((m for m in swift.log if m.get("event") == "track_published"), None),
                 "two_subscriptions": reply2.get("ok"), "stream_end": end, "unpublished_event": bool(unpublished)}
@@ -233,13 +263,21 @@ async def swift_to_sdk(trackbag, dual_pc, e2ee=False):
         remote = await sdk_wait_track(sdk, "swiftpub", "imu")
         stream = remote.subscribe()
         sent = frames(2)
-        collector = asyncio.get_running_loop().create_task(collect(stream, len(sent), 40))
-        await asyncio.sleep(1.0)
+        primed = asyncio.Event()
+        collector = asyncio.get_running_loop().create_task(collect(stream, len(sent), 40, primed))
+        for _ in range(300):
+            if primed.is_set():
+                break
+            await swift.request({"cmd": "push", "track": "imu", "payload_b64": base64.b64encode(PROBE).decode(),
+                                 "user_timestamp": None})
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
         await swift.push_all("imu", sent)
         got = await collector
         duplicate = await swift.request({"cmd": "publish", "track": "imu"})
-        return {"joined": joined, "result": compare(sent, got), "duplicate": duplicate,
-                "uses_e2ee": remote.info.uses_e2ee}
+        stats = await swift.request({"cmd": "stats"})
+        return {"joined": joined, "primed": primed.is_set(), "result": compare(sent, got), "duplicate": duplicate,
+                "publisher_stats": stats, "uses_e2ee": remote.info.uses_e2ee}
     finally:
         await swift.stop()
         await sdk.disconnect()
@@ -254,7 +292,8 @@ async def swift_to_swift(trackbag, dual_pc, e2ee_key=None):
         # The subscriber joins after the track was published: it learns it from the join.
         await sub.start()
         assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
-        await asyncio.sleep(1.0)
+        assert await sub.prime_from(lambda: pub.request({"cmd": "push", "track": "imu", "user_timestamp": None,
+                                                         "payload_b64": base64.b64encode(PROBE).decode()}))
         sent = frames(3)
         await pub.push_all("imu", sent)
         await asyncio.sleep(2.0)
@@ -276,7 +315,8 @@ async def restart(trackbag, server):
         await sub.start()
         assert (await pub.request({"cmd": "publish", "track": "imu"}))["ok"]
         assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
-        await asyncio.sleep(1.0)
+        assert await sub.prime_from(lambda: pub.request({"cmd": "push", "track": "imu", "user_timestamp": None,
+                                                         "payload_b64": base64.b64encode(PROBE).decode()}))
         before = frames(4, [10, 20000])
         await pub.push_all("imu", before)
         await asyncio.sleep(1.0)
@@ -288,7 +328,8 @@ async def restart(trackbag, server):
         await server.start()
         await pub.wait(lambda m: m.get("event") == "reconnected", 40)
         await sub.wait(lambda m: m.get("event") == "reconnected", 40)
-        await asyncio.sleep(2.0)
+        assert await sub.prime_from(lambda: pub.request({"cmd": "push", "track": "imu", "user_timestamp": None,
+                                                         "payload_b64": base64.b64encode(PROBE).decode()}), timeout=30)
         after = frames(5, [30, 50000])
         start = len(sub.frames(0))
         await pub.push_all("imu", after)
@@ -350,7 +391,8 @@ async def fallback(trackbag):
         await sub.start()
         assert (await pub.request({"cmd": "publish", "track": "imu"}))["ok"]
         assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
-        await asyncio.sleep(1.0)
+        assert await sub.prime_from(lambda: pub.request({"cmd": "push", "track": "imu", "user_timestamp": None,
+                                                         "payload_b64": base64.b64encode(PROBE).decode()}))
         sent = frames(6, [1, 100000])
         await pub.push_all("imu", sent)
         await asyncio.sleep(1.5)
@@ -375,7 +417,8 @@ async def signal_drop(trackbag):
         await sub.start()
         first = await pub.request({"cmd": "publish", "track": "imu"})
         assert (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["ok"]
-        await asyncio.sleep(1.0)
+        assert await sub.prime_from(lambda: pub.request({"cmd": "push", "track": "imu", "user_timestamp": None,
+                                                         "payload_b64": base64.b64encode(PROBE).decode()}))
         before = frames(7, [10, 30000])
         await pub.push_all("imu", before)
         await asyncio.sleep(1.0)
@@ -391,7 +434,9 @@ async def signal_drop(trackbag):
         if not stream_survived:
             # The server reported the publisher as gone for good: subscribe again.
             reader = (await sub.request({"cmd": "subscribe", "identity": "swiftpub", "track": "imu"}))["sub"]
-        await asyncio.sleep(1.5)
+        assert await sub.prime_from(lambda: pub.request({"cmd": "push", "track": "imu", "user_timestamp": None,
+                                                         "payload_b64": base64.b64encode(PROBE).decode()}),
+                                    subs=(reader,), timeout=30)
         after = frames(8, [20, 60000])
         start = len(sub.frames(reader))
         await pub.push_all("imu", after)

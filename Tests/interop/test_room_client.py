@@ -60,6 +60,7 @@ def test_sdk_publisher_to_swift_subscriber(trackbag, mode):
 @pytest.mark.parametrize("mode", [[], ["--dual-pc"]], ids=["rtc-v1", "rtc"])
 def test_swift_publisher_to_sdk_subscriber(trackbag, mode):
     result = run(trackbag, "swift_to_sdk", *mode)
+    assert result["publisher_stats"]["frames_not_sent"] == 0
     assert_exact(result["result"])
     assert result["duplicate"]["ok"] is False
     assert "DUPLICATE_NAME" in result["duplicate"]["error"]
