@@ -325,7 +325,35 @@ async def scenario_isolation(url):
             await p.close()
 
 
+async def scenario_data_packets(url):
+    """DataPackets on _reliable/_lossy: broadcast, destination_identities, canPublishData."""
+    names = ["alice", "bob", "carol"]
+    people = {n: await Participant(n).connect(url, "room-data") for n in names}
+    mute = await Participant("mute").connect(url, "room-data", can_publish_data=False)
+    got = {n: [] for n in names + ["mute"]}
+    for n, p in list(people.items()) + [("mute", mute)]:
+        p.room.on("data_received", lambda packet, n=n: got[n].append(
+            (packet.participant.identity if packet.participant else None, bytes(packet.data), packet.topic)))
+    try:
+        await asyncio.sleep(1.0)
+        await people["alice"].room.local_participant.publish_data(b"to-all", reliable=True, topic="t1")
+        await people["alice"].room.local_participant.publish_data(b"lossy-to-all", reliable=False)
+        await people["alice"].room.local_participant.publish_data(b"only-bob", destination_identities=["bob"])
+        try:
+            await mute.room.local_participant.publish_data(b"from-mute")
+            mute_send = "sent"
+        except Exception as error:
+            mute_send = f"refused: {error}"
+        await asyncio.sleep(2.0)
+        return {"got": {n: sorted([list(map(lambda x: x if not isinstance(x, bytes) else x.decode(), g)) for g in v])
+                        for n, v in got.items()}, "mute_send": mute_send}
+    finally:
+        for p in list(people.values()) + [mute]:
+            await p.close()
+
+
 SCENARIOS = {
+    "data-packets": scenario_data_packets,
     "roundtrip": scenario_roundtrip,
     "late": scenario_late,
     "two-subscribers": scenario_two_subscribers,

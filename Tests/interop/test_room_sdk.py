@@ -119,3 +119,16 @@ def test_two_rooms_isolated(trackbag, mode, tmp_path):
     assert result["extra_published"] == [], result
     assert result["a_remotes"] == ["pub"] and result["b_remotes"] == ["pub"]
     assert result["a_sids"][0] != result["b_sids"][0]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_data_packets_forwarded_with_destinations_and_grant(trackbag, mode, tmp_path):
+    result = run(trackbag, "data-packets", mode, tmp_path)
+    got = result["got"]
+    assert ["alice", "to-all", "t1"] in got["bob"] and ["alice", "to-all", "t1"] in got["carol"], result
+    assert ["alice", "lossy-to-all", ""] in got["bob"] or ["alice", "lossy-to-all", None] in got["bob"], result
+    assert any(m[1] == "only-bob" for m in got["bob"]), result
+    assert not any(m[1] == "only-bob" for m in got["carol"]), result
+    assert got["alice"] == [], result  # never echoed to the sender
+    # Without canPublishData nothing from "mute" reaches anyone.
+    assert not any(m[1] == "from-mute" for n in ("alice", "bob", "carol") for m in got[n]), result
