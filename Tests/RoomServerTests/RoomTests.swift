@@ -97,6 +97,8 @@ final class RoomTests: XCTestCase {
         guard case .join(let join3)? = await late.next() else { return XCTFail("expected join") }
         let pubInfo = try XCTUnwrap(join3.otherParticipants.first { $0.identity == "pub1" })
         XCTAssertEqual(pubInfo.dataTracks.map(\.name), ["imu"])
+        guard case .update(let lateJoined)? = await first.next() else { return XCTFail("expected update") }
+        XCTAssertEqual(lateJoined.participants.first?.identity, "late")
 
         // Leave: the others see DISCONNECTED with a higher version and no tracks.
         await room.leave(second.session.sid, session: second.session)

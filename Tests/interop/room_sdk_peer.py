@@ -153,8 +153,11 @@ def compare(sent, received):
             mismatches.append({"index": i, "want_len": len(want[0]), "have_len": len(have[0]),
                                "want_ts": want[1], "have_ts": have[1]})
     missing = [i for i, frame in enumerate(sent) if frame not in got]
+    # What did arrive must be exactly what was pushed, in push order.
+    order = [sent.index(frame) if frame in sent else -1 for frame in got]
     return {"sent": len(sent), "received": len(got), "equal": got == sent, "mismatches": mismatches[:5],
-            "missing": [{"index": i, "len": len(sent[i][0]), "ts": sent[i][1]} for i in missing]}
+            "missing": [{"index": i, "len": len(sent[i][0]), "ts": sent[i][1]} for i in missing],
+            "received_in_order_and_exact": order == sorted(order) and -1 not in order}
 
 
 async def wait_count(received, count, timeout):
@@ -251,7 +254,9 @@ async def scenario_rejections(url):
     nodata = await Participant("nodata").connect(url, "room-rej", can_publish_data=False)
     try:
         result = {}
-        await asyncio.wait_for(pub.room.local_participant.publish_data_track(name="dup"), STEP)
+        # Keep the first track referenced: a collected LocalDataTrack unpublishes itself.
+        first = await asyncio.wait_for(pub.room.local_participant.publish_data_track(name="dup"), STEP)
+        result["first_sid"] = first.info.sid
         try:
             await asyncio.wait_for(pub.room.local_participant.publish_data_track(name="dup"), STEP)
             result["duplicate"] = "accepted"
@@ -262,6 +267,7 @@ async def scenario_rejections(url):
             result["no_grant"] = "accepted"
         except Exception as error:
             result["no_grant"] = f"{type(error).__name__}: {getattr(error, 'message', error)}"
+        result["first_still_published"] = first.is_published()
         return result
     finally:
         await nodata.close()
@@ -319,7 +325,35 @@ async def scenario_isolation(url):
             await p.close()
 
 
+async def scenario_data_packets(url):
+    """DataPackets on _reliable/_lossy: broadcast, destination_identities, canPublishData."""
+    names = ["alice", "bob", "carol"]
+    people = {n: await Participant(n).connect(url, "room-data") for n in names}
+    mute = await Participant("mute").connect(url, "room-data", can_publish_data=False)
+    got = {n: [] for n in names + ["mute"]}
+    for n, p in list(people.items()) + [("mute", mute)]:
+        p.room.on("data_received", lambda packet, n=n: got[n].append(
+            (packet.participant.identity if packet.participant else None, bytes(packet.data), packet.topic)))
+    try:
+        await asyncio.sleep(1.0)
+        await people["alice"].room.local_participant.publish_data(b"to-all", reliable=True, topic="t1")
+        await people["alice"].room.local_participant.publish_data(b"lossy-to-all", reliable=False)
+        await people["alice"].room.local_participant.publish_data(b"only-bob", destination_identities=["bob"])
+        try:
+            await mute.room.local_participant.publish_data(b"from-mute")
+            mute_send = "sent"
+        except Exception as error:
+            mute_send = f"refused: {error}"
+        await asyncio.sleep(2.0)
+        return {"got": {n: sorted([list(map(lambda x: x if not isinstance(x, bytes) else x.decode(), g)) for g in v])
+                        for n, v in got.items()}, "mute_send": mute_send}
+    finally:
+        for p in list(people.values()) + [mute]:
+            await p.close()
+
+
 SCENARIOS = {
+    "data-packets": scenario_data_packets,
     "roundtrip": scenario_roundtrip,
     "late": scenario_late,
     "two-subscribers": scenario_two_subscribers,
@@ -435,6 +469,14 @@ SCENARIOS["bench"] = scenario_bench
 SERVER_PID = [0]
 
 
+def udp_rcvbuf_errors():
+    """Datagrams the kernel dropped in this namespace because a socket's receive buffer was full
+    (/proc/net/snmp Udp RcvbufErrors): the only loss a lossy channel may show here."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return int(rows[1][rows[0].index("RcvbufErrors")])
+
+
 async def main():
     if SCENARIO == "bench-sub":
         await bench_subscriber(sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6]))
@@ -443,10 +485,15 @@ async def main():
     url = server.start()
     SERVER_PID[0] = server.proc.pid
     try:
+        errors_before = udp_rcvbuf_errors()
         result = await asyncio.wait_for(SCENARIOS[SCENARIO](url), 120)
+        result["udp_rcvbuf_errors"] = udp_rcvbuf_errors() - errors_before
     finally:
         exit_status = server.stop()
     result["server_exit"] = exit_status
+    log = os.environ.get("TB_SERVER_LOG")
+    if log and os.path.exists(log):
+        result["server_log"] = [line.strip() for line in open(log) if " left: " in line]
     print(json.dumps(result))
 
 
