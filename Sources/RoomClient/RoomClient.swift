@@ -1,1 +1,14 @@
-// RoomClient: the Swift LiveKit room client (DESIGN.md §2).
+// RoomClient: the Swift LiveKit room client (DESIGN.md §2, §3; issue 4).
+//
+// - `Room` (actor; `Room+Session`: join, offer/answer, trickle, ping, reconnect;
+//   `Room+DataTracks`: publish, subscribe, packets both ways) owns the room's state.
+// - `LocalParticipant`, `LocalDataTrack` (non-blocking `tryPush`, 16-frame queue),
+//   `RemoteParticipant`, `RemoteDataTrack`, `DataTrackSubscription` (bounded buffer, drops new
+//   frames when full), `DataTrackPublication`, `RoomEvent`, `RoomOptions`, `E2EEOptions`.
+// - Pure parts tests drive directly: `SignalRequests` (every message we send, built as the SDK
+//   builds it), `SubscriberHandleMap`, `SubscriptionFanout`, `ReconnectSchedule`,
+//   `SignalLiveness`, `HTTPStatusProbe.parse`.
+// - I/O edges: `SignalConnection` (WebSocket, swift-websocket's WSClient), `HTTPStatusProbe`
+//   (why an upgrade failed: only a 404 on /rtc/v1 falls back to /rtc), WebRTCData's
+//   `PeerConnection`.
+// - `RoomClientError`: the module's one error type.

@@ -1,1 +1,214 @@
-// RoomServer: the embedded LiveKit-compatible room server (DESIGN.md §2).
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import LiveKitProtocol
+import Logging
+import NIOCore
+import ServiceLifecycle
+import WebRTCData
+
+/// The embedded LiveKit-compatible server (`trackbag serve`, issue 4): signaling over WebSocket
+/// at `/rtc/v1` and `/rtc`, token checks at `/rtc/validate` and `/rtc/v1/validate`, rooms with
+/// data tracks forwarded over data-channel-only WebRTC.
+///
+/// A refused WebSocket upgrade falls through to the plain HTTP routes, which answer 401 (token)
+/// or 400 (join request) with the reason in the body, as livekit-server does; the SDK then calls
+/// `…/validate` and shows that reason.
+public struct RoomServer: Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// First UDP port for peer connections (0 = any free port).
+        public var rtcPort: Int
+        /// API key → secret.
+        public var keys: [String: String]
+        /// Addresses to advertise and bind for WebRTC; empty = every up non-loopback IPv4
+        /// interface address plus 127.0.0.1.
+        public var nodeIPs: [String]
+
+        public init(host: String = "127.0.0.1", port: Int = 7880, rtcPort: Int = 7882,
+                    keys: [String: String] = ["devkey": "secret"], nodeIPs: [String] = []) {
+            self.host = host
+            self.port = port
+            self.rtcPort = rtcPort
+            self.keys = keys
+            self.nodeIPs = nodeIPs
+        }
+    }
+
+    /// The version announced in join responses (the SDK only needs one to be there).
+    public static let version = "1.9.0-trackbag"
+
+    public let configuration: Configuration
+    /// The WebRTC addresses in use.
+    public let rtcAddresses: [String]
+    private let directory: RoomDirectory
+    private let factory: PeerConnectionFactory
+
+    public init(_ configuration: Configuration) throws(RoomServerError) {
+        guard !configuration.keys.isEmpty else { throw .badConfiguration("no API keys") }
+        guard (0...65535).contains(configuration.port) else { throw .badConfiguration("port \(configuration.port)") }
+        guard (0...65535).contains(configuration.rtcPort) else { throw .badConfiguration("rtc port \(configuration.rtcPort)") }
+        var addresses: [IPAddress] = []
+        for text in configuration.nodeIPs {
+            guard let address = IPAddress(text) else { throw .badConfiguration("node IP \(text) is not an IP address") }
+            addresses.append(address)
+        }
+        if addresses.isEmpty { addresses = PeerConnectionFactory.defaultAddresses() }
+        guard !addresses.isEmpty else { throw .badConfiguration("no address for WebRTC") }
+        self.configuration = configuration
+        self.rtcAddresses = addresses.map(\.description)
+        self.factory = PeerConnectionFactory(addresses: addresses, firstPort: UInt16(configuration.rtcPort))
+        self.directory = RoomDirectory(server: ServerIdentity.make())
+    }
+
+    /// Serves until SIGINT or SIGTERM, then ends every session and stops. `onListening` gets the
+    /// WebSocket URL once the port is bound (useful with port 0).
+    public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
+        let logger = Logger(label: "trackbag.serve")
+        let http = Router(context: BasicWebSocketRequestContext.self)
+        addHTTPRoutes(to: http)
+        let webSocket = Router(context: BasicWebSocketRequestContext.self)
+        addWebSocketRoutes(to: webSocket)
+        let host = configuration.host
+        let app = Application(
+            router: http,
+            server: .http1WebSocketUpgrade(webSocketRouter: webSocket,
+                                           configuration: .init(ws: .init(maxFrameSize: 1 << 20, autoPing: .disabled))),
+            configuration: .init(address: .hostname(host, port: configuration.port), serverName: "trackbag"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                onListening("ws://\(host):\(port)")
+            },
+            logger: logger
+        )
+        let group = ServiceGroup(configuration: .init(services: [app, SessionCloser(directory: directory)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    // MARK: - Routes
+
+    private static func query(of request: Request) -> [String: String] {
+        var query: [String: String] = [:]
+        for (key, value) in request.uri.queryParameters where query[String(key)] == nil {
+            query[String(key)] = String(value)
+        }
+        return query
+    }
+
+    private func joinParameters(_ request: Request, path: JoinParameters.Path) throws(RoomServerError) -> JoinParameters {
+        try JoinParameters.parse(path: path, query: Self.query(of: request),
+                                 authorization: request.headers[.authorization], keys: configuration.keys)
+    }
+
+    private static func refusal(_ error: RoomServerError) -> Response {
+        Response(status: HTTPResponse.Status(code: error.httpStatus),
+                 headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: error.description + "\n")))
+    }
+
+    private func addHTTPRoutes(to router: Router<BasicWebSocketRequestContext>) {
+        for path in [JoinParameters.Path.singlePeerConnection, .dualPeerConnection] {
+            // `…/validate`: the SDK's way to learn why a join failed (200 "success" when fine).
+            router.get(RouterPath(path.rawValue + "/validate")) { request, _ -> Response in
+                do {
+                    _ = try self.joinParameters(request, path: path)
+                    return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "success")))
+                } catch let error as RoomServerError {
+                    return Self.refusal(error)
+                }
+            }
+            // A signal path reached without an upgrade: the upgrade was refused, or this is not
+            // a WebSocket request at all.
+            router.get(RouterPath(path.rawValue)) { request, _ -> Response in
+                do {
+                    _ = try self.joinParameters(request, path: path)
+                    return Response(status: .badRequest,
+                                    body: .init(byteBuffer: ByteBuffer(string: "expected a WebSocket upgrade\n")))
+                } catch let error as RoomServerError {
+                    return Self.refusal(error)
+                }
+            }
+        }
+    }
+
+    private func addWebSocketRoutes(to router: Router<BasicWebSocketRequestContext>) {
+        for path in [JoinParameters.Path.singlePeerConnection, .dualPeerConnection] {
+            router.ws(RouterPath(path.rawValue), shouldUpgrade: { request, _ in
+                (try? self.joinParameters(request, path: path)) == nil ? .dontUpgrade : .upgrade([:])
+            }, onUpgrade: { inbound, outbound, context in
+                guard let parameters = try? self.joinParameters(context.request, path: path) else { return }
+                await self.serve(parameters, inbound: inbound, outbound: outbound)
+            })
+        }
+    }
+
+    // MARK: - One signal connection
+
+    private func serve(_ parameters: JoinParameters, inbound: WebSocketInboundStream,
+                       outbound: WebSocketOutboundWriter) async {
+        if parameters.reconnect {
+            // We keep no state to resume from: tell the client to join afresh (DESIGN.md §3).
+            var leave = Livekit_LeaveRequest()
+            leave.canReconnect = true
+            leave.action = .reconnect
+            leave.reason = .unknownReason
+            var response = Livekit_SignalResponse()
+            response.message = .leave(leave)
+            if let bytes: [UInt8] = try? response.serializedBytes() {
+                try? await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+            }
+            try? await outbound.close(.normalClosure, reason: "reconnect")
+            return
+        }
+        let log: @Sendable (String) -> Void = { message in
+            FileHandle.standardError.write(Data("serve: \(message)\n".utf8))
+        }
+        let session = await directory.join(parameters, factory: factory, log: log)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await response in session.signals {
+                    guard let bytes: [UInt8] = try? response.serializedBytes() else { continue }
+                    do {
+                        try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+                    } catch {
+                        break
+                    }
+                }
+                try? await outbound.close(.normalClosure, reason: nil)
+            }
+            group.addTask {
+                await session.start()
+            }
+            group.addTask {
+                do {
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        guard case .binary(let buffer) = message,
+                              let request = try? Livekit_SignalRequest(serializedBytes: Array(buffer.readableBytesView)) else {
+                            continue
+                        }
+                        await session.handle(request)
+                    }
+                } catch {
+                    // The connection broke: same as a close.
+                }
+                await session.disconnected()
+            }
+        }
+        if let room = await directory.room(named: parameters.room) {
+            await directory.forgetIfClosed(room)
+        }
+    }
+}
+
+/// Ends every session when the service group shuts down, so open WebSockets close and the HTTP
+/// server can finish.
+private struct SessionCloser: Service {
+    let directory: RoomDirectory
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await directory.closeAll()
+    }
+}

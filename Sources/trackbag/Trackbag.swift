@@ -8,9 +8,9 @@ struct Trackbag: AsyncParsableCommand {
         abstract: "Record, replay and pipe LiveKit data tracks.",
         subcommands: [
             Run.self, Validate.self, Info.self, Export.self, Import.self, Doctor.self,
-            Token.self, Bench.self, Demo.self,
+            Token.self, Bench.self, Demo.self, Serve.self,
             // Hidden helpers that interop tests drive.
-            WriteForever.self, WebRTCPeer.self, JoinRequestDecode.self, MCAPTool.self,
+            WriteForever.self, WebRTCPeer.self, JoinRequestDecode.self, RoomPeer.self, MCAPTool.self,
         ]
     )
 }

@@ -1,0 +1,244 @@
+import DataTracks
+import Foundation
+import LiveKitProtocol
+import WebRTCData
+
+/// A LiveKit room seen from one participant: the Swift counterpart of the SDK's `Room`.
+///
+/// ```swift
+/// let room = Room()
+/// let events = room.events()              // before connect: sees everything
+/// try await room.connect(url: "ws://10.99.0.1:7880", token: token)
+/// let track = try await room.localParticipant.publishDataTrack(name: "imu")
+/// try track.tryPush(DataTrackFrame(payload: bytes, userTimestamp: now))
+/// let remote = try await room.waitForDataTrack(identity: "robot", name: "imu")
+/// for await frame in try await remote.subscribe() { … }
+/// ```
+///
+/// This actor owns the room's state: the signal session, peer connections, participants,
+/// published and subscribed tracks. Tasks that read sockets call back into it, tagged with
+/// the session generation so a lost session's stragglers are ignored.
+public actor Room {
+    enum ConnectionState: Equatable { case idle, connecting, connected, reconnecting, closed }
+    enum SignalMode: Equatable { case singlePeerConnection, twoPeerConnections }
+
+    struct RemoteTrackKey: Hashable, Sendable {
+        var identity: String
+        var handle: UInt16
+    }
+
+    struct RemoteParticipantState {
+        var identity: String
+        var sid: String
+        var version: UInt32
+        var tracks: [UInt16: DataTrackPublication]
+    }
+
+    struct LocalTrackState {
+        var publication: DataTrackPublication
+        var packetizer: Packetizer
+        var track: LocalDataTrack
+        var sender: Task<Void, Never>?
+    }
+
+    /// Counters for tests and benchmarks.
+    public struct Statistics: Sendable, Equatable {
+        public var framesSent = 0
+        public var framesNotSent = 0
+        public var packetsReceived = 0
+        public var framesReceived = 0
+        /// Packets for a subscriber handle we do not know.
+        public var unknownHandlePackets = 0
+        public var malformedPackets = 0
+        /// Frames the depacketizer dropped (gap, too many packets, …).
+        public var depacketizerDrops = 0
+        /// Encrypted frames that failed to decrypt, or arrived without a key.
+        public var decryptFailures = 0
+        /// Frames dropped because a subscription's buffer was full.
+        public var subscriberBufferDrops = 0
+        public var reconnects = 0
+    }
+
+    // MARK: State
+
+    private let hub = EventHub()
+    var options = RoomOptions()
+    var state: ConnectionState = .idle
+    var mode: SignalMode = .singlePeerConnection
+    var generation = 0
+    var url = ""
+    var token = ""
+
+    var signal: SignalConnection?
+    var publisher: PeerConnection?
+    var subscriber: PeerConnection?
+    var dataTrackChannel: DataChannel?
+    var sessionTasks: [Task<Void, Never>] = []
+    var joinWaiter: OneShot<Result<Livekit_JoinResponse, RoomClientError>>?
+    var publisherAnswered: OneShot<Void>?
+    var liveness: SignalLiveness?
+
+    var localIdentity = ""
+    var localSid = ""
+    var roomName = ""
+    var roomSid = ""
+    var remote: [String: RemoteParticipantState] = [:]
+    var handleMap = SubscriberHandleMap()
+    var depacketizers: [UInt16: Depacketizer] = [:]
+    var subscriptions: [RemoteTrackKey: SubscriptionFanout] = [:]
+    /// The sid each subscribed key is subscribed under in the current session.
+    var subscribedSids: [RemoteTrackKey: String] = [:]
+    /// After a re-join, tracks missing from the room may be on their way back (their publisher
+    /// re-joins too): subscriptions wait for them until this deadline.
+    var pendingUntil: ContinuousClock.Instant?
+    /// Subscribed tracks that vanished but are expected back, with the time we stop waiting.
+    var pendingTracks: [RemoteTrackKey: ContinuousClock.Instant] = [:]
+    /// How long subscriptions wait for a track whose publisher is re-joining.
+    static let republishGrace: Duration = .seconds(20)
+
+    var handles = HandleAllocator()
+    var localTracks: [UInt16: LocalTrackState] = [:]
+    var pendingPublishes: [UInt16: OneShot<Result<DataTrackPublication, RoomClientError>>] = [:]
+    var cryptor: FrameCryptor?
+    var statistics = Statistics()
+    var trackWaiters: [(key: (String, String), waiter: OneShot<RemoteDataTrack?>)] = []
+
+    public init() {}
+
+    // MARK: Public API
+
+    /// A stream of room events; make it before `connect` to see every event.
+    public nonisolated func events() -> AsyncStream<RoomEvent> { hub.stream() }
+
+    /// Calls `handler` for every event, in order, from now on.
+    public nonisolated func addEventHandler(_ handler: @escaping @Sendable (RoomEvent) async -> Void) {
+        let stream = hub.stream()
+        Task { for await event in stream { await handler(event) } }
+    }
+
+    public nonisolated var localParticipant: LocalParticipant { LocalParticipant(room: self) }
+
+    public var isConnected: Bool { state == .connected }
+    public var name: String { roomName }
+    public var sid: String { roomSid }
+    public var identity: String { localIdentity }
+    public var currentStatistics: Statistics { statistics }
+    /// Which signaling path the current session uses.
+    public var usesSinglePeerConnection: Bool { mode == .singlePeerConnection }
+
+    public var remoteParticipants: [String: RemoteParticipant] {
+        remote.mapValues { snapshot(of: $0) }
+    }
+
+    /// Joins the room at `url` (ws:// or wss://, e.g. `ws://10.99.0.1:7880`) with `token`.
+    public func connect(url: String, token: String, options: RoomOptions = RoomOptions()) async throws(RoomClientError) {
+        guard state == .idle else { throw .invalidArgument("connect: room already used (state \(state))") }
+        self.options = options
+        self.url = try Self.normalizedBaseURL(url)
+        self.token = token
+        if let e2ee = options.e2ee { cryptor = FrameCryptor(keys: e2ee.keyProvider) }
+        mode = options.singlePeerConnection ? .singlePeerConnection : .twoPeerConnections
+        state = .connecting
+        do {
+            try await establishSession()
+        } catch {
+            tearDownSession()
+            state = .closed
+            hub.finish()
+            throw error
+        }
+        state = .connected
+        hub.emit(.connected)
+    }
+
+    /// Leaves the room: `leave` to the server, connections closed, tracks and subscriptions ended.
+    public func disconnect() async {
+        guard state != .closed else { return }
+        signal?.send(SignalRequests.leave())
+        close(reason: "client disconnect")
+    }
+
+    /// The track `name` of `identity`, waiting until it is published (or `timeout` passes).
+    public func waitForDataTrack(identity: String, name: String,
+                                 timeout: Duration = .seconds(30)) async throws(RoomClientError) -> RemoteDataTrack {
+        if let track = findTrack(identity: identity, name: name) { return track }
+        guard state != .closed else { throw .notConnected }
+        let waiter = OneShot<RemoteDataTrack?>()
+        trackWaiters.append(((identity, name), waiter))
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            waiter.fulfil(nil)
+        }
+        let found = await waiter.value
+        timer.cancel()
+        guard let found else { throw .timeout("data track \(identity)/\(name)") }
+        return found
+    }
+
+    // MARK: Helpers
+
+    func snapshot(of participant: RemoteParticipantState) -> RemoteParticipant {
+        var tracks: [String: RemoteDataTrack] = [:]
+        for publication in participant.tracks.values {
+            tracks[publication.name] = RemoteDataTrack(publisherIdentity: participant.identity, info: publication, room: self)
+        }
+        return RemoteParticipant(identity: participant.identity, sid: participant.sid, dataTracks: tracks)
+    }
+
+    func findTrack(identity: String, name: String) -> RemoteDataTrack? {
+        guard let participant = remote[identity],
+              let publication = participant.tracks.values.first(where: { $0.name == name }) else { return nil }
+        return RemoteDataTrack(publisherIdentity: identity, info: publication, room: self)
+    }
+
+    func emit(_ event: RoomEvent) { hub.emit(event) }
+
+    /// Ends everything for good.
+    func close(reason: String) {
+        guard state != .closed else { return }
+        state = .closed
+        tearDownSession()
+        for (_, local) in localTracks {
+            local.track.close()
+            local.sender?.cancel()
+        }
+        localTracks = [:]
+        for key in subscriptions.keys { subscriptions[key]?.finishAll() }
+        subscriptions = [:]
+        for pending in pendingPublishes.values { pending.fulfil(.failure(.notConnected)) }
+        pendingPublishes = [:]
+        for waiter in trackWaiters { waiter.waiter.fulfil(nil) }
+        trackWaiters = []
+        hub.emit(.disconnected(reason: reason))
+        hub.finish()
+    }
+
+    /// `ws://host:port` from what the user gave (http(s) accepted, trailing `/` and a trailing
+    /// `/rtc` path removed).
+    static func normalizedBaseURL(_ text: String) throws(RoomClientError) -> String {
+        var value = text.trimmingCharacters(in: .whitespaces)
+        if value.hasPrefix("http://") { value = "ws://" + value.dropFirst(7) }
+        if value.hasPrefix("https://") { value = "wss://" + value.dropFirst(8) }
+        guard value.hasPrefix("ws://") || value.hasPrefix("wss://"),
+              let components = URLComponents(string: value), let host = components.host, !host.isEmpty else {
+            throw .invalidURL(text)
+        }
+        while value.hasSuffix("/") { value.removeLast() }
+        return value
+    }
+}
+
+/// The local participant: publishes data tracks.
+public struct LocalParticipant: Sendable {
+    let room: Room
+
+    public var identity: String { get async { await room.identity } }
+
+    /// Publishes a data track: picks the lowest free handle, asks the server, and returns once
+    /// the server confirmed it (or rejected it: `.requestRejected` with the reason, e.g.
+    /// `DUPLICATE_NAME`, or `NOT_ALLOWED` without `canPublishData`).
+    public func publishDataTrack(name: String, frameEncoding: DataTrackFrameEncoding? = nil,
+                                 schema: String? = nil) async throws(RoomClientError) -> LocalDataTrack {
+        try await room.publish(name: name, frameEncoding: frameEncoding, schema: schema)
+    }
+}

@@ -1,0 +1,41 @@
+import DataTracks
+import WebRTCData
+
+/// How `Room.connect` behaves.
+public struct RoomOptions: Sendable {
+    /// Sent in the join request as the SDK does; data tracks are still subscribed explicitly.
+    public var autoSubscribe = true
+    /// Try the single peer connection path `/rtc/v1` first (the SDK default); false goes
+    /// straight to `/rtc` with two peer connections.
+    public var singlePeerConnection = true
+    /// Local addresses for ICE. Default: every up non-loopback IPv4 interface address, plus
+    /// 127.0.0.1 when the server URL is a loopback address.
+    public var addresses: [IPAddress]?
+    /// Per step of connecting (upgrade, join, peer connection, data channel open).
+    public var timeout: Duration = .seconds(15)
+    /// Re-join by itself when the signal or peer connection is lost.
+    public var reconnect = true
+    /// End-to-end encryption of data tracks (AES-128-GCM, DESIGN.md §3 "E2EE").
+    public var e2ee: E2EEOptions?
+
+    public init(autoSubscribe: Bool = true, singlePeerConnection: Bool = true, addresses: [IPAddress]? = nil,
+                timeout: Duration = .seconds(15), reconnect: Bool = true, e2ee: E2EEOptions? = nil) {
+        self.autoSubscribe = autoSubscribe
+        self.singlePeerConnection = singlePeerConnection
+        self.addresses = addresses
+        self.timeout = timeout
+        self.reconnect = reconnect
+        self.e2ee = e2ee
+    }
+}
+
+/// E2EE for data tracks: our tracks are published with `encryption: GCM` and encrypted with the
+/// local participant's key; frames of encrypted remote tracks are decrypted with the
+/// publisher's key, and frames that fail are dropped and counted.
+public struct E2EEOptions: Sendable {
+    public var keyProvider: E2EEKeyProvider
+
+    public init(keyProvider: E2EEKeyProvider) {
+        self.keyProvider = keyProvider
+    }
+}

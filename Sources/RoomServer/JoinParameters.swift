@@ -1,0 +1,110 @@
+import Foundation
+import LiveKitProtocol
+
+/// What a client asked for when it opened the signal WebSocket, read from the upgrade request
+/// (DESIGN.md §3): the verified token, the room, which of LiveKit's two signaling paths it used,
+/// and whether this is a resume attempt.
+struct JoinParameters: Sendable {
+    enum Path: String, Sendable {
+        /// `/rtc/v1`: one peer connection; the publisher offer rides in the join request.
+        case singlePeerConnection = "/rtc/v1"
+        /// `/rtc`: publisher and subscriber peer connections; client info in query parameters.
+        case dualPeerConnection = "/rtc"
+    }
+
+    var claims: AccessTokenClaims
+    var grant: VideoGrant
+    var room: String
+    var path: Path
+    /// `/rtc/v1` only: the publisher's SDP offer and its id.
+    var publisherOffer: Livekit_SessionDescription?
+    var clientInfo: Livekit_ClientInfo
+    var autoSubscribe: Bool
+    /// A resume attempt (`reconnect=1`, or `JoinRequest.reconnect`): we answer it with
+    /// `Leave{action: RECONNECT}` so the client joins afresh.
+    var reconnect: Bool
+    var metadata: String
+    var attributes: [String: String]
+
+    /// Reads and checks the request: token first (401 on any failure, as LiveKit), then the
+    /// path's own parameters (400).
+    static func parse(path: Path, query: [String: String], authorization: String?,
+                      keys: [String: String], now: Date = Date()) throws(RoomServerError) -> JoinParameters {
+        let token: String
+        if let authorization, authorization.lowercased().hasPrefix("bearer ") {
+            token = String(authorization.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
+        } else if let value = query["access_token"], !value.isEmpty {
+            token = value
+        } else {
+            throw .missingToken
+        }
+        let claims: AccessTokenClaims
+        do {
+            claims = try AccessToken.verify(token, keys: keys, now: now)
+        } catch {
+            throw .invalidToken(error)
+        }
+        guard let grant = claims.video, grant.roomJoin == true else {
+            throw .notAllowed(room: claims.video?.room ?? "", reason: "token has no roomJoin grant")
+        }
+        guard let room = grant.room, !room.isEmpty else {
+            throw .notAllowed(room: "", reason: "token names no room")
+        }
+        guard !claims.identity.isEmpty else {
+            throw .notAllowed(room: room, reason: "token has no identity (sub)")
+        }
+
+        var parameters = JoinParameters(claims: claims, grant: grant, room: room, path: path, publisherOffer: nil,
+                                        clientInfo: Livekit_ClientInfo(), autoSubscribe: true, reconnect: false,
+                                        metadata: claims.metadata ?? "", attributes: claims.attributes ?? [:])
+        switch path {
+        case .singlePeerConnection:
+            guard let value = query["join_request"], !value.isEmpty else {
+                throw .badJoinRequest(parameter: "join_request", reason: "missing")
+            }
+            let request: Livekit_JoinRequest
+            do {
+                request = try JoinRequestQuery.decode(value)
+            } catch {
+                throw .badJoinRequest(parameter: "join_request", reason: "\(error)")
+            }
+            parameters.clientInfo = request.clientInfo
+            parameters.autoSubscribe = request.hasConnectionSettings ? request.connectionSettings.autoSubscribe : true
+            parameters.reconnect = request.reconnect
+            if request.hasPublisherOffer { parameters.publisherOffer = request.publisherOffer }
+            if !request.metadata.isEmpty { parameters.metadata = request.metadata }
+            for (key, value) in request.participantAttributes { parameters.attributes[key] = value }
+        case .dualPeerConnection:
+            // livekit-server `rtcservice.go` reads these query parameters for the /rtc path.
+            var info = Livekit_ClientInfo()
+            info.sdk = Self.sdk(named: query["sdk"] ?? "")
+            info.version = query["version"] ?? ""
+            info.protocol = Int32(query["protocol"] ?? "") ?? 0
+            info.os = query["os"] ?? ""
+            info.osVersion = query["os_version"] ?? ""
+            info.deviceModel = query["device_model"] ?? ""
+            info.clientProtocol = Int32(query["client_protocol"] ?? "") ?? 0
+            parameters.clientInfo = info
+            parameters.autoSubscribe = (query["auto_subscribe"] ?? "1") != "0"
+            parameters.reconnect = query["reconnect"] == "1" || query["reconnect"] == "true"
+        }
+        return parameters
+    }
+
+    private static func sdk(named name: String) -> Livekit_ClientInfo.SDK {
+        switch name.lowercased() {
+        case "js": .js
+        case "swift": .swift
+        case "android": .android
+        case "flutter": .flutter
+        case "go": .go
+        case "unity": .unity
+        case "reactnative": .reactNative
+        case "rust": .rust
+        case "python": .python
+        case "cpp": .cpp
+        case "node": .node
+        default: .unknown
+        }
+    }
+}

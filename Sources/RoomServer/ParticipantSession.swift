@@ -1,0 +1,326 @@
+import DataTracks
+import Foundation
+import LiveKitProtocol
+import Synchronization
+import WebRTCData
+
+/// One participant's connection to the server: its signal outbox, its peer connection(s), the
+/// channels it is served on, and its data-track packet queue. The actor owns the peer
+/// connections and signal handling; what the room pushes (signal responses, packets) goes
+/// through `send`, `deliverDataPacket` and `dataTrackQueue`, which never block the room.
+///
+/// Modes (DESIGN.md §3): on `/rtc/v1` one peer connection, offered by the client with the join
+/// request; we answer and reply on the client's own channels. On `/rtc` the client offers a
+/// publisher connection and, with `subscriber_primary` (set when it may subscribe, as
+/// livekit-server does), we offer a subscriber connection at once and serve it on our own
+/// `_reliable`, `_lossy` and `_data_track` channels there.
+actor ParticipantSession {
+    nonisolated let sid: String
+    nonisolated let identity: String
+    nonisolated let parameters: JoinParameters
+    /// Signal responses for the WebSocket writer, in order; finishes when the session ends.
+    nonisolated let signals: AsyncStream<Livekit_SignalResponse>
+    nonisolated let dataTrackQueue: SubscriberQueue
+    nonisolated var subscriberPrimary: Bool {
+        parameters.path == .dualPeerConnection && parameters.grant.allowsSubscribe
+    }
+
+    private nonisolated let signalSink: AsyncStream<Livekit_SignalResponse>.Continuation
+    private nonisolated let dataPacketSink: AsyncStream<(DataLane, [UInt8])>.Continuation
+    private let dataPackets: AsyncStream<(DataLane, [UInt8])>
+    /// Channels this participant is served on, by label; read by the sender tasks without
+    /// hopping onto the actor.
+    private nonisolated let outgoing = ChannelTable()
+    private nonisolated let ended = Mutex(false)
+    /// Packets this participant published on `_data_track`, and how many bytes.
+    private nonisolated let publishedPackets = PublishedCounter()
+
+    private let room: Room
+    private let factory: PeerConnectionFactory
+    private let log: @Sendable (String) -> Void
+    private var publisher: PeerConnection?
+    private var subscriber: PeerConnection?
+    private var nextOfferID: UInt32 = 1
+    private var tasks: [Task<Void, Never>] = []
+    private var closed = false
+
+    init(parameters: JoinParameters, room: Room, factory: PeerConnectionFactory,
+         log: @escaping @Sendable (String) -> Void) {
+        self.sid = Identifiers.participant()
+        self.identity = parameters.claims.identity
+        self.parameters = parameters
+        self.room = room
+        self.factory = factory
+        self.log = log
+        (signals, signalSink) = AsyncStream.makeStream(of: Livekit_SignalResponse.self)
+        (dataPackets, dataPacketSink) = AsyncStream.makeStream(of: (DataLane, [UInt8]).self,
+                                                               bufferingPolicy: .bufferingOldest(4096))
+        dataTrackQueue = SubscriberQueue()
+    }
+
+    // MARK: - Called by the room (never blocks)
+
+    nonisolated func send(_ response: Livekit_SignalResponse) {
+        signalSink.yield(response)
+    }
+
+    nonisolated func deliverDataPacket(_ bytes: [UInt8], lane: DataLane) {
+        dataPacketSink.yield((lane, bytes))
+    }
+
+    /// Ends the session from the server side: `leave` is the last signal message, then the
+    /// WebSocket closes and the peer connections go.
+    nonisolated func terminate(sending leave: Livekit_LeaveRequest?) {
+        let first = ended.withLock { ended in
+            defer { ended = true }
+            return !ended
+        }
+        guard first else { return }
+        if let leave {
+            var response = Livekit_SignalResponse()
+            response.message = .leave(leave)
+            signalSink.yield(response)
+        }
+        signalSink.finish()
+        dataPacketSink.finish()
+        dataTrackQueue.close()
+        Task { await self.shutDownTransports() }
+    }
+
+    // MARK: - Lifecycle
+
+    /// After the join response: answer the publisher offer (`/rtc/v1`) or offer the subscriber
+    /// connection (`/rtc` with subscriber_primary), and start the sender tasks.
+    func start() async {
+        startSenders()
+        if let offer = parameters.publisherOffer {
+            await answerPublisher(offer)
+        }
+        if subscriberPrimary {
+            await offerSubscriber()
+        }
+    }
+
+    /// The signal connection ended (client leave or WebSocket closed).
+    func disconnected() async {
+        await room.leave(sid, session: self)
+        terminate(sending: nil)
+    }
+
+    private func shutDownTransports() async {
+        guard !closed else { return }
+        closed = true
+        let published = publishedPackets.value
+        let queue = dataTrackQueue.counters
+        log("\(identity) left: published \(published.count) packets (\(published.bytes) B); "
+            + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped")
+        for task in tasks { task.cancel() }
+        tasks = []
+        outgoing.channels.withLock { $0 = [:] }
+        if let publisher { await publisher.close() }
+        if let subscriber { await subscriber.close() }
+        publisher = nil
+        subscriber = nil
+    }
+
+    // MARK: - Signal requests
+
+    func handle(_ request: Livekit_SignalRequest) async {
+        guard !closed else { return }
+        switch request.message {
+        case .offer(let offer):
+            await answerPublisher(offer)
+        case .answer(let answer):
+            guard let subscriber else { return }
+            do {
+                try await subscriber.setRemoteDescription(answer.sdp)
+            } catch {
+                log("\(identity): subscriber answer refused: \(error)")
+            }
+        case .trickle(let trickle):
+            await addCandidate(trickle)
+        case .pingReq(let ping):
+            var pong = Livekit_Pong()
+            pong.lastPingTimestamp = ping.timestamp
+            pong.timestamp = Int64(Date().timeIntervalSince1970 * 1000)
+            var response = Livekit_SignalResponse()
+            response.message = .pongResp(pong)
+            send(response)
+        case .ping(let timestamp):
+            var response = Livekit_SignalResponse()
+            response.message = .pong(timestamp)
+            send(response)
+        case .leave:
+            await disconnected()
+        case .publishDataTrackRequest(let publish):
+            await room.publishDataTrack(publish, from: sid)
+        case .unpublishDataTrackRequest(let unpublish):
+            await room.unpublishDataTrack(unpublish, from: sid)
+        case .updateDataSubscription(let update):
+            await room.updateDataSubscription(update, from: sid)
+        default:
+            break  // media, metadata and sync requests have no meaning for a data-only server
+        }
+    }
+
+    private func addCandidate(_ trickle: Livekit_TrickleRequest) async {
+        let candidate: ICECandidateInit
+        do {
+            candidate = try ICECandidateInit(json: trickle.candidateInit)
+        } catch {
+            log("\(identity): bad trickle candidate: \(error)")
+            return
+        }
+        // Single PC mode has only the publisher connection, whatever the target says.
+        let target = (trickle.target == .subscriber && parameters.path == .dualPeerConnection) ? subscriber : publisher
+        guard let target else { return }
+        do {
+            try await target.addRemoteCandidate(candidate)
+        } catch {
+            // TCP candidates and the like are not for us; ICE-lite needs none anyway.
+        }
+    }
+
+    // MARK: - Peer connections
+
+    private func answerPublisher(_ offer: Livekit_SessionDescription) async {
+        if let old = publisher {
+            // No renegotiation in our stack: a new offer replaces the connection.
+            publisher = nil
+            await old.close()
+        }
+        let connection: PeerConnection
+        let answerSDP: String
+        do {
+            (connection, answerSDP) = try await factory.answer(offer.sdp)
+        } catch {
+            log("\(identity): publisher offer refused: \(error)")
+            return
+        }
+        guard !closed else {
+            await connection.close()
+            return
+        }
+        publisher = connection
+        watchIncomingChannels(of: connection, repliesHere: parameters.path == .singlePeerConnection)
+        var answer = Livekit_SessionDescription()
+        answer.type = "answer"
+        answer.sdp = answerSDP
+        answer.id = offer.id
+        var response = Livekit_SignalResponse()
+        response.message = .answer(answer)
+        send(response)
+    }
+
+    private func offerSubscriber() async {
+        let connection: PeerConnection
+        let offerSDP: String
+        let channels: [String: DataChannel]
+        do {
+            (connection, offerSDP, channels) = try await factory.offer()
+        } catch {
+            log("\(identity): subscriber offer failed: \(error)")
+            return
+        }
+        guard !closed else {
+            await connection.close()
+            return
+        }
+        subscriber = connection
+        outgoing.channels.withLock { $0 = channels }
+        var offer = Livekit_SessionDescription()
+        offer.type = "offer"
+        offer.sdp = offerSDP
+        offer.id = nextOfferID
+        nextOfferID += 1
+        var response = Livekit_SignalResponse()
+        response.message = .offer(offer)
+        send(response)
+    }
+
+    /// Channels the client opens on its publisher connection: `_data_track` feeds the room's
+    /// forwarding, `_reliable`/`_lossy` carry DataPackets. In single PC mode they are also the
+    /// channels this participant is served on.
+    private func watchIncomingChannels(of connection: PeerConnection, repliesHere: Bool) {
+        let room = self.room
+        let sid = self.sid
+        let outgoing = self.outgoing
+        let log = self.log
+        let identity = self.identity
+        let counters = self.publishedPackets
+        tasks.append(Task {
+            await withTaskGroup(of: Void.self) { group in
+                for await channel in connection.incomingDataChannels {
+                    if repliesHere { outgoing.channels.withLock { $0[channel.label] = channel } }
+                    if channel.label == DataLane.dataTrackLabel {
+                        group.addTask {
+                            for await message in channel.messages {
+                                let bytes = message.bytes
+                                counters.add(bytes.count)
+                                await room.forwardDataTrackPacket(bytes, from: sid)
+                            }
+                        }
+                    } else if let lane = DataLane(label: channel.label) {
+                        group.addTask {
+                            for await message in channel.messages {
+                                await room.forwardDataPacket(message.bytes, lane: lane, from: sid)
+                            }
+                        }
+                    } else {
+                        log("\(identity): ignoring data channel \(channel.label)")
+                    }
+                }
+            }
+        })
+    }
+
+    /// Two senders: data-track packets from `dataTrackQueue`, DataPackets from the room. A
+    /// packet for a channel that is not open yet is dropped (counted by the queue as sent or
+    /// not): nothing waits on a connection that may never come up.
+    private func startSenders() {
+        let queue = dataTrackQueue
+        let outgoing = self.outgoing
+        tasks.append(Task {
+            while let packet = await queue.next() {
+                guard let channel = outgoing.channels.withLock({ $0[DataLane.dataTrackLabel] }), channel.state == .open else { continue }
+                do {
+                    try await channel.send(packet)
+                    queue.markSent()
+                } catch {
+                    continue
+                }
+                // Let SCTP drain before queueing more: a backlog then shows in our queue,
+                // which drops, instead of growing inside the transport.
+                if channel.bufferedAmount > SubscriberQueue.transportHighWater {
+                    channel.bufferedAmountLowThreshold = SubscriberQueue.transportHighWater / 4
+                    await channel.bufferedAmountLow()
+                }
+            }
+        })
+        let packets = dataPackets
+        tasks.append(Task {
+            for await (lane, bytes) in packets {
+                guard let channel = outgoing.channels.withLock({ $0[lane.label] }), channel.state == .open else { continue }
+                try? await channel.send(bytes)
+            }
+        })
+    }
+}
+
+extension SubscriberQueue {
+    /// Bytes a subscriber's data channel may hold unsent before its sender waits.
+    static let transportHighWater = 1 << 20
+}
+
+/// The channels a participant is served on, by label, shared by the session actor (which sets
+/// them) and its sender tasks (which read them for every packet).
+final class ChannelTable: Sendable {
+    let channels = Mutex<[String: DataChannel]>([:])
+}
+
+/// Packets and bytes a participant published, counted by its channel reader.
+final class PublishedCounter: Sendable {
+    private let state = Mutex((count: 0, bytes: 0))
+    func add(_ bytes: Int) { state.withLock { $0.count += 1; $0.bytes += bytes } }
+    var value: (count: Int, bytes: Int) { state.withLock { $0 } }
+}

@@ -1,0 +1,379 @@
+import DataTracks
+import Foundation
+import LiveKitProtocol
+
+/// One room: its participants, their data tracks, who subscribes to what under which handle,
+/// and the forwarding table the packets follow. The actor owns all of it; sessions call in and
+/// the room answers through each session's signal outbox and packet queue (never awaiting a
+/// session, so no state can change under it mid-method).
+///
+/// Behaviour follows livekit-server `pkg/rtc/room.go` and `participant_data_track.go` where the
+/// SDK can see it (DESIGN.md §3): ParticipantUpdate to the others on join, change and leave with
+/// the participant's `version` incremented each time; data-track publish checks; a full
+/// `DataTrackSubscriberHandles` snapshot after every subscription change.
+actor Room {
+    nonisolated let name: String
+    nonisolated let sid: String
+    nonisolated let createdAt: Date
+    nonisolated let server: ServerIdentity
+
+    private struct Member {
+        var info: Livekit_ParticipantInfo
+        let session: ParticipantSession
+        var canPublishData: Bool
+        var canSubscribe: Bool
+        var subscriberHandles = HandleAllocator()
+        /// Subscriber handle → track sid, for this member as a subscriber.
+        var subscriptions: [UInt16: String] = [:]
+    }
+
+    /// Where a track is: its publisher and the publisher's handle.
+    private struct TrackLocation: Hashable {
+        var publisherSID: String
+        var pubHandle: UInt16
+    }
+
+    /// One subscriber of one track: where its packets go and under which handle.
+    struct Route: Sendable {
+        var subscriberSID: String
+        var handle: UInt16
+        var queue: SubscriberQueue
+    }
+
+    private var members: [String: Member] = [:]
+    /// Participant sids in join order, so updates and join responses list them stably.
+    private var order: [String] = []
+    private var tracks: [String: TrackLocation] = [:]
+    /// Publisher sid → publisher handle → subscribers: the hot path's one lookup.
+    private var routes: [String: [UInt16: [Route]]] = [:]
+    /// True once the room emptied and left the directory; a late join must go elsewhere.
+    private(set) var closed = false
+
+    /// Packets that could not be routed (too short, handle 0, unknown handle).
+    private(set) var unroutablePackets = 0
+
+    init(name: String, server: ServerIdentity, now: Date = Date()) {
+        self.name = name
+        self.sid = Identifiers.room()
+        self.createdAt = now
+        self.server = server
+    }
+
+    var participantCount: Int { members.count }
+
+    // MARK: - Join and leave
+
+    /// Admits `session`, replacing an earlier session of the same identity (LiveKit closes the
+    /// old one with DUPLICATE_IDENTITY). Sends the join response first, then tells the others.
+    /// Nil when the room already closed.
+    func join(_ session: ParticipantSession, subscriberPrimary: Bool, now: Date = Date()) -> Bool {
+        guard !closed else { return false }
+        if let old = members.values.first(where: { $0.info.identity == session.identity }) {
+            removeMember(old.info.sid, reason: .duplicateIdentity)
+            var leave = Livekit_LeaveRequest()
+            leave.reason = .duplicateIdentity
+            leave.action = .disconnect
+            old.session.terminate(sending: leave)
+        }
+        let parameters = session.parameters
+        let seconds = Int64(now.timeIntervalSince1970)
+        var info = Livekit_ParticipantInfo()
+        info.sid = session.sid
+        info.identity = session.identity
+        info.name = parameters.claims.name ?? ""
+        info.metadata = parameters.metadata
+        info.attributes = parameters.attributes
+        info.state = .joined
+        info.joinedAt = seconds
+        info.joinedAtMs = Int64(now.timeIntervalSince1970 * 1000)
+        info.version = 1
+        info.permission = parameters.grant.participantPermission
+        info.kind = Self.kind(parameters.claims.kind)
+        info.clientProtocol = parameters.clientInfo.clientProtocol
+        info.capabilities = parameters.clientInfo.capabilities
+        members[session.sid] = Member(info: info, session: session, canPublishData: parameters.grant.allowsPublishData,
+                                      canSubscribe: parameters.grant.allowsSubscribe)
+        order.append(session.sid)
+
+        var join = Livekit_JoinResponse()
+        join.room = roomInfo()
+        join.participant = info
+        join.otherParticipants = order.filter { $0 != session.sid }.compactMap { members[$0]?.info }
+        join.serverVersion = server.version
+        join.serverInfo = server.info
+        join.pingInterval = 5
+        join.pingTimeout = 15
+        join.subscriberPrimary = subscriberPrimary
+        var response = Livekit_SignalResponse()
+        response.message = .join(join)
+        session.send(response)
+
+        // Others see the newcomer active at once (as in the SDK captures).
+        members[session.sid]?.info.state = .active
+        members[session.sid]?.info.version += 1
+        if let current = members[session.sid]?.info { broadcast(current, except: session.sid) }
+        return true
+    }
+
+    /// Removes the participant (its leave, a closed signal connection, or a replacement).
+    /// True when the room is now empty and closed.
+    @discardableResult
+    func leave(_ participantSID: String, session: ParticipantSession) -> Bool {
+        // A replaced session's late leave must not remove its successor.
+        if let member = members[participantSID], member.session === session {
+            removeMember(participantSID, reason: .clientInitiated)
+        }
+        if members.isEmpty { closed = true }
+        return closed
+    }
+
+    /// Ends every session (server shutdown).
+    func closeAll() {
+        var leave = Livekit_LeaveRequest()
+        leave.reason = .serverShutdown
+        leave.action = .disconnect
+        for sid in order {
+            guard let member = members[sid] else { continue }
+            removeMember(sid, reason: .serverShutdown)
+            member.session.terminate(sending: leave)
+        }
+        closed = true
+    }
+
+    private func removeMember(_ participantSID: String, reason: Livekit_DisconnectReason) {
+        guard var member = members.removeValue(forKey: participantSID) else { return }
+        order.removeAll { $0 == participantSID }
+        // Its tracks vanish for their subscribers.
+        var affected = Set<String>()
+        for track in member.info.dataTracks {
+            affected.formUnion(dropTrack(track.sid))
+        }
+        routes[participantSID] = nil
+        // Its own subscriptions stop.
+        for (handle, trackSID) in member.subscriptions {
+            guard let location = tracks[trackSID] else { continue }
+            routes[location.publisherSID]?[location.pubHandle]?.removeAll { $0.subscriberSID == participantSID && $0.handle == handle }
+        }
+        for subscriber in affected where subscriber != participantSID { sendSubscriberHandles(to: subscriber) }
+        member.info.state = .disconnected
+        member.info.disconnectReason = reason
+        member.info.version += 1
+        member.info.dataTracks = []
+        broadcast(member.info, except: participantSID)
+    }
+
+    // MARK: - Data tracks
+
+    /// Signal request 19: checks, then response 27 and a ParticipantUpdate listing the track.
+    func publishDataTrack(_ request: Livekit_PublishDataTrackRequest, from participantSID: String) {
+        guard var member = members[participantSID] else { return }
+        if let refusal = DataTrackPublishCheck.refusal(of: request, canPublishData: member.canPublishData,
+                                                       existing: member.info.dataTracks) {
+            member.session.send(refusal.response(to: request))
+            return
+        }
+        var track = Livekit_DataTrackInfo()
+        track.pubHandle = request.pubHandle
+        track.sid = Identifiers.dataTrack()
+        track.name = request.name
+        track.encryption = request.encryption
+        if request.hasFrameEncoding { track.frameEncoding = request.frameEncoding }
+        if request.hasSchema { track.schema = request.schema }
+        member.info.dataTracks.append(track)
+        member.info.isPublisher = true
+        member.info.version += 1
+        members[participantSID] = member
+        tracks[track.sid] = TrackLocation(publisherSID: participantSID, pubHandle: UInt16(request.pubHandle))
+
+        var published = Livekit_PublishDataTrackResponse()
+        published.info = track
+        var response = Livekit_SignalResponse()
+        response.message = .publishDataTrackResponse(published)
+        member.session.send(response)
+        broadcast(member.info, except: participantSID)
+    }
+
+    /// Signal request 20: response 28, subscribers lose the track (new handle snapshots), and a
+    /// ParticipantUpdate without it.
+    func unpublishDataTrack(_ request: Livekit_UnpublishDataTrackRequest, from participantSID: String) {
+        guard var member = members[participantSID] else { return }
+        guard let index = member.info.dataTracks.firstIndex(where: { $0.pubHandle == request.pubHandle }) else {
+            var refusal = Livekit_RequestResponse()
+            refusal.reason = .notFound
+            refusal.message = "no data track with handle \(request.pubHandle)"
+            refusal.request = .unpublishDataTrack(request)
+            var response = Livekit_SignalResponse()
+            response.message = .requestResponse(refusal)
+            member.session.send(response)
+            return
+        }
+        let track = member.info.dataTracks.remove(at: index)
+        member.info.version += 1
+        members[participantSID] = member
+        let affected = dropTrack(track.sid)
+
+        var unpublished = Livekit_UnpublishDataTrackResponse()
+        unpublished.info = track
+        var response = Livekit_SignalResponse()
+        response.message = .unpublishDataTrackResponse(unpublished)
+        member.session.send(response)
+        broadcast(member.info, except: participantSID)
+        for subscriber in affected { sendSubscriberHandles(to: subscriber) }
+    }
+
+    /// Forgets a track and every subscription to it; returns the subscribers that had one.
+    private func dropTrack(_ trackSID: String) -> Set<String> {
+        guard let location = tracks.removeValue(forKey: trackSID) else { return [] }
+        let trackRoutes = routes[location.publisherSID]?.removeValue(forKey: location.pubHandle) ?? []
+        var affected = Set<String>()
+        for route in trackRoutes {
+            members[route.subscriberSID]?.subscriptions[route.handle] = nil
+            members[route.subscriberSID]?.subscriberHandles.release(route.handle)
+            affected.insert(route.subscriberSID)
+        }
+        return affected
+    }
+
+    /// Signal request 21: applies each update, then sends the subscriber its full handle map
+    /// (response 29). Unknown tracks are skipped; a subscriber without `canSubscribe` gets none.
+    func updateDataSubscription(_ request: Livekit_UpdateDataSubscription, from participantSID: String) {
+        guard var member = members[participantSID] else { return }
+        for update in request.updates {
+            let existing = member.subscriptions.first { $0.value == update.trackSid }?.key
+            if update.subscribe {
+                guard member.canSubscribe, existing == nil, let location = tracks[update.trackSid],
+                      let handle = member.subscriberHandles.allocate() else { continue }
+                member.subscriptions[handle] = update.trackSid
+                routes[location.publisherSID, default: [:]][location.pubHandle, default: []]
+                    .append(Route(subscriberSID: participantSID, handle: handle, queue: member.session.dataTrackQueue))
+            } else if let handle = existing {
+                member.subscriptions[handle] = nil
+                member.subscriberHandles.release(handle)
+                if let location = tracks[update.trackSid] {
+                    routes[location.publisherSID]?[location.pubHandle]?.removeAll {
+                        $0.subscriberSID == participantSID && $0.handle == handle
+                    }
+                }
+            }
+        }
+        members[participantSID] = member
+        sendSubscriberHandles(to: participantSID)
+    }
+
+    /// The subscriber's handles as response 29 (a full snapshot, DESIGN.md §3).
+    func subscriberHandles(of participantSID: String) -> Livekit_DataTrackSubscriberHandles {
+        var snapshot = Livekit_DataTrackSubscriberHandles()
+        guard let member = members[participantSID] else { return snapshot }
+        for (handle, trackSID) in member.subscriptions {
+            guard let location = tracks[trackSID], let publisher = members[location.publisherSID] else { continue }
+            var published = Livekit_DataTrackSubscriberHandles.PublishedDataTrack()
+            published.publisherIdentity = publisher.info.identity
+            published.publisherSid = publisher.info.sid
+            published.trackSid = trackSID
+            snapshot.subHandles[UInt32(handle)] = published
+        }
+        return snapshot
+    }
+
+    private func sendSubscriberHandles(to participantSID: String) {
+        guard let member = members[participantSID] else { return }
+        var response = Livekit_SignalResponse()
+        response.message = .dataTrackSubscriberHandles(subscriberHandles(of: participantSID))
+        member.session.send(response)
+    }
+
+    /// One packet from a publisher's `_data_track` channel: a copy with the handle rewritten
+    /// (bytes 2-3 only, packet v0) goes to each subscriber's queue.
+    func forwardDataTrackPacket(_ packet: [UInt8], from publisherSID: String) {
+        guard let handle = try? DataTrackPacket.handle(of: packet),
+              let targets = routes[publisherSID]?[handle] else {
+            unroutablePackets += 1
+            return
+        }
+        for target in targets {
+            var copy = packet
+            do {
+                try DataTrackPacket.rewriteHandle(in: &copy, to: target.handle)
+            } catch {
+                continue  // cannot happen: the length was checked and handles are never 0
+            }
+            target.queue.offer(copy)
+        }
+    }
+
+    // MARK: - Data packets
+
+    /// A `DataPacket` from `_reliable`/`_lossy`: stamped with the sender and passed on the same
+    /// lane to the other participants, or only to `destination_identities` when it names any.
+    /// Needs `canPublishData` (livekit-server drops it otherwise).
+    func forwardDataPacket(_ bytes: [UInt8], lane: DataLane, from participantSID: String) {
+        guard let sender = members[participantSID], sender.canPublishData,
+              var packet = try? Livekit_DataPacket(serializedBytes: bytes) else { return }
+        packet.participantIdentity = sender.info.identity
+        packet.participantSid = sender.info.sid
+        var destinations = Set(packet.destinationIdentities)
+        if case .user(var user)? = packet.value {
+            destinations.formUnion(user.destinationIdentities)
+            user.participantIdentity = sender.info.identity
+            user.participantSid = sender.info.sid
+            packet.value = .user(user)
+        }
+        guard let encoded: [UInt8] = try? packet.serializedBytes() else { return }
+        for sid in order where sid != participantSID {
+            guard let member = members[sid], member.canSubscribe else { continue }
+            if !destinations.isEmpty && !destinations.contains(member.info.identity) { continue }
+            member.session.deliverDataPacket(encoded, lane: lane)
+        }
+    }
+
+    // MARK: - Helpers
+
+    private func broadcast(_ info: Livekit_ParticipantInfo, except participantSID: String) {
+        var update = Livekit_ParticipantUpdate()
+        update.participants = [info]
+        var response = Livekit_SignalResponse()
+        response.message = .update(update)
+        for sid in order where sid != participantSID {
+            members[sid]?.session.send(response)
+        }
+    }
+
+    private func roomInfo() -> Livekit_Room {
+        var room = Livekit_Room()
+        room.sid = sid
+        room.name = name
+        room.creationTime = Int64(createdAt.timeIntervalSince1970)
+        room.creationTimeMs = Int64(createdAt.timeIntervalSince1970 * 1000)
+        room.numParticipants = UInt32(members.count)
+        room.numPublishers = UInt32(members.values.filter { $0.info.isPublisher }.count)
+        room.emptyTimeout = 300
+        room.departureTimeout = 20
+        return room
+    }
+
+    private static func kind(_ name: String?) -> Livekit_ParticipantInfo.Kind {
+        switch name {
+        case "ingress": .ingress
+        case "egress": .egress
+        case "sip": .sip
+        case "agent": .agent
+        default: .standard
+        }
+    }
+}
+
+/// What the server says about itself in every join response (`server_version`, `server_info`).
+struct ServerIdentity: Sendable {
+    var version: String
+    var info: Livekit_ServerInfo
+
+    static func make(version: String = RoomServer.version) -> ServerIdentity {
+        var info = Livekit_ServerInfo()
+        info.edition = .standard
+        info.version = version
+        // The protocol version the SDK captures show a server announcing (DESIGN.md §3).
+        info.protocol = 16
+        info.nodeID = Identifiers.node()
+        return ServerIdentity(version: version, info: info)
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+
+/// The server's rooms by name: a room is created by its first join and leaves the directory
+/// when its last participant leaves (a later join creates a fresh room with a new sid). Rooms
+/// never share participants, tracks or packets.
+actor RoomDirectory {
+    let server: ServerIdentity
+    private var rooms: [String: Room] = [:]
+
+    init(server: ServerIdentity) {
+        self.server = server
+    }
+
+    /// Creates the participant's session in its room (creating the room if needed) and admits
+    /// it; the join response is the session's first signal message.
+    func join(_ parameters: JoinParameters, factory: PeerConnectionFactory,
+              log: @escaping @Sendable (String) -> Void) async -> ParticipantSession {
+        while true {
+            let room = rooms[parameters.room] ?? Room(name: parameters.room, server: server)
+            rooms[parameters.room] = room
+            let session = ParticipantSession(parameters: parameters, room: room, factory: factory, log: log)
+            if await room.join(session, subscriberPrimary: session.subscriberPrimary) { return session }
+            // The room closed while we waited: it emptied; drop it and make a new one.
+            if rooms[parameters.room] === room { rooms[parameters.room] = nil }
+        }
+    }
+
+    /// Called after a session ended: forgets its room once the room has closed.
+    func forgetIfClosed(_ room: Room) async {
+        let closed = await room.closed
+        if closed, rooms[room.name] === room { rooms[room.name] = nil }
+    }
+
+    func room(named name: String) -> Room? { rooms[name] }
+
+    /// Ends every session (server shutdown).
+    func closeAll() async {
+        let all = Array(rooms.values)
+        rooms = [:]
+        for room in all { await room.closeAll() }
+    }
+}

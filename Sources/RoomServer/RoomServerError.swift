@@ -1,0 +1,39 @@
+import LiveKitProtocol
+
+/// The one error of RoomServer: what was refused or failed, and where, so the HTTP layer can
+/// answer with the right status and a reason the client can show (LiveKit answers a refused
+/// join with 401 and a text body, `pkg/service/rtcservice.go`).
+public enum RoomServerError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// No token in `Authorization: Bearer` nor in `access_token`.
+    case missingToken
+    /// The token failed verification (signature, key, `exp`, `nbf`…).
+    case invalidToken(LiveKitProtocolError)
+    /// The token is valid but its grant does not allow joining `room`.
+    case notAllowed(room: String, reason: String)
+    /// The join query is unusable: `parameter` names what was wrong.
+    case badJoinRequest(parameter: String, reason: String)
+    /// A UDP socket for a peer connection could not be bound.
+    case noUDPPort(address: String, detail: String)
+    /// A server configuration value is unusable.
+    case badConfiguration(String)
+
+    /// The HTTP status LiveKit uses for this refusal.
+    public var httpStatus: Int {
+        switch self {
+        case .missingToken, .invalidToken, .notAllowed: 401
+        case .badJoinRequest: 400
+        case .noUDPPort, .badConfiguration: 500
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .missingToken: "no access token (Authorization: Bearer or access_token)"
+        case let .invalidToken(error): "invalid access token: \(error)"
+        case let .notAllowed(room, reason): "not allowed to join room \(room): \(reason)"
+        case let .badJoinRequest(parameter, reason): "bad join request (\(parameter)): \(reason)"
+        case let .noUDPPort(address, detail): "no UDP port on \(address): \(detail)"
+        case let .badConfiguration(detail): "bad configuration: \(detail)"
+        }
+    }
+}

@@ -1,0 +1,219 @@
+import ArgumentParser
+import DataTracks
+import Foundation
+import RoomClient
+import WebRTCData
+import Synchronization
+
+/// `trackbag room-peer` (hidden): one `RoomClient.Room` driven by JSON-line commands on stdin,
+/// printing what happens as JSON lines on stdout, for the live tests against the embedded server
+/// and LiveKit's SDK (`Tests/interop/test_room_client.py`). Not a user command.
+///
+/// Commands: `{"cmd":"publish","track":T}`, `{"cmd":"push","track":T,"payload_b64":…,
+/// "user_timestamp":N|null}` (retries while the queue is full), `{"cmd":"unpublish","track":T}`,
+/// `{"cmd":"subscribe","identity":I,"track":T,"buffer":16,"timeout":30}`, `{"cmd":"stats"}`,
+/// `{"cmd":"quit"}`. Output: `{"event":…}` lines (connected, participant_connected,
+/// track_published, frame, stream_end, reconnecting, reconnected, …) and `{"reply":cmd,…}`.
+struct RoomPeer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "room-peer", abstract: "Room client test peer",
+                                                    shouldDisplay: false)
+
+    @Option(help: "server URL, e.g. ws://10.99.0.1:7880") var url: String
+    @Option(help: "access token") var token: String
+    @Flag(help: "go straight to /rtc (two peer connections)") var dualPc = false
+    @Option(help: "E2EE shared key (its UTF-8 bytes, as the SDK's shared_key)") var e2eeKey: String?
+    @Option(help: "local address for ICE (repeatable)") var address: [String] = []
+    @Option(help: "seconds to wait per connect step") var timeout: Int = 15
+
+    func run() async throws {
+        let out = JSONLines()
+        let room = Room()
+        let events = room.events()
+        let eventTask = Task {
+            for await event in events { out.emit(Self.describe(event)) }
+        }
+        var options = RoomOptions(singlePeerConnection: !dualPc, timeout: .seconds(timeout))
+        if let e2eeKey {
+            options.e2ee = E2EEOptions(keyProvider: try E2EEKeyProvider(sharedKey: Array(e2eeKey.utf8)))
+        }
+        if !address.isEmpty {
+            options.addresses = try address.map { text in
+                guard let ip = IPAddress(text) else { throw ValidationError("bad --address \(text)") }
+                return ip
+            }
+        }
+        do {
+            try await room.connect(url: url, token: token, options: options)
+        } catch {
+            out.emit(["event": "connect_failed", "error": "\(error)"])
+            throw ExitCode(3)
+        }
+        let single = await room.usesSinglePeerConnection
+        out.emit(["event": "joined", "identity": await room.identity, "room": await room.name, "single_pc": single])
+
+        var tracks: [String: LocalDataTrack] = [:]
+        let readers = Mutex<[Task<Void, Never>]>([])
+        for await line in StandardInput.lines() {
+            guard let command = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let name = command["cmd"] as? String else {
+                out.emit(["reply": "error", "error": "bad command line"])
+                continue
+            }
+            let track = command["track"] as? String ?? ""
+            switch name {
+            case "publish":
+                do {
+                    let published = try await room.localParticipant.publishDataTrack(name: track)
+                    tracks[track] = published
+                    out.emit(["reply": "publish", "ok": true, "track": track, "handle": Int(published.handle),
+                              "sid": published.trackSid])
+                } catch {
+                    out.emit(["reply": "publish", "ok": false, "track": track, "error": "\(error)"])
+                }
+            case "push":
+                guard let local = tracks[track] else {
+                    out.emit(["reply": "push", "ok": false, "error": "unknown track"])
+                    continue
+                }
+                let payload = (command["payload_b64"] as? String).flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } ?? []
+                let stamp = (command["user_timestamp"] as? NSNumber).map { $0.uint64Value }
+                let frame = DataTrackFrame(payload: payload, userTimestamp: stamp)
+                var result = "ok"
+                for _ in 0..<5000 {
+                    do {
+                        try local.tryPush(frame)
+                        result = "ok"
+                        break
+                    } catch .dropped {
+                        result = "dropped"
+                        try? await Task.sleep(for: .milliseconds(1))
+                    } catch {
+                        result = "unpublished"
+                        break
+                    }
+                }
+                if command["quiet"] as? Bool != true || result != "ok" {
+                    out.emit(["reply": "push", "ok": result == "ok", "result": result])
+                }
+            case "stream":
+                // Paced pushes for latency figures: absolute deadlines, user timestamp = Unix ns
+                // at push, an 8-byte sequence number leading the payload.
+                guard let local = tracks[track] else {
+                    out.emit(["reply": "stream", "ok": false, "error": "unknown track"])
+                    continue
+                }
+                let rate = max(1, command["rate"] as? Int ?? 1000)
+                let size = max(8, command["size"] as? Int ?? 256)
+                let count = command["count"] as? Int ?? rate
+                var dropped = 0
+                var refused = 0
+                let clock = ContinuousClock()
+                let start = clock.now
+                for sequence in 0..<count {
+                    try? await clock.sleep(until: start + .nanoseconds(Int64(sequence) * 1_000_000_000 / Int64(rate)))
+                    var payload = withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) }
+                    payload += [UInt8](repeating: 0xA5, count: size - 8)
+                    let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+                    do {
+                        try local.tryPush(DataTrackFrame(payload: payload, userTimestamp: now))
+                    } catch .dropped {
+                        dropped += 1
+                    } catch {
+                        refused += 1
+                    }
+                }
+                out.emit(["reply": "stream", "ok": true, "sent": count - dropped - refused, "dropped": dropped,
+                          "seconds": Double((clock.now - start).components.attoseconds) / 1e18
+                              + Double((clock.now - start).components.seconds)])
+            case "unpublish":
+                await tracks.removeValue(forKey: track)?.unpublish()
+                out.emit(["reply": "unpublish", "track": track])
+            case "subscribe":
+                let identity = command["identity"] as? String ?? ""
+                let buffer = command["buffer"] as? Int ?? 16
+                let wait = command["timeout"] as? Int ?? 30
+                let timingOnly = command["timing_only"] as? Bool ?? false
+                do {
+                    let remote = try await room.waitForDataTrack(identity: identity, name: track, timeout: .seconds(wait))
+                    let subscription = try await remote.subscribe(bufferSize: buffer)
+                    let id = readers.withLock { $0.count }
+                    let reader = Task {
+                        var count = 0
+                        for await frame in subscription {
+                            count += 1
+                            let recv = UInt64(Date().timeIntervalSince1970 * 1e9)
+                            if timingOnly {
+                                out.emit(["event": "timing", "sub": id, "size": frame.payload.count, "recv_ns": NSNumber(value: recv),
+                                          "user_timestamp": frame.userTimestamp.map { NSNumber(value: $0) } ?? NSNull()])
+                                continue
+                            }
+                            out.emit(["event": "frame", "sub": id, "identity": identity, "track": track,
+                                      "size": frame.payload.count, "payload_b64": Data(frame.payload).base64EncodedString(),
+                                      "user_timestamp": frame.userTimestamp.map { NSNumber(value: $0) } ?? NSNull(),
+                                      "recv_ns": NSNumber(value: UInt64(Date().timeIntervalSince1970 * 1e9))])
+                        }
+                        out.emit(["event": "stream_end", "sub": id, "frames": count, "dropped": subscription.droppedFrames])
+                    }
+                    readers.withLock { $0.append(reader) }
+                    out.emit(["reply": "subscribe", "ok": true, "sub": id, "sid": remote.sid])
+                } catch {
+                    out.emit(["reply": "subscribe", "ok": false, "error": "\(error)"])
+                }
+            case "stats":
+                let stats = await room.currentStatistics
+                out.emit(["reply": "stats", "frames_sent": stats.framesSent, "frames_not_sent": stats.framesNotSent,
+                          "frames_received": stats.framesReceived, "decrypt_failures": stats.decryptFailures,
+                          "depacketizer_drops": stats.depacketizerDrops, "buffer_drops": stats.subscriberBufferDrops,
+                          "unknown_handle_packets": stats.unknownHandlePackets, "reconnects": stats.reconnects,
+                          "remote": (await room.remoteParticipants).mapValues { Array($0.dataTracks.keys).sorted() }])
+            case "quit":
+                await room.disconnect()
+                for reader in readers.withLock({ $0 }) { reader.cancel() }
+                eventTask.cancel()
+                out.emit(["reply": "quit"])
+                return
+            default:
+                out.emit(["reply": "error", "error": "unknown command \(name)"])
+            }
+        }
+        await room.disconnect()
+    }
+
+    static func describe(_ event: RoomEvent) -> [String: Any] {
+        switch event {
+        case .connected: ["event": "connected"]
+        case .participantConnected(let p): ["event": "participant_connected", "identity": p.identity]
+        case .participantDisconnected(let p): ["event": "participant_disconnected", "identity": p.identity]
+        case .dataTrackPublished(let t):
+            ["event": "track_published", "identity": t.publisherIdentity, "track": t.name, "sid": t.sid,
+             "handle": Int(t.info.handle), "encrypted": t.info.encrypted]
+        case .dataTrackUnpublished(let t):
+            ["event": "track_unpublished", "identity": t.publisherIdentity, "track": t.name, "sid": t.sid]
+        case .reconnecting(let reason): ["event": "reconnecting", "reason": reason]
+        case .reconnected: ["event": "reconnected"]
+        case .disconnected(let reason): ["event": "disconnected", "reason": reason]
+        }
+    }
+}
+
+/// JSON lines on stdout, one writer at a time.
+private final class JSONLines: Sendable {
+    private let lock = Mutex(())
+
+    func emit(_ object: [String: Any]) {
+        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        lock.withLock { _ in FileHandle.standardOutput.write(data + Data("\n".utf8)) }
+    }
+}
+
+/// Lines of stdin from a dedicated thread (a blocking read must not hold a cooperative thread).
+private enum StandardInput {
+    static func lines() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        Thread.detachNewThread {
+            while let line = readLine() { continuation.yield(line) }
+            continuation.finish()
+        }
+        return stream
+    }
+}

@@ -1,0 +1,160 @@
+import DataTracks
+import LiveKitProtocol
+@testable import RoomClient
+import XCTest
+
+/// The room actor's participant and track bookkeeping, fed signal messages directly (no
+/// network): events, streams ending on unpublish, subscriptions waiting for a re-joining
+/// publisher, subscriber handles routing packets into subscriptions.
+final class RoomStateTests: XCTestCase {
+    private func participant(_ identity: String, sid: String, version: UInt32, tracks: [(UInt32, String, String)],
+                             state: Livekit_ParticipantInfo.State = .active,
+                             reason: Livekit_DisconnectReason = .unknownReason) -> Livekit_ParticipantInfo {
+        var info = Livekit_ParticipantInfo()
+        info.identity = identity
+        info.sid = sid
+        info.version = version
+        info.state = state
+        info.disconnectReason = reason
+        info.dataTracks = tracks.map { handle, name, trackSid in
+            var track = Livekit_DataTrackInfo()
+            track.pubHandle = handle
+            track.name = name
+            track.sid = trackSid
+            return track
+        }
+        return info
+    }
+
+    private func next(_ iterator: inout AsyncStream<RoomEvent>.AsyncIterator) async -> String {
+        guard let event = await iterator.next() else { return "end" }
+        switch event {
+        case .participantConnected(let p): return "connected \(p.identity)"
+        case .participantDisconnected(let p): return "disconnected \(p.identity)"
+        case .dataTrackPublished(let t): return "published \(t.publisherIdentity)/\(t.name) \(t.sid)"
+        case .dataTrackUnpublished(let t): return "unpublished \(t.publisherIdentity)/\(t.name)"
+        default: return "other"
+        }
+    }
+
+    func testEventsAndUnpublishEndsTheStream() async throws {
+        let room = Room()
+        var events = room.events().makeAsyncIterator()
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 2, tracks: [(1, "imu", "DTR_a")])], fromJoin: false)
+        var seen = [await next(&events), await next(&events)]
+        XCTAssertEqual(seen, ["connected pub1", "published pub1/imu DTR_a"])
+        let remote = await room.remoteParticipants
+        XCTAssertEqual(remote["pub1"]?.dataTracks["imu"]?.sid, "DTR_a")
+
+        let track = try await room.waitForDataTrack(identity: "pub1", name: "imu", timeout: .seconds(1))
+        let subscription = try await track.subscribe()
+        // A stale update (lower version, same sid) changes nothing.
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 1, tracks: [])], fromJoin: false)
+        let still = await room.remoteParticipants["pub1"]?.dataTracks["imu"]
+        XCTAssertNotNil(still)
+        // Unpublish: the track leaves the list; event, and the stream ends.
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 3, tracks: [])], fromJoin: false)
+        seen = [await next(&events)]
+        XCTAssertEqual(seen, ["unpublished pub1/imu"])
+        var frames = 0
+        for await _ in subscription { frames += 1 }
+        XCTAssertEqual(frames, 0)
+    }
+
+    func testPacketsRouteThroughSubscriberHandlesIntoEverySubscription() async throws {
+        let room = Room()
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 2, tracks: [(3, "imu", "DTR_a")])], fromJoin: false)
+        let track = try await room.waitForDataTrack(identity: "pub1", name: "imu", timeout: .seconds(1))
+        let first = try await track.subscribe()
+        let second = try await track.subscribe(bufferSize: 1)
+        var handles = Livekit_DataTrackSubscriberHandles()
+        var entry = Livekit_DataTrackSubscriberHandles.PublishedDataTrack()
+        entry.publisherIdentity = "pub1"
+        entry.publisherSid = "PA_1"
+        entry.trackSid = "DTR_a"
+        handles.subHandles[9] = entry
+        await room.applySubscriberHandles(handles)
+
+        // The server rewrote the publisher's handle 3 to our subscriber handle 9.
+        var packetizer = try Packetizer(handle: 9)
+        let payload = (0..<40_000).map { UInt8($0 % 251) }
+        let session = await room.generation
+        for frame in [DataTrackFrame(payload: payload, userTimestamp: 77), DataTrackFrame(payload: [1, 2, 3])] {
+            for packet in try packetizer.packetizeEncoded(payload: frame.payload, userTimestamp: frame.userTimestamp) {
+                await room.receivePacket(packet, session: session)
+            }
+        }
+        // A packet for a handle nobody mapped is counted, not delivered.
+        var stray = try Packetizer(handle: 4)
+        for packet in try stray.packetizeEncoded(payload: [9]) { await room.receivePacket(packet, session: session) }
+        await room.receivePacket([0xFF], session: session)
+
+        let stats = await room.currentStatistics
+        XCTAssertEqual(stats.framesReceived, 2)
+        XCTAssertEqual(stats.unknownHandlePackets, 1)
+        XCTAssertEqual(stats.malformedPackets, 1)
+        XCTAssertEqual(stats.subscriberBufferDrops, 1, "the 1-frame buffer dropped the second frame")
+        XCTAssertEqual(second.droppedFrames, 1)
+        var iterator = first.makeAsyncIterator()
+        let got = await iterator.next()
+        XCTAssertEqual(got, DataTrackFrame(payload: payload, userTimestamp: 77))
+        let got2 = await iterator.next()
+        XCTAssertEqual(got2, DataTrackFrame(payload: [1, 2, 3]))
+    }
+
+    func testSubscriptionWaitsForAPublisherThatIsRejoining() async throws {
+        let room = Room()
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 2, tracks: [(1, "imu", "DTR_a")])], fromJoin: false)
+        let track = try await room.waitForDataTrack(identity: "pub1", name: "imu", timeout: .seconds(1))
+        let subscription = try await track.subscribe()
+        // Server restart: the publisher is reported gone with SERVER_SHUTDOWN…
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 3, tracks: [], state: .disconnected,
+                                                  reason: .serverShutdown)], fromJoin: false)
+        let gone = await room.remoteParticipants["pub1"]
+        XCTAssertNil(gone)
+        // …comes back under a new sid and re-publishes handle 1 with a new track sid.
+        await room.applyParticipants([participant("pub1", sid: "PA_2", version: 1, tracks: [])], fromJoin: false)
+        await room.applyParticipants([participant("pub1", sid: "PA_2", version: 2, tracks: [(1, "imu", "DTR_b")])], fromJoin: false)
+        let pending = await room.pendingTracks
+        XCTAssertTrue(pending.isEmpty)
+        let subscribed = await room.subscriptions.count
+        XCTAssertEqual(subscribed, 1, "the subscription is still there, now for DTR_b")
+        // It still delivers: route a packet under the new sid.
+        var handles = Livekit_DataTrackSubscriberHandles()
+        var entry = Livekit_DataTrackSubscriberHandles.PublishedDataTrack()
+        entry.publisherIdentity = "pub1"
+        entry.trackSid = "DTR_b"
+        handles.subHandles[2] = entry
+        await room.applySubscriberHandles(handles)
+        var packetizer = try Packetizer(handle: 2)
+        let session = await room.generation
+        for packet in try packetizer.packetizeEncoded(payload: [42]) { await room.receivePacket(packet, session: session) }
+        var iterator = subscription.makeAsyncIterator()
+        let frame = await iterator.next()
+        XCTAssertEqual(frame?.payload, [42])
+    }
+
+    func testAPlainLeaveEndsSubscriptions() async throws {
+        let room = Room()
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 2, tracks: [(1, "imu", "DTR_a")])], fromJoin: false)
+        let track = try await room.waitForDataTrack(identity: "pub1", name: "imu", timeout: .seconds(1))
+        let subscription = try await track.subscribe()
+        await room.applyParticipants([participant("pub1", sid: "PA_1", version: 3, tracks: [], state: .disconnected,
+                                                  reason: .clientInitiated)], fromJoin: false)
+        var frames = 0
+        for await _ in subscription { frames += 1 }
+        XCTAssertEqual(frames, 0)
+        let subscribed = await room.subscriptions.count
+        XCTAssertEqual(subscribed, 0)
+    }
+
+    func testWaitForTrackTimesOut() async {
+        let room = Room()
+        do {
+            _ = try await room.waitForDataTrack(identity: "nobody", name: "x", timeout: .milliseconds(50))
+            XCTFail("should time out")
+        } catch {
+            XCTAssertEqual(error, .timeout("data track nobody/x"))
+        }
+    }
+}
