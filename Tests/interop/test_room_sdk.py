@@ -132,3 +132,15 @@ def test_data_packets_forwarded_with_destinations_and_grant(trackbag, mode, tmp_
     assert got["alice"] == [], result  # never echoed to the sender
     # Without canPublishData nothing from "mute" reaches anyone.
     assert not any(m[1] == "from-mute" for n in ("alice", "bob", "carol") for m in got[n]), result
+
+
+def test_signal_edges_401_reasons_resume_and_replacement(trackbag, tmp_path):
+    result = run(trackbag, "signal-edges", "single-pc", tmp_path)
+    assert result["bad_signature"][0] == 401 and "signature" in result["bad_signature"][1]
+    assert result["unknown_key"][0] == 401 and "unknown API key" in result["unknown_key"][1]
+    assert result["no_token"][0] == 401
+    assert result["good"] == [200, "success"] and result["query_token"] == [200, "success"]
+    # A resume attempt is answered with Leave{action: RECONNECT (2)}.
+    assert result["resume"] == ["leave", 2], result
+    # The same identity joining again replaces the old session (DUPLICATE_IDENTITY = 2).
+    assert result["replaced_reason"] == [2] and result["second_connected"] is True, result
