@@ -54,9 +54,11 @@ def assert_frames_delivered(received, result):
     assert received["received_in_order_and_exact"], received
     if received["equal"]:
         return
-    assert result["udp_rcvbuf_errors"] > 0, received
-    assert all(m["len"] > 65_536 for m in received["missing"]), received
-    assert len(received["missing"]) <= 6, received
+    detail = {"received": received, "udp_rcvbuf_errors": result["udp_rcvbuf_errors"],
+              "server_log": result.get("server_log")}
+    assert result["udp_rcvbuf_errors"] > 0, detail
+    assert all(m["len"] > 65_536 for m in received["missing"]), detail
+    assert len(received["missing"]) <= 6, detail
 
 
 @pytest.mark.parametrize("mode", MODES)
