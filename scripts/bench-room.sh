@@ -13,7 +13,7 @@ for n in ${TB_BENCH_COUNTS:-1 10}; do
     "$ROOT/.venv-peers/bin/python" -c '
 import json, sys
 d = json.load(sys.stdin)
-print(f"subscribers={d[\"subscribers\"]} rate={d[\"achieved_rate_hz\"]} Hz size={d[\"size\"]} B pushed={d[\"pushed\"]} "
-      f"lost={d[\"lost_total\"]} p50(median sub)={d[\"p50_ms_median\"]:.3f} ms p99(worst sub)={d[\"p99_ms_worst\"]:.3f} ms "
-      f"server cpu={d[\"server_cpu_percent\"]}% rss={d[\"server_rss_kib\"]} KiB")'
+print("subscribers=%(subscribers)s rate=%(achieved_rate_hz)s Hz size=%(size)s B pushed=%(pushed)s lost=%(lost_total)s "
+      "p50(median subscriber)=%(p50_ms_median).3f ms p99(worst subscriber)=%(p99_ms_worst).3f ms "
+      "server cpu=%(server_cpu_percent)s%% rss=%(server_rss_kib)s KiB" % d)'
 done
