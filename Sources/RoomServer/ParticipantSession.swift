@@ -113,7 +113,8 @@ actor ParticipantSession {
         let published = publishedPackets.value
         let queue = dataTrackQueue.counters
         log("\(identity) left: published \(published.count) packets (\(published.bytes) B); "
-            + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped")
+            + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped, "
+            + "\(queue.unsent) unsent")
         for task in tasks { task.cancel() }
         tasks = []
         outgoing.channels.withLock { $0 = [:] }
@@ -275,18 +276,24 @@ actor ParticipantSession {
     }
 
     /// Two senders: data-track packets from `dataTrackQueue`, DataPackets from the room. A
-    /// packet for a channel that is not open yet is dropped (counted by the queue as sent or
-    /// not): nothing waits on a connection that may never come up.
+    /// packet with no channel to go to, or whose send fails, is counted as unsent.
     private func startSenders() {
         let queue = dataTrackQueue
         let outgoing = self.outgoing
         tasks.append(Task {
             while let packet = await queue.next() {
-                guard let channel = outgoing.channels.withLock({ $0[DataLane.dataTrackLabel] }), channel.state == .open else { continue }
+                guard let channel = outgoing.channels.withLock({ $0[DataLane.dataTrackLabel] }) else {
+                    queue.markUnsent()
+                    continue
+                }
+                // Our own subscriber-side channel may still be opening (DCEP, RFC 8832): wait
+                // for it rather than lose what the subscriber already asked for.
+                if channel.state == .connecting { try? await channel.opened() }
                 do {
                     try await channel.send(packet)
                     queue.markSent()
                 } catch {
+                    queue.markUnsent()
                     continue
                 }
                 // Let SCTP drain before queueing more: a backlog then shows in our queue,

@@ -14,6 +14,8 @@ final class SubscriberQueue: Sendable {
         var enqueued = 0
         var dropped = 0
         var sent = 0
+        /// Dequeued but not sent: no channel yet, or the channel refused it.
+        var unsent = 0
     }
 
     private struct Entry {
@@ -95,6 +97,7 @@ final class SubscriberQueue: Sendable {
     }
 
     func markSent() { state.withLock { $0.counters.sent += 1 } }
+    func markUnsent() { state.withLock { $0.counters.unsent += 1 } }
 
     /// Ends the queue: waiting packets are discarded, the consumer gets nil.
     func close() {

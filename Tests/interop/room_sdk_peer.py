@@ -352,7 +352,52 @@ async def scenario_data_packets(url):
             await p.close()
 
 
+async def scenario_signal_edges(url):
+    """Raw signaling edges: HTTP 401 reasons, a resume attempt answered with
+    Leave{RECONNECT}, and the same identity joining again replacing the old session."""
+    import aiohttp
+    from livekit.protocol import rtc as signal
+    http = url.replace("ws://", "http://")
+    result = {}
+    async with aiohttp.ClientSession() as client:
+        for label, tok in [("bad_signature", api.AccessToken(KEY, "nope").with_identity("x").with_grants(
+                               api.VideoGrants(room_join=True, room="r")).to_jwt()),
+                           ("unknown_key", api.AccessToken("other", "secret").with_identity("x").with_grants(
+                               api.VideoGrants(room_join=True, room="r")).to_jwt()),
+                           ("good", token("x", "r"))]:
+            async with client.get(f"{http}/rtc/validate", headers={"Authorization": f"Bearer {tok}"}) as response:
+                result[label] = [response.status, (await response.text()).strip()]
+        async with client.get(f"{http}/rtc/validate?access_token={token('x', 'r')}") as response:
+            result["query_token"] = [response.status, (await response.text()).strip()]
+        async with client.get(f"{http}/rtc/validate") as response:
+            result["no_token"] = [response.status, (await response.text()).strip()]
+        # A resume attempt on /rtc: the server cannot resume and says RECONNECT.
+        async with client.ws_connect(f"{url}/rtc?reconnect=1&sid=PA_gone&protocol=16",
+                                     headers={"Authorization": f"Bearer {token('ghost', 'edges')}"}) as ws:
+            message = await asyncio.wait_for(ws.receive(), STEP)
+            response = signal.SignalResponse()
+            response.ParseFromString(message.data)
+            result["resume"] = [response.WhichOneof("message"), int(response.leave.action)]
+    # The same identity joins twice: the first room is told to leave (DUPLICATE_IDENTITY).
+    first = await Participant("twin").connect(url, "edges")
+    reasons = []
+    first.room.on("disconnected", lambda reason: reasons.append(int(reason)))
+    second = await Participant("twin").connect(url, "edges")
+    try:
+        for _ in range(100):
+            if reasons:
+                break
+            await asyncio.sleep(0.1)
+        result["replaced_reason"] = reasons
+        result["second_connected"] = second.room.isconnected()
+    finally:
+        await second.close()
+        await first.close()
+    return result
+
+
 SCENARIOS = {
+    "signal-edges": scenario_signal_edges,
     "data-packets": scenario_data_packets,
     "roundtrip": scenario_roundtrip,
     "late": scenario_late,
