@@ -48,7 +48,9 @@ let package = Package(
 
         // Storage layers.
         .target(name: "Recording", dependencies: ["CSQLite", "CZstd"]),
-        .target(name: "MCAP", dependencies: ["CZstd", "CLZ4"]),
+        // CRC-32 for MCAP's chunk and data-section CRCs: PCLMULQDQ folding, zlib for the rest.
+        .target(name: "CCRC32", path: "Sources/CCRC32", linkerSettings: [.linkedLibrary("z")]),
+        .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CCRC32"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
         .target(name: "Pipeline", dependencies: ["Recording", .product(name: "Yams", package: "Yams")]),

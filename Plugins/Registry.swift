@@ -11,6 +11,8 @@ public enum BuiltinStages {
         Decode.registration,
         Filter.registration,
         Downsample.registration,
+        MCAPSource.registration,
+        MCAPSink.registration,
     ]
 
     public static func registration(for type: String, kind: StageKind) -> StageRegistration? {

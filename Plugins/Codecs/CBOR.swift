@@ -98,7 +98,7 @@ struct CBORReader {
                 }
             }
             if major == 2 { return .bytes(data) }
-            guard let text = String(validating: data, as: UTF8.self) else {
+            guard let text = UTF8Text.string(data) else {
                 throw CodecError("CBOR text string is not valid UTF-8", at: start)
             }
             return .string(text)

@@ -19,6 +19,18 @@ final class InputFile {
         }
     }
 
+    /// Whether a read would return without blocking (data or end of file). Regular files always
+    /// are; pipes and terminals (standard input) may not be.
+    func isReadable(timeoutMilliseconds: Int32 = 0) -> Bool {
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let n = poll(&descriptor, 1, timeoutMilliseconds)
+            if n < 0 && errno == EINTR { continue }
+            // An error from poll: let the read report it.
+            return n != 0
+        }
+    }
+
     /// One read buffer for the file's life: no per-read allocation or zero-filling.
     private var chunk = [UInt8](repeating: 0, count: 1 << 20)
 

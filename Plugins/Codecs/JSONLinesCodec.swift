@@ -131,10 +131,28 @@ public final class JSONLinesReader {
         self.frameEncoding = frameEncoding
     }
 
-    /// The next frame, or nil at the end. A malformed line throws a `PipelineError` naming the
-    /// file, the line and the column (byte) of the problem. Blank lines are skipped.
+    /// What `step` found.
+    public enum Step {
+        case frame(Frame)
+        /// No complete line is available without blocking (a pipe or terminal is quiet).
+        case wouldBlock
+        case end
+    }
+
+    /// The next frame, or nil at the end; blocks on pipes until a line arrives. A malformed
+    /// line throws a `PipelineError` naming the file, the line and the column (byte) of the
+    /// problem. Blank lines are skipped.
     public func next() throws -> Frame? {
-        while let line = try nextLine() {
+        switch try step(blocking: true) {
+        case .frame(let frame): return frame
+        case .end, .wouldBlock: return nil
+        }
+    }
+
+    /// Like `next`, but with `blocking: false` returns `.wouldBlock` instead of waiting for a
+    /// pipe, so a source can pass on what it has and notice shutdown.
+    public func step(blocking: Bool) throws -> Step {
+        while let line = try nextLine(blocking: blocking) {
             if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
             let decoded: JSONLinesCodec.Line
             do {
@@ -152,14 +170,18 @@ public final class JSONLinesReader {
                 tracks[key] = track
             }
             defer { sequence += 1 }
-            return Frame(track: track, payload: decoded.payload, userTimestamp: decoded.userTimestamp,
-                         receiveTimeNs: decoded.timeNs, sequence: sequence, value: decoded.value)
+            return .frame(Frame(track: track, payload: decoded.payload, userTimestamp: decoded.userTimestamp,
+                                receiveTimeNs: decoded.timeNs, sequence: sequence, value: decoded.value))
         }
-        return nil
+        return wouldBlock ? .wouldBlock : .end
     }
 
-    /// The next line's bytes without `\n`; a last line without a newline counts too.
-    func nextLine() throws -> [UInt8]? {
+    private var wouldBlock = false
+
+    /// The next line's bytes without `\n`; a last line without a newline counts too. nil at
+    /// the end, or (not blocking) when no full line is available yet (`wouldBlock` set).
+    func nextLine(blocking: Bool = true) throws -> [UInt8]? {
+        wouldBlock = false
         while true {
             if let newline = buffer[start...].firstIndex(of: 0x0A) {
                 let line = Array(buffer[start..<newline])
@@ -177,6 +199,10 @@ public final class JSONLinesReader {
             if start > 0 {
                 buffer.removeFirst(start)
                 start = 0
+            }
+            if !blocking && !file.isReadable() {
+                wouldBlock = true
+                return nil
             }
             if try file.read(into: &buffer) == 0 { atEnd = true }
         }

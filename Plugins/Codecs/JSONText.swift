@@ -1,4 +1,7 @@
 import Pipeline
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// JSON (RFC 8259) to and from `Value`, without Foundation: integers stay exact (a u64 user
 /// timestamp must survive, which a `Double` would not), object keys keep their order, and the
@@ -236,7 +239,7 @@ struct JSONParser {
             let b = bytes[scan]
             if b == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[index..<scan])
-                guard let s = String(validating: slice, as: UTF8.self) else {
+                guard let s = UTF8Text.string(slice) else {
                     throw CodecError("string is not valid UTF-8", at: index)
                 }
                 index = scan + 1
@@ -253,7 +256,7 @@ struct JSONParser {
             let b = bytes[index]
             if b == UInt8(ascii: "\"") {
                 index += 1
-                guard let s = String(validating: out, as: UTF8.self) else {
+                guard let s = UTF8Text.string(out) else {
                     throw CodecError("string is not valid UTF-8", at: start)
                 }
                 return s
@@ -316,6 +319,51 @@ struct JSONParser {
         return v
     }
 
+    static let exactPowersOfTen: [Double] = (0...22).map { k in (0..<k).reduce(1.0) { acc, _ in acc * 10 } }
+
+    /// Clinger's fast path: a decimal with at most 15 significant digits and a power of ten
+    /// within ±22 is exactly one IEEE multiplication or division of two exact doubles, so
+    /// correctly rounded without strtod. nil when it does not apply.
+    func fastDouble(_ start: Int, _ end: Int) -> Double? {
+        var i = start
+        var negative = false
+        if bytes[i] == UInt8(ascii: "-") { negative = true; i += 1 }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        var seenPoint = false
+        while i < end {
+            let c = bytes[i]
+            if c == UInt8(ascii: ".") {
+                seenPoint = true
+            } else if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") {
+                if mantissa != 0 || c != UInt8(ascii: "0") { digits += 1 }
+                guard digits <= 15 else { return nil }
+                mantissa = mantissa * 10 + UInt64(c - UInt8(ascii: "0"))
+                if seenPoint { exponent -= 1 }
+            } else {
+                break  // an exponent part
+            }
+            i += 1
+        }
+        if i < end {
+            i += 1  // e or E
+            var expNegative = false
+            if bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { expNegative = bytes[i] == UInt8(ascii: "-"); i += 1 }
+            var e = 0
+            while i < end {
+                e = e * 10 + Int(bytes[i] - UInt8(ascii: "0"))
+                guard e < 1000 else { return nil }
+                i += 1
+            }
+            exponent += expNegative ? -e : e
+        }
+        guard exponent >= -22 && exponent <= 22 else { return nil }
+        var value = Double(mantissa)
+        value = exponent < 0 ? value / Self.exactPowersOfTen[-exponent] : value * Self.exactPowersOfTen[exponent]
+        return negative ? -value : value
+    }
+
     mutating func parseNumber() throws -> Value {
         let start = index
         var negative = false
@@ -360,8 +408,18 @@ struct JSONParser {
             if magnitude <= UInt64(Int64.max) { return .int(-Int64(magnitude)) }
             if magnitude == UInt64(Int64.max) + 1 { return .int(Int64.min) }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        guard let d = Double(text) else { throw CodecError("invalid number", at: start) }
+        if let fast = fastDouble(start, index) { return .double(fast) }
+        // strtod on a NUL-terminated stack copy: no String allocation per number. The grammar
+        // was checked above, so strtod sees only RFC 8259 number text.
+        let length = index - start
+        let parsed: Double? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
+            for k in 0..<length { buffer[k] = CChar(bitPattern: bytes[start + k]) }
+            buffer[length] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(buffer.baseAddress!, &end)
+            return end == buffer.baseAddress! + length ? value : nil
+        }
+        guard let d = parsed else { throw CodecError("invalid number", at: start) }
         return .double(d)
     }
 }

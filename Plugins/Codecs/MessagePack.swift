@@ -43,7 +43,7 @@ struct MessagePackReader {
 
     mutating func string(_ count: UInt64, at start: Int) throws -> Value {
         let data = try raw(count, at: start)
-        guard let s = String(validating: data, as: UTF8.self) else {
+        guard let s = UTF8Text.string(data) else {
             throw CodecError("MessagePack str is not valid UTF-8", at: start)
         }
         return .string(s)

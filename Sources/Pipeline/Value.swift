@@ -1,6 +1,9 @@
 /// A decoded payload: the tree JSON, CBOR and MessagePack decode into, which `filter`
 /// expressions address (`value.accel.z`) and JSON lines export writes as `"value"`.
-public indirect enum Value: Sendable, Hashable {
+///
+/// Not `indirect`: arrays already keep their elements on the heap, and boxing every scalar cost
+/// one allocation per decoded number (the decode stage's main cost on telemetry frames).
+public enum Value: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)

@@ -29,7 +29,6 @@ public final class FrameCursor {
     }
     private var heap: [Position] = []
     private var spare: [Position] = []
-    private var current: Position?
 
     init(reader: RecordingReader, selection: FrameSelection) throws {
         self.reader = reader
@@ -71,11 +70,19 @@ public final class FrameCursor {
 
     /// Moves to the next selected frame; false at the end. After true, the `current…`
     /// accessors describe it until the next call.
+    ///
+    /// The current frame is the heap's top: advancing steps that position and sifts it down
+    /// in place (one sift instead of a pop and a push per frame).
     @inline(__always)
     public func advance() throws -> Bool {
-        if let c = current {
-            current = nil
-            if try step(c) { push(c) } else { spare.append(c) }
+        if hasCurrent {
+            let c = heap[0]
+            if try step(c) {
+                siftDown(0)
+            } else {
+                removeTop()
+                spare.append(c)
+            }
         }
         // Load every chunk that may start before the earliest pending frame.
         while rowPending, heap.isEmpty || pendingStartNs <= heap[0].record.receiveTimeNs {
@@ -83,10 +90,12 @@ public final class FrameCursor {
             try stepRow()
             if let p { push(p) }
         }
-        guard !heap.isEmpty else { return false }
-        current = popMin()
-        return true
+        hasCurrent = !heap.isEmpty
+        return hasCurrent
     }
+
+    private var hasCurrent = false
+    private var current: Position? { hasCurrent ? heap[0] : nil }
 
     public var currentTrackID: Int { current?.trackID ?? 0 }
     public var currentReceiveTimeNs: Int64 { current?.record.receiveTimeNs ?? 0 }
@@ -189,22 +198,26 @@ public final class FrameCursor {
         }
     }
 
-    private func popMin() -> Position {
-        let top = heap[0]
+    private func removeTop() {
         let last = heap.removeLast()
         if !heap.isEmpty {
             heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count, Self.less(heap[l], heap[m]) { m = l }
-                if r < heap.count, Self.less(heap[r], heap[m]) { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
-            }
+            siftDown(0)
         }
-        return top
+    }
+
+    @inline(__always)
+    private func siftDown(_ start: Int) {
+        var i = start
+        let n = heap.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < n, Self.less(heap[l], heap[m]) { m = l }
+            if r < n, Self.less(heap[r], heap[m]) { m = r }
+            if m == i { return }
+            heap.swapAt(i, m)
+            i = m
+        }
     }
 }

@@ -28,6 +28,20 @@ final class CodecTests: XCTestCase {
         XCTAssertEqual(JSONText.text(.string("\u{01}")), #""\u0001""#)
     }
 
+    func testJSONNumbersReadBackExactly() throws {
+        var rng = SplitMix64(seed: 99)
+        var texts = ["0.1", "-0.02", "123456789012345.6", "1e22", "1e-22", "1.7976931348623157e308", "5e-324",
+                     "0.30000000000000004", "9.999999999999999e22", "1234567890123456789e-5", "-0.0"]
+        for _ in 0..<2000 {
+            texts.append(Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF).description.replacingOccurrences(of: "inf", with: "1"))
+            texts.append(String(Double(Int64(bitPattern: rng.next() % 2_000_000) - 1_000_000) / 1000))
+        }
+        for text in texts where Double(text) != nil {
+            guard case .double(let d) = try JSONText.parse(text) else { continue }
+            XCTAssertEqual(d.bitPattern, Double(text)!.bitPattern, text)
+        }
+    }
+
     func testJSONRejectsMalformedInputWithOffsets() {
         let cases: [(String, Int)] = [
             ("{\"a\":}", 5), ("[1,]", 3), ("01", 0), ("\"abc", 0), ("tru", 0), ("{} x", 3), ("[1 2]", 3), ("\"\\x\"", 1),

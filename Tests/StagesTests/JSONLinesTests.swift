@@ -85,4 +85,33 @@ final class JSONLinesTests: XCTestCase {
         XCTAssertEqual(back.map(\.receiveTimeNs), frames.map(\.receiveTimeNs))
         XCTAssertEqual(back.map(\.track.key), frames.map(\.track.key))
     }
+
+    /// From a pipe that stays open (a live feed on standard input), frames are passed on as
+    /// they arrive, and a stop request ends the run promptly with every frame delivered.
+    func testPipeInputPassesFramesOnAndStopsOnRequest() async throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let lines = (0..<10).map { JSONLinesCodec.line(frame(ts: UInt64($0), time: Int64($0))) }.joined()
+        _ = lines.utf8CString.withUnsafeBufferPointer { write(fds[1], $0.baseAddress, $0.count - 1) }
+        let sink = CollectingSink()
+        var graph = PipelineGraph()
+        graph.addSource("stdin", JSONLinesSource(config: .init(path: "/proc/self/fd/\(fds[0])")), isLive: true)
+        graph.addSink("mem", sink, inputs: ["stdin"])
+        let stop = PipelineStop()
+        Task {
+            // Stop once all ten arrived (they must, though the batch of 1024 never fills).
+            for _ in 0..<500 {
+                if await sink.frames.count == 10 { break }
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
+            stop.stop()
+        }
+        let report = try await graph.run(stop: stop)
+        XCTAssertEqual(report.ending, .stopped)
+        let frames = await sink.frames
+        XCTAssertEqual(frames.map(\.userTimestamp), (0..<10).map { UInt64($0) })
+        let finishes = await sink.finishCount
+        XCTAssertEqual(finishes, 1)
+    }
 }

@@ -63,6 +63,23 @@ final class RecordingStagesTests: XCTestCase {
         XCTAssertEqual(events.map(\.kind), [.join, .drop])
     }
 
+    /// A session's join/publish come just before its first frame and its leave just after the
+    /// last: without start/end offsets a replay must carry them all.
+    func testSourceWithoutOffsetsKeepsEventsOutsideTheFrameSpan() async throws {
+        let p = path("events.tbag")
+        let w = try RecordingWriter(path: p)
+        let a = try w.addTrack(imu)
+        try w.record(event: SessionEvent(timeNs: Self.t0 - 5, kind: .join, identity: "robot-1"))
+        try w.record(event: SessionEvent(timeNs: Self.t0 - 4, kind: .publish, identity: "robot-1", track: "imu"))
+        for i in 0..<3 { try w.append(track: a, receiveTimeNs: Self.t0 + Int64(i), userTimestamp: nil, payload: [1]) }
+        try w.record(event: SessionEvent(timeNs: Self.t0 + 100, kind: .leave, identity: "robot-1"))
+        try w.close()
+        let out = CollectingEmitter()
+        try await RecordingSource(config: .init(path: p)).run(into: out)
+        let kinds = await out.events.map(\.kind)
+        XCTAssertEqual(kinds, [.join, .publish, .leave])
+    }
+
     func testSourceStartEndAndTrackGlobs() async throws {
         let p = try makeFile()
         let out = CollectingEmitter()

@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import WebRTCData
 
@@ -70,6 +71,83 @@ final class DataChannelPeerConnectionTests: XCTestCase {
         XCTAssertEqual(early.id.map { $0 % 2 }, 1, "the offerer answered actpass→active is the DTLS server: odd ids")
         try await exchange(offerer, answerer)
         try await exchange(answerer, offerer)
+        // Closing one side (SCTP ABORT, DTLS close_notify) closes the other.
+        await offerer.close()
+        let answererState = try await peerDeadline(10) { () -> PeerConnectionState in
+            for await state in answerer.connectionStates where state == .closed { return state }
+            return await answerer.connectionState
+        }
+        XCTAssertEqual(answererState, .closed)
+        await answerer.close()
+    }
+
+    /// A fingerprint in the offer that is not the offerer's certificate: ICE connects, DTLS
+    /// must not (RFC 8122 §5), and both connections end failed.
+    func testFingerprintMismatchFailsTheConnection() async throws {
+        let offerer = try PeerConnection(loopback())
+        let answerer = try PeerConnection(loopback())
+        let channel = try await offerer.createDataChannel("never")
+        let impostor = try DTLSCertificate()
+        let offer = try await offerer.createOffer()
+        let forged = offer.replacingOccurrences(of: offerer.certificate.fingerprint.description,
+                                                with: impostor.fingerprint.description)
+        XCTAssertNotEqual(forged, offer)
+        try await answerer.setRemoteDescription(forged)
+        try await offerer.setRemoteDescription(try await answerer.createAnswer())
+        for pc in [answerer, offerer] {
+            let final = try await peerDeadline(15) { () -> PeerConnectionState? in
+                var last: PeerConnectionState?
+                for await state in pc.connectionStates {
+                    last = state
+                    if state == .failed || state == .closed || state == .connected { break }
+                }
+                return last
+            }
+            XCTAssertEqual(final, .failed)
+        }
+        do {
+            try await channel.opened()
+            XCTFail("a channel opened over an unauthenticated peer")
+        } catch {}
+        await offerer.close()
+        await answerer.close()
+    }
+
+    /// Candidates only by trickle: both descriptions lose their candidate lines, and each side's
+    /// `localCandidates` events (as JSON) go to the other's `addRemoteCandidate`.
+    func testTrickledCandidatesConnect() async throws {
+        let offerer = try PeerConnection(loopback())
+        let answerer = try PeerConnection(loopback())
+        func stripCandidates(_ sdp: String) -> String {
+            sdp.split(separator: "\r\n", omittingEmptySubsequences: false)
+                .filter { !$0.hasPrefix("a=candidate:") && !$0.hasPrefix("a=end-of-candidates") }
+                .joined(separator: "\r\n")
+        }
+        let offer = try await offerer.createOffer()
+        XCTAssertTrue(offer.contains("a=candidate:"))
+        try await answerer.setRemoteDescription(stripCandidates(offer))
+        let answer = try await answerer.createAnswer()
+        try await offerer.setRemoteDescription(stripCandidates(answer))
+        for (from, to) in [(offerer, answerer), (answerer, offerer)] {
+            var sawEnd = false
+            var count = 0
+            for await candidate in from.localCandidates {
+                let relayed = try ICECandidateInit(json: candidate.json())
+                XCTAssertEqual(relayed.sdpMid, "0")
+                try await to.addRemoteCandidate(relayed)
+                if candidate.isEndOfCandidates { sawEnd = true; break }
+                count += 1
+            }
+            XCTAssertTrue(sawEnd)
+            XCTAssertGreaterThan(count, 0)
+        }
+        try await peerDeadline(15) {
+            for pc in [offerer, answerer] {
+                for await state in pc.connectionStates where state == .connected { break }
+            }
+        }
+        let channel = try await offerer.createDataChannel("after-trickle")
+        try await peerDeadline(10) { try await channel.opened() }
         await offerer.close()
         await answerer.close()
     }

@@ -1,5 +1,6 @@
 """WebRTCData against aiortc 1.16.0 (issue 3): Swift offerer ↔ aiortc answerer and the reverse,
-both DTLS roles, a lite Swift answerer, reliable and unordered maxRetransmits 0 channels opened
+both DTLS roles, a lite Swift answerer, reliable, unordered maxRetransmits 0 and timed
+(maxPacketLifeTime) channels opened
 from both sides, 1 B to 64 KiB messages both ways, clean close from both sides.
 
 Runs inside `scripts/netns-run` (root): aioice never gathers 127.0.0.1.
@@ -59,12 +60,14 @@ def test_swift_and_aiortc_exchange_and_close(trackbag, swift_role, swift_setup, 
     assert remote["swift-reliable"]["ordered"] is True and remote["swift-reliable"]["maxRetransmits"] is None
     assert remote["swift-reliable"]["protocol"] == "tb"
     assert remote["swift-lossy"]["ordered"] is False and remote["swift-lossy"]["maxRetransmits"] == 0
-    assert {remote[label]["id"] % 2 for label in ("swift-reliable", "swift-lossy")} == {1 - aiortc_parity}
+    assert remote["swift-timed"]["ordered"] is True and remote["swift-timed"]["maxPacketLifeTime"] == 3000
+    assert {remote[label]["id"] % 2 for label in ("swift-reliable", "swift-lossy", "swift-timed")} == {1 - aiortc_parity}
 
     # Every message 1 B … 64 KiB went both ways: Swift's echoed by aiortc, aiortc's by Swift.
     verified = {e["label"]: e for e in events if e["type"] == "verified"}
     assert verified["swift-reliable"]["ok"], verified
     assert verified["swift-lossy"]["ok"], verified
+    assert verified["swift-timed"]["ok"], verified
     assert result["aiortc_verified"]["py-reliable"]["ok"], result["aiortc_verified"]
     assert result["aiortc_verified"]["py-lossy"]["ok"], result["aiortc_verified"]
 

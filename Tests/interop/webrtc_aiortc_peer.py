@@ -117,7 +117,7 @@ async def interop(args):
     def on_datachannel(channel):
         result["remote_channels"][channel.label] = {
             "ordered": channel.ordered, "maxRetransmits": channel.maxRetransmits, "id": channel.id,
-            "protocol": channel.protocol}
+            "maxPacketLifeTime": channel.maxPacketLifeTime, "protocol": channel.protocol}
 
         @channel.on("message")
         def on_message(message):

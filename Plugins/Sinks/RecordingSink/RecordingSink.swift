@@ -23,7 +23,7 @@ public actor RecordingSink: SinkStage {
     private var writer: RecordingWriter?
     /// Tracks of the current file. A probe from the last hit finds the usual case (tracks
     /// interleaved in a fixed rhythm) in one or two comparisons of small strings, which is
-    /// cheaper than hashing two strings per frame.
+    /// cheaper than hashing two strings per frame. Track ids start at 1, so 0 means "not found".
     private var tracks: [(info: TrackInfo, id: Int)] = []
     private var lastHit = 0
     private var fileFirstNs: Int64?
@@ -40,22 +40,52 @@ public actor RecordingSink: SinkStage {
     public func write(_ batch: Batch) async throws {
         do {
             try batch.frames.withUnsafeBufferPointer { frames in
-                // Fields are read in place (no copy of each Frame and its references).
-                let splitSize = config.split?.size?.bytes ?? .max
+                // Fields are read in place (no copy of each Frame), and the actor's state is
+                // worked on in locals: every access to an actor's stored `var` is a dynamic
+                // exclusivity check, which per frame cost as much as the append.
+                let splitSize = config.split?.size?.bytes
                 let splitNs = config.split?.duration?.nanoseconds ?? .max
                 var w = try currentWriter()
+                var known = tracks
+                var hit = lastHit
+                var first = fileFirstNs
+                defer {
+                    tracks = known
+                    lastHit = hit
+                    fileFirstNs = first
+                }
                 for i in frames.indices {
                     let time = frames[i].receiveTimeNs
-                    if let first = fileFirstNs {
-                        if Int64(w.storedBytes) >= splitSize || time &- first >= splitNs {
+                    if let f = first {
+                        if time &- f >= splitNs || splitSize.map({ Int64(w.storedBytes) >= $0 }) == true {
                             try closeFile()
                             w = try currentWriter()
-                            fileFirstNs = time
+                            known = []
+                            hit = 0
+                            first = time
                         }
                     } else {
-                        fileFirstNs = time
+                        first = time
                     }
-                    let id = try trackID(frames[i].track, w)
+                    // Probe from the last hit: tracks usually interleave in a fixed rhythm.
+                    var id = 0
+                    let n = known.count
+                    var j = hit
+                    for _ in 0..<n {
+                        j += 1
+                        if j >= n { j = 0 }
+                        if known[j].info == frames[i].track {
+                            id = known[j].id
+                            hit = j
+                            break
+                        }
+                    }
+                    if id == 0 {
+                        // A new track, or the same (identity, name) re-published with a new sid.
+                        id = try w.addTrack(frames[i].track)
+                        known.append((frames[i].track, id))
+                        hit = known.count - 1
+                    }
                     try frames[i].payload.withUnsafeBytes { payload in
                         try w.append(track: id, receiveTimeNs: time, userTimestamp: frames[i].userTimestamp, payload: payload)
                     }
@@ -82,25 +112,6 @@ public actor RecordingSink: SinkStage {
         } catch let e as RecordingError {
             throw PipelineError(message: "recording sink: \(e.description)")
         }
-    }
-
-    @inline(__always)
-    private func trackID(_ info: TrackInfo, _ w: RecordingWriter) throws -> Int {
-        let n = tracks.count
-        var j = lastHit
-        for _ in 0..<n {
-            j += 1
-            if j >= n { j = 0 }
-            if tracks[j].info == info {
-                lastHit = j
-                return tracks[j].id
-            }
-        }
-        // A new track, or the same (identity, name) re-published with a new sid.
-        let id = try w.addTrack(info)
-        tracks.append((info, id))
-        lastHit = tracks.count - 1
-        return id
     }
 
     /// Commits chunks that are due (called by the timer).

@@ -58,7 +58,10 @@ public struct RecordingSource: SourceStage {
         let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
         var infos: [Int: TrackInfo] = [:]
         for t in reader.tracks { infos[t.id] = t.info }
-        let events = try reader.events(startNs: startNs, endNs: endNs).filter { e in
+        // Without explicit offsets every event is replayed, including those just before the
+        // first frame (join, publish) and after the last (leave, unpublish).
+        let events = try reader.events(startNs: config.start == nil ? nil : startNs,
+                                       endNs: config.end == nil ? nil : endNs).filter { e in
             guard !globs.isEmpty, let identity = e.identity, let track = e.track else { return true }
             return globs.anyMatches(TrackKey(identity: identity, name: track))
         }

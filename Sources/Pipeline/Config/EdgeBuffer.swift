@@ -15,7 +15,7 @@ public enum OverflowPolicy: String, Sendable, Hashable, Codable, CaseIterable {
 /// `capacity` frames are queued, so one batch larger than the capacity still passes (never a
 /// deadlock); the queue therefore holds at most `capacity` plus one batch of frames.
 public struct EdgeBuffer: Sendable, Hashable {
-    public static let defaultCapacity = 8192
+    public static let defaultCapacity = 4096
 
     public var capacity: Int
     /// nil: the default for the stage's upstream (drop-oldest when a live source feeds it, else block).

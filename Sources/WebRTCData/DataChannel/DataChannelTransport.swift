@@ -20,6 +20,7 @@ actor DataChannelTransport {
     private(set) var rejectedControlMessages = 0
     var rejectedDTLSDatagrams: Int { dtls.rejectedDatagrams }
     var rejectedSCTPMessages: Int { sctp.rejectedMessages }
+    var rejectedSCTPPackets: Int { sctp.rejectedPackets }
 
     private let dtls: DTLSConnection
     private let sctp: SCTPAssociation

@@ -3,7 +3,8 @@
 ///
 /// This actor owns the connection's state: the descriptions, the ICE transport, the data-channel
 /// transport once the DTLS role is known, and channels created before that. Datagrams move
-/// between ICE and DTLS through two ordered streams, one per direction.
+/// between ICE and DTLS: DTLS output goes straight to ICE's selected socket, input comes in
+/// batches through a `DatagramQueue` drained on the data-channel transport's actor.
 ///
 /// Usage, offerer: `createOffer()` → signal → `setRemoteDescription(answer)`; answerer:
 /// `setRemoteDescription(offer)` → `createAnswer()` → signal. Candidates are in the
@@ -50,6 +51,7 @@ public actor PeerConnection {
     private var pendingChannels: [DataChannel] = []
     private var pendingCandidates: [ICECandidateInit] = []
     private var tasks: [Task<Void, Never>] = []
+    private var queues: [DatagramQueue] = []
     /// The peer's mid and m-line index of the data section, for trickled candidates.
     private var dataMid = "0"
     private var dataMLineIndex = 0
@@ -83,10 +85,7 @@ public actor PeerConnection {
             throw WebRTCDataError(.peerConnection, .wrongState, at: "setRemoteDescription",
                                   "a remote description is already set or the connection closed")
         }
-        // Swift treats CRLF as one Character, which SessionDescription's line split (on "\n")
-        // does not see; SDP from peers uses CRLF (RFC 8866 §5), so lines are normalised first.
-        let lines = sdp.split(separator: "\r\n", omittingEmptySubsequences: false)
-        let description = try SessionDescription(parsing: lines.joined(separator: "\n"))
+        let description = try SessionDescription(parsing: sdp)
         guard let index = description.media.firstIndex(where: { $0.isDataChannel && !$0.isRejected }) else {
             throw WebRTCDataError(.sdp, .noDataChannel, at: "remote description", "no accepted webrtc-datachannel section")
         }
@@ -174,6 +173,8 @@ public actor PeerConnection {
         pendingChannels = []
         for task in tasks { task.cancel() }
         tasks = []
+        for queue in queues { queue.finish() }
+        queues = []
         setState(.closed)
         candidateSink.finish()
         incomingSink.finish()
@@ -215,18 +216,18 @@ public actor PeerConnection {
         }
         // RFC 8841 §6: no a=max-message-size means 64 KiB; 0 means no limit.
         let remoteMax = media.maxMessageSize.map { $0 == 0 ? 1 << 30 : $0 } ?? 65536
-        let (outbound, outboundSink) = AsyncStream.makeStream(of: [UInt8].self)
-        let (inbound, inboundSink) = AsyncStream.makeStream(of: [UInt8].self)
+        let inbound = DatagramQueue()
         let transport = try DataChannelTransport(role: dtlsRole, certificate: certificate, remoteFingerprint: fingerprint,
                                                  remoteMaxMessageSize: min(remoteMax, SCTPAssociation.maxMessageSize)) { datagram in
-            outboundSink.yield(datagram)
+            // DTLS output goes straight to the selected pair's socket, no actor hop.
+            ice.sendImmediately(datagram)
         }
         self.transport = transport
         self.dtlsRole = dtlsRole
         for channel in pendingChannels { try await transport.adopt(channel) }
         pendingChannels = []
 
-        await ice.setDatagramHandler { datagram in inboundSink.yield(datagram) }
+        await ice.setDatagramHandler { datagram in inbound.push(datagram) }
         try await ice.start()
         await ice.setRemoteCredentials(ufrag: credentials.ufrag, pwd: credentials.pwd)
         for candidate in media.candidates { await ice.addRemoteCandidate(candidate) }
@@ -236,8 +237,8 @@ public actor PeerConnection {
         for candidate in pendingCandidates { try await ice.addRemoteCandidate(candidate) }
         pendingCandidates = []
 
-        tasks.append(Task { for await datagram in outbound { await ice.send(datagram) } })
-        tasks.append(Task { for await datagram in inbound { await transport.receive(datagram) } })
+        queues = [inbound]
+        tasks.append(Task { await transport.receiveAll(from: inbound) })
         let incoming = incomingSink
         tasks.append(Task { for await channel in transport.incomingChannels { incoming.yield(channel) } })
         tasks.append(Task { [weak self] in
@@ -269,11 +270,14 @@ public actor PeerConnection {
         }
     }
 
-    private func transportStateChanged(_ state: DataChannelTransport.State) {
+    private func transportStateChanged(_ state: DataChannelTransport.State) async {
         switch state {
         case .connected: setState(.connected)
         case .failed: setState(.failed)
-        case .closed: if connectionState != .failed { setState(.closed) }
+        case .closed:
+            // The peer ended SCTP (ABORT, SHUTDOWN) or DTLS (close_notify): nothing can flow any
+            // more, so ICE stops too (its consent checks would otherwise go on).
+            if connectionState != .failed { await close() }
         case .new, .connecting: break
         }
     }

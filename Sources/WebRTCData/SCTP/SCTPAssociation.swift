@@ -22,6 +22,12 @@ final class SCTPAssociation {
     private(set) var state: State = .idle
     /// Messages dropped on receipt: unknown PPID, or larger than `maxMessageSize`.
     private(set) var rejectedMessages = 0
+    /// Messages usrsctp refused for good (not for lack of buffer space), so they were dropped.
+    private(set) var droppedMessages = 0
+    /// Packets dropped before usrsctp: bad framing or checksum (`SCTPPacketHeader`).
+    private(set) var rejectedPackets = 0
+    /// Why the last packet was rejected.
+    private(set) var lastRejection: WebRTCDataError?
     let callbacks = SCTPCallbackSink()
 
     private let id: UInt
@@ -140,10 +146,17 @@ final class SCTPAssociation {
         state = .connecting
     }
 
-    /// Hands usrsctp one SCTP packet that arrived inside DTLS. usrsctp validates the checksum
-    /// and chunks itself and drops what is malformed (RFC 4960 §6.8, §8.5).
+    /// Hands usrsctp one SCTP packet that arrived inside DTLS, once its framing and CRC32c
+    /// check out (RFC 4960 §6.8); usrsctp judges the chunks' contents itself.
     func receive(_ packet: [UInt8]) {
-        guard socket != nil, state != .closed, !packet.isEmpty else { return }
+        guard socket != nil, state != .closed else { return }
+        do {
+            try SCTPPacketHeader.validate(packet)
+        } catch {
+            rejectedPackets += 1
+            lastRejection = error
+            return
+        }
         packet.withUnsafeBytes {
             usrsctp_conninput(UnsafeMutableRawPointer(bitPattern: id), $0.baseAddress, $0.count, 0)
         }
@@ -252,6 +265,7 @@ final class SCTPAssociation {
         }
         if sent >= 0 { return true }
         if errno == EWOULDBLOCK || errno == EAGAIN { return false }
+        droppedMessages += 1
         return true
     }
 

@@ -29,6 +29,9 @@ enum SCTPRuntime {
         // request/response latency low.
         usrsctp_sysctl_set_sctp_initial_cwnd(10)
         usrsctp_sysctl_set_sctp_delayed_sack_time_default(20)
+        // We check CRC32c ourselves before usrsctp sees a packet (SCTPPacketHeader, so bad
+        // packets are counted) and fill it into outgoing ones: usrsctp then does neither twice.
+        usrsctp_enable_crc32c_offload()
     }()
 
     private static let sinks = Mutex<[UInt: SCTPCallbackSink]>([:])
@@ -52,7 +55,12 @@ enum SCTPRuntime {
 /// Where usrsctp's callbacks (its threads or ours) leave work for the association's owner:
 /// outgoing packets in arrival order, and a coalesced wake-up telling the owner to look.
 final class SCTPCallbackSink: Sendable {
-    private let outbox = Mutex<(packets: [[UInt8]], wakeupPending: Bool)>(([], false))
+    private struct Outbox {
+        var packets: [[UInt8]] = []
+        var wakeupPending = false
+    }
+
+    private let outbox = Mutex(Outbox())
     let wakeups: AsyncStream<Void>
     private let continuation: AsyncStream<Void>.Continuation
 
@@ -93,7 +101,9 @@ final class SCTPCallbackSink: Sendable {
 private let sctpConnOutput: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int, UInt8, UInt8) -> Int32 = {
     address, buffer, length, _, _ in
     guard let buffer, length > 0, let sink = SCTPRuntime.sink(for: UInt(bitPattern: address)) else { return -1 }
-    sink.enqueue(Array(UnsafeRawBufferPointer(start: buffer, count: length)))
+    var packet = Array(UnsafeRawBufferPointer(start: buffer, count: length))
+    SCTPPacketHeader.fillChecksum(&packet)
+    sink.enqueue(packet)
     return 0
 }
 

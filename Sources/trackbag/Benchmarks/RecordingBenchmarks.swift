@@ -26,7 +26,9 @@ enum RecordingBenchmarks {
         let kinds: [Kind]
         let tracks: [TrackInfo]
         let pools: [[[UInt8]]]   // per track kind: a pool of distinct payloads
-        static let poolSize = 8192
+        /// Distinct payloads per track: 4096 × 190 B is 780 KB per JSON track, more than zstd
+        /// level 1's 512 KiB window, so compression sees no verbatim repeats.
+        static let poolSize = 4096
         static let baseNs: Int64 = 1_790_000_000_000_000_000
 
         init(name: String, kinds: [Kind]) {
@@ -78,8 +80,10 @@ enum RecordingBenchmarks {
             Double(pools.reduce(0) { $0 + $1[0].count }) / Double(pools.count)
         }
 
-        static let mixed = Workload(name: "mixed", kinds: Array(repeating: .json, count: 10) + Array(repeating: .imu, count: 4) + [.blob, .blob])
-        static let json190 = Workload(name: "json190", kinds: Array(repeating: .json, count: 16))
+        static func mixed() -> Workload {
+            Workload(name: "mixed", kinds: Array(repeating: .json, count: 10) + Array(repeating: .imu, count: 4) + [.blob, .blob])
+        }
+        static func json190() -> Workload { Workload(name: "json190", kinds: Array(repeating: .json, count: 16)) }
     }
 
     /// One measured case. The machine is shared (2 cores, several builders), so besides wall
@@ -220,7 +224,9 @@ enum RecordingBenchmarks {
     }
 
     static func write(_ c: BenchContext) async throws {
-        for w in [Workload.mixed, Workload.json190] {
+        // One workload alive at a time (the payload pools are tens of MiB).
+        for make in [{ Workload.mixed() }, { Workload.json190() }] {
+            let w = make()
             let bytes = rawBytes(w, c.frames)
             print(String(format: "  workload %@: %d frames, %.1f payload bytes/frame avg, zstd level %d",
                          w.name as NSString, c.frames, w.rawBytesPerFrame, c.zstdLevel))
@@ -246,7 +252,7 @@ enum RecordingBenchmarks {
     }
 
     static func writeLevels(_ c: BenchContext) async throws {
-        let w = Workload.mixed
+        let w = Workload.mixed()
         let bytes = rawBytes(w, c.frames)
         for level in [1, 3, 6] {
             let f = try await measure("RecordingWriter zstd \(level)", frames: c.frames, bytes: bytes) {
@@ -260,10 +266,9 @@ enum RecordingBenchmarks {
     // MARK: read
 
     static func read(_ c: BenchContext) async throws {
-        let w = Workload.mixed
-        let path = c.scratch + "/\(w.name).tbag"
+        let path = c.scratch + "/mixed.tbag"
         if !FileManager.default.fileExists(atPath: path) {
-            _ = try writeWithWriter(w, c.frames, level: c.zstdLevel, path: path)
+            _ = try writeWithWriter(Workload.mixed(), c.frames, level: c.zstdLevel, path: path)
         }
         let reader = try RecordingReader(path: path)
         let frames = Int(try reader.summary().frameCount)

@@ -34,6 +34,10 @@ struct Export: AsyncParsableCommand {
     @Option(help: "End offset from the first frame.")
     var end: String?
 
+    @Option(name: .customLong("user-timestamp-unit"),
+            help: "MCAP only: unit of the user timestamps (ns, us or ms); MCAP publish_time is then the user timestamp in ns.")
+    var userTimestampUnit: String?
+
     func run() async throws {
         for glob in tracks { _ = try TrackGlob(glob) }
         let source = try RecordingSource(config: .init(
@@ -45,7 +49,8 @@ struct Export: AsyncParsableCommand {
         case .jsonl:
             graph.addSink(format.rawValue, JSONLinesSink(config: .init(path: out)), inputs: ["recording"], type: "jsonl")
         case .mcap:
-            graph.addSink(format.rawValue, try MCAPExportTarget.sink(path: out), inputs: ["recording"], type: "mcap")
+            graph.addSink(format.rawValue, try MCAPExportTarget.sink(path: out, userTimestampUnit: userTimestampUnit),
+                          inputs: ["recording"], type: "mcap")
         }
         try await runConversion(graph, describing: "export \(file) → \(out)")
     }
@@ -67,11 +72,19 @@ struct Import: AsyncParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var overwrite = false
 
+    @Option(help: "MCAP only: publisher identity for topics that name none (`/imu`, `imu`).")
+    var identity = "mcap"
+
+    @Flag(name: .customLong("allow-truncated"),
+          help: "MCAP only: import what is readable from a file that ends early, with a note event, instead of failing.")
+    var allowTruncated = false
+
     func run() async throws {
         var graph = PipelineGraph()
         let lower = file.lowercased()
         if lower.hasSuffix(".mcap") {
-            graph.addSource("input", try MCAPExportTarget.source(path: file), type: "mcap")
+            graph.addSource("input", try MCAPExportTarget.source(path: file, identity: identity,
+                                                                 allowTruncated: allowTruncated), type: "mcap")
         } else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") {
             graph.addSource("input", JSONLinesSource(config: .init(path: file)), type: "jsonl")
         } else {

@@ -1,12 +1,23 @@
 import ArgumentParser
+import Foundation
 import Pipeline
+import Stages
 
-/// The MCAP stages, once the MCAP module lands; until then export/import say so plainly.
+/// The MCAP stages behind `trackbag export --format mcap` and `trackbag import X.mcap`, with a
+/// progress line on stderr when it is a terminal (frames, MB/s; percent and ETA on import).
 enum MCAPExportTarget {
-    static func sink(path: String) throws -> any SinkStage {
-        throw ValidationError("MCAP export is not built yet")
+    static func sink(path: String, userTimestampUnit: String? = nil) throws -> any SinkStage {
+        do {
+            return try MCAPSink(config: MCAPSinkConfig(path: path, userTimestampUnit: userTimestampUnit),
+                                progress: ProgressReporter(label: "export"))
+        } catch let e as PipelineError {
+            throw ValidationError(e.description)
+        }
     }
-    static func source(path: String) throws -> any SourceStage {
-        throw ValidationError("MCAP import is not built yet")
+
+    static func source(path: String, identity: String = "mcap", allowTruncated: Bool = false) throws -> any SourceStage {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        return try MCAPSource(config: MCAPSourceConfig(path: path, identity: identity, allowTruncated: allowTruncated),
+                              progress: ProgressReporter(label: "import", totalBytes: size))
     }
 }

@@ -7,7 +7,8 @@ import WebRTCData
 /// the interop tests against aiortc and for the data-channel benchmark. Not a user command.
 ///
 /// Signaling: it prints `{"type":"offer"|"answer","sdp":…}` and reads the other one. Then, in
-/// `interop` mode, it opens `swift-reliable` and `swift-lossy` (unordered, maxRetransmits 0),
+/// `interop` mode, it opens `swift-reliable`, `swift-lossy` (unordered, maxRetransmits 0) and
+/// `swift-timed` (maxPacketLifeTime 3 s),
 /// sends `--sizes` on each and checks the peer echoes them; echoes whatever arrives on channels
 /// the peer opened; closes `swift-reliable`; reports each step as a JSON line; exits on
 /// `{"type":"close"}`. In `bench-local` mode it runs two peers in-process (Swift ↔ Swift) and
@@ -121,7 +122,8 @@ struct WebRTCPeer: AsyncParsableCommand {
 
     private func openOwnChannels(_ pc: PeerConnection) async throws -> [DataChannel] {
         [try await pc.createDataChannel("swift-reliable", protocol: "tb"),
-         try await pc.createDataChannel("swift-lossy", ordered: false, maxRetransmits: 0)]
+         try await pc.createDataChannel("swift-lossy", ordered: false, maxRetransmits: 0),
+         try await pc.createDataChannel("swift-timed", maxPacketLifeTime: 3000)]
     }
 
     /// Sends each size (a byte pattern that names the size and channel) and a text message,

@@ -1,1 +1,0 @@
-// MCAP: see DESIGN.md §2.
