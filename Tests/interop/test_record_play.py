@@ -1,0 +1,88 @@
+"""`trackbag record` and `trackbag play` judged by LiveKit's official SDK, livekit 1.2.1 (issue 5).
+
+Each test runs `record_play_driver.py` inside `scripts/netns-run`: an SDK publisher pushes three
+tracks (1 kHz × 48 B, 100 Hz JSON, 10 Hz × 40,000 B, the last published after the recorder
+joined) into `trackbag serve`; `trackbag record` records them; `trackbag play` replays the file
+into another room, where an SDK viewer (and a Swift viewer, for comparison) receives it.
+
+The gap figure is |viewer's inter-arrival gap − recorded inter-arrival gap / rate| per frame,
+p99 over all frames. It includes every scheduler hiccup of the server, the player and the viewer
+on a machine shared with other builds, so the bound asserted is generous
+(TB_GAP_P99_MS, default 20 ms for debug builds); the measured figures are printed.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+NETNS_RUN = str(ROOT / "scripts" / "netns-run")
+DRIVER = str(ROOT / "Tests" / "interop" / "record_play_driver.py")
+PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
+GAP_P99_MS = float(os.environ.get("TB_GAP_P99_MS", "20"))
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+
+
+def run(trackbag, tmp_path, *extra, timeout=240):
+    completed = subprocess.run([NETNS_RUN, PEER_PYTHON, DRIVER, trackbag, str(tmp_path), *extra],
+                               capture_output=True, text=True, timeout=timeout)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    print(json.dumps({k: v for k, v in result.items() if k != "tracks"}, indent=1))
+    for name, track in result["tracks"].items():
+        print(name, json.dumps(track))
+    assert result["server_exit"] == 0, result
+    return result
+
+
+def check_record_and_replay(result):
+    # The recorder stops cleanly on SIGINT and says what it recorded.
+    assert result["record_exit"] == 0, result["record_stderr"]
+    assert any(line.startswith("file ") for line in result["record_stdout"]), result["record_stdout"]
+    assert result["play_exit"] == 0, result["play_stderr"]
+    assert any(line.startswith("timing: paced") for line in result["play_stdout"]), result["play_stdout"]
+    # Replayed under the recorded identity and names.
+    assert result["publishers"] == [["robot", "camera"], ["robot", "imu"], ["robot", "joints"]]
+    for name, track in result["tracks"].items():
+        assert track["identities"] == ["robot"], (name, track)
+        # The SDK publisher's own queue drops some frames at these rates (the server log shows
+        # it never received them); what reached the server reached the recorder: no drops
+        # reported, and the recording is the sent frames in order, byte for byte.
+        assert track["recorded_in_order_subset_of_sent"], (name, track)
+        assert track["recorded"] >= 0.5 * track["sent"], (name, track)
+        # Every recorded frame replayed, identical payload and user timestamp, in order. The
+        # Swift viewer must get all of them; the SDK viewer, on the lossy data-track channel,
+        # has been seen to lose one frame in ~2,800 that the server did send (server log), so
+        # for it: in order, byte for byte, and at most 0.2 % missing (printed).
+        assert track["swift_replayed"] == track["recorded"], (name, track)
+        assert track["replayed_in_order_subset"], (name, track)
+        assert track["replay_missing"] <= max(1, track["recorded"] // 500), (name, track)
+    assert "dropped: 0 before the pipeline" in result["record_stdout"][-2] or any(
+        "dropped: 0 before the pipeline" in line for line in result["record_stdout"]), result["record_stdout"]
+    assert any("dropped 0 " in line for line in result["play_stdout"]), result["play_stdout"]
+
+
+def test_record_then_play_every_frame_same_payload_timestamp_and_pacing(trackbag, tmp_path):
+    result = run(trackbag, tmp_path, "--seconds", "3")
+    check_record_and_replay(result)
+    # The camera track was published after the recorder joined, and was recorded.
+    assert result["tracks"]["camera"]["recorded"] > 0
+    print(f"gap error p99: SDK viewer {result['gap_error_ms_p99']:.3f} ms, "
+          f"Swift viewer {result['swift_gap_error_ms_p99']:.3f} ms (bound {GAP_P99_MS} ms)")
+    assert result["gap_error_ms_p99"] <= GAP_P99_MS, result["gap_error_ms_p99"]
+    # Replay span matches the recording's.
+    for name, track in result["tracks"].items():
+        assert abs(track["replayed_span_s"] - track["recorded_span_s"]) < 0.05, (name, track)
+
+
+def test_play_at_rate_2_halves_the_duration(trackbag, tmp_path):
+    result = run(trackbag, tmp_path, "--seconds", "3", "--rate", "2")
+    check_record_and_replay(result)
+    for name, track in result["tracks"].items():
+        ratio = track["replayed_span_s"] / track["recorded_span_s"]
+        print(f"{name}: recorded {track['recorded_span_s']:.3f} s, replayed at rate 2 in {track['replayed_span_s']:.3f} s")
+        assert 0.48 <= ratio <= 0.52, (name, ratio)
