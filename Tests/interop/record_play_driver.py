@@ -17,6 +17,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -239,7 +240,16 @@ async def main():
         received, swift_received, publishers, play_status, play_out, play_err = await play_phase(url, path, expected)
     finally:
         server_exit = stop(server)
-    result = {"seconds": SECONDS, "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
+    # What the server says each participant published and was sent (in leave order: the
+    # robot, the recorder, then the player's robot and the viewers).
+    sessions = []
+    with open(os.path.join(WORKDIR, "server.log")) as f:
+        for line in f:
+            m = re.search(r"serve: (\S+) left: published (\d+) packets .* as subscriber (\d+) queued, (\d+) sent, (\d+) dropped", line)
+            if m:
+                sessions.append({"identity": m.group(1), "published": int(m.group(2)), "queued": int(m.group(3)),
+                                 "sent": int(m.group(4)), "dropped": int(m.group(5))})
+    result = {"seconds": SECONDS, "server_sessions": sessions, "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
               "record_exit": rec_status, "record_stdout": rec_out, "record_stderr": rec_err[-10:],
               "play_exit": play_status, "play_stdout": play_out.splitlines(), "play_stderr": play_err.splitlines()[-10:],
               "server_exit": server_exit, "publishers": sorted(set(publishers)), "tracks": {}}
