@@ -30,6 +30,10 @@ WORKDIR = sys.argv[2]
 os.makedirs(WORKDIR, exist_ok=True)
 SECONDS = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 3.0
 RATE = float(sys.argv[sys.argv.index("--rate") + 1]) if "--rate" in sys.argv else 1.0
+# `joints` is unpublished half way and published again (same name, new sid).
+REPUBLISH = "--republish" in sys.argv
+# The recorder is stopped with SIGKILL instead of SIGINT.
+KILL = "--kill" in sys.argv
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 STEP = 30.0
 
@@ -88,12 +92,12 @@ async def read_lines(stream, into, event=None, needle=None, count=0):
                 event.set()
 
 
-async def push_paced(local, rate, make, seconds, sent, failures):
+async def push_paced(local, rate, make, seconds, sent, failures, first=0):
     """Pushes rate×seconds frames on absolute deadlines; user timestamp = index·period in µs."""
     count = int(rate * seconds)
     start = time.monotonic()
-    for i in range(count):
-        delay = start + i / rate - time.monotonic()
+    for i in range(first, first + count):
+        delay = start + (i - first) / rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         payload = make(i)
@@ -133,11 +137,26 @@ async def record_phase(url, out):
     sent = {name: [] for name in TRACKS}
     failures = [0]
     started = time.time()
+
+    async def joints_republished():
+        rate, make = TRACKS["joints"]
+        half = SECONDS / 2
+        await push_paced(locals_["joints"], rate, make, half, sent["joints"], failures)
+        await locals_["joints"].unpublish()
+        await asyncio.sleep(0.3)
+        locals_["joints"] = await asyncio.wait_for(pub.local_participant.publish_data_track(name="joints"), STEP)
+        deadline = time.monotonic() + STEP
+        while time.monotonic() < deadline and sum("recording robot/joints" in l for l in rec_err) < 2:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        await push_paced(locals_["joints"], rate, make, half, sent["joints"], failures, first=int(rate * half))
+
     await asyncio.gather(*(push_paced(locals_[name], rate, make, SECONDS, sent[name], failures)
-                           for name, (rate, make) in TRACKS.items()))
+                           for name, (rate, make) in TRACKS.items() if not (REPUBLISH and name == "joints")),
+                         *([joints_republished()] if REPUBLISH else []))
     pushed_for = time.time() - started
     await asyncio.sleep(1.0)
-    recorder.send_signal(signal.SIGINT)
+    recorder.send_signal(signal.SIGKILL if KILL else signal.SIGINT)
     try:
         rec_status = await asyncio.wait_for(recorder.wait(), STEP)
     except asyncio.TimeoutError:
@@ -216,6 +235,11 @@ async def play_phase(url, path, expected):
     return received, swift_received, publishers, player.returncode, out.decode(), err.decode()
 
 
+def packets(size):
+    per_packet = 16_000 - 24
+    return max(1, -(-size // per_packet))
+
+
 def in_order_subset(part, whole):
     """True when `part` is `whole` with some items left out, order kept."""
     it = iter(whole)
@@ -249,7 +273,8 @@ async def main():
             if m:
                 sessions.append({"identity": m.group(1), "published": int(m.group(2)), "queued": int(m.group(3)),
                                  "sent": int(m.group(4)), "dropped": int(m.group(5))})
-    result = {"seconds": SECONDS, "server_sessions": sessions, "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
+    result = {"seconds": SECONDS, "server_sessions": sessions, "republish": REPUBLISH, "kill": KILL,
+              "record_subscriptions": [l for l in rec_err if "recording robot/" in l], "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
               "record_exit": rec_status, "record_stdout": rec_out, "record_stderr": rec_err[-10:],
               "play_exit": play_status, "play_stdout": play_out.splitlines(), "play_stderr": play_err.splitlines()[-10:],
               "server_exit": server_exit, "publishers": sorted(set(publishers)), "tracks": {}}
@@ -292,6 +317,12 @@ async def main():
             "sent": len(want), "recorded": len(rec), "replayed": len(got),
             "recorded_equals_sent": rec_pairs == want,
             "recorded_in_order_subset_of_sent": in_order_subset(rec_pairs, want),
+            # Index of a frame from its user timestamp (1e9 + index × period in µs).
+            "recorded_first_half": sum(1 for _, t in rec_pairs if (t - 1_000_000_000) // (1_000_000 // TRACKS[name][0]) < TRACKS[name][0] * SECONDS / 2),
+            "recorded_second_half": sum(1 for _, t in rec_pairs if (t - 1_000_000_000) // (1_000_000 // TRACKS[name][0]) >= TRACKS[name][0] * SECONDS / 2),
+            # Data-track packets of at most 16,000 bytes with a 12-byte header and 12 bytes of
+            # extensions when a user timestamp is set (DESIGN.md §3): 40,000 B → 3 packets.
+            "recorded_packets": sum(packets(len(p)) for p, _ in rec_pairs),
             "replayed_equals_recorded": got_pairs == rec_pairs,
             "replayed_in_order_subset": in_order, "replay_missing": len(rec) - len(got),
             "identities": sorted(set(i for _, _, _, i in rec)),

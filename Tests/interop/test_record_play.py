@@ -96,3 +96,35 @@ def test_play_at_rate_2_halves_the_duration(trackbag, tmp_path):
         ratio = track["replayed_span_s"] / track["recorded_span_s"]
         print(f"{name}: recorded {track['recorded_span_s']:.3f} s, replayed at rate 2 in {track['replayed_span_s']:.3f} s")
         assert 0.48 <= ratio <= 0.52, (name, ratio)
+
+
+def test_track_unpublished_and_published_again_is_recorded_and_replayed(trackbag, tmp_path):
+    result = run(trackbag, tmp_path, "--seconds", "3", "--republish")
+    # The recorder subscribed to `joints` twice: at first and after it came back.
+    joints_subscriptions = [l for l in result["record_subscriptions"] if "robot/joints" in l]
+    assert len(joints_subscriptions) == 2, result["record_subscriptions"]
+    assert joints_subscriptions[0] != joints_subscriptions[1]  # a new sid
+    joints = result["tracks"]["joints"]
+    assert joints["recorded_in_order_subset_of_sent"], joints
+    # Frames from both publications were recorded (user timestamps are index-based: 0.01 s each).
+    assert joints["recorded_first_half"] > 0 and joints["recorded_second_half"] > 0, joints
+    # And replayed the same way to the SDK viewer, which sees the track go and come back.
+    assert joints["replayed_in_order_subset"], joints
+    assert joints["replay_missing"] <= max(1, joints["recorded"] // 50), joints
+    assert result["play_exit"] == 0, result["play_stderr"]
+    for name in ("imu", "camera"):
+        assert result["tracks"][name]["swift_replayed"] == result["tracks"][name]["recorded"], result["tracks"][name]
+
+
+def test_recorder_killed_with_sigkill_leaves_a_file_with_the_committed_frames(trackbag, tmp_path):
+    result = run(trackbag, tmp_path, "--seconds", "2", "--kill")
+    assert result["record_exit"] == -9, result["record_exit"]
+    # Killed 1 s after the last push: every frame was committed (every 100 ms), the file opens,
+    # and it replays like any other.
+    recorder = next(s for s in result["server_sessions"] if s["identity"] == "trackbag-recorder")
+    recorded_packets = sum(t["recorded_packets"] for t in result["tracks"].values())
+    assert recorded_packets == recorder["sent"], (recorded_packets, result["server_sessions"])
+    for name, track in result["tracks"].items():
+        assert track["recorded"] > 0 and track["recorded_in_order_subset_of_sent"], (name, track)
+        assert track["swift_replayed"] == track["recorded"], (name, track)
+    assert result["play_exit"] == 0, result["play_stderr"]
