@@ -34,6 +34,8 @@ RATE = float(sys.argv[sys.argv.index("--rate") + 1]) if "--rate" in sys.argv els
 REPUBLISH = "--republish" in sys.argv
 # The recorder is stopped with SIGKILL instead of SIGINT.
 KILL = "--kill" in sys.argv
+# `trackbag play --loop`, stopped with SIGINT after about 2.5 passes.
+LOOP = "--loop" in sys.argv
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 STEP = 30.0
 
@@ -210,7 +212,16 @@ async def play_phase(url, path, expected):
     args = [TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "2"]
     if RATE != 1.0:
         args += ["--rate", str(RATE)]
+    if LOOP:
+        args.append("--loop")
     player = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    if LOOP:
+        # Stop it in the third pass: once it began replaying (publishing) plus 2.5 passes.
+        deadline = time.monotonic() + STEP
+        while time.monotonic() < deadline and not received.get("imu"):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(2.5 * SECONDS / RATE)
+        player.send_signal(signal.SIGINT)
     out, err = await asyncio.wait_for(player.communicate(), 120)
     # Frames still in flight.
     deadline = time.monotonic() + 10
@@ -273,7 +284,7 @@ async def main():
             if m:
                 sessions.append({"identity": m.group(1), "published": int(m.group(2)), "queued": int(m.group(3)),
                                  "sent": int(m.group(4)), "dropped": int(m.group(5))})
-    result = {"seconds": SECONDS, "server_sessions": sessions, "republish": REPUBLISH, "kill": KILL,
+    result = {"seconds": SECONDS, "server_sessions": sessions, "republish": REPUBLISH, "kill": KILL, "loop": LOOP,
               "record_subscriptions": [l for l in rec_err if "recording robot/" in l], "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
               "record_exit": rec_status, "record_stdout": rec_out, "record_stderr": rec_err[-10:],
               "play_exit": play_status, "play_stdout": play_out.splitlines(), "play_stderr": play_err.splitlines()[-10:],
@@ -331,6 +342,8 @@ async def main():
             "gap_error_ms_p50": percentile(errors, 50), "gap_error_ms_p99": percentile(errors, 99),
             "gap_error_ms_max": max(errors) if errors else None,
             "swift_replayed": len(swift_got), "swift_gap_error_ms_p99": percentile(swift_errors, 99),
+            "loop_passes": len(got) / len(rec) if rec else 0,
+            "loop_in_order": in_order_subset(got_pairs, rec_pairs * (len(got) // max(1, len(rec)) + 2)),
             "first_mismatch": next(({"index": i, "want_ts": a[1], "have_ts": b[1], "want_len": len(a[0]),
                                      "have_len": len(b[0])} for i, (a, b) in enumerate(zip(rec_pairs, got_pairs)) if a != b),
                                    None),
