@@ -10,8 +10,11 @@ TRACKBAG_RELEASE := .build/release/trackbag
 
 .PHONY: demo test deps debs peers build release unit interop bench clean
 
+# The offline part (synthetic session → pipeline → export), then the live path over loopback:
+# trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
 demo: deps release
 	$(TRACKBAG_RELEASE) demo
+	$(TRACKBAG_RELEASE) live-demo
 
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)

@@ -54,7 +54,8 @@ let package = Package(
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
         .target(name: "Pipeline", dependencies: ["Recording", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Stages", dependencies: ["Pipeline", "Recording", "MCAP"], path: "Plugins"),
+        .target(name: "Stages", dependencies: ["Pipeline", "Recording", "MCAP", "RoomClient", "LiveKitProtocol"],
+                path: "Plugins"),
 
         .executableTarget(name: "trackbag", dependencies: [
             "Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
@@ -71,6 +72,6 @@ let package = Package(
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "MCAPTests", dependencies: ["MCAP"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Recording", "MCAP"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Recording", "MCAP", "LiveKitProtocol", "RoomClient"]),
     ]
 )

@@ -13,6 +13,8 @@ public enum BuiltinStages {
         Downsample.registration,
         MCAPSource.registration,
         MCAPSink.registration,
+        RoomSource.registration,
+        RepublishSink.registration,
     ]
 
     public static func registration(for type: String, kind: StageKind) -> StageRegistration? {

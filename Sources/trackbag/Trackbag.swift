@@ -7,10 +7,10 @@ struct Trackbag: AsyncParsableCommand {
         commandName: "trackbag",
         abstract: "Record, replay and pipe LiveKit data tracks.",
         subcommands: [
-            Run.self, Validate.self, Info.self, Export.self, Import.self, Doctor.self,
+            Record.self, Play.self, Run.self, Validate.self, Info.self, Export.self, Import.self, Doctor.self,
             Token.self, Bench.self, Demo.self, Serve.self,
             // Hidden helpers that interop tests drive.
-            WriteForever.self, WebRTCPeer.self, JoinRequestDecode.self, RoomPeer.self, MCAPTool.self,
+            WriteForever.self, WebRTCPeer.self, LiveDemo.self, JoinRequestDecode.self, RoomPeer.self, MCAPTool.self,
         ]
     )
 }

@@ -1,0 +1,105 @@
+import Foundation
+import LiveKitProtocol
+import Pipeline
+import RoomClient
+
+/// How a room stage proves who it is to the server: a ready access token (given, or read from
+/// an environment variable), or an API key and secret from which it signs its own tokens
+/// (LiveKit's HS256 JWT, `LiveKitProtocol.AccessToken`). The defaults are `trackbag serve`'s and
+/// `livekit-server --dev`'s `devkey`/`secret`.
+public enum RoomCredentials: Sendable, Hashable {
+    case token(String)
+    case keys(apiKey: String, apiSecret: String)
+
+    public static let development = RoomCredentials.keys(apiKey: "devkey", apiSecret: "secret")
+
+    /// Picks the credentials from a stage's options: `token`, else `token_env`, else
+    /// `api_key`/`api_secret` (each defaulting to devkey/secret). Giving a token and a key at
+    /// once is a mistake, reported rather than resolved silently.
+    static func resolve(token: String?, tokenEnv: String?, apiKey: String?, apiSecret: String?,
+                        environment: [String: String], stage: String, file: String?) throws -> RoomCredentials {
+        func problem(_ message: String) -> PipelineError { PipelineError(message: message, file: file, stage: stage) }
+        if (token != nil || tokenEnv != nil) && (apiKey != nil || apiSecret != nil) {
+            throw problem("give either token/token_env or api_key/api_secret, not both")
+        }
+        if token != nil && tokenEnv != nil { throw problem("give either token or token_env, not both") }
+        if let token {
+            guard !token.isEmpty else { throw problem("token is empty") }
+            return .token(token)
+        }
+        if let tokenEnv {
+            let env = environment.isEmpty ? ProcessInfo.processInfo.environment : environment
+            guard let value = env[tokenEnv], !value.isEmpty else {
+                throw problem("token_env: environment variable \(tokenEnv) is not set or empty")
+            }
+            return .token(value)
+        }
+        let key = apiKey ?? "devkey", secret = apiSecret ?? "secret"
+        guard !key.isEmpty, !secret.isEmpty else { throw problem("api_key and api_secret must not be empty") }
+        return .keys(apiKey: key, apiSecret: secret)
+    }
+
+    /// The token to join `room` as `identity`. A given token is used as is (its identity and room
+    /// are the token's business); keys sign a fresh one with only the grants the stage needs.
+    func token(identity: String, room: String, publish: Bool, subscribe: Bool) throws -> String {
+        switch self {
+        case .token(let token):
+            return token
+        case .keys(let apiKey, let apiSecret):
+            var grant = VideoGrant(roomJoin: true, room: room, canPublish: publish, canSubscribe: subscribe,
+                                   canPublishData: publish)
+            if !publish { grant.canPublishData = false }
+            let claims = AccessTokenClaims(apiKey: apiKey, identity: identity, video: grant)
+            do {
+                return try AccessToken.sign(claims, secret: apiSecret)
+            } catch {
+                throw PipelineError(message: "could not sign a token for \(identity): \(error)")
+            }
+        }
+    }
+
+    /// Whether every participant must share the token's one identity.
+    var isFixedToken: Bool {
+        if case .token = self { return true }
+        return false
+    }
+}
+
+/// Unix epoch nanoseconds from the system clock (receive times of live frames).
+@inline(__always)
+func unixNanoseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
+}
+
+/// LiveKit's frame encodings by the names TrackInfo and MCAP's registry use (`json`, `cbor`…).
+enum FrameEncodingName {
+    static func name(of encoding: DataTrackFrameEncoding?) -> String? {
+        switch encoding {
+        case nil: nil
+        case .ros1: "ros1"
+        case .cdr: "cdr"
+        case .protobuf: "protobuf"
+        case .flatbuffer: "flatbuffer"
+        case .cbor: "cbor"
+        case .msgpack: "msgpack"
+        case .json: "json"
+        case .custom(let name): name
+        }
+    }
+
+    static func encoding(named name: String?) -> DataTrackFrameEncoding? {
+        switch name {
+        case nil, "": nil
+        case "ros1": .ros1
+        case "cdr": .cdr
+        case "protobuf": .protobuf
+        case "flatbuffer": .flatbuffer
+        case "cbor": .cbor
+        case "msgpack": .msgpack
+        case "json": .json
+        case let other?: .custom(other)
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import DataTracks
+import Pipeline
+import Recording
+import RoomClient
+
+/// `type: republish` sink: publishes the frames it receives as data tracks in a LiveKit room,
+/// under the recorded track names and frame encodings, user timestamps unchanged, so a
+/// subscriber that looks tracks up by (identity, name) finds them as it did live.
+///
+/// By default each recorded publisher identity gets its own participant (with
+/// `identity_prefix`/`identity_suffix` around it); `single` (or a fixed token) puts every track
+/// on one participant. Frames go out as they arrive: pacing is the upstream's business (the
+/// `recording` source's `pace: original`). Recorded `unpublish` events unpublish the track; its
+/// next frame publishes it again. A frame that cannot be queued within `push_timeout` (the
+/// publisher queue holds 16 frames) is counted as dropped and reported, never lost silently.
+public actor RepublishSink: SinkStage, StageStatistics {
+    public static let registration = StageRegistration(
+        type: "republish", kind: .sink,
+        summary: "publish frames as data tracks into a LiveKit room (one participant per recorded identity)"
+    ) { options, context in
+        let config = try options.decode(Config.self)
+        let stage = context.stageName
+        return .sink(try RepublishSink(config: config, environment: context.environment, stage: stage, file: context.configPath,
+                                       notice: { line in FileOutput.standardError("\(stage): \(line)\n") }))
+    }
+
+    /// Frames sent and dropped on one track.
+    public struct TrackCounts: Sendable, Hashable {
+        public var sent: UInt64 = 0
+        public var dropped: UInt64 = 0
+        /// Our participant and track name it went out under.
+        public var identity = ""
+        public var name = ""
+    }
+
+    struct Published {
+        var track: LocalDataTrack
+        var identity: String
+    }
+
+    public let config: Config
+    let credentials: RoomCredentials
+    let stageName: String
+    let notice: (@Sendable (String) -> Void)?
+    var rooms: [String: Task<Room, any Error>] = [:]
+    var published: [TrackKey: Published] = [:]
+    /// Names in use per participant (`single` may bring two recorded tracks of one name).
+    var namesInUse: [String: Set<String>] = [:]
+    var counts: [TrackKey: TrackCounts] = [:]
+    var pushedPerRoom: [String: Int] = [:]
+
+    /// `notice` gets lines worth telling a user (joined, publishing, first drop on a track).
+    public init(config: Config, environment: [String: String] = [:], stage: String = "republish", file: String? = nil,
+                notice: (@Sendable (String) -> Void)? = nil) throws {
+        self.config = config
+        self.notice = notice
+        self.stageName = stage
+        credentials = try RoomCredentials.resolve(token: config.token, tokenEnv: config.tokenEnv, apiKey: config.apiKey,
+                                                  apiSecret: config.apiSecret, environment: environment,
+                                                  stage: stage, file: file)
+    }
+
+    /// Per recorded track: frames sent and dropped so far.
+    public func trackCounts() -> [TrackKey: TrackCounts] { counts }
+
+    public func statistics() async -> [(name: String, value: UInt64)] {
+        let sent = counts.values.reduce(0) { $0 + $1.sent }
+        let dropped = counts.values.reduce(0) { $0 + $1.dropped }
+        return [("frames_sent", sent), ("frames_dropped", dropped), ("tracks", UInt64(counts.count))]
+    }
+
+    /// The participant that publishes a recorded identity's tracks.
+    func participantIdentity(for recorded: String) -> String {
+        if credentials.isFixedToken { return "(token)" }
+        if let single = config.single { return single }
+        return config.identityPrefix + recorded + config.identitySuffix
+    }
+
+    func room(for identity: String) async throws -> Room {
+        if let existing = rooms[identity] { return try await existing.value }
+        let config = self.config, credentials = self.credentials, stage = stageName
+        let task = Task<Room, any Error> {
+            let token = try credentials.token(identity: identity, room: config.room, publish: true, subscribe: false)
+            let room = Room()
+            do {
+                try await room.connect(url: config.url, token: token)
+            } catch {
+                throw PipelineError(message: "cannot join room '\(config.room)' at \(config.url) as \(identity): \(error)", stage: stage)
+            }
+            return room
+        }
+        rooms[identity] = task
+        let room = try await task.value
+        notice?("joined room '\(config.room)' as \(await room.identity)")
+        return room
+    }
+
+    /// Publishes `info`'s track now unless it is published already.
+    @discardableResult
+    func publish(_ info: TrackInfo) async throws -> LocalDataTrack {
+        if let existing = published[info.key] { return existing.track }
+        let identity = participantIdentity(for: info.identity)
+        let room = try await room(for: identity)
+        if let existing = published[info.key] { return existing.track }
+        // Two recorded identities with one track name on one participant: the second is
+        // published as IDENTITY/NAME so neither is lost.
+        var name = info.name
+        if namesInUse[identity, default: []].contains(name) { name = "\(info.identity)/\(info.name)" }
+        let local: LocalDataTrack
+        do {
+            local = try await room.localParticipant.publishDataTrack(
+                name: name, frameEncoding: FrameEncodingName.encoding(named: info.frameEncoding), schema: info.schema?.name)
+        } catch {
+            throw PipelineError(message: "cannot publish \(info.key) as \(identity)/\(name): \(error)", stage: stageName)
+        }
+        namesInUse[identity, default: []].insert(name)
+        published[info.key] = Published(track: local, identity: identity)
+        counts[info.key, default: TrackCounts()].identity = identity
+        counts[info.key, default: TrackCounts()].name = name
+        notice?("publishing \(info.key) as \(await room.identity)/\(name)")
+        return local
+    }
+
+    func unpublish(_ key: TrackKey) async {
+        guard let entry = published.removeValue(forKey: key) else { return }
+        await drain(entry.identity)
+        namesInUse[entry.identity]?.remove(entry.track.name)
+        await entry.track.unpublish()
+    }
+
+    /// Joins and publishes every track up front (`trackbag play`, `publish: eager`), so the
+    /// first frames are not late by a join.
+    public func prepare(tracks: [TrackInfo]) async throws {
+        for info in tracks {
+            knownInfo[info.key] = info
+            try await publish(info)
+        }
+    }
+
+    /// Waits until `count` participants other than ours are in the room (the viewers), or
+    /// `timeout` passes (then throws).
+    public func waitForParticipants(_ count: Int, timeout: Duration) async throws {
+        guard count > 0 else { return }
+        if rooms.isEmpty { _ = try await room(for: config.single ?? "trackbag-player") }
+        var ours: Set<String> = []
+        var anyRoom: Room?
+        for task in rooms.values {
+            let room = try await task.value
+            ours.insert(await room.identity)
+            anyRoom = room
+        }
+        guard let anyRoom else { return }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let others = await anyRoom.remoteParticipants.keys.filter { !ours.contains($0) }
+            if others.count >= count { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw PipelineError(message: "fewer than \(count) other participants joined room '\(config.room)' within \(timeout)",
+                            stage: stageName)
+    }
+
+    public func write(_ batch: Batch) async throws {
+        // Events and frames in time order: an unpublish between two frames takes effect there.
+        var events = batch.events[...]
+        for frame in batch.frames {
+            while let event = events.first, event.timeNs <= frame.receiveTimeNs {
+                try await apply(event)
+                events = events.dropFirst()
+            }
+            try await send(frame)
+        }
+        for event in events { try await apply(event) }
+    }
+
+    func apply(_ event: SessionEvent) async throws {
+        guard let identity = event.identity, let name = event.track else { return }
+        let key = TrackKey(identity: identity, name: name)
+        switch event.kind {
+        case .unpublish:
+            await unpublish(key)
+        case .publish where config.publish == .eager:
+            // The recorded description is not in the event; the next frame carries it. Publish
+            // under what is known now (name), encoding follows from the first frame otherwise.
+            if published[key] == nil, let known = knownInfo[key] { try await publish(known) }
+        default:
+            break
+        }
+    }
+
+    /// Descriptions learnt from frames (and `prepare`), for eager re-publication.
+    var knownInfo: [TrackKey: TrackInfo] = [:]
+
+    func send(_ frame: Frame) async throws {
+        let key = frame.track.key
+        if knownInfo[key] == nil { knownInfo[key] = frame.track }
+        let local = try await publish(frame.track)
+        let outgoing = DataTrackFrame(payload: frame.payload, userTimestamp: frame.userTimestamp)
+        let deadline = ContinuousClock.now + .nanoseconds(config.pushTimeout.nanoseconds)
+        var waited = false
+        while true {
+            do {
+                try local.tryPush(outgoing)
+                counts[key, default: TrackCounts()].sent += 1
+                pushedPerRoom[published[key]?.identity ?? "", default: 0] += 1
+                return
+            } catch .dropped {
+                // The queue drains at network speed: give it a moment before calling it a drop.
+                if ContinuousClock.now >= deadline {
+                    counts[key, default: TrackCounts()].dropped += 1
+                    if counts[key]?.dropped == 1 { notice?("\(key): publisher queue full, frames dropped (counted)") }
+                    return
+                }
+                if waited {
+                    try? await Task.sleep(for: .microseconds(200))
+                } else {
+                    await Task.yield()
+                    waited = true
+                }
+            } catch {
+                counts[key, default: TrackCounts()].dropped += 1
+                if counts[key]?.dropped == 1 { notice?("\(key): track not published (\(error)), frames dropped (counted)") }
+                return
+            }
+        }
+    }
+
+    /// Waits (up to 2 s) until the room has sent what we queued on `identity`'s participant.
+    func drain(_ identity: String) async {
+        guard let task = rooms[identity], let room = try? await task.value else { return }
+        let queued = pushedPerRoom[identity] ?? 0
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            let stats = await room.currentStatistics
+            if stats.framesSent + stats.framesNotSent >= queued { return }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    /// Sends what is queued, unpublishes every track and leaves.
+    public func finish() async throws {
+        for identity in rooms.keys { await drain(identity) }
+        // Queued frames are on the data channel now; a moment for them to leave before the
+        // connection closes.
+        if !published.isEmpty { try? await Task.sleep(for: .milliseconds(300)) }
+        for key in Array(published.keys) {
+            if let entry = published.removeValue(forKey: key) { await entry.track.unpublish() }
+        }
+        for task in rooms.values {
+            if let room = try? await task.value { await room.disconnect() }
+        }
+        rooms = [:]
+    }
+}

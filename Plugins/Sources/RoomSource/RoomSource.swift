@@ -1,0 +1,421 @@
+import Pipeline
+import Recording
+import RoomClient
+import Synchronization
+
+/// `type: room` source: joins a LiveKit room and turns every matching data track into frames,
+/// with the room's session events (join, leave, publish, unpublish, our own reconnects, drops)
+/// beside them, until the pipeline stops it.
+///
+/// It subscribes to tracks present when it joins, tracks published later, and tracks
+/// re-published after their publisher re-joined (the room client keeps a subscription waiting
+/// across a publisher's re-join; a track unpublished and published again gets a new one).
+/// Receive time is our clock at delivery (Unix ns); the user timestamp is passed on untouched.
+///
+/// Live sources default to drop-oldest edges (`isLive`), so a slow pipeline never stalls the
+/// room; what is dropped anywhere on our side is counted and emitted as `drop` events.
+public struct RoomSource: SourceStage, StageStatistics {
+    public static let registration = StageRegistration(
+        type: "room", kind: .source,
+        summary: "record data tracks from a LiveKit room (url, room, identity, credentials, track globs)",
+        isLive: true
+    ) { options, context in
+        let config = try options.decode(Config.self)
+        var source = try RoomSource(config: config, environment: context.environment,
+                                    stage: context.stageName, file: context.configPath)
+        let stage = context.stageName
+        source.onNotice = { line in FileOutput.standardError("\(stage): \(line)\n") }
+        return .source(source)
+    }
+
+    public let config: Config
+    let globs: [TrackGlob]
+    let credentials: RoomCredentials
+    let stageName: String
+    /// Per-track counts, readable while and after the source runs (`trackbag record` prints them).
+    public let tally = RoomSourceTally()
+    /// Lines worth telling a user: joined, subscribed, reconnecting, left.
+    public var onNotice: (@Sendable (String) -> Void)?
+
+    /// Checks the globs and resolves the credentials; the room is joined by `run`.
+    public init(config: Config, environment: [String: String] = [:], stage: String = "room", file: String? = nil) throws {
+        self.config = config
+        self.stageName = stage
+        var globs: [TrackGlob] = []
+        for (i, pattern) in config.tracks.enumerated() {
+            do { globs.append(try TrackGlob(pattern)) } catch let e as RecordingError {
+                throw PipelineError(message: "tracks[\(i)]: \(e.message)", file: file, stage: stage)
+            }
+        }
+        self.globs = globs
+        credentials = try RoomCredentials.resolve(token: config.token, tokenEnv: config.tokenEnv, apiKey: config.apiKey,
+                                                  apiSecret: config.apiSecret, environment: environment,
+                                                  stage: stage, file: file)
+    }
+
+    public func statistics() async -> [(name: String, value: UInt64)] {
+        let totals = tally.totals()
+        return [("frames_received", totals.frames), ("frames_dropped", totals.dropped), ("reconnects", totals.reconnects)]
+    }
+
+    public func run(into output: any BatchEmitter) async throws {
+        let room = Room()
+        let events = room.events()
+        let token = try credentials.token(identity: config.identity, room: config.room, publish: false, subscribe: true)
+        do {
+            try await room.connect(url: config.url, token: token)
+        } catch {
+            throw PipelineError(message: "cannot join room '\(config.room)' at \(config.url): \(error)", stage: stageName)
+        }
+        onNotice?("joined room '\(config.room)' at \(config.url) as \(await room.identity)")
+        let buffer = LiveBatchBuffer(limit: max(65_536, config.bufferSize * 16))
+        let subscriptions = TrackSubscriptions(room: room, globs: globs, bufferSize: config.bufferSize,
+                                               buffer: buffer, tally: tally, notice: onNotice)
+        let eventTask = Task { for await event in events { await subscriptions.handle(event) } }
+        // Drops are counted where they happen; once a second the new ones become events.
+        let dropTask = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                await subscriptions.reportDrops()
+            }
+        }
+        var failure: (any Error)?
+        await withTaskCancellationHandler {
+            do {
+                for await _ in buffer.wakes {
+                    let batch = buffer.take()
+                    if !batch.isEmpty { try await output.emit(batch) }
+                }
+            } catch {
+                failure = error
+            }
+        } onCancel: {
+            buffer.finish(reason: nil)
+        }
+        eventTask.cancel()
+        dropTask.cancel()
+        await subscriptions.stopAll()
+        let rest = buffer.take()
+        // A stop must not lose what was already received: the last batch goes out from a task
+        // the stop did not cancel (the runtime closes our edges only after `run` returns).
+        if !rest.isEmpty {
+            let sent = Task.detached { try await output.emit(rest) }
+            try? await sent.value
+        }
+        if let failure, !(failure is CancellationError) { throw failure }
+        if let reason = buffer.endReason, !Task.isCancelled {
+            throw PipelineError(message: "room '\(config.room)' disconnected: \(reason)", stage: stageName)
+        }
+    }
+}
+
+/// Frames and events waiting for the source's emit loop. Subscription readers add from their
+/// own tasks; the loop takes everything at once, so batches grow under load and stay single
+/// frames when it is quiet (DESIGN.md §1). Bounded: beyond `limit` waiting frames, new ones are
+/// counted as dropped.
+final class LiveBatchBuffer: Sendable {
+    struct State {
+        var frames: [Frame] = []
+        var events: [SessionEvent] = []
+        var sequence: UInt64 = 0
+        var overflow = 0
+        var endReason: String?
+    }
+
+    let limit: Int
+    let wakes: AsyncStream<Void>
+    private let wake: AsyncStream<Void>.Continuation
+    private let state = Mutex(State())
+
+    init(limit: Int) {
+        self.limit = limit
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// False when the buffer was full and the frame was dropped (counted in `overflow`).
+    @discardableResult
+    func add(frame: Frame) -> Bool {
+        let added = state.withLock { s -> Bool in
+            guard s.frames.count < limit else {
+                s.overflow += 1
+                return false
+            }
+            var f = frame
+            f.sequence = s.sequence
+            s.sequence += 1
+            s.frames.append(f)
+            return true
+        }
+        if added { wake.yield(()) }
+        return added
+    }
+
+    func add(event: SessionEvent) {
+        state.withLock { $0.events.append(event) }
+        wake.yield(())
+    }
+
+    func take() -> Batch {
+        state.withLock { s in
+            defer {
+                s.frames.removeAll(keepingCapacity: true)
+                s.events.removeAll()
+            }
+            return Batch(frames: s.frames, events: s.events)
+        }
+    }
+
+    var overflow: Int { state.withLock { $0.overflow } }
+    var endReason: String? { state.withLock { $0.endReason } }
+
+    /// Ends the emit loop: the room is gone (`reason`) or the pipeline stops (nil).
+    func finish(reason: String?) {
+        state.withLock { if $0.endReason == nil { $0.endReason = reason } }
+        wake.finish()
+    }
+}
+
+/// Per-track figures of a room source: frames, bytes, drops, first and last receive time.
+public final class RoomSourceTally: Sendable {
+    public struct Track: Sendable, Hashable {
+        public var frames: UInt64 = 0
+        public var bytes: UInt64 = 0
+        public var dropped: UInt64 = 0
+        public var firstNs: Int64 = 0
+        public var lastNs: Int64 = 0
+    }
+    public struct Totals: Sendable, Hashable {
+        public var frames: UInt64 = 0
+        public var dropped: UInt64 = 0
+        public var reconnects: UInt64 = 0
+        /// Frames lost before they could be tied to a track (incomplete frames, full buffer).
+        public var untracked: UInt64 = 0
+    }
+
+    private let state = Mutex<(tracks: [TrackKey: Track], reconnects: UInt64, untracked: UInt64)>(([:], 0, 0))
+
+    public init() {}
+
+    func received(_ key: TrackKey, bytes: Int, at ns: Int64) {
+        state.withLock { s in
+            var t = s.tracks[key] ?? Track()
+            if t.frames == 0 { t.firstNs = ns }
+            t.frames += 1
+            t.bytes += UInt64(bytes)
+            t.lastNs = ns
+            s.tracks[key] = t
+        }
+    }
+
+    func dropped(_ key: TrackKey?, _ count: Int) {
+        guard count > 0 else { return }
+        state.withLock { s in
+            guard let key else {
+                s.untracked += UInt64(count)
+                return
+            }
+            s.tracks[key, default: Track()].dropped += UInt64(count)
+        }
+    }
+
+    func reconnected() { state.withLock { $0.reconnects += 1 } }
+
+    /// A snapshot of every track seen so far.
+    public func tracks() -> [TrackKey: Track] { state.withLock { $0.tracks } }
+
+    public func totals() -> Totals {
+        state.withLock { s in
+            var t = Totals()
+            for track in s.tracks.values {
+                t.frames += track.frames
+                t.dropped += track.dropped
+            }
+            t.dropped += s.untracked
+            t.untracked = s.untracked
+            t.reconnects = s.reconnects
+            return t
+        }
+    }
+}
+
+/// The subscriptions of one room source, one per matching (identity, name), and the room events
+/// turned into session events. An actor so that a publish event and a subscription that just
+/// ended never both subscribe the same track.
+actor TrackSubscriptions {
+    /// A subscription being read. `info` follows re-publications (new sid) of the same track.
+    struct Reader {
+        var id: Int
+        var info: InfoCell
+        var subscription: DataTrackSubscription?
+        var task: Task<Void, Never>?
+        var reportedDrops = 0
+    }
+
+    /// The current description of a track, shared by its reader task and the actor.
+    final class InfoCell: Sendable {
+        private let lock: Mutex<TrackInfo>
+        init(_ value: TrackInfo) { lock = Mutex(value) }
+        var value: TrackInfo { lock.withLock { $0 } }
+        func set(_ value: TrackInfo) { lock.withLock { $0 = value } }
+    }
+
+    let room: Room
+    let globs: [TrackGlob]
+    let bufferSize: Int
+    let buffer: LiveBatchBuffer
+    let tally: RoomSourceTally
+    let notice: (@Sendable (String) -> Void)?
+    var readers: [TrackKey: Reader] = [:]
+    var nextID = 0
+    var stopped = false
+    var reportedDepacketizerDrops = 0
+    var reportedOverflow = 0
+
+    init(room: Room, globs: [TrackGlob], bufferSize: Int, buffer: LiveBatchBuffer, tally: RoomSourceTally,
+         notice: (@Sendable (String) -> Void)?) {
+        self.room = room
+        self.globs = globs
+        self.bufferSize = bufferSize
+        self.buffer = buffer
+        self.tally = tally
+        self.notice = notice
+    }
+
+    static func info(of track: RemoteDataTrack) -> TrackInfo {
+        TrackInfo(identity: track.publisherIdentity, name: track.name, sid: track.sid.isEmpty ? nil : track.sid,
+                  pubHandle: track.info.handle, encryption: track.info.encrypted ? .gcm : .none,
+                  frameEncoding: FrameEncodingName.name(of: track.info.frameEncoding),
+                  schema: track.info.schema.map { SchemaInfo(name: $0, encoding: "") })
+    }
+
+    func handle(_ event: RoomEvent) async {
+        let now = unixNanoseconds()
+        switch event {
+        case .connected:
+            break
+        case .participantConnected(let p):
+            buffer.add(event: SessionEvent(timeNs: now, kind: .join, identity: p.identity, detail: "sid \(p.sid)"))
+        case .participantDisconnected(let p):
+            buffer.add(event: SessionEvent(timeNs: now, kind: .leave, identity: p.identity, detail: "sid \(p.sid)"))
+        case .dataTrackPublished(let track):
+            let key = TrackKey(identity: track.publisherIdentity, name: track.name)
+            guard globs.anyMatches(key) else { return }
+            buffer.add(event: SessionEvent(timeNs: now, kind: .publish, identity: key.identity, track: key.name,
+                                           detail: "sid \(track.sid) handle \(track.info.handle)"))
+            await subscribe(track)
+        case .dataTrackUnpublished(let track):
+            let key = TrackKey(identity: track.publisherIdentity, name: track.name)
+            guard globs.anyMatches(key) else { return }
+            buffer.add(event: SessionEvent(timeNs: now, kind: .unpublish, identity: key.identity, track: key.name,
+                                           detail: "sid \(track.sid)"))
+        case .reconnecting(let reason):
+            tally.reconnected()
+            notice?("reconnecting: \(reason)")
+            buffer.add(event: SessionEvent(timeNs: now, kind: .reconnect, detail: "reconnecting: \(reason)"))
+        case .reconnected:
+            notice?("reconnected")
+            buffer.add(event: SessionEvent(timeNs: now, kind: .reconnect, detail: "reconnected"))
+        case .disconnected(let reason):
+            if !stopped {
+                notice?("disconnected: \(reason)")
+                buffer.add(event: SessionEvent(timeNs: now, kind: .leave, identity: await room.identity, detail: reason))
+                buffer.finish(reason: reason)
+            }
+        }
+    }
+
+    /// Subscribes to `track` unless a subscription for its (identity, name) is being read; then
+    /// only the track's description (sid after a re-publication) is refreshed.
+    func subscribe(_ track: RemoteDataTrack) async {
+        let key = TrackKey(identity: track.publisherIdentity, name: track.name)
+        guard !stopped, globs.anyMatches(key) else { return }
+        let info = Self.info(of: track)
+        if let reader = readers[key] {
+            reader.info.set(info)
+            return
+        }
+        let id = nextID
+        nextID += 1
+        let infoBox = InfoCell(info)
+        readers[key] = Reader(id: id, info: infoBox)
+        let subscription: DataTrackSubscription
+        do {
+            subscription = try await track.subscribe(bufferSize: bufferSize)
+        } catch {
+            if readers[key]?.id == id { readers[key] = nil }
+            notice?("could not subscribe to \(key): \(error)")
+            buffer.add(event: SessionEvent(timeNs: unixNanoseconds(), kind: .note, identity: key.identity, track: key.name,
+                                           detail: "subscribe failed: \(error)"))
+            return
+        }
+        guard readers[key]?.id == id else { return }
+        let buffer = self.buffer, tally = self.tally
+        // Detached: frames must not queue behind the actor's own work.
+        let task = Task.detached {
+            for await frame in subscription {
+                let now = unixNanoseconds()
+                tally.received(key, bytes: frame.payload.count, at: now)
+                buffer.add(frame: Frame(track: infoBox.value, payload: frame.payload, userTimestamp: frame.userTimestamp,
+                                        receiveTimeNs: now))
+            }
+            await self.readerEnded(key, id: id)
+        }
+        readers[key]?.subscription = subscription
+        readers[key]?.task = task
+        notice?("recording \(key) (sid \(track.sid))")
+    }
+
+    /// A subscription ended (track unpublished, or its publisher did not come back). If the
+    /// track is in the room again by now (unpublished and published again), subscribe anew.
+    func readerEnded(_ key: TrackKey, id: Int) async {
+        guard let reader = readers[key], reader.id == id else { return }
+        reportDrops(of: key)
+        readers[key] = nil
+        guard !stopped else { return }
+        if let track = await room.remoteParticipants[key.identity]?.dataTracks[key.name] {
+            await subscribe(track)
+        }
+    }
+
+    private func reportDrops(of key: TrackKey) {
+        guard let reader = readers[key], let subscription = reader.subscription else { return }
+        let dropped = subscription.droppedFrames
+        let delta = dropped - reader.reportedDrops
+        guard delta > 0 else { return }
+        readers[key]?.reportedDrops = dropped
+        tally.dropped(key, delta)
+        buffer.add(event: SessionEvent(timeNs: unixNanoseconds(), kind: .drop, identity: key.identity, track: key.name,
+                                       count: Int64(delta), detail: "subscription buffer full (buffer_size \(bufferSize))"))
+    }
+
+    /// Turns drops counted since the last call into `drop` events.
+    func reportDrops() async {
+        for key in readers.keys { reportDrops(of: key) }
+        let stats = await room.currentStatistics
+        let now = unixNanoseconds()
+        let incomplete = stats.depacketizerDrops - reportedDepacketizerDrops
+        if incomplete > 0 {
+            reportedDepacketizerDrops = stats.depacketizerDrops
+            tally.dropped(nil, incomplete)
+            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, count: Int64(incomplete),
+                                           detail: "incomplete frames (packets lost before reassembly)"))
+        }
+        let overflow = buffer.overflow - reportedOverflow
+        if overflow > 0 {
+            reportedOverflow = buffer.overflow
+            tally.dropped(nil, overflow)
+            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, count: Int64(overflow),
+                                           detail: "recorder buffer full (pipeline too slow)"))
+        }
+    }
+
+    /// Leaves the room; the subscriptions end and their readers pass on what they still hold.
+    func stopAll() async {
+        await reportDrops()
+        stopped = true
+        await room.disconnect()
+        let tasks = readers.values.compactMap(\.task)
+        for task in tasks { await task.value }
+        readers = [:]
+    }
+}

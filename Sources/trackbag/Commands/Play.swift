@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Recording
+import Stages
+import Synchronization
+
+/// `trackbag play FILE --room R`: the `recording` source at original pace into the `republish`
+/// sink. Tracks are published before the first frame (so no frame is late by a join), the
+/// command optionally waits for viewers, then replays on absolute deadlines and prints the
+/// timing-fidelity report (sender lateness p50/p99/max, end drift, frames sent and dropped).
+struct Play: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "play",
+        abstract: "Replay a .tbag recording into a LiveKit room at its original pacing.")
+
+    @Argument(help: "The .tbag file to replay.") var file: String
+    @Option(help: "Server URL.") var url = "ws://127.0.0.1:7880"
+    @Option(help: "Room to publish into.") var room: String
+    @Option(help: "API key that signs our tokens (default devkey).") var apiKey: String?
+    @Option(help: "API secret (default secret).") var apiSecret: String?
+    @Option(help: "A ready access token (every track is then published by its one participant).") var token: String?
+    @Option(help: "Speed factor (2 = twice as fast).") var rate: Double = 1
+    @Flag(help: "Start again at the end, until stopped.") var loop = false
+    @Option(help: "Start offset from the first frame (90, 1.5s, 250ms, 2m).") var start: String?
+    @Option(help: "End offset from the first frame.") var end: String?
+    @Option(name: .customLong("tracks"), help: "Only tracks matching IDENTITY/NAME (with * and ?); repeatable.")
+    var tracks: [String] = []
+    @Option(help: "Prefix for the replaying participants' identities (robot → PREFIXrobot).") var identityPrefix = ""
+    @Option(help: "Suffix for the replaying participants' identities.") var identitySuffix = ""
+    @Option(help: "Publish every track from this one participant.") var single: String?
+    @Option(help: "Wait until this many other participants are in the room before replaying.") var waitForSubscribers = 0
+    @Option(help: "Seconds between publishing the tracks and the first frame when waiting for subscribers, so they can subscribe.")
+    var leadIn: Double = 1.0
+
+    func validate() throws {
+        guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a number > 0") }
+        guard waitForSubscribers >= 0 else { throw ValidationError("--wait-for-subscribers must be ≥ 0") }
+        guard leadIn >= 0, leadIn < 3600 else { throw ValidationError("--lead-in must be 0…3600 seconds") }
+    }
+
+    func run() async throws {
+        let notice: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data("play: \(line)\n".utf8)) }
+        let source: RecordingSource
+        let sink: RepublishSink
+        let recorded: [TrackInfo]
+        do {
+            var s = try RecordingSource(config: .init(
+                path: file, pace: .original, rate: rate, loop: loop, start: start.map(TimeOffset.init(parsing:)),
+                end: end.map(TimeOffset.init(parsing:)), tracks: tracks.isEmpty ? nil : tracks))
+            let pacing = Mutex<PacingReport?>(nil)
+            s.onPacingReport = { report in pacing.withLock { $0 = report } }
+            source = s
+            let globs = try tracks.map(TrackGlob.init)
+            let reader = try RecordingReader(path: file)
+            recorded = reader.tracks.map(\.info).filter { globs.isEmpty || globs.anyMatches($0.key) }
+            sink = try RepublishSink(config: .init(url: url, room: room, identityPrefix: identityPrefix, identitySuffix: identitySuffix,
+                                                   single: single, apiKey: apiKey, apiSecret: apiSecret, token: token,
+                                                   publish: .eager),
+                                     environment: ProcessInfo.processInfo.environment, stage: "republish", notice: notice)
+            try await sink.prepare(tracks: recorded)
+            if waitForSubscribers > 0 {
+                notice("waiting for \(waitForSubscribers) other participant(s) in room '\(room)'")
+                try await sink.waitForParticipants(waitForSubscribers, timeout: .seconds(600))
+                try await Task.sleep(for: .milliseconds(Int(leadIn * 1000)))
+            }
+            var graph = PipelineGraph()
+            graph.addSource("recording", source, type: "recording")
+            graph.addSink("republish", sink, inputs: ["recording"], type: "republish")
+            notice("replaying \(recorded.count) track(s) from \(file) at rate \(rate)\(loop ? ", looping" : "")")
+            let report = try await graph.runReporting(handleSignals: true)
+            let counts = await sink.trackCounts()
+            print(Self.summary(counts: counts, pacing: pacing.withLock { $0 }, report: report))
+            if !report.failures.isEmpty {
+                printErrors(PipelineError(grouping: report.failures))
+                throw ExitCode(1)
+            }
+        } catch let error as PipelineError {
+            printErrors(error)
+            throw ExitCode(1)
+        } catch let error as RecordingError {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    static func summary(counts: [TrackKey: RepublishSink.TrackCounts], pacing: PacingReport?, report: PipelineReport) -> String {
+        var lines = ["track                                       as                                          sent    dropped"]
+        var sent: UInt64 = 0, dropped: UInt64 = 0
+        for (key, c) in counts.sorted(by: { $0.key < $1.key }) {
+            lines.append(pad(key.description, 40) + pad("\(c.identity)/\(c.name)", 40) + right(String(c.sent), 10)
+                         + right(String(c.dropped), 11))
+            sent += c.sent
+            dropped += c.dropped
+        }
+        let edgeDrops = report.stages.first { $0.kind == .sink }?.counters.framesDropped ?? 0
+        lines.append("frames sent \(sent), dropped \(dropped + edgeDrops)" + String(format: " in %.3f s", report.elapsedSeconds))
+        if let pacing {
+            lines.append("timing: " + pacing.description)
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Recording
+import Stages
+
+/// `trackbag record --room R`: the `room` source into the `recording` sink, until SIGINT,
+/// SIGTERM or `--duration`; then the graph drains, the file is committed, and per-track counts,
+/// rates and drops are printed with the file path.
+struct Record: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "record",
+        abstract: "Record the data tracks of a LiveKit room into a .tbag file.")
+
+    @Option(help: "Server URL.") var url = "ws://127.0.0.1:7880"
+    @Option(help: "Room to record.") var room: String
+    @Option(help: "Our participant identity.") var identity = "trackbag-recorder"
+    @Option(help: "API key that signs our token (default devkey).") var apiKey: String?
+    @Option(help: "API secret (default secret).") var apiSecret: String?
+    @Option(help: "A ready access token instead of --api-key/--api-secret.") var token: String?
+    @Option(name: .customLong("tracks"), help: "Only tracks matching IDENTITY/NAME (with * and ?); repeatable. Default */*.")
+    var tracks: [String] = []
+    @Option(help: "Output path; {room}, {date} and {part} are filled in.") var out = "recordings/{room}-{date}.tbag"
+    @Option(help: "Stop after this long (90, 1.5s, 250ms, 2m).") var duration: String?
+    @Option(help: "Start a new file after this size (512MiB, 1GiB…).") var splitSize: String?
+    @Option(help: "Start a new file after this span of time (10m, 1h…).") var splitDuration: String?
+    @Flag(help: "Replace an existing output file.") var overwrite = false
+
+    func run() async throws {
+        let stopAfter = try duration.map(TimeOffset.init(parsing:))
+        var split: RecordingSink.Config.Split?
+        if splitSize != nil || splitDuration != nil {
+            split = .init(size: try splitSize.map(ByteCount.init(parsing:)), duration: try splitDuration.map(TimeOffset.init(parsing:)))
+        }
+        var source: RoomSource
+        do {
+            source = try RoomSource(config: .init(url: url, room: room, identity: identity, apiKey: apiKey, apiSecret: apiSecret,
+                                                  token: token, tracks: tracks.isEmpty ? ["*/*"] : tracks),
+                                    environment: ProcessInfo.processInfo.environment, stage: "room")
+        } catch let error as PipelineError {
+            printErrors(error)
+            throw ExitCode(1)
+        }
+        source.onNotice = { line in FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
+        let directory = (out as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let sink = RecordingSink(config: .init(path: out, room: room, split: split, overwrite: overwrite))
+        var graph = PipelineGraph()
+        graph.addSource("room", source, type: "room", isLive: true)
+        graph.addSink("recording", sink, inputs: ["room"], type: "recording")
+        let stop = PipelineStop()
+        let timer = stopAfter.map { offset in
+            Task {
+                try await Task.sleep(for: .nanoseconds(offset.nanoseconds))
+                stop.stop()
+            }
+        }
+        let report: PipelineReport
+        do {
+            report = try await graph.runReporting(stop: stop, handleSignals: true)
+        } catch let error as PipelineError {
+            printErrors(error)
+            throw ExitCode(1)
+        }
+        timer?.cancel()
+        let files = await sink.files
+        print(Self.summary(tally: source.tally, report: report, files: files))
+        if !report.failures.isEmpty {
+            printErrors(PipelineError(grouping: report.failures))
+            throw ExitCode(1)
+        }
+    }
+
+    /// One line per track (frames, rate over its own span, MB, drops), totals and the files.
+    static func summary(tally: RoomSourceTally, report: PipelineReport, files: [String]) -> String {
+        var lines = ["track                                       frames     rate/s        bytes    dropped"]
+        for (key, t) in tally.tracks().sorted(by: { $0.key < $1.key }) {
+            let span = Double(t.lastNs - t.firstNs) / 1e9
+            let rate = span > 0 && t.frames > 1 ? Double(t.frames - 1) / span : 0
+            lines.append(pad(key.description, 40) + right(String(t.frames), 10) + right(String(format: "%.1f", rate), 11)
+                         + right(String(t.bytes), 13) + right(String(t.dropped), 11))
+        }
+        let totals = tally.totals()
+        let edgeDrops = report.stages.first { $0.kind == .sink }?.counters.framesDropped ?? 0
+        let written = report.stages.first { $0.kind == .sink }?.counters.framesOut ?? 0
+        lines.append("received \(totals.frames) frames, wrote \(written); dropped: \(totals.dropped) before the pipeline "
+                     + "(\(totals.untracked) not tied to a track), \(edgeDrops) in the pipeline; reconnects \(totals.reconnects); "
+                     + String(format: "%.2f s", report.elapsedSeconds))
+        for file in files {
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
+            lines.append("file \(file)" + (size.map { " (\($0) bytes)" } ?? ""))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+}
+
+func right(_ text: String, _ width: Int) -> String {
+    text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+}

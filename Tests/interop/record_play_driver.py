@@ -1,0 +1,361 @@
+"""Record and replay a live room (issue 5), run INSIDE scripts/netns-run: `trackbag serve`,
+`trackbag record`, `trackbag play`, and LiveKit's official SDK (livekit==1.2.1, this process) as
+the robot and as the viewer. Prints one JSON line with what was observed; the test file judges.
+
+usage: record_play_driver.py TRACKBAG WORKDIR [--seconds S] [--rate X]
+
+Phases:
+1. An SDK publisher `robot` joins room `live` and publishes `imu` (1 kHz, 48 B) and `joints`
+   (100 Hz JSON); `trackbag record` joins; then `camera` (10 Hz, 40,000 B) is published, so
+   one track is published after the recorder joined. Frames are pushed for S seconds on
+   absolute deadlines; the recorder is stopped with SIGINT.
+2. The recording is exported to JSON lines (what the recorder got).
+3. An SDK viewer joins room `replay`; `trackbag play --wait-for-subscribers 1` replays the file
+   (at `--rate`); the viewer records every frame with its arrival time.
+"""
+import asyncio
+import base64
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from livekit import api, rtc
+
+TRACKBAG = sys.argv[1]
+WORKDIR = sys.argv[2]
+os.makedirs(WORKDIR, exist_ok=True)
+SECONDS = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 3.0
+RATE = float(sys.argv[sys.argv.index("--rate") + 1]) if "--rate" in sys.argv else 1.0
+# `joints` is unpublished half way and published again (same name, new sid).
+REPUBLISH = "--republish" in sys.argv
+# The recorder is stopped with SIGKILL instead of SIGINT.
+KILL = "--kill" in sys.argv
+# `trackbag play --loop`, stopped with SIGINT after about 2.5 passes.
+LOOP = "--loop" in sys.argv
+ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
+STEP = 30.0
+
+# name: (frames per second, payload maker)
+TRACKS = {
+    "imu": (1000, lambda i: i.to_bytes(8, "big") + bytes((i + k) & 0xFF for k in range(40))),
+    "joints": (100, lambda i: json.dumps({"seq": i, "position": [i * 0.001, -i * 0.002, 0.5],
+                                          "velocity": [0.1, 0.2, 0.3]}).encode()),
+    "camera": (10, lambda i: i.to_bytes(8, "big") + bytes(((i * 7 + k) & 0xFF) for k in range(40_000 - 8))),
+}
+
+
+def token(identity, room):
+    grant = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True)
+    return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()
+
+
+def start_server():
+    proc = subprocess.Popen([TRACKBAG, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR],
+                            stdout=subprocess.PIPE, stderr=open(os.path.join(WORKDIR, "server.log"), "w"), text=True)
+    deadline = time.monotonic() + STEP
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if "listening on" in line:
+            return proc, line.strip().split("listening on ")[1]
+    proc.kill()
+    raise RuntimeError("server did not report its URL")
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=20):
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+            return "killed"
+    return proc.returncode
+
+
+async def read_lines(stream, into, event=None, needle=None, count=0):
+    """Collects lines of a subprocess stream; sets `event` once `count` lines contain `needle`."""
+    seen = 0
+    while True:
+        line = await stream.readline()
+        if not line:
+            return
+        text = line.decode(errors="replace").rstrip()
+        into.append(text)
+        if needle and needle in text:
+            seen += 1
+            if event is not None and seen >= count:
+                event.set()
+
+
+async def push_paced(local, rate, make, seconds, sent, failures, first=0):
+    """Pushes rate×seconds frames on absolute deadlines; user timestamp = index·period in µs."""
+    count = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(first, first + count):
+        delay = start + (i - first) / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        payload = make(i)
+        ts = 1_000_000_000 + i * (1_000_000 // rate)
+        for _ in range(200):
+            try:
+                local.try_push(rtc.DataTrackFrame(payload=payload, user_timestamp=ts))
+                sent.append((payload, ts))
+                break
+            except Exception:
+                failures[0] += 1
+                await asyncio.sleep(0.001)
+
+
+async def record_phase(url, out):
+    pub = rtc.Room()
+    await asyncio.wait_for(pub.connect(url, token("robot", "live")), STEP)
+    locals_ = {}
+    for name in ("imu", "joints"):
+        locals_[name] = await asyncio.wait_for(pub.local_participant.publish_data_track(name=name), STEP)
+    recorder = await asyncio.create_subprocess_exec(
+        TRACKBAG, "record", "--url", url, "--room", "live", "--out", out,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    rec_out, rec_err = [], []
+    ready2 = asyncio.Event()
+    ready3 = asyncio.Event()
+    readers = [asyncio.ensure_future(read_lines(recorder.stdout, rec_out)),
+               asyncio.ensure_future(read_lines(recorder.stderr, rec_err, ready2, "recording robot/", 2))]
+    await asyncio.wait_for(ready2.wait(), STEP)
+    # Published after the recorder joined.
+    locals_["camera"] = await asyncio.wait_for(pub.local_participant.publish_data_track(name="camera"), STEP)
+    deadline = time.monotonic() + STEP
+    while time.monotonic() < deadline and not any("recording robot/camera" in l for l in rec_err):
+        await asyncio.sleep(0.02)
+    # The subscriptions are confirmed by the server within a round trip; give them a moment.
+    await asyncio.sleep(0.5)
+    sent = {name: [] for name in TRACKS}
+    failures = [0]
+    started = time.time()
+
+    async def joints_republished():
+        rate, make = TRACKS["joints"]
+        half = SECONDS / 2
+        await push_paced(locals_["joints"], rate, make, half, sent["joints"], failures)
+        await locals_["joints"].unpublish()
+        await asyncio.sleep(0.3)
+        locals_["joints"] = await asyncio.wait_for(pub.local_participant.publish_data_track(name="joints"), STEP)
+        deadline = time.monotonic() + STEP
+        while time.monotonic() < deadline and sum("recording robot/joints" in l for l in rec_err) < 2:
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.3)
+        await push_paced(locals_["joints"], rate, make, half, sent["joints"], failures, first=int(rate * half))
+
+    await asyncio.gather(*(push_paced(locals_[name], rate, make, SECONDS, sent[name], failures)
+                           for name, (rate, make) in TRACKS.items() if not (REPUBLISH and name == "joints")),
+                         *([joints_republished()] if REPUBLISH else []))
+    pushed_for = time.time() - started
+    await asyncio.sleep(1.0)
+    recorder.send_signal(signal.SIGKILL if KILL else signal.SIGINT)
+    try:
+        rec_status = await asyncio.wait_for(recorder.wait(), STEP)
+    except asyncio.TimeoutError:
+        recorder.kill()
+        rec_status = "killed"
+    await asyncio.gather(*readers, return_exceptions=True)
+    await pub.disconnect()
+    return sent, failures[0], pushed_for, rec_status, rec_out, rec_err
+
+
+def export(path):
+    jsonl = path + ".jsonl"
+    subprocess.run([TRACKBAG, "export", path, "--format", "jsonl", "--out", jsonl], check=True,
+                   capture_output=True, timeout=60)
+    frames = {}
+    with open(jsonl) as f:
+        for line in f:
+            row = json.loads(line)
+            frames.setdefault(row["track"], []).append(
+                (base64.b64decode(row["payload_b64"]), row["user_timestamp"], row["time_ns"], row["identity"]))
+    return frames
+
+
+async def play_phase(url, path, expected):
+    viewer = rtc.Room()
+    received = {}
+    readers = []
+
+    def on_published(track):
+        frames = received.setdefault(track.info.name, [])
+
+        async def read():
+            async for frame in track.subscribe(buffer_size=4096):
+                frames.append((bytes(frame.payload), frame.user_timestamp, time.monotonic_ns()))
+        readers.append(asyncio.ensure_future(read()))
+        publishers.append((track.publisher_identity, track.info.name))
+
+    publishers = []
+    viewer.on("data_track_published", on_published)
+    await asyncio.wait_for(viewer.connect(url, token("viewer", "replay")), STEP)
+    # A Swift viewer beside the SDK's (`trackbag room-peer`, timing only), so the figures show
+    # how much of the error is the SDK/Python side.
+    swift = await asyncio.create_subprocess_exec(
+        TRACKBAG, "room-peer", "--url", url, "--token", token("swiftviewer", "replay"),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
+    swift_lines = []
+    swift_reader = asyncio.ensure_future(read_lines(swift.stdout, swift_lines))
+    for name in TRACKS:
+        swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": "robot", "track": name, "buffer": 4096,
+                                       "timeout": 60, "timing_only": True}) + "\n").encode())
+    args = [TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "2"]
+    if RATE != 1.0:
+        args += ["--rate", str(RATE)]
+    if LOOP:
+        args.append("--loop")
+    player = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    if LOOP:
+        # Stop it in the third pass: once it began replaying (publishing) plus 2.5 passes.
+        deadline = time.monotonic() + STEP
+        while time.monotonic() < deadline and not received.get("imu"):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(2.5 * SECONDS / RATE)
+        player.send_signal(signal.SIGINT)
+    out, err = await asyncio.wait_for(player.communicate(), 120)
+    # Frames still in flight.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sum(len(v) for v in received.values()) < expected:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    for r in readers:
+        r.cancel()
+    await viewer.disconnect()
+    swift.stdin.write(b'{"cmd":"quit"}\n')
+    try:
+        await asyncio.wait_for(swift.wait(), 10)
+    except asyncio.TimeoutError:
+        swift.kill()
+        await swift.wait()
+    await asyncio.gather(swift_reader, return_exceptions=True)
+    messages = [json.loads(l) for l in swift_lines if l.startswith("{")]
+    subs = [m["sub"] for m in messages if m.get("reply") == "subscribe" and m.get("ok")]
+    swift_received = {name: [(m["user_timestamp"], m["size"], m["recv_ns"]) for m in messages
+                             if m.get("event") == "timing" and m["sub"] == sub]
+                      for name, sub in zip(TRACKS, subs)}
+    return received, swift_received, publishers, player.returncode, out.decode(), err.decode()
+
+
+def packets(size):
+    per_packet = 16_000 - 24
+    return max(1, -(-size // per_packet))
+
+
+def in_order_subset(part, whole):
+    """True when `part` is `whole` with some items left out, order kept."""
+    it = iter(whole)
+    return all(any(x == y for y in it) for x in part)
+
+
+def percentile(values, p):
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def main():
+    os.makedirs(WORKDIR, exist_ok=True)
+    path = os.path.join(WORKDIR, "live.tbag")
+    server, url = start_server()
+    try:
+        sent, push_failures, pushed_for, rec_status, rec_out, rec_err = await record_phase(url, path)
+        recorded = export(path)
+        expected = sum(len(v) for v in recorded.values())
+        received, swift_received, publishers, play_status, play_out, play_err = await play_phase(url, path, expected)
+    finally:
+        server_exit = stop(server)
+    # What the server says each participant published and was sent (in leave order: the
+    # robot, the recorder, then the player's robot and the viewers).
+    sessions = []
+    with open(os.path.join(WORKDIR, "server.log")) as f:
+        for line in f:
+            m = re.search(r"serve: (\S+) left: published (\d+) packets .* as subscriber (\d+) queued, (\d+) sent, (\d+) dropped", line)
+            if m:
+                sessions.append({"identity": m.group(1), "published": int(m.group(2)), "queued": int(m.group(3)),
+                                 "sent": int(m.group(4)), "dropped": int(m.group(5))})
+    result = {"seconds": SECONDS, "server_sessions": sessions, "republish": REPUBLISH, "kill": KILL, "loop": LOOP,
+              "record_subscriptions": [l for l in rec_err if "recording robot/" in l], "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
+              "record_exit": rec_status, "record_stdout": rec_out, "record_stderr": rec_err[-10:],
+              "play_exit": play_status, "play_stdout": play_out.splitlines(), "play_stderr": play_err.splitlines()[-10:],
+              "server_exit": server_exit, "publishers": sorted(set(publishers)), "tracks": {}}
+    all_errors = []
+    all_swift_errors = []
+    for name in TRACKS:
+        want = [(p, t) for p, t in sent[name]]
+        rec = recorded.get(name, [])
+        got = received.get(name, [])
+        rec_pairs = [(p, t) for p, t, _, _ in rec]
+        got_pairs = [(p, t) for p, t, _ in got]
+        # Inter-arrival gaps: the viewer's, against the recording's, divided by the rate.
+        # Frames are matched to the recording in order (a frame the viewer lost is skipped);
+        # a gap counts when two consecutive recorded frames both arrived.
+        errors = []
+        matched = []  # (recorded index, arrival ns)
+        j = 0
+        for p, t, arrival in got:
+            while j < len(rec) and (rec[j][0], rec[j][1]) != (p, t):
+                j += 1
+            if j == len(rec):
+                break
+            matched.append((j, arrival))
+            j += 1
+        in_order = len(matched) == len(got)
+        for (i0, a0), (i1, a1) in zip(matched, matched[1:]):
+            if i1 == i0 + 1:
+                recorded_gap = (rec[i1][2] - rec[i0][2]) / RATE
+                errors.append(abs((a1 - a0) - recorded_gap) / 1e6)
+        all_errors += errors
+        # The Swift viewer's gaps (frames matched by user timestamp and size, in order).
+        swift_got = swift_received.get(name, [])
+        swift_errors = []
+        if [(t, len(p)) for p, t, _, _ in rec] == [(t, n) for t, n, _ in swift_got]:
+            for i in range(1, len(rec)):
+                recorded_gap = (rec[i][2] - rec[i - 1][2]) / RATE
+                swift_errors.append(abs((swift_got[i][2] - swift_got[i - 1][2]) - recorded_gap) / 1e6)
+        all_swift_errors += swift_errors
+        result["tracks"][name] = {
+            "sent": len(want), "recorded": len(rec), "replayed": len(got),
+            "recorded_equals_sent": rec_pairs == want,
+            "recorded_in_order_subset_of_sent": in_order_subset(rec_pairs, want),
+            # Index of a frame from its user timestamp (1e9 + index × period in µs).
+            "recorded_first_half": sum(1 for _, t in rec_pairs if (t - 1_000_000_000) // (1_000_000 // TRACKS[name][0]) < TRACKS[name][0] * SECONDS / 2),
+            "recorded_second_half": sum(1 for _, t in rec_pairs if (t - 1_000_000_000) // (1_000_000 // TRACKS[name][0]) >= TRACKS[name][0] * SECONDS / 2),
+            # Data-track packets of at most 16,000 bytes with a 12-byte header and 12 bytes of
+            # extensions when a user timestamp is set (DESIGN.md §3): 40,000 B → 3 packets.
+            "recorded_packets": sum(packets(len(p)) for p, _ in rec_pairs),
+            "replayed_equals_recorded": got_pairs == rec_pairs,
+            "replayed_in_order_subset": in_order, "replay_missing": len(rec) - len(got),
+            "identities": sorted(set(i for _, _, _, i in rec)),
+            "recorded_span_s": (rec[-1][2] - rec[0][2]) / 1e9 if len(rec) > 1 else 0,
+            "replayed_span_s": (got[-1][2] - got[0][2]) / 1e9 if len(got) > 1 else 0,
+            "gap_error_ms_p50": percentile(errors, 50), "gap_error_ms_p99": percentile(errors, 99),
+            "gap_error_ms_max": max(errors) if errors else None,
+            "swift_replayed": len(swift_got), "swift_gap_error_ms_p99": percentile(swift_errors, 99),
+            "loop_passes": len(got) / len(rec) if rec else 0,
+            "loop_in_order": in_order_subset(got_pairs, rec_pairs * (len(got) // max(1, len(rec)) + 2)),
+            "first_mismatch": next(({"index": i, "want_ts": a[1], "have_ts": b[1], "want_len": len(a[0]),
+                                     "have_len": len(b[0])} for i, (a, b) in enumerate(zip(rec_pairs, got_pairs)) if a != b),
+                                   None),
+        }
+    result["gap_error_ms_p50"] = percentile(all_errors, 50)
+    result["gap_error_ms_p99"] = percentile(all_errors, 99)
+    result["gap_error_ms_max"] = max(all_errors) if all_errors else None
+    result["swift_gap_error_ms_p50"] = percentile(all_swift_errors, 50)
+    result["swift_gap_error_ms_p99"] = percentile(all_swift_errors, 99)
+    result["swift_gap_error_ms_max"] = max(all_swift_errors) if all_swift_errors else None
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
