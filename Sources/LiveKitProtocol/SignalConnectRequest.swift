@@ -70,7 +70,8 @@ public struct SignalConnectRequest: Equatable, Sendable {
     }
 
     /// `/rtc` query parameters as livekit-server reads them (`validateInternal`, `ParseClientInfo`).
-    private static func legacyJoinRequest(_ query: [String: String]) throws(LiveKitProtocolError) -> Livekit_JoinRequest {
+    /// Public so the server reads an already-split query the same way.
+    public static func legacyJoinRequest(_ query: [String: String]) throws(LiveKitProtocolError) -> Livekit_JoinRequest {
         var join = Livekit_JoinRequest()
         var client = Livekit_ClientInfo()
         client.sdk = sdk(query["sdk"] ?? "")

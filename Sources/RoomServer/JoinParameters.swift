@@ -75,36 +75,17 @@ struct JoinParameters: Sendable {
             if !request.metadata.isEmpty { parameters.metadata = request.metadata }
             for (key, value) in request.participantAttributes { parameters.attributes[key] = value }
         case .dualPeerConnection:
-            // livekit-server `rtcservice.go` reads these query parameters for the /rtc path.
-            var info = Livekit_ClientInfo()
-            info.sdk = Self.sdk(named: query["sdk"] ?? "")
-            info.version = query["version"] ?? ""
-            info.protocol = Int32(query["protocol"] ?? "") ?? 0
-            info.os = query["os"] ?? ""
-            info.osVersion = query["os_version"] ?? ""
-            info.deviceModel = query["device_model"] ?? ""
-            info.clientProtocol = Int32(query["client_protocol"] ?? "") ?? 0
-            parameters.clientInfo = info
-            parameters.autoSubscribe = (query["auto_subscribe"] ?? "1") != "0"
-            parameters.reconnect = query["reconnect"] == "1" || query["reconnect"] == "true"
+            // The same reading of livekit-server's `/rtc` query parameters the protocol layer uses.
+            let request: Livekit_JoinRequest
+            do {
+                request = try SignalConnectRequest.legacyJoinRequest(query)
+            } catch {
+                throw .badJoinRequest(parameter: "query", reason: "\(error)")
+            }
+            parameters.clientInfo = request.clientInfo
+            parameters.autoSubscribe = request.connectionSettings.autoSubscribe
+            parameters.reconnect = request.reconnect
         }
         return parameters
-    }
-
-    private static func sdk(named name: String) -> Livekit_ClientInfo.SDK {
-        switch name.lowercased() {
-        case "js": .js
-        case "swift": .swift
-        case "android": .android
-        case "flutter": .flutter
-        case "go": .go
-        case "unity": .unity
-        case "reactnative": .reactNative
-        case "rust": .rust
-        case "python": .python
-        case "cpp": .cpp
-        case "node": .node
-        default: .unknown
-        }
     }
 }

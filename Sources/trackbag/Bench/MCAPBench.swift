@@ -103,7 +103,7 @@ enum MCAPBench {
         var kinds: [Int] = []         // per track: 0 json, 1 imu, 2 blob
 
         init() {
-            var rng = SplitMix(seed: 42)
+            var rng = SplitMix64(seed: 42)
             var json: [[UInt8]] = [], imu: [[UInt8]] = [], blob: [[UInt8]] = []
             for i in 0..<1024 {
                 func f() -> String { String(format: "%.6f", Double(rng.next() % 1_000_000) / 1e6) }
@@ -258,15 +258,3 @@ private final class MCAPBenchFrameCounter: BatchEmitter {
     }
 }
 
-/// A small deterministic generator for benchmark payloads.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

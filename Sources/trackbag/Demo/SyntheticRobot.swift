@@ -93,7 +93,8 @@ struct CBORMap {
     }
 }
 
-/// A small seedable generator (SplitMix64), so the demo session is the same every run.
+/// A small seedable generator (SplitMix64), so the demo session and benchmark payloads are the
+/// same every run.
 struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
