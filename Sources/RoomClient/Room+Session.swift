@@ -52,9 +52,9 @@ extension Room {
             try? await Task.sleep(for: timeout)
             joinWaiter.fulfil(.failure(.timeout("join response")))
         }
-        let join = try await joinWaiter.value.get()
+        // `handle` already applied it, in order with the updates that follow it.
+        _ = try await joinWaiter.value.get()
         timer.cancel()
-        try applyJoin(join)
 
         if mode == .twoPeerConnections {
             // /rtc: the publisher offer goes as a signal message (capture `dual-pc`).
@@ -164,7 +164,14 @@ extension Room {
         guard session == generation, state != .closed else { return }
         switch response.message {
         case .join(let join)?:
-            joinWaiter?.fulfil(.success(join))
+            // Applied here, not after `connect` resumes: a ParticipantUpdate right behind the
+            // join (someone joining just after us) must land on the join's list, not under it.
+            do {
+                try applyJoin(join)
+                joinWaiter?.fulfil(.success(join))
+            } catch {
+                joinWaiter?.fulfil(.failure(error))
+            }
         case .answer(let answer)?:
             guard let publisher else { return }
             do {

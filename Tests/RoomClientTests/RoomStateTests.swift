@@ -148,6 +148,29 @@ final class RoomStateTests: XCTestCase {
         XCTAssertEqual(subscribed, 0)
     }
 
+    /// Someone joining right after us: the server sends our join response (listing who was
+    /// there) and at once a ParticipantUpdate for the newcomer. Both must end up in the room,
+    /// in whatever order `connect` resumes (the newcomer was lost once and `play
+    /// --wait-for-subscribers` waited forever).
+    func testAParticipantJoiningRightAfterUsIsKept() async throws {
+        let room = Room()
+        var join = Livekit_JoinResponse()
+        join.participant = participant("me", sid: "PA_me", version: 1, tracks: [])
+        join.otherParticipants = [participant("early", sid: "PA_e", version: 2, tracks: [])]
+        var response = Livekit_SignalResponse()
+        response.message = .join(join)
+        let session = await room.generation
+        await room.handle(response, session: session)
+        var update = Livekit_ParticipantUpdate()
+        update.participants = [participant("late", sid: "PA_l", version: 2, tracks: [(1, "imu", "DTR_l")])]
+        response.message = .update(update)
+        await room.handle(response, session: session)
+        let identities = await room.remoteParticipants.keys.sorted()
+        XCTAssertEqual(identities, ["early", "late"])
+        let local = await room.identity
+        XCTAssertEqual(local, "me")
+    }
+
     func testWaitForTrackTimesOut() async {
         let room = Room()
         do {

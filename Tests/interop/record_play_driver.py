@@ -215,6 +215,8 @@ async def play_phase(url, path, expected):
     if LOOP:
         args.append("--loop")
     player = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    play_out, play_err = [], []
+    play_readers = asyncio.gather(read_lines(player.stdout, play_out), read_lines(player.stderr, play_err))
     if LOOP:
         # Stop it in the third pass: once it began replaying (publishing) plus 2.5 passes.
         deadline = time.monotonic() + STEP
@@ -222,7 +224,15 @@ async def play_phase(url, path, expected):
             await asyncio.sleep(0.01)
         await asyncio.sleep(2.5 * SECONDS / RATE)
         player.send_signal(signal.SIGINT)
-    out, err = await asyncio.wait_for(player.communicate(), 120)
+    try:
+        await asyncio.wait_for(player.wait(), 120)
+    except asyncio.TimeoutError:
+        player.kill()
+        await player.wait()
+        await play_readers
+        raise RuntimeError("trackbag play did not finish in 120 s; its stderr:\n" + "\n".join(play_err[-40:]))
+    await play_readers
+    out, err = "\n".join(play_out), "\n".join(play_err)
     # Frames still in flight.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and sum(len(v) for v in received.values()) < expected:
@@ -243,7 +253,7 @@ async def play_phase(url, path, expected):
     swift_received = {name: [(m["user_timestamp"], m["size"], m["recv_ns"]) for m in messages
                              if m.get("event") == "timing" and m["sub"] == sub]
                       for name, sub in zip(TRACKS, subs)}
-    return received, swift_received, publishers, player.returncode, out.decode(), err.decode()
+    return received, swift_received, publishers, player.returncode, out, err
 
 
 def packets(size):
