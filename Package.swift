@@ -54,7 +54,7 @@ let package = Package(
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
         .target(name: "Pipeline", dependencies: ["Recording", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Stages", dependencies: ["Pipeline", "Recording", "MCAP", "RoomClient", "LiveKitProtocol"],
+        .target(name: "Stages", dependencies: ["Pipeline", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol"],
                 path: "Plugins"),
 
         .executableTarget(name: "trackbag", dependencies: [

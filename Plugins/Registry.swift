@@ -11,6 +11,7 @@ public enum BuiltinStages {
         Decode.registration,
         Filter.registration,
         Downsample.registration,
+        Decrypt.registration,
         MCAPSource.registration,
         MCAPSink.registration,
         RoomSource.registration,

@@ -1,3 +1,4 @@
+import DataTracks
 import Pipeline
 import Recording
 
@@ -7,6 +8,10 @@ import Recording
 /// ```
 /// {"identity":"robot-1","track":"imu","time_ns":1700000000000000000,"user_timestamp":42,"payload_b64":"AAE="}
 /// ```
+///
+/// A frame of an E2EE track kept as ciphertext says so instead of posing as plaintext:
+/// `"encryption":"gcm","key_index":0,"iv_b64":"…"` before `payload_b64`, which then holds the
+/// ciphertext with its 16-byte tag (`trackbag export --key` writes the plaintext instead).
 ///
 /// Written canonically: that key order, no spaces, `user_timestamp` `null` when absent,
 /// `"value"` appended last when the frame was decoded. Read leniently as to whitespace and key
@@ -19,8 +24,10 @@ public enum JSONLinesCodec {
         public var track: String
         public var timeNs: Int64
         public var userTimestamp: UInt64?
+        /// The stored payload: for `gcm`, the `SealedFrame` stored form rebuilt from the line.
         public var payload: [UInt8]
         public var value: Value?
+        public var encryption: TrackEncryption = .none
     }
 
     /// Appends one line (with its `\n`) for `frame`. `includeValue` writes `"value"` when the
@@ -38,8 +45,21 @@ public enum JSONLinesCodec {
         } else {
             out.append(contentsOf: "null".utf8)
         }
+        var payload = frame.payload
+        if frame.track.encryption == .gcm {
+            out.append(contentsOf: #","encryption":"gcm""#.utf8)
+            // A stored payload too short to be sealed is written whole, without key index/IV.
+            if let sealed = try? SealedFrame(stored: frame.payload) {
+                out.append(contentsOf: #","key_index":"#.utf8)
+                JSONText.appendUnsigned(UInt64(sealed.e2ee.keyIndex), into: &out)
+                out.append(contentsOf: #","iv_b64":""#.utf8)
+                Base64.encode(sealed.e2ee.iv.bytes, into: &out)
+                out.append(UInt8(ascii: "\""))
+                payload = sealed.ciphertext
+            }
+        }
         out.append(contentsOf: #","payload_b64":""#.utf8)
-        Base64.encode(frame.payload, into: &out)
+        Base64.encode(payload, into: &out)
         out.append(UInt8(ascii: "\""))
         if includeValue, let value = frame.value {
             out.append(contentsOf: #","value":"#.utf8)
@@ -67,6 +87,9 @@ public enum JSONLinesCodec {
         var sawUserTimestamp = false
         var payload: [UInt8]?
         var value: Value?
+        var encryption = TrackEncryption.none
+        var keyIndex: UInt8?
+        var iv: InitializationVector?
         for member in members {
             switch member.key {
             case "identity":
@@ -95,6 +118,22 @@ public enum JSONLinesCodec {
                 }
             case "value":
                 value = member.value
+            case "encryption":
+                guard case .string(let s) = member.value, let e = TrackEncryption(rawValue: s) else {
+                    throw CodecError("\"encryption\" must be \"none\" or \"gcm\"", at: 0)
+                }
+                encryption = e
+            case "key_index":
+                guard case .int(let i) = member.value, let index = UInt8(exactly: i), index < KeyRing.size else {
+                    throw CodecError("\"key_index\" must be an integer 0…\(KeyRing.size - 1)", at: 0)
+                }
+                keyIndex = index
+            case "iv_b64":
+                guard case .string(let s) = member.value, let bytes = try? Base64.decode(Array(s.utf8)),
+                      let value = InitializationVector(bytes: bytes) else {
+                    throw CodecError("\"iv_b64\" must be base64 of 12 bytes", at: 0)
+                }
+                iv = value
             default:
                 throw CodecError("unknown key \"\(member.key)\"", at: 0)
             }
@@ -103,9 +142,18 @@ public enum JSONLinesCodec {
         guard let track else { throw CodecError("missing \"track\"", at: 0) }
         guard let timeNs else { throw CodecError("missing \"time_ns\"", at: 0) }
         guard sawUserTimestamp else { throw CodecError("missing \"user_timestamp\" (write null when absent)", at: 0) }
-        guard let payload else { throw CodecError("missing \"payload_b64\"", at: 0) }
+        guard var payload else { throw CodecError("missing \"payload_b64\"", at: 0) }
+        switch (keyIndex, iv) {
+        case let (index?, iv?):
+            guard encryption == .gcm else { throw CodecError("\"key_index\"/\"iv_b64\" need \"encryption\":\"gcm\"", at: 0) }
+            payload = SealedFrame(e2ee: .init(keyIndex: index, iv: iv), ciphertext: payload).stored
+        case (nil, nil):
+            break
+        default:
+            throw CodecError("\"key_index\" and \"iv_b64\" come together", at: 0)
+        }
         return Line(identity: identity, track: track, timeNs: timeNs, userTimestamp: userTimestamp,
-                    payload: payload, value: value)
+                    payload: payload, value: value, encryption: encryption)
     }
 }
 
@@ -166,7 +214,8 @@ public final class JSONLinesReader {
             if let known = tracks[key] {
                 track = known
             } else {
-                track = TrackInfo(identity: decoded.identity, name: decoded.track, frameEncoding: frameEncoding)
+                track = TrackInfo(identity: decoded.identity, name: decoded.track, encryption: decoded.encryption,
+                                  frameEncoding: frameEncoding)
                 tracks[key] = track
             }
             defer { sequence += 1 }

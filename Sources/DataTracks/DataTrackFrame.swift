@@ -3,10 +3,25 @@
 public struct DataTrackFrame: Sendable, Hashable {
     public var payload: [UInt8]
     public var userTimestamp: UInt64?
+    /// Set when `payload` is E2EE ciphertext (with its tag) that nobody here decrypted: a
+    /// subscription in E2EE passthrough mode delivers frames so, and a frame pushed with it is
+    /// sent as is (already encrypted by whoever published it first).
+    public var e2ee: DataTrackPacket.E2EEExtension?
 
-    public init(payload: [UInt8], userTimestamp: UInt64? = nil) {
+    public init(payload: [UInt8], userTimestamp: UInt64? = nil, e2ee: DataTrackPacket.E2EEExtension? = nil) {
         self.payload = payload
         self.userTimestamp = userTimestamp
+        self.e2ee = e2ee
+    }
+
+    /// A passthrough frame: ciphertext and its extension from a stored `SealedFrame`.
+    public init(sealed: SealedFrame, userTimestamp: UInt64?) {
+        self.init(payload: sealed.ciphertext, userTimestamp: userTimestamp, e2ee: sealed.e2ee)
+    }
+
+    /// The stored form of a passthrough frame; nil for plaintext.
+    public var sealed: SealedFrame? {
+        e2ee.map { SealedFrame(e2ee: $0, ciphertext: payload) }
     }
 }
 

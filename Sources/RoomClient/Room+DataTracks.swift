@@ -6,11 +6,16 @@ import WebRTCData
 extension Room {
     // MARK: Publish
 
-    func publish(name: String, frameEncoding: DataTrackFrameEncoding?, schema: String?) async throws(RoomClientError) -> LocalDataTrack {
+    func publish(name: String, frameEncoding: DataTrackFrameEncoding?, schema: String?,
+                 encrypted: Bool? = nil) async throws(RoomClientError) -> LocalDataTrack {
         guard state == .connected else { throw .notConnected }
         guard !name.isEmpty, name.count <= 256 else { throw .invalidArgument("track name must be 1…256 characters") }
+        let encrypted = encrypted ?? (cryptor != nil)
+        if encrypted, cryptor == nil, !options.e2eePassthrough {
+            throw .invalidArgument("an encrypted track needs E2EE keys or E2EE passthrough (RoomOptions)")
+        }
         guard let handle = handles.allocate() else { throw .invalidArgument("all 65,535 track handles in use") }
-        let request = DataTrackPublication(handle: handle, name: name, encrypted: cryptor != nil,
+        let request = DataTrackPublication(handle: handle, name: name, encrypted: encrypted,
                                            frameEncoding: frameEncoding, schema: schema)
         let confirmed: DataTrackPublication
         do {
@@ -111,10 +116,20 @@ extension Room {
             return
         }
         var payload = frame.payload
-        var e2ee: DataTrackPacket.E2EEExtension?
+        var e2ee = frame.e2ee
         let packets: [[UInt8]]
         do {
-            if local.publication.encrypted, var cryptor {
+            if e2ee != nil {
+                // Already encrypted (passthrough): only onto an encrypted track, never as plaintext.
+                guard local.publication.encrypted else {
+                    statistics.framesNotSent += 1
+                    return
+                }
+            } else if local.publication.encrypted {
+                guard var cryptor else {
+                    statistics.framesNotSent += 1
+                    return
+                }
                 (payload, e2ee) = try cryptor.encrypt(payload, participant: localIdentity)
                 self.cryptor = cryptor
             }
@@ -314,20 +329,39 @@ extension Room {
         guard let fanout = subscriptions[key] else { return }
         var delivered = DataTrackFrame(payload: frame.payload, userTimestamp: frame.userTimestamp)
         if publication.encrypted || frame.e2ee != nil {
-            guard var cryptor else {
-                statistics.decryptFailures += 1
-                return
-            }
-            do {
-                delivered = try cryptor.decrypt(frame, participant: participant.identity)
-                self.cryptor = cryptor
-            } catch {
-                self.cryptor = cryptor
-                statistics.decryptFailures += 1
-                return
+            if options.e2eePassthrough {
+                guard let e2ee = frame.e2ee else {
+                    e2eeDropped { $0.missingExtension += 1 }
+                    return
+                }
+                delivered.e2ee = e2ee
+            } else {
+                guard var cryptor else {
+                    e2eeDropped { $0.noKeyProvider += 1 }
+                    return
+                }
+                do {
+                    delivered = try cryptor.decrypt(frame, participant: participant.identity)
+                    self.cryptor = cryptor
+                } catch {
+                    self.cryptor = cryptor
+                    e2eeDropped { drops in
+                        switch error {
+                        case .missingE2EEExtension: drops.missingExtension += 1
+                        case .unknownKeyIndex: drops.unknownKeyIndex += 1
+                        default: drops.authenticationFailed += 1
+                        }
+                    }
+                    return
+                }
             }
         }
         statistics.framesReceived += 1
         statistics.subscriberBufferDrops += fanout.deliver(delivered)
+    }
+
+    private func e2eeDropped(_ count: (inout E2EEDrops) -> Void) {
+        count(&statistics.e2eeDrops)
+        statistics.decryptFailures = statistics.e2eeDrops.total
     }
 }

@@ -52,11 +52,26 @@ public actor Room {
         public var malformedPackets = 0
         /// Frames the depacketizer dropped (gap, too many packets, …).
         public var depacketizerDrops = 0
-        /// Encrypted frames that failed to decrypt, or arrived without a key.
+        /// Encrypted frames not delivered, all reasons (the sum of `e2eeDrops`).
         public var decryptFailures = 0
+        /// Encrypted frames not delivered, per reason.
+        public var e2eeDrops = E2EEDrops()
         /// Frames dropped because a subscription's buffer was full.
         public var subscriberBufferDrops = 0
         public var reconnects = 0
+    }
+
+    /// Why encrypted frames were dropped (never delivered).
+    public struct E2EEDrops: Sendable, Equatable {
+        /// No E2EE configured and not in passthrough mode.
+        public var noKeyProvider = 0
+        /// The frame of an encrypted track had no extension 1.
+        public var missingExtension = 0
+        /// No key at the frame's key index for its publisher.
+        public var unknownKeyIndex = 0
+        /// The GCM tag did not verify (wrong key, or an altered frame).
+        public var authenticationFailed = 0
+        public var total: Int { noKeyProvider + missingExtension + unknownKeyIndex + authenticationFailed }
     }
 
     // MARK: State
@@ -237,8 +252,11 @@ public struct LocalParticipant: Sendable {
     /// Publishes a data track: picks the lowest free handle, asks the server, and returns once
     /// the server confirmed it (or rejected it: `.requestRejected` with the reason, e.g.
     /// `DUPLICATE_NAME`, or `NOT_ALLOWED` without `canPublishData`).
+    ///
+    /// `encrypted` (default: whether the room has E2EE keys) publishes with `encryption: GCM`;
+    /// without keys that takes E2EE passthrough, and every pushed frame must carry its `e2ee`.
     public func publishDataTrack(name: String, frameEncoding: DataTrackFrameEncoding? = nil,
-                                 schema: String? = nil) async throws(RoomClientError) -> LocalDataTrack {
-        try await room.publish(name: name, frameEncoding: frameEncoding, schema: schema)
+                                 schema: String? = nil, encrypted: Bool? = nil) async throws(RoomClientError) -> LocalDataTrack {
+        try await room.publish(name: name, frameEncoding: frameEncoding, schema: schema, encrypted: encrypted)
     }
 }

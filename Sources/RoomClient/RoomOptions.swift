@@ -17,15 +17,22 @@ public struct RoomOptions: Sendable {
     public var reconnect = true
     /// End-to-end encryption of data tracks (AES-128-GCM, DESIGN.md §3 "E2EE").
     public var e2ee: E2EEOptions?
+    /// E2EE passthrough: frames of encrypted remote tracks are delivered as they arrived,
+    /// ciphertext with `DataTrackFrame.e2ee` set, instead of being decrypted (no key needed);
+    /// frames pushed with `e2ee` set go out as they are. How `trackbag record` keeps an E2EE
+    /// session it holds no key for, and `trackbag play` sends it back.
+    public var e2eePassthrough = false
 
     public init(autoSubscribe: Bool = true, singlePeerConnection: Bool = true, addresses: [IPAddress]? = nil,
-                timeout: Duration = .seconds(15), reconnect: Bool = true, e2ee: E2EEOptions? = nil) {
+                timeout: Duration = .seconds(15), reconnect: Bool = true, e2ee: E2EEOptions? = nil,
+                e2eePassthrough: Bool = false) {
         self.autoSubscribe = autoSubscribe
         self.singlePeerConnection = singlePeerConnection
         self.addresses = addresses
         self.timeout = timeout
         self.reconnect = reconnect
         self.e2ee = e2ee
+        self.e2eePassthrough = e2eePassthrough
     }
 }
 

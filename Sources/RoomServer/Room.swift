@@ -16,6 +16,7 @@ actor Room {
     nonisolated let sid: String
     nonisolated let createdAt: Date
     nonisolated let server: ServerIdentity
+    nonisolated let capture: DataTrackCapture?
 
     private struct Member {
         var info: Livekit_ParticipantInfo
@@ -52,7 +53,8 @@ actor Room {
     /// Packets that could not be routed (too short, handle 0, unknown handle).
     private(set) var unroutablePackets = 0
 
-    init(name: String, server: ServerIdentity, now: Date = Date()) {
+    init(name: String, server: ServerIdentity, capture: DataTrackCapture? = nil, now: Date = Date()) {
+        self.capture = capture
         self.name = name
         self.sid = Identifiers.room()
         self.createdAt = now
@@ -285,6 +287,7 @@ actor Room {
     /// One packet from a publisher's `_data_track` channel: a copy with the handle rewritten
     /// (bytes 2-3 only, packet v0) goes to each subscriber's queue.
     func forwardDataTrackPacket(_ packet: [UInt8], from publisherSID: String) {
+        capture?.record(packet)
         guard let handle = try? DataTrackPacket.handle(of: packet),
               let targets = routes[publisherSID]?[handle] else {
             unroutablePackets += 1

@@ -5,10 +5,12 @@ import Foundation
 /// never share participants, tracks or packets.
 actor RoomDirectory {
     let server: ServerIdentity
+    let capture: DataTrackCapture?
     private var rooms: [String: Room] = [:]
 
-    init(server: ServerIdentity) {
+    init(server: ServerIdentity, capture: DataTrackCapture? = nil) {
         self.server = server
+        self.capture = capture
     }
 
     /// Creates the participant's session in its room (creating the room if needed) and admits
@@ -16,7 +18,7 @@ actor RoomDirectory {
     func join(_ parameters: JoinParameters, factory: PeerConnectionFactory,
               log: @escaping @Sendable (String) -> Void) async -> ParticipantSession {
         while true {
-            let room = rooms[parameters.room] ?? Room(name: parameters.room, server: server)
+            let room = rooms[parameters.room] ?? Room(name: parameters.room, server: server, capture: capture)
             rooms[parameters.room] = room
             let session = ParticipantSession(parameters: parameters, room: room, factory: factory, log: log)
             if await room.join(session, subscriberPrimary: session.subscriberPrimary) { return session }

@@ -25,14 +25,17 @@ public struct RoomServer: Sendable {
         /// Addresses to advertise and bind for WebRTC; empty = every up non-loopback IPv4
         /// interface address plus 127.0.0.1.
         public var nodeIPs: [String]
+        /// Appends every received data-track packet to this file (`DataTrackCapture`).
+        public var dataTrackCapture: String?
 
         public init(host: String = "127.0.0.1", port: Int = 7880, rtcPort: Int = 7882,
-                    keys: [String: String] = ["devkey": "secret"], nodeIPs: [String] = []) {
+                    keys: [String: String] = ["devkey": "secret"], nodeIPs: [String] = [], dataTrackCapture: String? = nil) {
             self.host = host
             self.port = port
             self.rtcPort = rtcPort
             self.keys = keys
             self.nodeIPs = nodeIPs
+            self.dataTrackCapture = dataTrackCapture
         }
     }
 
@@ -59,7 +62,8 @@ public struct RoomServer: Sendable {
         self.configuration = configuration
         self.rtcAddresses = addresses.map(\.description)
         self.factory = PeerConnectionFactory(addresses: addresses, firstPort: UInt16(configuration.rtcPort))
-        self.directory = RoomDirectory(server: ServerIdentity.make())
+        let capture = try configuration.dataTrackCapture.map { path throws(RoomServerError) in try DataTrackCapture(path: path) }
+        self.directory = RoomDirectory(server: ServerIdentity.make(), capture: capture)
     }
 
     /// Serves until SIGINT or SIGTERM, then ends every session and stops. `onListening` gets the

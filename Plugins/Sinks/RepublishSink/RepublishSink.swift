@@ -40,6 +40,8 @@ public actor RepublishSink: SinkStage, StageStatistics {
 
     public let config: Config
     let credentials: RoomCredentials
+    /// Keys to encrypt plaintext tracks with (nil: they go out as plaintext).
+    let keys: E2EEKeyProvider?
     let stageName: String
     let notice: (@Sendable (String) -> Void)?
     var rooms: [String: Task<Room, any Error>] = [:]
@@ -58,6 +60,7 @@ public actor RepublishSink: SinkStage, StageStatistics {
         credentials = try RoomCredentials.resolve(token: config.token, tokenEnv: config.tokenEnv, apiKey: config.apiKey,
                                                   apiSecret: config.apiSecret, environment: environment,
                                                   stage: stage, file: file)
+        keys = try config.e2ee?.resolve(environment: environment, stage: stage, file: file).keys
     }
 
     /// Per recorded track: frames sent and dropped so far.
@@ -78,12 +81,15 @@ public actor RepublishSink: SinkStage, StageStatistics {
 
     func room(for identity: String) async throws -> Room {
         if let existing = rooms[identity] { return try await existing.value }
-        let config = self.config, credentials = self.credentials, stage = stageName
+        let config = self.config, credentials = self.credentials, stage = stageName, keys = self.keys
         let task = Task<Room, any Error> {
             let token = try credentials.token(identity: identity, room: config.room, publish: true, subscribe: false)
             let room = Room()
+            // Passthrough so recorded ciphertext goes out as it came in, with or without keys.
+            var options = RoomOptions(e2eePassthrough: true)
+            options.e2ee = keys.map(E2EEOptions.init(keyProvider:))
             do {
-                try await room.connect(url: config.url, token: token)
+                try await room.connect(url: config.url, token: token, options: options)
             } catch {
                 throw PipelineError(message: "cannot join room '\(config.room)' at \(config.url) as \(identity): \(error)", stage: stage)
             }
@@ -109,7 +115,8 @@ public actor RepublishSink: SinkStage, StageStatistics {
         let local: LocalDataTrack
         do {
             local = try await room.localParticipant.publishDataTrack(
-                name: name, frameEncoding: FrameEncodingName.encoding(named: info.frameEncoding), schema: info.schema?.name)
+                name: name, frameEncoding: FrameEncodingName.encoding(named: info.frameEncoding), schema: info.schema?.name,
+                encrypted: info.encryption == .gcm ? true : nil)
         } catch {
             throw PipelineError(message: "cannot publish \(info.key) as \(identity)/\(name): \(error)", stage: stageName)
         }
@@ -195,7 +202,17 @@ public actor RepublishSink: SinkStage, StageStatistics {
         let key = frame.track.key
         if knownInfo[key] == nil { knownInfo[key] = frame.track }
         let local = try await publish(frame.track)
-        let outgoing = DataTrackFrame(payload: frame.payload, userTimestamp: frame.userTimestamp)
+        var outgoing = DataTrackFrame(payload: frame.payload, userTimestamp: frame.userTimestamp)
+        if frame.track.encryption == .gcm {
+            // Recorded ciphertext: the same encrypted frame goes out, key index and IV as recorded.
+            do {
+                outgoing = DataTrackFrame(sealed: try SealedFrame(stored: frame.payload), userTimestamp: frame.userTimestamp)
+            } catch {
+                counts[key, default: TrackCounts()].dropped += 1
+                notice?("\(key): frame \(frame.sequence) is not a sealed E2EE frame (\(error)); dropped (counted)")
+                return
+            }
+        }
         let deadline = ContinuousClock.now + .nanoseconds(config.pushTimeout.nanoseconds)
         var waited = false
         while true {

@@ -14,7 +14,11 @@ extension RepublishSink {
     ///     identity_prefix: "replay-"   # robot → replay-robot; or single: replayer
     ///     publish: eager               # or first_frame (default)
     ///     push_timeout: 100ms
+    ///     e2ee: {key: …}               # optional: publish plaintext tracks encrypted too
     /// ```
+    ///
+    /// Tracks recorded encrypted (E2EE passthrough) always go out as the same ciphertext, on
+    /// tracks published with `encryption: GCM`; no key is needed for that.
     public struct Config: Decodable, Sendable, Hashable {
         public enum Publish: String, Decodable, Sendable, Hashable {
             /// A track is published when its first frame arrives.
@@ -43,16 +47,19 @@ extension RepublishSink {
         /// How long a frame may wait for room in a full publisher queue (16 frames) before it is
         /// counted as dropped. Default 100ms.
         public var pushTimeout: TimeOffset
+        /// With a key, plaintext tracks are published encrypted with it (E2EE room).
+        public var e2ee: E2EESettings?
 
         enum CodingKeys: String, CodingKey {
-            case url, room, single, token, publish
+            case url, room, single, token, publish, e2ee
             case identityPrefix = "identity_prefix", identitySuffix = "identity_suffix"
             case apiKey = "api_key", apiSecret = "api_secret", tokenEnv = "token_env", pushTimeout = "push_timeout"
         }
 
         public init(url: String = "ws://127.0.0.1:7880", room: String, identityPrefix: String = "", identitySuffix: String = "",
                     single: String? = nil, apiKey: String? = nil, apiSecret: String? = nil, token: String? = nil,
-                    tokenEnv: String? = nil, publish: Publish = .firstFrame, pushTimeout: TimeOffset = TimeOffset(nanoseconds: 100_000_000)) {
+                    tokenEnv: String? = nil, publish: Publish = .firstFrame, pushTimeout: TimeOffset = TimeOffset(nanoseconds: 100_000_000),
+                    e2ee: E2EESettings? = nil) {
             self.url = url
             self.room = room
             self.identityPrefix = identityPrefix
@@ -64,6 +71,7 @@ extension RepublishSink {
             self.tokenEnv = tokenEnv
             self.publish = publish
             self.pushTimeout = pushTimeout
+            self.e2ee = e2ee
         }
 
         public init(from decoder: any Decoder) throws {
@@ -79,6 +87,12 @@ extension RepublishSink {
             tokenEnv = try c.decodeIfPresent(String.self, forKey: .tokenEnv)
             publish = try c.decodeIfPresent(Publish.self, forKey: .publish) ?? .firstFrame
             pushTimeout = try c.decodeIfPresent(TimeOffset.self, forKey: .pushTimeout) ?? TimeOffset(nanoseconds: 100_000_000)
+            e2ee = try c.decodeIfPresent(E2EESettings.self, forKey: .e2ee)
+            if e2ee?.mode != nil {
+                throw DecodingError.dataCorruptedError(forKey: .e2ee, in: c, debugDescription:
+                    "e2ee.mode is a room source option; the republish sink takes only e2ee.key or e2ee.key_env "
+                    + "(encrypted recordings are always sent as their ciphertext)")
+            }
             guard !room.isEmpty else {
                 throw DecodingError.dataCorruptedError(forKey: .room, in: c, debugDescription: "room must not be empty")
             }

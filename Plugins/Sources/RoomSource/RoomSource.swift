@@ -1,3 +1,4 @@
+import DataTracks
 import Pipeline
 import Recording
 import RoomClient
@@ -31,6 +32,8 @@ public struct RoomSource: SourceStage, StageStatistics {
     public let config: Config
     let globs: [TrackGlob]
     let credentials: RoomCredentials
+    /// Encrypted tracks: passthrough (ciphertext kept as `SealedFrame`s) or decrypt.
+    let e2ee: E2EESettings.Resolved
     let stageName: String
     /// Per-track counts, readable while and after the source runs (`trackbag record` prints them).
     public let tally = RoomSourceTally()
@@ -51,6 +54,7 @@ public struct RoomSource: SourceStage, StageStatistics {
         credentials = try RoomCredentials.resolve(token: config.token, tokenEnv: config.tokenEnv, apiKey: config.apiKey,
                                                   apiSecret: config.apiSecret, environment: environment,
                                                   stage: stage, file: file)
+        e2ee = try (config.e2ee ?? E2EESettings()).resolve(environment: environment, stage: stage, file: file)
     }
 
     public func statistics() async -> [(name: String, value: UInt64)] {
@@ -62,15 +66,20 @@ public struct RoomSource: SourceStage, StageStatistics {
         let room = Room()
         let events = room.events()
         let token = try credentials.token(identity: config.identity, room: config.room, publish: false, subscribe: true)
+        var options = RoomOptions()
+        switch e2ee.mode {
+        case .passthrough: options.e2eePassthrough = true
+        case .decrypt: options.e2ee = e2ee.keys.map(E2EEOptions.init(keyProvider:))
+        }
         do {
-            try await room.connect(url: config.url, token: token)
+            try await room.connect(url: config.url, token: token, options: options)
         } catch {
             throw PipelineError(message: "cannot join room '\(config.room)' at \(config.url): \(error)", stage: stageName)
         }
         onNotice?("joined room '\(config.room)' at \(config.url) as \(await room.identity)")
         let buffer = LiveBatchBuffer(limit: max(65_536, config.bufferSize * 16))
         let subscriptions = TrackSubscriptions(room: room, globs: globs, bufferSize: config.bufferSize,
-                                               buffer: buffer, tally: tally, notice: onNotice)
+                                               decrypts: e2ee.mode == .decrypt, buffer: buffer, tally: tally, notice: onNotice)
         let eventTask = Task { for await event in events { await subscriptions.handle(event) } }
         // Drops are counted where they happen; once a second the new ones become events.
         let dropTask = Task {
@@ -262,6 +271,8 @@ actor TrackSubscriptions {
     let room: Room
     let globs: [TrackGlob]
     let bufferSize: Int
+    /// Frames of encrypted tracks arrive decrypted: the recording holds plaintext.
+    let decrypts: Bool
     let buffer: LiveBatchBuffer
     let tally: RoomSourceTally
     let notice: (@Sendable (String) -> Void)?
@@ -269,21 +280,24 @@ actor TrackSubscriptions {
     var nextID = 0
     var stopped = false
     var reportedDepacketizerDrops = 0
+    var reportedE2EEDrops = 0
     var reportedOverflow = 0
 
-    init(room: Room, globs: [TrackGlob], bufferSize: Int, buffer: LiveBatchBuffer, tally: RoomSourceTally,
-         notice: (@Sendable (String) -> Void)?) {
+    init(room: Room, globs: [TrackGlob], bufferSize: Int, decrypts: Bool = false, buffer: LiveBatchBuffer,
+         tally: RoomSourceTally, notice: (@Sendable (String) -> Void)?) {
         self.room = room
         self.globs = globs
         self.bufferSize = bufferSize
+        self.decrypts = decrypts
         self.buffer = buffer
         self.tally = tally
         self.notice = notice
     }
 
-    static func info(of track: RemoteDataTrack) -> TrackInfo {
+    /// The recorded description; `decrypted` tracks are stored as plaintext, so not `gcm`.
+    static func info(of track: RemoteDataTrack, decrypted: Bool = false) -> TrackInfo {
         TrackInfo(identity: track.publisherIdentity, name: track.name, sid: track.sid.isEmpty ? nil : track.sid,
-                  pubHandle: track.info.handle, encryption: track.info.encrypted ? .gcm : .none,
+                  pubHandle: track.info.handle, encryption: track.info.encrypted && !decrypted ? .gcm : .none,
                   frameEncoding: FrameEncodingName.name(of: track.info.frameEncoding),
                   schema: track.info.schema.map { SchemaInfo(name: $0, encoding: "") })
     }
@@ -329,7 +343,7 @@ actor TrackSubscriptions {
     func subscribe(_ track: RemoteDataTrack) async {
         let key = TrackKey(identity: track.publisherIdentity, name: track.name)
         guard !stopped, globs.anyMatches(key) else { return }
-        let info = Self.info(of: track)
+        let info = Self.info(of: track, decrypted: decrypts)
         if let reader = readers[key] {
             reader.info.set(info)
             return
@@ -355,8 +369,16 @@ actor TrackSubscriptions {
             for await frame in subscription {
                 let now = unixNanoseconds()
                 tally.received(key, bytes: frame.payload.count, at: now)
-                buffer.add(frame: Frame(track: infoBox.value, payload: frame.payload, userTimestamp: frame.userTimestamp,
-                                        receiveTimeNs: now))
+                if let sealed = frame.sealed {
+                    // E2EE passthrough: ciphertext with its key index and IV, marked encrypted.
+                    var info = infoBox.value
+                    info.encryption = .gcm
+                    buffer.add(frame: Frame(track: info, payload: sealed.stored, userTimestamp: frame.userTimestamp,
+                                            receiveTimeNs: now))
+                } else {
+                    buffer.add(frame: Frame(track: infoBox.value, payload: frame.payload, userTimestamp: frame.userTimestamp,
+                                            receiveTimeNs: now))
+                }
             }
             await self.readerEnded(key, id: id)
         }
@@ -399,6 +421,15 @@ actor TrackSubscriptions {
             tally.dropped(nil, incomplete)
             buffer.add(event: SessionEvent(timeNs: now, kind: .drop, count: Int64(incomplete),
                                            detail: "incomplete frames (packets lost before reassembly)"))
+        }
+        let undecrypted = stats.e2eeDrops.total - reportedE2EEDrops
+        if undecrypted > 0 {
+            reportedE2EEDrops = stats.e2eeDrops.total
+            tally.dropped(nil, undecrypted)
+            let d = stats.e2eeDrops
+            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, count: Int64(undecrypted),
+                                           detail: "encrypted frames not delivered (total: \(d.authenticationFailed) failed authentication, "
+                                               + "\(d.unknownKeyIndex) unknown key index, \(d.missingExtension) without E2EE extension)"))
         }
         let overflow = buffer.overflow - reportedOverflow
         if overflow > 0 {

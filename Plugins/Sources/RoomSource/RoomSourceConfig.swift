@@ -15,6 +15,8 @@ extension RoomSource {
     ///     api_secret: secret
     ///     tracks: ["robot-*/imu", "*/status"]
     ///     buffer_size: 256
+    ///     e2ee: {mode: passthrough}   # encrypted tracks: keep ciphertext (default), or
+    ///                                 # {mode: decrypt, key: …} to keep plaintext
     /// ```
     public struct Config: Decodable, Sendable, Hashable {
         /// Server URL (`ws://`, `wss://`, `http(s)://` accepted). Default `ws://127.0.0.1:7880`.
@@ -34,15 +36,18 @@ extension RoomSource {
         /// Frames each track's subscription may hold while the pipeline is busy; beyond it
         /// frames are dropped and reported as `drop` events. Default 1024.
         public var bufferSize: Int
+        /// What to do with end-to-end encrypted tracks (see `E2EESettings`). Default: store
+        /// the ciphertext with its key index and IV, so no key is ever needed to record.
+        public var e2ee: E2EESettings?
 
         enum CodingKeys: String, CodingKey {
-            case url, room, identity, token, tracks
+            case url, room, identity, token, tracks, e2ee
             case apiKey = "api_key", apiSecret = "api_secret", tokenEnv = "token_env", bufferSize = "buffer_size"
         }
 
         public init(url: String = "ws://127.0.0.1:7880", room: String, identity: String = "trackbag-recorder",
                     apiKey: String? = nil, apiSecret: String? = nil, token: String? = nil, tokenEnv: String? = nil,
-                    tracks: [String] = ["*/*"], bufferSize: Int = 1024) {
+                    tracks: [String] = ["*/*"], bufferSize: Int = 1024, e2ee: E2EESettings? = nil) {
             self.url = url
             self.room = room
             self.identity = identity
@@ -52,6 +57,7 @@ extension RoomSource {
             self.tokenEnv = tokenEnv
             self.tracks = tracks
             self.bufferSize = bufferSize
+            self.e2ee = e2ee
         }
 
         public init(from decoder: any Decoder) throws {
@@ -65,6 +71,7 @@ extension RoomSource {
             tokenEnv = try c.decodeIfPresent(String.self, forKey: .tokenEnv)
             tracks = try c.decodeIfPresent([String].self, forKey: .tracks) ?? ["*/*"]
             bufferSize = try c.decodeIfPresent(Int.self, forKey: .bufferSize) ?? 1024
+            e2ee = try c.decodeIfPresent(E2EESettings.self, forKey: .e2ee)
             guard !room.isEmpty else {
                 throw DecodingError.dataCorruptedError(forKey: .room, in: c, debugDescription: "room must not be empty")
             }

@@ -38,21 +38,51 @@ struct Export: AsyncParsableCommand {
             help: "MCAP only: unit of the user timestamps (ns, us or ms); MCAP publish_time is then the user timestamp in ns.")
     var userTimestampUnit: String?
 
+    @Option(help: "The room's shared E2EE key: tracks recorded as ciphertext (E2EE passthrough) are exported decrypted.")
+    var key: String?
+
+    @Option(help: "Environment variable holding the shared E2EE key.")
+    var keyEnv: String?
+
     func run() async throws {
         for glob in tracks { _ = try TrackGlob(glob) }
         let source = try RecordingSource(config: .init(
             path: file, pace: .fast, start: start.map(TimeOffset.init(parsing:)),
             end: end.map(TimeOffset.init(parsing:)), tracks: tracks.isEmpty ? nil : tracks))
+        let encrypted = try RecordingReader(path: file).tracks.map(\.info).filter { $0.encryption == .gcm }
         var graph = PipelineGraph()
         graph.addSource("recording", source, type: "recording")
+        var input = "recording"
+        if key != nil || keyEnv != nil {
+            let decrypt: Decrypt
+            do {
+                decrypt = try Decrypt(config: .init(key: key, keyEnv: keyEnv), environment: ProcessInfo.processInfo.environment)
+            } catch let error as PipelineError {
+                printErrors(error)
+                throw ExitCode(1)
+            }
+            graph.addTransform("decrypt", decrypt, inputs: [input], type: "decrypt")
+            input = "decrypt"
+        } else if !encrypted.isEmpty {
+            FileHandle.standardError.write(Data(("export: \(encrypted.count) track(s) hold E2EE ciphertext (\(encrypted.map(\.key.description).joined(separator: ", "))); "
+                + "exported as ciphertext marked encrypted (give --key to decrypt)\n").utf8))
+        }
         switch format {
         case .jsonl:
-            graph.addSink(format.rawValue, JSONLinesSink(config: .init(path: out)), inputs: ["recording"], type: "jsonl")
+            graph.addSink(format.rawValue, JSONLinesSink(config: .init(path: out)), inputs: [input], type: "jsonl")
         case .mcap:
             graph.addSink(format.rawValue, try MCAPExportTarget.sink(path: out, userTimestampUnit: userTimestampUnit),
-                          inputs: ["recording"], type: "mcap")
+                          inputs: [input], type: "mcap")
         }
-        try await runConversion(graph, describing: "export \(file) → \(out)")
+        let report = try await runConversion(graph, describing: "export \(file) → \(out)")
+        if let counters = report.stages.first(where: { $0.name == "decrypt" })?.statistics, !counters.isEmpty {
+            let figures = counters.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("export: decrypt: \(figures)\n".utf8))
+            if counters.contains(where: { $0.name.hasPrefix("dropped") && $0.value > 0 }) {
+                FileHandle.standardError.write(Data("export: some encrypted frames did not decrypt with this key and were left out\n".utf8))
+                throw ExitCode(2)
+            }
+        }
     }
 }
 
@@ -97,7 +127,8 @@ struct Import: AsyncParsableCommand {
 
 /// Runs a conversion pipeline; on failure prints every problem and exits 1, so a bad input
 /// file never ends in a crash or a silent partial result.
-func runConversion(_ graph: PipelineGraph, describing what: String) async throws {
+@discardableResult
+func runConversion(_ graph: PipelineGraph, describing what: String) async throws -> PipelineReport {
     let report: PipelineReport
     do {
         report = try await graph.runReporting(handleSignals: true)
@@ -111,4 +142,5 @@ func runConversion(_ graph: PipelineGraph, describing what: String) async throws
     }
     let frames = report.stages.first { $0.kind == .sink }?.counters.framesIn ?? 0
     FileHandle.standardError.write(Data("\(what): \(frames) frames in \(String(format: "%.2f", report.elapsedSeconds)) s\n".utf8))
+    return report
 }

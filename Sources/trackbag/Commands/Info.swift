@@ -48,6 +48,13 @@ struct Info: AsyncParsableCommand {
             ])
         }
         out.append(contentsOf: table(rows))
+        let encrypted = s.tracks.filter { $0.encryption == "gcm" }
+        if !encrypted.isEmpty {
+            out.append("")
+            out.append("encrypted  \(encrypted.count) track(s) hold E2EE ciphertext as received (key index and IV kept): "
+                       + encrypted.map { "\($0.identity)/\($0.name)" }.joined(separator: ", ")
+                       + "; `trackbag play` replays them as is, `trackbag export --key KEY` decrypts")
+        }
         let uniqueSchemas = Set(schemas)
         if !uniqueSchemas.isEmpty {
             out.append("")

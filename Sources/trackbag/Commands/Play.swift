@@ -30,6 +30,9 @@ struct Play: AsyncParsableCommand {
     @Option(help: "Suffix for the replaying participants' identities.") var identitySuffix = ""
     @Option(help: "Publish every track from this one participant.") var single: String?
     @Option(help: "Wait until this many other participants are in the room before replaying.") var waitForSubscribers = 0
+    @Option(help: "Shared E2EE key: plaintext tracks are published encrypted with it (tracks recorded encrypted always go out as their ciphertext).")
+    var e2eeKey: String?
+    @Option(help: "Environment variable holding the shared E2EE key.") var e2eeKeyEnv: String?
     @Option(help: "Seconds between publishing the tracks and the first frame when waiting for subscribers, so they can subscribe.")
     var leadIn: Double = 1.0
 
@@ -56,7 +59,8 @@ struct Play: AsyncParsableCommand {
             recorded = reader.tracks.map(\.info).filter { globs.isEmpty || globs.anyMatches($0.key) }
             sink = try RepublishSink(config: .init(url: url, room: room, identityPrefix: identityPrefix, identitySuffix: identitySuffix,
                                                    single: single, apiKey: apiKey, apiSecret: apiSecret, token: token,
-                                                   publish: .eager),
+                                                   publish: .eager,
+                                                   e2ee: e2eeKey == nil && e2eeKeyEnv == nil ? nil : E2EESettings(key: e2eeKey, keyEnv: e2eeKeyEnv)),
                                      environment: ProcessInfo.processInfo.environment, stage: "republish", notice: notice)
             try await sink.prepare(tracks: recorded)
             if waitForSubscribers > 0 {

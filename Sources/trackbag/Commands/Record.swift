@@ -25,6 +25,12 @@ struct Record: AsyncParsableCommand {
     @Option(help: "Start a new file after this size (512MiB, 1GiB…).") var splitSize: String?
     @Option(help: "Start a new file after this span of time (10m, 1h…).") var splitDuration: String?
     @Flag(help: "Replace an existing output file.") var overwrite = false
+    @Option(name: .customLong("e2ee"),
+            help: "End-to-end encrypted tracks: passthrough (store the ciphertext, no key needed; the default without a key) or decrypt.")
+    var e2eeMode: E2EESettings.Mode?
+    @Option(help: "The room's shared E2EE key (as LiveKit's SDKs take it); implies --e2ee decrypt unless passthrough is given.")
+    var e2eeKey: String?
+    @Option(help: "Environment variable holding the shared E2EE key.") var e2eeKeyEnv: String?
 
     func run() async throws {
         let stopAfter = try duration.map(TimeOffset.init(parsing:))
@@ -35,7 +41,8 @@ struct Record: AsyncParsableCommand {
         var source: RoomSource
         do {
             source = try RoomSource(config: .init(url: url, room: room, identity: identity, apiKey: apiKey, apiSecret: apiSecret,
-                                                  token: token, tracks: tracks.isEmpty ? ["*/*"] : tracks),
+                                                  token: token, tracks: tracks.isEmpty ? ["*/*"] : tracks,
+                                                  e2ee: E2EESettings(mode: e2eeMode, key: e2eeKey, keyEnv: e2eeKeyEnv)),
                                     environment: ProcessInfo.processInfo.environment, stage: "room")
         } catch let error as PipelineError {
             printErrors(error)
@@ -101,3 +108,6 @@ func pad(_ text: String, _ width: Int) -> String {
 func right(_ text: String, _ width: Int) -> String {
     text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
 }
+
+extension E2EESettings.Mode: ExpressibleByArgument {}
+

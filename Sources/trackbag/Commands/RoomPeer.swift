@@ -163,6 +163,10 @@ struct RoomPeer: AsyncParsableCommand {
                 let stats = await room.currentStatistics
                 out.emit(["reply": "stats", "frames_sent": stats.framesSent, "frames_not_sent": stats.framesNotSent,
                           "frames_received": stats.framesReceived, "decrypt_failures": stats.decryptFailures,
+                          "e2ee_drops": ["authentication_failed": stats.e2eeDrops.authenticationFailed,
+                                         "unknown_key_index": stats.e2eeDrops.unknownKeyIndex,
+                                         "missing_extension": stats.e2eeDrops.missingExtension,
+                                         "no_key_provider": stats.e2eeDrops.noKeyProvider],
                           "depacketizer_drops": stats.depacketizerDrops, "buffer_drops": stats.subscriberBufferDrops,
                           "unknown_handle_packets": stats.unknownHandlePackets, "reconnects": stats.reconnects,
                           "remote": (await room.remoteParticipants).mapValues { Array($0.dataTracks.keys).sorted() }])

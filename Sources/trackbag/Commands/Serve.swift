@@ -16,6 +16,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("keys"), help: "API key and secret as KEY:SECRET (repeatable).") var keys: [String] = []
     @Option(name: .customLong("node-ip"), help: "Address to advertise and bind for WebRTC (repeatable; default: every up interface address and 127.0.0.1).")
     var nodeIPs: [String] = []
+    @Option(help: "Append every data-track packet the server receives to this file (u32 length ‖ bytes): what the server can read.")
+    var captureDataTracks: String?
 
     func run() async throws {
         var keyTable: [String: String] = [:]
@@ -31,7 +33,8 @@ struct Serve: AsyncParsableCommand {
         if keyTable.isEmpty { keyTable = ["devkey": "secret"] }
         let server: RoomServer
         do {
-            server = try RoomServer(.init(host: host, port: port, rtcPort: rtcPort, keys: keyTable, nodeIPs: nodeIPs))
+            server = try RoomServer(.init(host: host, port: port, rtcPort: rtcPort, keys: keyTable, nodeIPs: nodeIPs,
+                                        dataTrackCapture: captureDataTracks))
         } catch {
             throw ValidationError("\(error)")
         }
