@@ -72,6 +72,6 @@ let package = Package(
         .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
         .testTarget(name: "MCAPTests", dependencies: ["MCAP"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Recording", "MCAP", "LiveKitProtocol", "RoomClient"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "RoomClient"]),
     ]
 )

@@ -141,6 +141,12 @@ public actor Room {
     /// Which signaling path the current session uses.
     public var usesSinglePeerConnection: Bool { mode == .singlePeerConnection }
 
+    /// Takes `options` for this room's life (E2EE keys become the cryptor).
+    func adopt(_ options: RoomOptions) {
+        self.options = options
+        cryptor = options.e2ee.map { FrameCryptor(keys: $0.keyProvider) }
+    }
+
     public var remoteParticipants: [String: RemoteParticipant] {
         remote.mapValues { snapshot(of: $0) }
     }
@@ -148,10 +154,9 @@ public actor Room {
     /// Joins the room at `url` (ws:// or wss://, e.g. `ws://10.99.0.1:7880`) with `token`.
     public func connect(url: String, token: String, options: RoomOptions = RoomOptions()) async throws(RoomClientError) {
         guard state == .idle else { throw .invalidArgument("connect: room already used (state \(state))") }
-        self.options = options
+        adopt(options)
         self.url = try Self.normalizedBaseURL(url)
         self.token = token
-        if let e2ee = options.e2ee { cryptor = FrameCryptor(keys: e2ee.keyProvider) }
         mode = options.singlePeerConnection ? .singlePeerConnection : .twoPeerConnections
         state = .connecting
         do {

@@ -215,3 +215,44 @@ final class FrameCryptorTests: XCTestCase {
         }
     }
 }
+
+/// The stored form of an E2EE frame kept as ciphertext (passthrough recordings).
+final class SealedFrameTests: XCTestCase {
+    /// Every SDK-encrypted frame of the capture, stored and read back, opens with the shared key
+    /// to what the SDK publisher pushed.
+    func testCapturedFramesSurviveTheStoredFormAndOpen() throws {
+        let encrypted = try FrameCryptorTests.capturedEncryptedFrames()
+        let pushed = try TestVectors.frames("e2ee", "pushed-frames.jsonl")
+        let keys = try E2EEKeyProvider(sharedKey: TestVectors.sharedKey)
+        XCTAssertEqual(encrypted.count, pushed.count)
+        for (frame, expected) in zip(encrypted, pushed) {
+            let e2ee = try XCTUnwrap(frame.e2ee)
+            let stored = SealedFrame(e2ee: e2ee, ciphertext: frame.payload).stored
+            XCTAssertEqual(stored.count, 13 + frame.payload.count)
+            XCTAssertEqual(stored[0], e2ee.keyIndex)
+            XCTAssertEqual(Array(stored[1..<13]), e2ee.iv.bytes)
+            let read = try SealedFrame(stored: stored)
+            XCTAssertEqual(read.e2ee, e2ee)
+            XCTAssertEqual(try read.open(with: keys, participant: "publisher"), expected.payload)
+            // A passthrough frame carries the same pieces.
+            XCTAssertEqual(DataTrackFrame(sealed: read, userTimestamp: 1).sealed, read)
+        }
+    }
+
+    func testShortOrWrongKeyedFramesAreTypedErrors() throws {
+        XCTAssertThrowsError(try SealedFrame(stored: [UInt8](repeating: 0, count: 28))) { error in
+            XCTAssertEqual(error as? DataTrackError, .truncated(field: "sealed E2EE frame (key index, IV, ciphertext, tag)",
+                                                                offset: 0, needed: 29, available: 28))
+        }
+        var cryptor = FrameCryptor(keys: try E2EEKeyProvider(sharedPassphrase: "a"))
+        let (ciphertext, e2ee) = try cryptor.encrypt([7, 7, 7], participant: "p")
+        let sealed = SealedFrame(e2ee: e2ee, ciphertext: ciphertext)
+        XCTAssertEqual(try sealed.open(with: try E2EEKeyProvider(sharedPassphrase: "a"), participant: "p"), [7, 7, 7])
+        XCTAssertThrowsError(try sealed.open(with: try E2EEKeyProvider(sharedPassphrase: "b"), participant: "p")) { error in
+            XCTAssertEqual(error as? DataTrackError, .authenticationFailed(keyIndex: 0, participant: "p"))
+        }
+        XCTAssertThrowsError(try sealed.open(with: E2EEKeyProvider(), participant: "p")) { error in
+            XCTAssertEqual(error as? DataTrackError, .unknownKeyIndex(0, participant: "p"))
+        }
+    }
+}

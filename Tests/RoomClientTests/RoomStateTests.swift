@@ -171,6 +171,62 @@ final class RoomStateTests: XCTestCase {
         XCTAssertEqual(local, "me")
     }
 
+    /// An encrypted track: with keys, frames arrive decrypted and a wrong key's are dropped
+    /// under their reason; in passthrough, frames arrive as the ciphertext with their extension.
+    func testEncryptedFramesDecryptedDroppedByReasonOrPassedThrough() async throws {
+        let keys = try E2EEKeyProvider(sharedPassphrase: "room key")
+        var publisher = FrameCryptor(keys: keys)
+        let sealed = try publisher.encrypt([1, 2, 3, 4], participant: "pub1")
+
+        func deliver(_ options: RoomOptions, e2ee: DataTrackPacket.E2EEExtension?) async throws
+            -> (frames: [DataTrackFrame], stats: Room.Statistics) {
+            let room = Room()
+            await room.adopt(options)
+            var info = participant("pub1", sid: "PA_1", version: 2, tracks: [(3, "imu", "DTR_a")])
+            info.dataTracks[0].encryption = .gcm
+            await room.applyParticipants([info], fromJoin: false)
+            let track = try await room.waitForDataTrack(identity: "pub1", name: "imu", timeout: .seconds(1))
+            let subscription = try await track.subscribe()
+            var handles = Livekit_DataTrackSubscriberHandles()
+            var entry = Livekit_DataTrackSubscriberHandles.PublishedDataTrack()
+            entry.publisherIdentity = "pub1"
+            entry.trackSid = "DTR_a"
+            handles.subHandles[9] = entry
+            await room.applySubscriberHandles(handles)
+            var packetizer = try Packetizer(handle: 9)
+            let session = await room.generation
+            for packet in try packetizer.packetizeEncoded(payload: sealed.ciphertext, userTimestamp: 5, e2ee: e2ee) {
+                await room.receivePacket(packet, session: session)
+            }
+            let stats = await room.currentStatistics
+            await room.applyParticipants([participant("pub1", sid: "PA_1", version: 3, tracks: [])], fromJoin: false)
+            var frames: [DataTrackFrame] = []
+            for await frame in subscription { frames.append(frame) }
+            return (frames, stats)
+        }
+
+        let right = try await deliver(RoomOptions(e2ee: E2EEOptions(keyProvider: keys)), e2ee: sealed.e2ee)
+        XCTAssertEqual(right.frames, [DataTrackFrame(payload: [1, 2, 3, 4], userTimestamp: 5)])
+
+        let wrong = try await deliver(RoomOptions(e2ee: E2EEOptions(keyProvider: try E2EEKeyProvider(sharedPassphrase: "other"))),
+                                      e2ee: sealed.e2ee)
+        XCTAssertEqual(wrong.frames, [])
+        XCTAssertEqual(wrong.stats.e2eeDrops.authenticationFailed, 1)
+        XCTAssertEqual(wrong.stats.decryptFailures, 1)
+
+        let noKey = try await deliver(RoomOptions(), e2ee: sealed.e2ee)
+        XCTAssertEqual(noKey.frames, [])
+        XCTAssertEqual(noKey.stats.e2eeDrops.noKeyProvider, 1)
+
+        let missing = try await deliver(RoomOptions(e2ee: E2EEOptions(keyProvider: keys)), e2ee: nil)
+        XCTAssertEqual(missing.frames, [])
+        XCTAssertEqual(missing.stats.e2eeDrops.missingExtension, 1)
+
+        let passthrough = try await deliver(RoomOptions(e2eePassthrough: true), e2ee: sealed.e2ee)
+        XCTAssertEqual(passthrough.frames, [DataTrackFrame(payload: sealed.ciphertext, userTimestamp: 5, e2ee: sealed.e2ee)])
+        XCTAssertEqual(passthrough.frames.first?.sealed?.stored.count, SealedFrame.headerLength + 4 + FrameCryptor.tagLength)
+    }
+
     func testWaitForTrackTimesOut() async {
         let room = Room()
         do {
