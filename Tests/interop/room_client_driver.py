@@ -460,12 +460,14 @@ def percentiles(values):
             "max_ms": round(values[-1] / 1e6, 3), "n": len(values)}
 
 
-async def bench(trackbag, rate, size, seconds):
+async def bench(trackbag, rate, size, seconds, e2ee=False):
     """Swift publisher → server → Swift subscriber and SDK subscriber side by side; latency
-    from user timestamps (same host clock). Printed, never asserted."""
-    pub = SwiftPeer(trackbag, "benchpub")
-    sub = SwiftPeer(trackbag, "benchsub")
-    sdk = await sdk_connect("sdkbench")
+    from user timestamps (same host clock). With `e2ee` every peer holds the shared key, so the
+    figures beside the plain run's are the end-to-end cost of E2EE. Printed, never asserted."""
+    key = E2EE_KEY if e2ee else None
+    pub = SwiftPeer(trackbag, "benchpub", e2ee_key=key)
+    sub = SwiftPeer(trackbag, "benchsub", e2ee_key=key)
+    sdk = await sdk_connect("sdkbench", e2ee=e2ee)
     try:
         await pub.start()
         await sub.start()
@@ -488,7 +490,7 @@ async def bench(trackbag, rate, size, seconds):
         await asyncio.sleep(1.5)
         reader.cancel()
         swift_lat = [m["recv_ns"] - m["user_timestamp"] for m in sub.log if m.get("event") == "timing"]
-        return {"rate_hz": rate, "size": size, "pushed": pushed,
+        return {"rate_hz": rate, "size": size, "e2ee": e2ee, "pushed": pushed,
                 "swift_subscriber": {"received": len(swift_lat), "lost": pushed["sent"] - len(swift_lat),
                                      **(percentiles(swift_lat) or {})},
                 "sdk_subscriber": {"received": len(sdk_lat), "lost": pushed["sent"] - len(sdk_lat),
@@ -612,7 +614,8 @@ async def main():
         elif scenario == "signal_drop":
             result = await signal_drop(trackbag)
         elif scenario == "bench":
-            result = [await bench(trackbag, 1000, 256, 5), await bench(trackbag, 200, 16000, 5)]
+            result = [await bench(trackbag, rate, size, 5, e2ee)
+                      for rate, size in ((1000, 256), (200, 16000)) for e2ee in (False, True)]
         elif scenario == "bench_fanout":
             count = int(sys.argv[3])
             result = [await bench_fanout(trackbag, server, count, 1000, 256, 5),

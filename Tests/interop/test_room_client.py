@@ -136,11 +136,13 @@ def test_swift_client_survives_server_restart(trackbag):
 
 def test_bench_swift_and_sdk_subscribers_side_by_side(trackbag, capsys):
     """Swift publisher at 1 kHz × 256 B and 200 Hz × 16,000 B → server → a Swift subscriber and
-    an SDK subscriber in the same run: latency from user timestamps, frames lost. Printed only."""
-    results = run(trackbag, "bench", timeout=200)
+    an SDK subscriber in the same run: latency from user timestamps, frames lost; each plain and
+    with E2EE (issue 7: the end-to-end cost of encryption, side by side). Printed only."""
+    results = run(trackbag, "bench", timeout=300)
     with capsys.disabled():
         for result in results:
-            print(f"\n[room-client bench] {result['rate_hz']} Hz × {result['size']} B pushed={result['pushed']}")
+            print(f"\n[room-client bench] {result['rate_hz']} Hz × {result['size']} B {'E2EE' if result['e2ee'] else 'plain'} "
+                  f"pushed={result['pushed']}")
             print(f"  swift subscriber: {result['swift_subscriber']}")
             print(f"  sdk subscriber:   {result['sdk_subscriber']}")
     assert all(r["swift_subscriber"]["received"] > 0 for r in results)
