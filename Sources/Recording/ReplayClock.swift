@@ -64,6 +64,8 @@ public struct ReplayClock: Sendable {
     }
 
     public var isPaused: Bool { pausedAt != nil }
+    /// True once a recording time is anchored to the monotonic clock (the first `wait`).
+    public var isAnchored: Bool { t0 != nil }
 
     public mutating func pause(now: Int64 = ReplayClock.now()) {
         if pausedAt == nil { pausedAt = now }

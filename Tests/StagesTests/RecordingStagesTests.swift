@@ -17,6 +17,15 @@ actor CollectingEmitter: BatchEmitter {
     var events: [SessionEvent] { batches.flatMap(\.events) }
 }
 
+/// Records when each frame was emitted (monotonic ns).
+actor TimingEmitter: BatchEmitter {
+    var times: [Int64] = []
+    func emit(_ batch: Batch) async throws {
+        let now = ReplayClock.now()
+        times.append(contentsOf: batch.frames.map { _ in now })
+    }
+}
+
 final class RecordingStagesTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
@@ -122,6 +131,40 @@ final class RecordingStagesTests: XCTestCase {
         XCTAssertEqual(report.frames, 45)
         let events = await out.events
         XCTAssertTrue(events.contains { $0.kind == .note && ($0.detail ?? "").contains("replay pacing") })
+    }
+
+    /// Pause holds every frame; resume continues at the recording's pacing (no burst of the
+    /// frames that fell due while paused), and the pause is not lateness.
+    func testPauseHoldsFramesAndResumeKeepsThePacing() async throws {
+        let p = try makeFile()
+        let out = TimingEmitter()
+        let reported = LockedBox<PacingReport>()
+        var source = try RecordingSource(config: .init(path: p, pace: .original, end: try TimeOffset(parsing: "300ms"),
+                                                       tracks: ["robot-1/imu"]))
+        source.onPacingReport = { reported.set($0) }
+        let control = source.control
+        let replay = Task { [source] in try await source.run(into: out) }
+        try await Task.sleep(for: .milliseconds(100))
+        control.pause()
+        let pausedAt = ReplayClock.now()
+        try await Task.sleep(for: .milliseconds(400))
+        let resumedAt = ReplayClock.now()
+        XCTAssertTrue(control.isPaused)
+        control.resume()
+        try await replay.value
+        let times = await out.times
+        XCTAssertEqual(times.count, 31)   // imu every 10 ms, 0…300 ms
+        // Nothing went out during the pause (a frame already due may leave as it begins).
+        XCTAssertFalse(times.contains { $0 > pausedAt + 15_000_000 && $0 < resumedAt }, "frames sent while paused")
+        let gaps = zip(times.dropFirst(), times).map { $0 - $1 }
+        XCTAssertGreaterThanOrEqual(gaps.max() ?? 0, 350_000_000)
+        // After the pause: 10 ms apart again, not all at once.
+        let after = times.filter { $0 > resumedAt }
+        XCTAssertGreaterThan(after.count, 10)
+        XCTAssertGreaterThanOrEqual((after.last ?? 0) - (after.first ?? 0), Int64(after.count - 2) * 9_000_000)
+        XCTAssertEqual(control.pauseCount, 1)
+        let report = try XCTUnwrap(reported.get())
+        XCTAssertLessThan(report.maxMs, 100, "the pause must not count as lateness: \(report)")
     }
 
     func testSourceRejectsBadGlobAndMissingFile() async throws {

@@ -30,6 +30,8 @@ public struct RecordingSource: SourceStage {
     let globs: [TrackGlob]
     /// Called once when an `original`-paced run ends (normally or cancelled).
     public var onPacingReport: (@Sendable (PacingReport) -> Void)?
+    /// Pause and resume of an `original`-paced replay (`trackbag play`'s space bar).
+    public let control = ReplayControl()
 
     /// Validates the options (globs, start before end); the file is opened by `run`.
     public init(config: Config) throws {
@@ -65,7 +67,7 @@ public struct RecordingSource: SourceStage {
             guard !globs.isEmpty, let identity = e.identity, let track = e.track else { return true }
             return globs.anyMatches(TrackKey(identity: identity, name: track))
         }
-        var run = Run(config: config, infos: infos, events: events)
+        var run = Run(config: config, infos: infos, events: events, control: control)
         var clock = ReplayClock(rate: config.rate)
         defer {
             if config.pace == .original { onPacingReport?(PacingReport(clock.lateness)) }
@@ -91,6 +93,7 @@ public struct RecordingSource: SourceStage {
         let config: Config
         let infos: [Int: TrackInfo]
         let events: [SessionEvent]
+        let control: ReplayControl
         var eventIndex = 0
         var sequence: UInt64 = 0
         var emittedThisPass = 0
@@ -128,11 +131,25 @@ public struct RecordingSource: SourceStage {
             if !batch.isEmpty { try await output.emit(batch) }
         }
 
+        /// Waits for a frame's deadline, pausing when asked: long waits sleep in slices of at
+        /// most 50 ms so a pause is noticed within that, and the last 2 ms are the clock's
+        /// precise absolute sleep (its lateness recorded once per frame).
+        func waitPausable(until recordingTimeNs: Int64, _ clock: inout ReplayClock) async throws {
+            while true {
+                if await control.holdIfPaused(&clock) { continue }
+                guard clock.isAnchored else { break }
+                let coarse = clock.deadline(for: recordingTimeNs) &- ReplayClock.now() &- 2_000_000
+                guard coarse > 0 else { break }
+                try await Task.sleep(nanoseconds: UInt64(min(coarse, 50_000_000)))
+            }
+            try await clock.waitAsync(until: recordingTimeNs)
+        }
+
         mutating func original(_ cursor: FrameCursor, _ clock: inout ReplayClock, _ output: any BatchEmitter) async throws {
             emittedThisPass = 0
             var pending = try cursor.advance() ? frame(cursor) : nil
             while let first = pending {
-                try await clock.waitAsync(until: first.receiveTimeNs)
+                try await waitPausable(until: first.receiveTimeNs, &clock)
                 var frames = [first]
                 pending = try cursor.advance() ? frame(cursor) : nil
                 // Frames already due go out with this one (wait records their lateness, no sleep).

@@ -9,6 +9,7 @@ import Synchronization
 /// sink. Tracks are published before the first frame (so no frame is late by a join), the
 /// command optionally waits for viewers, then replays on absolute deadlines and prints the
 /// timing-fidelity report (sender lateness p50/p99/max, end drift, frames sent and dropped).
+/// Space pauses and resumes when stdin is a terminal.
 struct Play: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "play",
@@ -72,7 +73,12 @@ struct Play: AsyncParsableCommand {
             graph.addSource("recording", source, type: "recording")
             graph.addSink("republish", sink, inputs: ["recording"], type: "republish")
             notice("replaying \(recorded.count) track(s) from \(file) at rate \(rate)\(loop ? ", looping" : "")")
-            let report = try await graph.runReporting(handleSignals: true)
+            let keys = PauseKey(control: source.control, notice: notice)
+            let report: PipelineReport
+            do {
+                defer { keys?.restore() }
+                report = try await graph.runReporting(handleSignals: true)
+            }
             let counts = await sink.trackCounts()
             print(Self.summary(counts: counts, pacing: pacing.withLock { $0 }, report: report))
             if !report.failures.isEmpty {

@@ -1,0 +1,45 @@
+import Foundation
+import Stages
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `trackbag play`'s space bar: when standard input is a terminal, space pauses and resumes
+/// the replay. The terminal is put in non-canonical, no-echo mode for the run (keys arrive one
+/// at a time and are not echoed; ISIG stays on, so Ctrl-C still stops the replay) and restored
+/// by `restore()`. A pipe or file on stdin is left alone: scripts are never paused by input.
+final class PauseKey: Sendable {
+    private let saved: termios
+
+    /// Nil when stdin is not a terminal or its mode cannot be changed.
+    init?(control: ReplayControl, notice: @escaping @Sendable (String) -> Void) {
+        guard isatty(0) != 0 else { return nil }
+        var original = termios()
+        guard tcgetattr(0, &original) == 0 else { return nil }
+        var raw = original
+        raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        withUnsafeMutableBytes(of: &raw.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        guard tcsetattr(0, TCSANOW, &raw) == 0 else { return nil }
+        saved = original
+        notice("space pauses and resumes")
+        // A plain thread: the read blocks, and must not hold a cooperative-pool thread.
+        let reader = Thread {
+            var byte: UInt8 = 0
+            while read(0, &byte, 1) == 1 {
+                guard byte == UInt8(ascii: " ") else { continue }
+                notice(control.toggle() ? "paused (space resumes)" : "resumed")
+            }
+        }
+        reader.name = "trackbag-play-keys"
+        reader.start()
+    }
+
+    /// Puts the terminal back as it was.
+    func restore() {
+        var original = saved
+        _ = tcsetattr(0, TCSANOW, &original)
+    }
+}

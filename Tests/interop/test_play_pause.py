@@ -1,0 +1,122 @@
+"""`trackbag play`: space pauses and resumes when stdin is a terminal (issue 5).
+
+Over loopback with only trackbag's own participants (no root): `trackbag serve`, a Swift viewer
+(`trackbag room-peer`) subscribed to the replayed track, and `trackbag play` with a pseudo
+terminal on its stdin. A space after ~0.5 s of replay, another 1 s later: the viewer sees a
+gap of about a second, then the rest of the frames at the recording's pacing, every frame
+delivered once; the terminal's mode is as before when play exits.
+"""
+import base64
+import json
+import os
+import pty
+import select
+import subprocess
+import termios
+import threading
+import time
+
+RATE = 100
+FRAMES = 200
+
+
+def read_lines(stream, into):
+    for line in iter(stream.readline, ""):
+        into.append(line.rstrip("\n"))
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
+    jsonl = tmp_path / "in.jsonl"
+    t0 = 1_790_000_000_000_000_000
+    with open(jsonl, "w") as f:
+        for i in range(FRAMES):
+            f.write(json.dumps({"identity": "robot", "track": "imu", "time_ns": t0 + i * 10_000_000, "user_timestamp": i,
+                                "payload_b64": base64.b64encode(i.to_bytes(4, "big")).decode()}) + "\n")
+    tbag = tmp_path / "in.tbag"
+    subprocess.run([trackbag, "import", str(jsonl), "--out", str(tbag)], check=True, capture_output=True, timeout=60)
+
+    procs = []
+    play_err, play_out, viewer_lines = [], [], []
+    master, slave = pty.openpty()
+    try:
+        server = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
+                                   "--node-ip", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(server)
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if "listening on" in line:
+                url = line.strip().split("listening on ")[1]
+        assert url, "server did not start"
+        token = subprocess.run([trackbag, "token", "--identity", "viewer", "--room", "replay"], check=True,
+                               capture_output=True, text=True, timeout=30).stdout.strip()
+        viewer = subprocess.Popen([trackbag, "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(viewer)
+        threading.Thread(target=read_lines, args=(viewer.stdout, viewer_lines), daemon=True).start()
+        viewer.stdin.write(json.dumps({"cmd": "subscribe", "identity": "robot", "track": "imu", "buffer": 1024,
+                                       "timeout": 60, "timing_only": True}) + "\n")
+        viewer.stdin.flush()
+        mode_before = termios.tcgetattr(slave)
+
+        player = subprocess.Popen([trackbag, "play", str(tbag), "--url", url, "--room", "replay",
+                                   "--wait-for-subscribers", "1", "--lead-in", "0.5"],
+                                  stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(player)
+        threading.Thread(target=read_lines, args=(player.stderr, play_err), daemon=True).start()
+        threading.Thread(target=read_lines, args=(player.stdout, play_out), daemon=True).start()
+
+        def frames():
+            return [json.loads(l) for l in viewer_lines if '"timing"' in l]
+
+        wait_for(lambda: any("space pauses and resumes" in l for l in play_err), 60, "play to take the terminal")
+        wait_for(lambda: len(frames()) >= 50, 60, "50 replayed frames")
+        os.write(master, b" ")
+        wait_for(lambda: any("paused" in l for l in play_err), 10, "the pause notice")
+        time.sleep(1.0)
+        held = len(frames())
+        os.write(master, b" ")
+        player.wait(timeout=60)
+        wait_for(lambda: len(frames()) >= FRAMES, 10, "every frame at the viewer")
+        time.sleep(0.2)
+        got = frames()
+        mode_after = termios.tcgetattr(slave)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nplay stderr: {play_err[-12:]}\nviewer: {viewer_lines[-5:]}") from None
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        os.close(master)
+        os.close(slave)
+
+    print("\n".join(play_err + play_out))
+    assert player.returncode == 0, play_err
+    assert any(l.endswith("resumed") for l in play_err), play_err
+    # Every frame once, in order.
+    assert [m["user_timestamp"] for m in got] == list(range(FRAMES))
+    # Nothing arrived while paused (bar what was in flight), then a gap of about a second.
+    assert held < FRAMES - 50, held
+    times = [m["recv_ns"] for m in got]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert max(gaps) >= 800_000_000, max(gaps)
+    # After the pause the recording's pacing again (10 ms apart), not a burst of due frames.
+    big = gaps.index(max(gaps))
+    after = times[big + 1:]
+    assert after[-1] - after[0] >= (len(after) - 1) * 10_000_000 * 0.8, (len(after), after[-1] - after[0])
+    # The terminal is as it was.
+    assert mode_after[3] & (termios.ICANON | termios.ECHO) == mode_before[3] & (termios.ICANON | termios.ECHO)
