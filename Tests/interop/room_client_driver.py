@@ -343,6 +343,77 @@ async def restart(trackbag, server):
         await sub.stop()
 
 
+async def recorder_restart(trackbag, server):
+    """`trackbag record` across a server restart (issue 5: the room source's own reconnects):
+    the recorder re-joins and re-subscribes by itself, frames from before and after are in the
+    file, and the reconnects are recorded as events."""
+    import tempfile
+    workdir = tempfile.mkdtemp(prefix="tb-recorder-restart-")
+    out = os.path.join(workdir, "restart.tbag")
+    pub = SwiftPeer(trackbag, "swiftpub")
+    recorder = None
+    rec_err = []
+
+    async def read_err(stream):
+        while line := await stream.readline():
+            rec_err.append(line.decode(errors="replace").rstrip())
+
+    async def wait_err(needle, count, timeout):
+        deadline = time.monotonic() + timeout
+        while sum(needle in l for l in rec_err) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"recorder never said {needle!r} {count}×; last: {rec_err[-5:]}")
+            await asyncio.sleep(0.05)
+
+    try:
+        await pub.start()
+        assert (await pub.request({"cmd": "publish", "track": "imu"}))["ok"]
+        recorder = await asyncio.create_subprocess_exec(
+            trackbag, "record", "--url", URL, "--room", "live", "--out", out,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        err_task = asyncio.get_running_loop().create_task(read_err(recorder.stderr))
+        await wait_err("recording swiftpub/imu", 1, 30)
+        await asyncio.sleep(0.5)
+        before = frames(6, [10, 1000, 20000])
+        await pub.push_all("imu", before)
+        await asyncio.sleep(0.5)
+        await server.stop()
+        await wait_err("reconnecting", 1, 30)
+        await asyncio.sleep(0.5)
+        await server.start()
+        await wait_err("reconnected", 1, 40)
+        await pub.wait(lambda m: m.get("event") == "reconnected", 40)
+        # The subscription waits across the publisher's re-join; give the new handles a moment.
+        await asyncio.sleep(1.5)
+        after = frames(7, [10, 1000, 20000])
+        await pub.push_all("imu", after)
+        await asyncio.sleep(1.0)
+        recorder.send_signal(signal.SIGINT)
+        status = await asyncio.wait_for(recorder.wait(), 30)
+        stdout = (await recorder.stdout.read()).decode(errors="replace")
+        await asyncio.wait_for(err_task, 10)
+        exported = os.path.join(workdir, "restart.jsonl")
+        proc = await asyncio.create_subprocess_exec(trackbag, "export", out, "--format", "jsonl", "--out", exported,
+                                                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        await asyncio.wait_for(proc.wait(), 60)
+        with open(exported) as f:
+            rows = [json.loads(line) for line in f]
+        got = [(base64.b64decode(r["payload_b64"]), r["user_timestamp"]) for r in rows]
+        got = [g for g in got if g[0] != PROBE]
+        proc = await asyncio.create_subprocess_exec(trackbag, "info", out, "--json", stdout=asyncio.subprocess.PIPE)
+        info = json.loads((await asyncio.wait_for(proc.communicate(), 60))[0])
+        return {"record_exit": status, "record_stdout": stdout.splitlines()[-6:], "before": compare(before, got),
+                "after": compare(after, got), "recorded": len(got), "events": info.get("events"),
+                "notices": [l for l in rec_err if "reconnect" in l]}
+    finally:
+        if recorder and recorder.returncode is None:
+            recorder.kill()
+            await recorder.wait()
+        await pub.stop()
+        import shutil
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 async def start_v1_refusing_proxy(port, refuse_v1=True, open_writers=None):
     """A TCP proxy in front of the server that answers every `/rtc/v1…` request with HTTP 404,
     as a LiveKit server older than the single peer connection path does (or, without
@@ -609,6 +680,8 @@ async def main():
             result = await swift_to_swift(trackbag, dual_pc, e2ee_key="spike-shared-key")
         elif scenario == "restart":
             result = await restart(trackbag, server)
+        elif scenario == "recorder_restart":
+            result = await recorder_restart(trackbag, server)
         elif scenario == "fallback":
             result = await fallback(trackbag)
         elif scenario == "signal_drop":

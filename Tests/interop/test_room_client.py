@@ -146,3 +146,17 @@ def test_bench_swift_and_sdk_subscribers_side_by_side(trackbag, capsys):
             print(f"  swift subscriber: {result['swift_subscriber']}")
             print(f"  sdk subscriber:   {result['sdk_subscriber']}")
     assert all(r["swift_subscriber"]["received"] > 0 for r in results)
+
+
+def test_recorder_survives_a_server_restart(trackbag):
+    """`trackbag record` while the server restarts (issue 5): it re-joins and re-subscribes by
+    itself; every frame pushed before the restart and after it is in the file, byte for byte,
+    and its reconnects are recorded as events."""
+    result = run(trackbag, "recorder_restart")
+    print(json.dumps(result, indent=1))
+    assert result["record_exit"] == 0, result
+    assert result["before"]["missing"] == [], result
+    assert result["after"]["missing"] == [], result
+    assert result["recorded"] == result["before"]["sent"] + result["after"]["sent"], result
+    assert result["events"].get("reconnect", 0) >= 2, result["events"]
+    assert any("reconnected" in line for line in result["notices"]), result["notices"]
