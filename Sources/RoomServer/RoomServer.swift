@@ -18,7 +18,7 @@ public struct RoomServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
-        /// First UDP port for peer connections (0 = any free port).
+        /// The UDP port every peer connection shares, on each address (0 = one free port).
         public var rtcPort: Int
         /// API key → secret.
         public var keys: [String: String]
@@ -43,7 +43,7 @@ public struct RoomServer: Sendable {
     public static let version = "1.9.0-trackbag"
 
     public let configuration: Configuration
-    /// The WebRTC addresses in use.
+    /// The WebRTC addresses in use, each `IP:port` (the one shared UDP port).
     public let rtcAddresses: [String]
     private let directory: RoomDirectory
     private let factory: PeerConnectionFactory
@@ -60,8 +60,12 @@ public struct RoomServer: Sendable {
         if addresses.isEmpty { addresses = PeerConnectionFactory.defaultAddresses() }
         guard !addresses.isEmpty else { throw .badConfiguration("no address for WebRTC") }
         self.configuration = configuration
-        self.rtcAddresses = addresses.map(\.description)
-        self.factory = PeerConnectionFactory(addresses: addresses, firstPort: UInt16(configuration.rtcPort))
+        do {
+            self.factory = try PeerConnectionFactory(addresses: addresses, port: UInt16(configuration.rtcPort))
+        } catch {
+            throw .badConfiguration("cannot bind UDP port \(configuration.rtcPort) on \(addresses.map(\.description).joined(separator: ", ")): \(error)")
+        }
+        self.rtcAddresses = factory.boundAddresses.map(\.description)
         let capture = try configuration.dataTrackCapture.map { path throws(RoomServerError) in try DataTrackCapture(path: path) }
         self.directory = RoomDirectory(server: ServerIdentity.make(), capture: capture)
     }
@@ -89,6 +93,7 @@ public struct RoomServer: Sendable {
         let group = ServiceGroup(configuration: .init(services: [app, SessionCloser(directory: directory)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        factory.close()
     }
 
     // MARK: - Routes

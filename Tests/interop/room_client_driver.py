@@ -43,6 +43,8 @@ class Server:
     def __init__(self, trackbag):
         self.trackbag = trackbag
         self.proc = None
+        # What the server printed (its per-participant packet counts at leave), for failures.
+        self.log = []
 
     async def start(self):
         self.proc = await asyncio.create_subprocess_exec(
@@ -54,8 +56,8 @@ class Server:
 
     async def _drain(self):
         proc = self.proc
-        while proc and await proc.stdout.readline():
-            pass
+        while proc and (line := await proc.stdout.readline()):
+            self.log.append(line.decode(errors="replace").rstrip())
 
     async def stop(self):
         if self.proc and self.proc.returncode is None:
@@ -699,6 +701,8 @@ async def main():
             raise SystemExit(f"unknown scenario {scenario}")
     finally:
         await server.stop()
+    if isinstance(result, dict):
+        result["server_log"] = [l for l in server.log if " left: " in l][-8:]
     print(json.dumps(result, default=str))
 
 

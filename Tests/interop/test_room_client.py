@@ -37,8 +37,8 @@ def run(trackbag, *args, timeout=170):
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def assert_exact(result):
-    assert result["missing"] == [], result
+def assert_exact(result, context=None):
+    assert result["missing"] == [], (result, context)
     assert result["exact"], result
     assert result["sent"] == result["received"] == 22
 
@@ -48,10 +48,10 @@ def test_sdk_publisher_to_swift_subscriber(trackbag, mode):
     result = run(trackbag, "sdk_to_swift", *mode)
     assert result["joined"]["event"] == "joined"
     assert result["joined"]["single_pc"] is (mode == [])
-    assert_exact(result["first"])
+    assert_exact(result["first"], result)
     # A second subscription on the same track gets every frame too.
     assert result["two_subscriptions"] is True
-    assert_exact(result["second"])
+    assert_exact(result["second"], result)
     # Unpublish: the event and the stream's end.
     assert result["unpublished_event"]
     assert result["stream_end"]["event"] == "stream_end"
@@ -61,7 +61,7 @@ def test_sdk_publisher_to_swift_subscriber(trackbag, mode):
 def test_swift_publisher_to_sdk_subscriber(trackbag, mode):
     result = run(trackbag, "swift_to_sdk", *mode)
     assert result["publisher_stats"]["frames_not_sent"] == 0
-    assert_exact(result["result"])
+    assert_exact(result["result"], result)
     assert result["duplicate"]["ok"] is False
     assert "DUPLICATE_NAME" in result["duplicate"]["error"]
 
@@ -69,28 +69,28 @@ def test_swift_publisher_to_sdk_subscriber(trackbag, mode):
 @pytest.mark.parametrize("mode", [[], ["--dual-pc"]], ids=["rtc-v1", "rtc"])
 def test_swift_to_swift_late_joiner(trackbag, mode):
     result = run(trackbag, "swift_to_swift", *mode)
-    assert_exact(result["result"])
+    assert_exact(result["result"], result)
     assert result["stream_end"]["event"] == "stream_end"
     assert result["single_pc"] == [mode == []]
 
 
 def test_swift_to_swift_e2ee(trackbag):
     result = run(trackbag, "swift_to_swift_e2ee")
-    assert_exact(result["result"])
+    assert_exact(result["result"], result)
     assert result["stats"]["decrypt_failures"] == 0
 
 
 def test_sdk_e2ee_publisher_to_swift_subscriber(trackbag):
     result = run(trackbag, "sdk_to_swift_e2ee")
     assert result["published_event"]["encrypted"] is True
-    assert_exact(result["first"])
+    assert_exact(result["first"], result)
     assert result["stats"]["decrypt_failures"] == 0
 
 
 def test_swift_e2ee_publisher_to_sdk_subscriber(trackbag):
     result = run(trackbag, "swift_to_sdk_e2ee")
     assert result["uses_e2ee"] is True
-    assert_exact(result["result"])
+    assert_exact(result["result"], result)
 
 
 def test_falls_back_to_rtc_on_404(trackbag):

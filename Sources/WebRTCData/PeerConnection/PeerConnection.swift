@@ -20,13 +20,17 @@ public actor PeerConnection {
         public var preferredSetup: SDPSetup
         /// USE-CANDIDATE on every check when controlling (faster, as libwebrtc does).
         public var aggressiveNomination: Bool
+        /// Share these UDP ports with other peer connections instead of binding `addresses`
+        /// (the embedded server's one port per address, `--rtc-port`).
+        public var mux: ICEUDPMux?
 
         public init(addresses: [TransportAddress], iceLite: Bool = false, preferredSetup: SDPSetup = .active,
-                    aggressiveNomination: Bool = true) {
+                    aggressiveNomination: Bool = true, mux: ICEUDPMux? = nil) {
             self.addresses = addresses
             self.iceLite = iceLite
             self.preferredSetup = preferredSetup
             self.aggressiveNomination = aggressiveNomination
+            self.mux = mux
         }
     }
 
@@ -184,7 +188,7 @@ public actor PeerConnection {
     // MARK: - Internals
 
     private func makeICE(mode: ICETransport.Mode) throws(WebRTCDataError) -> ICETransport {
-        let ice = try ICETransport(ICETransport.Configuration(mode: mode, addresses: configuration.addresses))
+        let ice = try ICETransport(ICETransport.Configuration(mode: mode, addresses: configuration.addresses, mux: configuration.mux))
         self.ice = ice
         setState(.connecting)
         return ice

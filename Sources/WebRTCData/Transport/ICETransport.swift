@@ -347,6 +347,9 @@ public actor ICETransport {
     @discardableResult
     private func transmit(_ bytes: [UInt8], from: TransportAddress, to: TransportAddress) -> Bool {
         guard let socket = sockets.first(where: { $0.localAddress == from }) else { return false }
+        // On a shared port our own checks must bring their responses back here, even before
+        // the peer's first check to us has bound its address.
+        if routedOnMux { mux?.claim(remote: to, ufrag: localUfrag) }
         let sent = socket.send(bytes, to: to)
         if !sent { sendFailures += 1 }
         return sent

@@ -6,7 +6,9 @@ import Foundation
 /// Routing, per datagram (RFC 8445 §7.3: a check names its target by USERNAME):
 /// - a STUN Binding request goes to the transport whose local ufrag is the part of USERNAME
 ///   before the colon, and its source address is then bound to that transport;
-/// - anything else (DTLS, STUN responses, consent) goes to the transport bound to its source.
+/// - anything else (DTLS, STUN responses, consent) goes to the transport bound to its source;
+///   a transport that sends a check to an address not yet bound claims it (a full agent's
+///   responses may arrive before the peer's own first check).
 /// Datagrams nobody claims are counted and dropped; one bad peer never reaches the others.
 ///
 /// The routing table is read on the receive thread and written by transports from their actors,
@@ -57,6 +59,13 @@ public final class ICEUDPMux: @unchecked Sendable {
             guard byUfrag[ufrag] == nil else { return false }
             byUfrag[ufrag] = sink
             return true
+        }
+    }
+
+    /// Binds `remote` to `ufrag` unless it is bound already (a request to a ufrag rebinds).
+    func claim(remote: TransportAddress, ufrag: String) {
+        lock.withLock {
+            if byRemote[remote] == nil, byUfrag[ufrag] != nil { byRemote[remote] = ufrag }
         }
     }
 

@@ -12,7 +12,7 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Address to listen on for signaling.") var host: String = "127.0.0.1"
     @Option(help: "Signaling port (0 = any free port).") var port: Int = 7880
-    @Option(help: "First UDP port for WebRTC; each peer connection takes the next free one (0 = any).") var rtcPort: Int = 7882
+    @Option(help: "UDP port for WebRTC, shared by every peer connection on each address (0 = any free port).") var rtcPort: Int = 7882
     @Option(name: .customLong("keys"), help: "API key and secret as KEY:SECRET (repeatable).") var keys: [String] = []
     @Option(name: .customLong("node-ip"), help: "Address to advertise and bind for WebRTC (repeatable; default: every up interface address and 127.0.0.1).")
     var nodeIPs: [String] = []
@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
         try await server.run { url in
             // Written straight to fd 1 so a parent reading a pipe sees it at once.
             let text = "trackbag serve: listening on \(url)\n  API keys: \(keyList)\n"
-                + "  WebRTC addresses: \(addresses) (UDP from port \(rtcPort == 0 ? "any" : String(rtcPort)))\n"
+                + "  WebRTC (UDP, one port shared by all peer connections): \(addresses)\n"
             FileHandle.standardOutput.write(Data(text.utf8))
         }
     }
