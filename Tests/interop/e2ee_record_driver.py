@@ -188,6 +188,18 @@ async def play_phase(url, path):
 
     viewer.on("data_track_published", on_published)
     await asyncio.wait_for(viewer.connect(url, token("viewer", "replay"), e2ee_options(KEY)), STEP)
+    # An SDK viewer with the wrong key: libwebrtc's cryptor must deliver nothing.
+    wrong_viewer = rtc.Room()
+    wrong_received = []
+
+    def on_wrong_published(track):
+        async def read():
+            async for frame in track.subscribe(buffer_size=1024):
+                wrong_received.append(bytes(frame.payload))
+        readers.append(asyncio.ensure_future(read()))
+
+    wrong_viewer.on("data_track_published", on_wrong_published)
+    await asyncio.wait_for(wrong_viewer.connect(url, token("wrongviewer", "replay"), e2ee_options(WRONG_KEY)), STEP)
     # A Swift viewer holding the wrong key: nothing may be delivered, the failures are counted.
     swift = await asyncio.create_subprocess_exec(
         TRACKBAG, "room-peer", "--url", url, "--token", token("wrongkey", "replay"), "--e2ee-key", WRONG_KEY,
@@ -198,7 +210,7 @@ async def play_phase(url, path):
         swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": "robot", "track": name, "buffer": 1024,
                                        "timeout": 60}) + "\n").encode())
     player = await asyncio.create_subprocess_exec(
-        TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "2",
+        TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "3",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     play_out, play_err = [], []
     play_readers = asyncio.gather(read_lines(player.stdout, play_out), read_lines(player.stderr, play_err))
@@ -225,10 +237,11 @@ async def play_phase(url, path):
     for r in readers:
         r.cancel()
     await viewer.disconnect()
+    await wrong_viewer.disconnect()
     messages = [json.loads(l) for l in swift_lines if l.startswith("{")]
     stats = next((m for m in messages if m.get("reply") == "stats"), {})
     swift_frames = sum(1 for m in messages if m.get("event") == "frame")
-    return received, player.returncode, play_out, play_err, stats, swift_frames
+    return received, player.returncode, play_out, play_err, stats, swift_frames, len(wrong_received)
 
 
 async def main():
@@ -244,7 +257,7 @@ async def main():
         plain_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".cipher.jsonl")
         key_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".plain.jsonl", "--key", KEY)
         wrong_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".wrong.jsonl", "--key", WRONG_KEY)
-        received, play_status, play_out, play_err, swift_stats, swift_frames = await play_phase(url, path)
+        received, play_status, play_out, play_err, swift_stats, swift_frames, sdk_wrong = await play_phase(url, path)
     finally:
         server_exit = stop(server)
     with open(capture, "rb") as f:
@@ -262,6 +275,7 @@ async def main():
                          "rows": len(read_jsonl(path + ".wrong.jsonl"))},
         "play_exit": play_status, "play_stdout": play_out, "play_stderr": play_err[-10:],
         "swift_wrong_key": {"frames": swift_frames, "stats": swift_stats},
+        "sdk_wrong_key_frames": sdk_wrong,
         "capture_bytes": len(captured), "capture_plaintext_hits": sum(captured.count(m) for m in markers),
         "capture_control_hits": captured.count(CONTROL),
         "tracks": {},
