@@ -133,10 +133,14 @@ actor ParticipantSession {
             await room.leave(sid, session: self, reason: .signalClose)
             terminate(sending: nil)
         case .keepUntil(let deadline):
-            log("\(identity) (\(sid)): signal closed without leave: kept for \(deadline - .now) for a re-join")
+            log("\(identity) (\(sid)): signal closed without leave: kept \(Self.seconds(deadline - .now)) s for a re-join")
             signalSink.finish()
             scheduleRemoval(at: deadline)
         }
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
     }
 
     /// True while the participant is kept after a signal close (for the resume log).
@@ -180,7 +184,7 @@ actor ParticipantSession {
         case .failed, .closed:
             transportLost = true
             if let sooner = window.transportLost(now: .now) {
-                log("\(identity) (\(sid)): peer connection \(state) while kept: removal in \(sooner - .now)")
+                log("\(identity) (\(sid)): peer connection \(state) while kept: removal in \(Self.seconds(sooner - .now)) s")
                 scheduleRemoval(at: sooner)
             }
         case .new, .connecting, .disconnected:
