@@ -14,6 +14,11 @@ import WebRTCData
 /// publisher connection and, with `subscriber_primary` (set when it may subscribe, as
 /// livekit-server does), we offer a subscriber connection at once and serve it on our own
 /// `_reliable`, `_lossy` and `_data_track` channels there.
+///
+/// Ending: `leave` removes the participant at once (CLIENT_INITIATED); a signal connection
+/// that closes without one leaves it in the room, peer connections and forwarding running, for
+/// `SignalLossWindow` (as livekit-server), so a re-join of the same identity replaces it
+/// (DUPLICATE_IDENTITY) instead of subscribers seeing it go; else it goes with SIGNAL_CLOSE.
 actor ParticipantSession {
     nonisolated let sid: String
     nonisolated let identity: String
