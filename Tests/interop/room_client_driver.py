@@ -43,6 +43,7 @@ class Server:
     def __init__(self, trackbag):
         self.trackbag = trackbag
         self.proc = None
+        self.log = []
 
     async def start(self):
         self.proc = await asyncio.create_subprocess_exec(
@@ -54,8 +55,9 @@ class Server:
 
     async def _drain(self):
         proc = self.proc
-        while proc and await proc.stdout.readline():
-            pass
+        while proc and (line := await proc.stdout.readline()):
+            if line.startswith(b"serve: ") and len(self.log) < 200:
+                self.log.append(line.decode(errors="replace").strip())
 
     async def stop(self):
         if self.proc and self.proc.returncode is None:
@@ -611,6 +613,7 @@ async def main():
             result = await fallback(trackbag)
         elif scenario == "signal_drop":
             result = await signal_drop(trackbag)
+            result["server_log"] = [l for l in server.log if "signal closed" in l or "resume attempt" in l]
         elif scenario == "bench":
             result = [await bench(trackbag, 1000, 256, 5), await bench(trackbag, 200, 16000, 5)]
         elif scenario == "bench_fanout":
