@@ -23,6 +23,10 @@ struct JoinParameters: Sendable {
     /// A resume attempt (`reconnect=1`, or `JoinRequest.reconnect`): we answer it with
     /// `Leave{action: RECONNECT}` so the client joins afresh.
     var reconnect: Bool
+    /// With `reconnect`: the participant sid the client had (`sid=`, `participant_sid`) and why
+    /// it reconnects; only logged.
+    var resumeSID = ""
+    var reconnectReason: Livekit_ReconnectReason = .rrUnknown
     var metadata: String
     var attributes: [String: String]
 
@@ -71,6 +75,8 @@ struct JoinParameters: Sendable {
             parameters.clientInfo = request.clientInfo
             parameters.autoSubscribe = request.hasConnectionSettings ? request.connectionSettings.autoSubscribe : true
             parameters.reconnect = request.reconnect
+            parameters.resumeSID = request.participantSid
+            parameters.reconnectReason = request.reconnectReason
             if request.hasPublisherOffer { parameters.publisherOffer = request.publisherOffer }
             if !request.metadata.isEmpty { parameters.metadata = request.metadata }
             for (key, value) in request.participantAttributes { parameters.attributes[key] = value }
@@ -85,6 +91,8 @@ struct JoinParameters: Sendable {
             parameters.clientInfo = request.clientInfo
             parameters.autoSubscribe = request.connectionSettings.autoSubscribe
             parameters.reconnect = request.reconnect
+            parameters.resumeSID = request.participantSid
+            parameters.reconnectReason = request.reconnectReason
         }
         return parameters
     }

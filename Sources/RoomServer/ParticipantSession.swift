@@ -14,6 +14,11 @@ import WebRTCData
 /// publisher connection and, with `subscriber_primary` (set when it may subscribe, as
 /// livekit-server does), we offer a subscriber connection at once and serve it on our own
 /// `_reliable`, `_lossy` and `_data_track` channels there.
+///
+/// Ending: `leave` removes the participant at once (CLIENT_INITIATED); a signal connection
+/// that closes without one leaves it in the room, peer connections and forwarding running, for
+/// `SignalLossWindow` (as livekit-server), so a re-join of the same identity replaces it
+/// (DUPLICATE_IDENTITY) instead of subscribers seeing it go; else it goes with SIGNAL_CLOSE.
 actor ParticipantSession {
     nonisolated let sid: String
     nonisolated let identity: String
@@ -43,16 +48,28 @@ actor ParticipantSession {
     private var nextOfferID: UInt32 = 1
     private var tasks: [Task<Void, Never>] = []
     private var closed = false
+    /// After a signal close without leave: how long this participant stays (SignalLossWindow).
+    private var window: SignalLossWindow
+    private var removal: Task<Void, Never>?
+    /// A peer connection of ours reached `connected` (LiveKit's `HasICEConnected`).
+    private var transportConnected = false
+    /// The peer connection(s) in use failed or closed since.
+    private var transportLost = false
+    /// Finishes when the session has ended (left, replaced, removed or shut down).
+    nonisolated let ending: AsyncStream<Never>
+    private nonisolated let endingSink: AsyncStream<Never>.Continuation
 
     init(parameters: JoinParameters, room: Room, factory: PeerConnectionFactory,
-         log: @escaping @Sendable (String) -> Void) {
+         window: SignalLossWindow = SignalLossWindow(), log: @escaping @Sendable (String) -> Void) {
         self.sid = Identifiers.participant()
         self.identity = parameters.claims.identity
         self.parameters = parameters
         self.room = room
         self.factory = factory
+        self.window = window
         self.log = log
         (signals, signalSink) = AsyncStream.makeStream(of: Livekit_SignalResponse.self)
+        (ending, endingSink) = AsyncStream.makeStream(of: Never.self)
         (dataPackets, dataPacketSink) = AsyncStream.makeStream(of: (DataLane, [UInt8]).self,
                                                                bufferingPolicy: .bufferingOldest(4096))
         dataTrackQueue = SubscriberQueue()
@@ -84,6 +101,7 @@ actor ParticipantSession {
         signalSink.finish()
         dataPacketSink.finish()
         dataTrackQueue.close()
+        endingSink.finish()
         Task { await self.shutDownTransports() }
     }
 
@@ -101,10 +119,82 @@ actor ParticipantSession {
         }
     }
 
-    /// The signal connection ended (client leave or WebSocket closed).
-    func disconnected() async {
-        await room.leave(sid, session: self)
+    /// The client sent `leave`: it is gone for good (CLIENT_INITIATED).
+    func left() async {
+        await room.leave(sid, session: self, reason: .clientInitiated)
         terminate(sending: nil)
+    }
+
+    /// The signal WebSocket closed or broke without a `leave`. As livekit-server, a participant
+    /// whose peer connection got connected is kept, tracks, subscriptions and forwarding
+    /// included, for `SignalLossWindow`; one that never connected goes at once. Nothing more is
+    /// signalled to it: there is no connection to carry it, and a resume is refused.
+    func signalClosed() async {
+        guard !ended.withLock({ $0 }), !window.isKeeping else { return }
+        switch window.signalClosed(transportConnected: transportConnected, transportLost: transportLost,
+                                   now: .now) {
+        case .removeNow:
+            log("\(identity) (\(sid)): signal closed before its peer connection connected: removed (SIGNAL_CLOSE)")
+            await room.leave(sid, session: self, reason: .signalClose)
+            terminate(sending: nil)
+        case .keepUntil(let deadline):
+            log("\(identity) (\(sid)): signal closed without leave: kept \(Self.seconds(deadline - .now)) s for a re-join")
+            signalSink.finish()
+            scheduleRemoval(at: deadline)
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1f", Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18)
+    }
+
+    /// True while the participant is kept after a signal close (for the resume log).
+    var isKeptAfterSignalLoss: Bool { window.isKeeping && !closed }
+
+    /// A peer connection of this participant has reached `connected`.
+    var hasConnectedTransport: Bool { transportConnected }
+
+    private func scheduleRemoval(at deadline: ContinuousClock.Instant) {
+        removal?.cancel()
+        removal = Task { [weak self] in
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            guard !Task.isCancelled else { return }
+            await self?.windowEnded()
+        }
+    }
+
+    private func windowEnded() async {
+        guard !ended.withLock({ $0 }) else { return }
+        log("\(identity) (\(sid)): nobody re-joined after the signal loss: removed (SIGNAL_CLOSE)")
+        await room.leave(sid, session: self, reason: .signalClose)
+        terminate(sending: nil)
+    }
+
+    /// Follows a peer connection of ours: `connected` counts for the window decision; failed or
+    /// closed (the client tore it down, or consent expired, RFC 7675) shortens a running window.
+    private func watchState(of connection: PeerConnection) {
+        tasks.append(Task { [weak self] in
+            for await state in connection.connectionStates {
+                await self?.connection(connection, changedTo: state)
+            }
+        })
+    }
+
+    private func connection(_ connection: PeerConnection, changedTo state: PeerConnectionState) {
+        guard !closed, connection === publisher || connection === subscriber else { return }
+        switch state {
+        case .connected:
+            transportConnected = true
+            transportLost = false
+        case .failed, .closed:
+            transportLost = true
+            if let sooner = window.transportLost(now: .now) {
+                log("\(identity) (\(sid)): peer connection \(state) while kept: removal in \(Self.seconds(sooner - .now)) s")
+                scheduleRemoval(at: sooner)
+            }
+        case .new, .connecting, .disconnected:
+            break
+        }
     }
 
     private func shutDownTransports() async {
@@ -117,6 +207,8 @@ actor ParticipantSession {
             + "\(queue.unsent) unsent")
         for task in tasks { task.cancel() }
         tasks = []
+        removal?.cancel()
+        removal = nil
         outgoing.channels.withLock { $0 = [:] }
         if let publisher { await publisher.close() }
         if let subscriber { await subscriber.close() }
@@ -152,7 +244,7 @@ actor ParticipantSession {
             response.message = .pong(timestamp)
             send(response)
         case .leave:
-            await disconnected()
+            await left()
         case .publishDataTrackRequest(let publish):
             await room.publishDataTrack(publish, from: sid)
         case .unpublishDataTrackRequest(let unpublish):
@@ -203,6 +295,7 @@ actor ParticipantSession {
             return
         }
         publisher = connection
+        watchState(of: connection)
         watchIncomingChannels(of: connection, repliesHere: parameters.path == .singlePeerConnection)
         var answer = Livekit_SessionDescription()
         answer.type = "answer"
@@ -228,6 +321,7 @@ actor ParticipantSession {
             return
         }
         subscriber = connection
+        watchState(of: connection)
         outgoing.channels.withLock { $0 = channels }
         var offer = Livekit_SessionDescription()
         offer.type = "offer"

@@ -117,19 +117,32 @@ actor Room {
         return true
     }
 
-    /// Removes the participant (its leave, a closed signal connection, or a replacement).
+    /// Removes the participant: its `leave` (CLIENT_INITIATED), or its signal connection closed
+    /// and nobody re-joined (SIGNAL_CLOSE). The others get a ParticipantUpdate with the reason.
     /// True when the room is now empty and closed.
     @discardableResult
-    func leave(_ participantSID: String, session: ParticipantSession) -> Bool {
+    func leave(_ participantSID: String, session: ParticipantSession,
+               reason: Livekit_DisconnectReason = .clientInitiated) -> Bool {
         // A replaced session's late leave must not remove its successor.
         if let member = members[participantSID], member.session === session {
-            removeMember(participantSID, reason: .clientInitiated)
+            removeMember(participantSID, reason: reason)
         }
         if members.isEmpty { closed = true }
         return closed
     }
 
-    /// Ends every session (server shutdown).
+    /// The session of participant `participantSID` if it is still a member (a resume attempt
+    /// names the sid it had).
+    func session(of participantSID: String) -> ParticipantSession? {
+        members[participantSID]?.session
+    }
+
+    /// Ends every session (server shutdown). As livekit-server's `RoomManager.Stop` →
+    /// `Room.Close(RoomManagerStop)` → `Participant.Close(sendLeave: true, …,
+    /// isExpectedToResume: false)` (`pkg/rtc/participant_signal.go` `sendLeaveRequest`):
+    /// `Leave{reason: SERVER_SHUTDOWN, action: DISCONNECT}`, `can_reconnect` false; for a client
+    /// of protocol 12 or older LiveKit leaves `action` out, which decodes as DISCONNECT (0), so
+    /// the bytes are the same.
     func closeAll() {
         var leave = Livekit_LeaveRequest()
         leave.reason = .serverShutdown

@@ -157,22 +157,12 @@ public struct RoomServer: Sendable {
 
     private func serve(_ parameters: JoinParameters, inbound: WebSocketInboundStream,
                        outbound: WebSocketOutboundWriter) async {
-        if parameters.reconnect {
-            // We keep no state to resume from: tell the client to join afresh (DESIGN.md §3).
-            var leave = Livekit_LeaveRequest()
-            leave.canReconnect = true
-            leave.action = .reconnect
-            leave.reason = .unknownReason
-            var response = Livekit_SignalResponse()
-            response.message = .leave(leave)
-            if let bytes: [UInt8] = try? response.serializedBytes() {
-                try? await outbound.write(.binary(ByteBuffer(bytes: bytes)))
-            }
-            try? await outbound.close(.normalClosure, reason: "reconnect")
-            return
-        }
         let log: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("serve: \(message)\n".utf8))
+        }
+        if parameters.reconnect {
+            await refuseResume(parameters, outbound: outbound, log: log)
+            return
         }
         let session = await directory.join(parameters, factory: factory, log: log)
         await withTaskGroup(of: Void.self) { group in
@@ -202,12 +192,48 @@ public struct RoomServer: Sendable {
                 } catch {
                     // The connection broke: same as a close.
                 }
-                await session.disconnected()
+                // Without a `leave` the participant may be kept for a while (SignalLossWindow);
+                // after a leave or a replacement the session has already ended.
+                await session.signalClosed()
             }
         }
+        // A kept participant ends later (re-join, window over, shutdown); only then can its room
+        // have emptied.
+        for await _ in session.ending {}
         if let room = await directory.room(named: parameters.room) {
             await directory.forgetIfClosed(room)
         }
+    }
+
+    /// A resume attempt. livekit-server re-attaches the new signal connection to the kept
+    /// participant, sends a `ReconnectResponse` and restarts ICE (`pkg/service/roommanager.go`
+    /// `StartSession`, `pkg/rtc/room.go` `ResumeParticipant`); our peer connections cannot
+    /// restart ICE, so we answer as LiveKit does when it cannot resume (a closed or unknown
+    /// participant): `Leave{reason: STATE_MISMATCH, action: RECONNECT}` for protocol 13 and
+    /// later, `{can_reconnect: true, reason: STATE_MISMATCH}` before. The client then re-joins
+    /// with the same identity, which replaces the kept participant (DUPLICATE_IDENTITY).
+    private func refuseResume(_ parameters: JoinParameters, outbound: WebSocketOutboundWriter,
+                              log: @Sendable (String) -> Void) async {
+        var kept = false
+        if !parameters.resumeSID.isEmpty, let room = await directory.room(named: parameters.room),
+           let session = await room.session(of: parameters.resumeSID), session.identity == parameters.claims.identity {
+            kept = await session.isKeptAfterSignalLoss
+        }
+        log("\(parameters.claims.identity): resume attempt on \(parameters.path.rawValue) for "
+            + "\(parameters.resumeSID.isEmpty ? "no sid" : parameters.resumeSID) (reason \(parameters.reconnectReason), "
+            + "\(kept ? "kept after its signal loss" : "not kept")): answered Leave{RECONNECT}, expecting a re-join")
+        var leave = Livekit_LeaveRequest()
+        leave.reason = .stateMismatch
+        // `action` for every client (one that misreports its protocol as 0 still reads it);
+        // `can_reconnect` only where LiveKit sends it, for protocol 12 and older.
+        leave.action = .reconnect
+        leave.canReconnect = parameters.clientInfo.protocol <= 12
+        var response = Livekit_SignalResponse()
+        response.message = .leave(leave)
+        if let bytes: [UInt8] = try? response.serializedBytes() {
+            try? await outbound.write(.binary(ByteBuffer(bytes: bytes)))
+        }
+        try? await outbound.close(.normalClosure, reason: "reconnect")
     }
 }
 

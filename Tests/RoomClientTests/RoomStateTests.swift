@@ -26,6 +26,17 @@ final class RoomStateTests: XCTestCase {
         return info
     }
 
+    /// What the server's `DataTrackSubscriberHandles` says: our subscriber `handle` is pub1's
+    /// track `trackSid`.
+    private func mapHandle(_ handle: UInt32, to trackSid: String, in room: Room) async {
+        var handles = Livekit_DataTrackSubscriberHandles()
+        var entry = Livekit_DataTrackSubscriberHandles.PublishedDataTrack()
+        entry.publisherIdentity = "pub1"
+        entry.trackSid = trackSid
+        handles.subHandles[handle] = entry
+        await room.applySubscriberHandles(handles)
+    }
+
     private func next(_ iterator: inout AsyncStream<RoomEvent>.AsyncIterator) async -> String {
         guard let event = await iterator.next() else { return "end" }
         switch event {
@@ -120,12 +131,7 @@ final class RoomStateTests: XCTestCase {
         let subscribed = await room.subscriptions.count
         XCTAssertEqual(subscribed, 1, "the subscription is still there, now for DTR_b")
         // It still delivers: route a packet under the new sid.
-        var handles = Livekit_DataTrackSubscriberHandles()
-        var entry = Livekit_DataTrackSubscriberHandles.PublishedDataTrack()
-        entry.publisherIdentity = "pub1"
-        entry.trackSid = "DTR_b"
-        handles.subHandles[2] = entry
-        await room.applySubscriberHandles(handles)
+        await mapHandle(2, to: "DTR_b", in: room)
         var packetizer = try Packetizer(handle: 2)
         let session = await room.generation
         for packet in try packetizer.packetizeEncoded(payload: [42]) { await room.receivePacket(packet, session: session) }
@@ -187,12 +193,7 @@ final class RoomStateTests: XCTestCase {
             await room.applyParticipants([info], fromJoin: false)
             let track = try await room.waitForDataTrack(identity: "pub1", name: "imu", timeout: .seconds(1))
             let subscription = try await track.subscribe()
-            var handles = Livekit_DataTrackSubscriberHandles()
-            var entry = Livekit_DataTrackSubscriberHandles.PublishedDataTrack()
-            entry.publisherIdentity = "pub1"
-            entry.trackSid = "DTR_a"
-            handles.subHandles[9] = entry
-            await room.applySubscriberHandles(handles)
+            await mapHandle(9, to: "DTR_a", in: room)
             var packetizer = try Packetizer(handle: 9)
             let session = await room.generation
             for packet in try packetizer.packetizeEncoded(payload: sealed.ciphertext, userTimestamp: 5, e2ee: e2ee) {

@@ -8,7 +8,7 @@ import XCTest
 /// The room actor without any network: joins, updates, publishing, subscription snapshots and
 /// packet forwarding, read from each session's signal outbox and packet queue.
 final class RoomTests: XCTestCase {
-    // swiftlint:disable:next force_try — binding 127.0.0.1:0 cannot fail on a test machine
+    // Binding 127.0.0.1:0 cannot fail on a test machine.
     private let factory = try! PeerConnectionFactory(addresses: [IPAddress("127.0.0.1")!], port: 0)
 
     private func parameters(_ identity: String, room: String = "lab", publishData: Bool? = nil,

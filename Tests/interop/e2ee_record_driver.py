@@ -22,7 +22,9 @@ import subprocess
 import sys
 import time
 
-from livekit import api, rtc
+from livekit import rtc
+
+from live_room import STEP, in_order_subset, read_lines, start_server, stop, token
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -30,7 +32,6 @@ os.makedirs(WORKDIR, exist_ok=True)
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 KEY = "spike-shared-key"
 WRONG_KEY = "not-the-room-key"
-STEP = 30.0
 SECONDS = 2.0
 TRACKS = {
     "imu": (200, lambda i: b"IMU-PLAINTEXT-%08d-" % i + bytes((i + k) & 0xFF for k in range(64 - 23))),
@@ -38,50 +39,10 @@ TRACKS = {
 }
 
 
-def token(identity, room):
-    grant = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True)
-    return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()
-
-
 def e2ee_options(key):
     options = rtc.RoomOptions()
     options.encryption = rtc.E2EEOptions(key_provider_options=rtc.KeyProviderOptions(shared_key=key.encode()))
     return options
-
-
-def start_server(capture):
-    proc = subprocess.Popen([TRACKBAG, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR,
-                             "--capture-data-tracks", capture],
-                            stdout=subprocess.PIPE, stderr=open(os.path.join(WORKDIR, "server.log"), "w"), text=True)
-    deadline = time.monotonic() + STEP
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "listening on" in line:
-            return proc, line.strip().split("listening on ")[1]
-    proc.kill()
-    raise RuntimeError("server did not report its URL")
-
-
-def stop(proc, sig=signal.SIGTERM, timeout=20):
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-            return "killed"
-    return proc.returncode
-
-
-async def read_lines(stream, into):
-    while True:
-        line = await stream.readline()
-        if not line:
-            return
-        into.append(line.decode(errors="replace").rstrip())
 
 
 async def push_paced(local, rate, make, sent):
@@ -158,11 +119,6 @@ async def record_phase(url, out):
 def run_cli(*args):
     done = subprocess.run([TRACKBAG, *args], capture_output=True, text=True, timeout=120)
     return done.returncode, done.stdout, done.stderr
-
-
-def in_order_subset(part, whole):
-    it = iter(whole)
-    return all(any(x == y for y in it) for x in part)
 
 
 def read_jsonl(path):
@@ -247,7 +203,7 @@ async def play_phase(url, path):
 async def main():
     capture = os.path.join(WORKDIR, "server-capture.bin")
     path = os.path.join(WORKDIR, "e2ee.tbag")
-    server, url = start_server(capture)
+    server, url = start_server(TRACKBAG, WORKDIR, ADDR, "--capture-data-tracks", capture)
     try:
         await control_phase(url)
         sent, rec_status, rec_out, rec_err = await record_phase(url, path)

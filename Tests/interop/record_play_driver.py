@@ -23,7 +23,9 @@ import subprocess
 import sys
 import time
 
-from livekit import api, rtc
+from livekit import rtc
+
+from live_room import STEP, in_order_subset, read_lines, start_server, stop, token
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -37,7 +39,6 @@ KILL = "--kill" in sys.argv
 # `trackbag play --loop`, stopped with SIGINT after about 2.5 passes.
 LOOP = "--loop" in sys.argv
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
-STEP = 30.0
 
 # name: (frames per second, payload maker)
 TRACKS = {
@@ -46,52 +47,6 @@ TRACKS = {
                                           "velocity": [0.1, 0.2, 0.3]}).encode()),
     "camera": (10, lambda i: i.to_bytes(8, "big") + bytes(((i * 7 + k) & 0xFF) for k in range(40_000 - 8))),
 }
-
-
-def token(identity, room):
-    grant = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True)
-    return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()
-
-
-def start_server():
-    proc = subprocess.Popen([TRACKBAG, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR],
-                            stdout=subprocess.PIPE, stderr=open(os.path.join(WORKDIR, "server.log"), "w"), text=True)
-    deadline = time.monotonic() + STEP
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "listening on" in line:
-            return proc, line.strip().split("listening on ")[1]
-    proc.kill()
-    raise RuntimeError("server did not report its URL")
-
-
-def stop(proc, sig=signal.SIGTERM, timeout=20):
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            return proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-            return "killed"
-    return proc.returncode
-
-
-async def read_lines(stream, into, event=None, needle=None, count=0):
-    """Collects lines of a subprocess stream; sets `event` once `count` lines contain `needle`."""
-    seen = 0
-    while True:
-        line = await stream.readline()
-        if not line:
-            return
-        text = line.decode(errors="replace").rstrip()
-        into.append(text)
-        if needle and needle in text:
-            seen += 1
-            if event is not None and seen >= count:
-                event.set()
 
 
 async def push_paced(local, rate, make, seconds, sent, failures, first=0):
@@ -261,12 +216,6 @@ def packets(size):
     return max(1, -(-size // per_packet))
 
 
-def in_order_subset(part, whole):
-    """True when `part` is `whole` with some items left out, order kept."""
-    it = iter(whole)
-    return all(any(x == y for y in it) for x in part)
-
-
 def percentile(values, p):
     if not values:
         return None
@@ -277,7 +226,7 @@ def percentile(values, p):
 async def main():
     os.makedirs(WORKDIR, exist_ok=True)
     path = os.path.join(WORKDIR, "live.tbag")
-    server, url = start_server()
+    server, url = start_server(TRACKBAG, WORKDIR, ADDR)
     try:
         sent, push_failures, pushed_for, rec_status, rec_out, rec_err = await record_phase(url, path)
         recorded = export(path)

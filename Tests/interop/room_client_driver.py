@@ -43,7 +43,7 @@ class Server:
     def __init__(self, trackbag):
         self.trackbag = trackbag
         self.proc = None
-        # What the server printed (its per-participant packet counts at leave), for failures.
+        # What the server printed (`serve: …` lines: leave counts, signal loss), for failures.
         self.log = []
 
     async def start(self):
@@ -57,7 +57,8 @@ class Server:
     async def _drain(self):
         proc = self.proc
         while proc and (line := await proc.stdout.readline()):
-            self.log.append(line.decode(errors="replace").rstrip())
+            if line.startswith(b"serve: ") and len(self.log) < 200:
+                self.log.append(line.decode(errors="replace").strip())
 
     async def stop(self):
         if self.proc and self.proc.returncode is None:
@@ -688,6 +689,7 @@ async def main():
             result = await fallback(trackbag)
         elif scenario == "signal_drop":
             result = await signal_drop(trackbag)
+            result["server_log"] = [l for l in server.log if "signal closed" in l or "resume attempt" in l]
         elif scenario == "bench":
             result = [await bench(trackbag, rate, size, 5, e2ee)
                       for rate, size in ((1000, 256), (200, 16000)) for e2ee in (False, True)]
@@ -701,7 +703,7 @@ async def main():
             raise SystemExit(f"unknown scenario {scenario}")
     finally:
         await server.stop()
-    if isinstance(result, dict):
+    if isinstance(result, dict) and "server_log" not in result:
         result["server_log"] = [l for l in server.log if " left: " in l][-8:]
     print(json.dumps(result, default=str))
 

@@ -396,7 +396,108 @@ async def scenario_signal_edges(url):
     return result
 
 
+async def start_signal_relay(target_url):
+    """A TCP relay in front of the server for one participant's signal connection (WebRTC goes
+    straight to the server): returns (relay URL, open writers, request paths seen). Aborting
+    the writers drops that participant's signal WebSocket without a `leave`."""
+    host, port = target_url.replace("ws://", "").rsplit(":", 1)
+    writers, seen = [], []
+
+    async def handle(reader, writer):
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except Exception:
+            writer.close()
+            return
+        target = head.split(b" ", 2)[1].decode()
+        seen.append(target.split("?")[0] + (" reconnect=1" if "reconnect=1" in target else ""))
+        up_reader, up_writer = await asyncio.open_connection(host, int(port))
+        up_writer.write(head)
+        writers.extend([writer, up_writer])
+
+        async def pipe(src, dst):
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except Exception:
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    relay = await asyncio.start_server(handle, ADDR, 0)
+    return f"ws://{ADDR}:{relay.sockets[0].getsockname()[1]}", writers, seen, relay
+
+
+async def scenario_signal_loss(url):
+    """The SDK publisher's signal WebSocket is cut (no leave) while its peer connection stays:
+    what the SDK does (resume attempt, then full re-join?) and whether the SDK subscriber gets
+    frames again. Records; the test judges."""
+    relay_url, writers, seen, relay = await start_signal_relay(url)
+    sub = await Participant("sub").connect(url, "loss")
+    pub = Participant("pub")
+    pub_events, sub_events = [], []
+    for name in ("reconnecting", "reconnected", "disconnected"):
+        pub.room.on(name, lambda *args, n=name: pub_events.append(n))
+    sub.room.on("participant_disconnected", lambda p: sub_events.append("participant_disconnected"))
+    sub.room.on("participant_connected", lambda p: sub_events.append("participant_connected"))
+    sub.room.on("data_track_unpublished", lambda sid: sub_events.append("data_track_unpublished"))
+    await pub.connect(relay_url, "loss")
+    try:
+        local = await asyncio.wait_for(pub.room.local_participant.publish_data_track(name="imu"), STEP)
+        remote = await sub.track_named("imu")
+        received = []
+        reader = asyncio.ensure_future(collect(remote.subscribe(buffer_size=64), received))
+        primed = await prime(local, received)
+        before = frames_to_push()[:8]
+        await push_all(local, before)
+        await wait_count(received, len(before), STEP)
+        result = {"primed": primed, "before": compare(before, received), "track_sid_before": remote.info.sid}
+
+        cut_at = time.monotonic()
+        for writer in writers:
+            writer.transport.abort()
+        writers.clear()
+        # Whatever path the SDK takes, the publisher's track must be back for the subscriber.
+        deadline = time.monotonic() + 3 * STEP
+        again = None
+        while time.monotonic() < deadline:
+            try:
+                track = await asyncio.wait_for(sub.published.get(), max(0.1, deadline - time.monotonic()))
+            except asyncio.TimeoutError:
+                break
+            if track.info.name == "imu" and track.info.sid != remote.info.sid:
+                again = track
+                break
+        result["republished"] = again is not None
+        result["seconds_to_republished"] = round(time.monotonic() - cut_at, 3)
+        result["old_stream_end"] = "ended" if reader.done() else "open"
+        if again is None:
+            result.update(pub_events=pub_events, sub_events=sub_events, signal_paths=seen)
+            return result
+        local_now = local if local.is_published() else None
+        result["local_still_published"] = local_now is not None
+        received_after = []
+        reader_after = asyncio.ensure_future(collect(again.subscribe(buffer_size=64), received_after))
+        result["primed_after"] = await prime(local, received_after, tag=b"probe")
+        after = frames_to_push()[8:16]
+        await push_all(local, after)
+        await wait_count(received_after, len(after), STEP)
+        result["after"] = compare(after, received_after)
+        reader_after.cancel()
+        reader.cancel()
+        result.update(pub_events=pub_events, sub_events=sub_events, signal_paths=seen)
+        return result
+    finally:
+        await pub.close()
+        await sub.close()
+        relay.close()
+
+
 SCENARIOS = {
+    "signal-loss": scenario_signal_loss,
     "signal-edges": scenario_signal_edges,
     "data-packets": scenario_data_packets,
     "roundtrip": scenario_roundtrip,
@@ -538,7 +639,8 @@ async def main():
     result["server_exit"] = exit_status
     log = os.environ.get("TB_SERVER_LOG")
     if log and os.path.exists(log):
-        result["server_log"] = [line.strip() for line in open(log) if " left: " in line]
+        result["server_log"] = [line.strip() for line in open(log)
+                                if any(k in line for k in (" left: ", "signal closed", "resume attempt", "re-join", "removed"))]
     print(json.dumps(result))
 
 

@@ -165,3 +165,23 @@ def test_signal_edges_401_reasons_resume_and_replacement(trackbag, tmp_path):
     assert result["resume"] == ["leave", 2], result
     # The same identity joining again replaces the old session (DUPLICATE_IDENTITY = 2).
     assert result["replaced_reason"] == [2] and result["second_connected"] is True, result
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_sdk_publisher_signal_loss(trackbag, mode, tmp_path, capsys):
+    """The SDK publisher's signal WebSocket drops (no leave): the server keeps it, refuses the
+    SDK's resume attempt with Leave{RECONNECT}, the SDK re-joins (replacing the kept session),
+    re-publishes, and the SDK subscriber gets frames again."""
+    result = run(trackbag, "signal-loss", mode, tmp_path)
+    with capsys.disabled():
+        print(f"\n[signal-loss {mode}] signal paths {result.get('signal_paths')}, pub {result.get('pub_events')}, "
+              f"sub {result.get('sub_events')}, track back after {result.get('seconds_to_republished')} s")
+        for line in result.get("server_log", []):
+            if "left:" not in line:
+                print(f"  {line}")
+    assert result["before"]["equal"], result
+    assert any("signal closed without leave: kept" in l for l in result["server_log"]), result
+    # Measured with livekit 1.2.1: it tries to resume first (reconnect, RR_SIGNAL_DISCONNECTED).
+    assert any("resume attempt" in l for l in result["server_log"]), result
+    assert result["republished"], result
+    assert result["after"]["received_in_order_and_exact"] and result["after"]["received"] > 0, result
