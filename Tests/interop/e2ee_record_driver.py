@@ -144,18 +144,6 @@ async def play_phase(url, path):
 
     viewer.on("data_track_published", on_published)
     await asyncio.wait_for(viewer.connect(url, token("viewer", "replay"), e2ee_options(KEY)), STEP)
-    # An SDK viewer with the wrong key: libwebrtc's cryptor must deliver nothing.
-    wrong_viewer = rtc.Room()
-    wrong_received = []
-
-    def on_wrong_published(track):
-        async def read():
-            async for frame in track.subscribe(buffer_size=1024):
-                wrong_received.append(bytes(frame.payload))
-        readers.append(asyncio.ensure_future(read()))
-
-    wrong_viewer.on("data_track_published", on_wrong_published)
-    await asyncio.wait_for(wrong_viewer.connect(url, token("wrongviewer", "replay"), e2ee_options(WRONG_KEY)), STEP)
     # A Swift viewer holding the wrong key: nothing may be delivered, the failures are counted.
     swift = await asyncio.create_subprocess_exec(
         TRACKBAG, "room-peer", "--url", url, "--token", token("wrongkey", "replay"), "--e2ee-key", WRONG_KEY,
@@ -166,7 +154,7 @@ async def play_phase(url, path):
         swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": "robot", "track": name, "buffer": 1024,
                                        "timeout": 60}) + "\n").encode())
     player = await asyncio.create_subprocess_exec(
-        TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "3",
+        TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "2",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     play_out, play_err = [], []
     play_readers = asyncio.gather(read_lines(player.stdout, play_out), read_lines(player.stderr, play_err))
@@ -193,11 +181,38 @@ async def play_phase(url, path):
     for r in readers:
         r.cancel()
     await viewer.disconnect()
-    await wrong_viewer.disconnect()
     messages = [json.loads(l) for l in swift_lines if l.startswith("{")]
     stats = next((m for m in messages if m.get("reply") == "stats"), {})
     swift_frames = sum(1 for m in messages if m.get("event") == "frame")
-    return received, player.returncode, play_out, play_err, stats, swift_frames, len(wrong_received)
+    return received, player.returncode, play_out, play_err, stats, swift_frames
+
+
+async def wrong_key_phase(url, path):
+    """An SDK viewer holding a wrong key, alone (its decryption failures cost the SDK enough
+    that a viewer beside it loses frames): libwebrtc's cryptor must deliver nothing. Returns
+    (frames it got, what `trackbag play` said it sent)."""
+    viewer = rtc.Room()
+    got = []
+    readers = []
+
+    def on_published(track):
+        async def read():
+            async for frame in track.subscribe(buffer_size=1024):
+                got.append(bytes(frame.payload))
+        readers.append(asyncio.ensure_future(read()))
+
+    viewer.on("data_track_published", on_published)
+    await asyncio.wait_for(viewer.connect(url, token("wrongviewer", "wrongkey"), e2ee_options(WRONG_KEY)), STEP)
+    player = await asyncio.create_subprocess_exec(
+        TRACKBAG, "play", path, "--url", url, "--room", "wrongkey", "--wait-for-subscribers", "1", "--end", "1s",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await asyncio.wait_for(player.communicate(), 60)
+    await asyncio.sleep(1.0)
+    for r in readers:
+        r.cancel()
+    await viewer.disconnect()
+    sent = next((l for l in out.decode().splitlines() if l.startswith("frames sent")), "")
+    return len(got), sent
 
 
 async def main():
@@ -213,7 +228,8 @@ async def main():
         plain_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".cipher.jsonl")
         key_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".plain.jsonl", "--key", KEY)
         wrong_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".wrong.jsonl", "--key", WRONG_KEY)
-        received, play_status, play_out, play_err, swift_stats, swift_frames, sdk_wrong = await play_phase(url, path)
+        received, play_status, play_out, play_err, swift_stats, swift_frames = await play_phase(url, path)
+        sdk_wrong, sdk_wrong_sent = await wrong_key_phase(url, path)
     finally:
         server_exit = stop(server)
     with open(capture, "rb") as f:
@@ -231,7 +247,7 @@ async def main():
                          "rows": len(read_jsonl(path + ".wrong.jsonl"))},
         "play_exit": play_status, "play_stdout": play_out, "play_stderr": play_err[-10:],
         "swift_wrong_key": {"frames": swift_frames, "stats": swift_stats},
-        "sdk_wrong_key_frames": sdk_wrong,
+        "sdk_wrong_key_frames": sdk_wrong, "sdk_wrong_key_play": sdk_wrong_sent,
         "capture_bytes": len(captured), "capture_plaintext_hits": sum(captured.count(m) for m in markers),
         "capture_control_hits": captured.count(CONTROL),
         "tracks": {},
