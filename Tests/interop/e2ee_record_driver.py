@@ -187,10 +187,11 @@ async def play_phase(url, path):
     return received, player.returncode, play_out, play_err, stats, swift_frames
 
 
-async def wrong_key_phase(url, path):
-    """An SDK viewer holding a wrong key, alone (its decryption failures cost the SDK enough
-    that a viewer beside it loses frames): libwebrtc's cryptor must deliver nothing. Returns
-    (frames it got, what `trackbag play` said it sent)."""
+async def single_viewer_phase(url, path, room, viewer_key, *play_args):
+    """One SDK viewer holding `viewer_key`, alone in `room`, while `trackbag play PATH
+    PLAY_ARGS…` replays the first second into it. Returns (the frames it got, what play said it
+    sent). Alone because a wrong-key viewer's decryption failures cost the SDK enough that a
+    viewer beside it loses frames."""
     viewer = rtc.Room()
     got = []
     readers = []
@@ -198,13 +199,13 @@ async def wrong_key_phase(url, path):
     def on_published(track):
         async def read():
             async for frame in track.subscribe(buffer_size=1024):
-                got.append(bytes(frame.payload))
+                got.append((track.info.name, bytes(frame.payload), frame.user_timestamp))
         readers.append(asyncio.ensure_future(read()))
 
     viewer.on("data_track_published", on_published)
-    await asyncio.wait_for(viewer.connect(url, token("wrongviewer", "wrongkey"), e2ee_options(WRONG_KEY)), STEP)
+    await asyncio.wait_for(viewer.connect(url, token("single", room), e2ee_options(viewer_key)), STEP)
     player = await asyncio.create_subprocess_exec(
-        TRACKBAG, "play", path, "--url", url, "--room", "wrongkey", "--wait-for-subscribers", "1", "--end", "1s",
+        TRACKBAG, "play", path, "--url", url, "--room", room, "--wait-for-subscribers", "1", "--end", "1s", *play_args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
     out, _ = await asyncio.wait_for(player.communicate(), 60)
     await asyncio.sleep(1.0)
@@ -212,7 +213,7 @@ async def wrong_key_phase(url, path):
         r.cancel()
     await viewer.disconnect()
     sent = next((l for l in out.decode().splitlines() if l.startswith("frames sent")), "")
-    return len(got), sent
+    return got, sent
 
 
 async def main():
@@ -229,7 +230,12 @@ async def main():
         key_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".plain.jsonl", "--key", KEY)
         wrong_export = run_cli("export", path, "--format", "jsonl", "--out", path + ".wrong.jsonl", "--key", WRONG_KEY)
         received, play_status, play_out, play_err, swift_stats, swift_frames = await play_phase(url, path)
-        sdk_wrong, sdk_wrong_sent = await wrong_key_phase(url, path)
+        # Ciphertext replayed to an SDK viewer with a wrong key: nothing.
+        sdk_wrong, sdk_wrong_sent = await single_viewer_phase(url, path, "wrongkey", WRONG_KEY)
+        # A plaintext recording (decrypt mode) replayed into an E2EE room: `play --e2ee-key`
+        # encrypts, the SDK viewer with the key decrypts.
+        reencrypted, reencrypted_sent = await single_viewer_phase(url, path + ".decrypted.tbag", "reencrypt", KEY,
+                                                                  "--e2ee-key", KEY)
     finally:
         server_exit = stop(server)
     with open(capture, "rb") as f:
@@ -247,7 +253,8 @@ async def main():
                          "rows": len(read_jsonl(path + ".wrong.jsonl"))},
         "play_exit": play_status, "play_stdout": play_out, "play_stderr": play_err[-10:],
         "swift_wrong_key": {"frames": swift_frames, "stats": swift_stats},
-        "sdk_wrong_key_frames": sdk_wrong, "sdk_wrong_key_play": sdk_wrong_sent,
+        "sdk_wrong_key_frames": len(sdk_wrong), "sdk_wrong_key_play": sdk_wrong_sent,
+        "reencrypted_play": reencrypted_sent,
         "capture_bytes": len(captured), "capture_plaintext_hits": sum(captured.count(m) for m in markers),
         "capture_control_hits": captured.count(CONTROL),
         "tracks": {},
@@ -271,6 +278,8 @@ async def main():
             # what was recorded is the sent frames, in order, byte for byte.
             "exported_plaintext_in_order_subset_of_sent": in_order_subset(plain, want) and len(plain) == len(cipher),
             "decrypt_mode_recorded": len(decrypted),
+            "reencrypted_received": sum(1 for n, _, _ in reencrypted if n == name),
+            "reencrypted_in_order_subset_of_decrypted": in_order_subset([(p, t) for n, p, t in reencrypted if n == name], decrypted),
             "decrypt_mode_in_order_subset_of_sent": in_order_subset(decrypted, want),
             "decrypt_mode_unmarked": all("encryption" not in r for r in decrypted_rows),
             "replayed": len(got), "replayed_equals_recorded": got == plain,

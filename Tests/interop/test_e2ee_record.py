@@ -65,6 +65,9 @@ def test_record_without_key_then_replay_ciphertext_to_sdk_with_key(trackbag, tmp
         assert track["replayed_in_order_subset"], (name, track)
         assert track["decrypt_mode_in_order_subset_of_sent"] and track["decrypt_mode_unmarked"], (name, track)
         assert track["decrypt_mode_recorded"] >= track["sent"] * 0.9, (name, track)
+        # That plaintext recording replayed with `play --e2ee-key` into an E2EE room: the SDK
+        # viewer with the key gets its frames (the first second), byte for byte.
+        assert track["reencrypted_received"] > 0 and track["reencrypted_in_order_subset_of_decrypted"], (name, track)
         assert track["replayed"] >= track["recorded"] - max(1, track["recorded"] // 50), (name, track)
     # The Swift viewer with a wrong key: nothing delivered, every frame counted as an
     # authentication failure.
@@ -75,6 +78,7 @@ def test_record_without_key_then_replay_ciphertext_to_sdk_with_key(trackbag, tmp
     # And so does the SDK's own viewer holding a wrong key (replayed the first second to it).
     assert result["sdk_wrong_key_play"].startswith("frames sent ") and not result["sdk_wrong_key_play"].startswith("frames sent 0,")
     assert result["sdk_wrong_key_frames"] == 0
+    assert result["reencrypted_play"].startswith("frames sent ") and not result["reencrypted_play"].startswith("frames sent 0,")
     # What the server received (two sessions' worth of encrypted packets) has no plaintext,
     # while the plaintext control publisher's frames are visible in the same capture.
     assert result["capture_control_hits"] > 0, result["capture_bytes"]
