@@ -1,11 +1,16 @@
 """Live-recording benchmark (issue 5), run INSIDE scripts/netns-run by the pinned venv python.
 
 usage: live_record.py TRACKBAG [--rates 1000,10000,50000] [--seconds 10] [--tracks 16]
-                      [--size 256] [--publishers N] [--buffer-size N] [--compression zstd|lz4]
+                      [--size 256] [--publisher sdk,swift] [--publishers N] [--buffer-size N]
+                      [--compression zstd|lz4] [--no-baseline] [--alone RATE|0] [--keep]
 
 Per rate, a fresh `trackbag serve` on TB_ADDR_A; SDK publisher processes (livekit==1.2.1, this
 file in `publisher` mode) publish the data tracks and push 256-byte frames with user timestamps
-on absolute deadlines; two recorders join the room as separate participants and record the
+on absolute deadlines. The SDK's data-track sender keeps at most 8 KiB in its data channel
+and drops older frames beyond it (rust-sdks rtc_engine/dc_sender.rs), which caps what reaches the
+server at ~2k frames/s here; so the same rates are also run with `--publisher swift`: one
+`trackbag room-peer` (our RoomClient) pushing the same frames, which reaches the target rates.
+Two recorders join the room as separate participants and record the
 same stream at the same time:
   - `trackbag record` (identity trackbag-recorder), and
   - the baseline a user would otherwise write (this file in `baseline` mode, identity
@@ -139,13 +144,20 @@ async def baseline_main():
 
     async def read(track, channel, key):
         sequence = 0
-        async for frame in track.subscribe(buffer_size=buffer_size):
-            now = time.time_ns()
-            writer.add_message(channel_id=channel, log_time=now, data=bytes(frame.payload),
-                               publish_time=(frame.user_timestamp or 0) * 1000 or now, sequence=sequence)
-            sequence += 1
-            counts[key] = sequence
-            last_frame[0] = time.monotonic()
+        try:
+            async for frame in track.subscribe(buffer_size=buffer_size):
+                now = time.time_ns()
+                # The user timestamp is the publisher's opaque u64 (µs from the SDK publishers, ns
+                # from room-peer); it goes into publish_time unchanged.
+                writer.add_message(channel_id=channel, log_time=now, data=bytes(frame.payload),
+                                   publish_time=frame.user_timestamp or now, sequence=sequence)
+                sequence += 1
+                counts[key] = sequence
+                last_frame[0] = time.monotonic()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a reader that dies would silently unsubscribe: say so
+            log(f"baseline reader {key} failed: {e!r}")
 
     def on_published(track):
         key = f"{track.publisher_identity}/{track.info.name}"
@@ -268,16 +280,112 @@ class Sampler:
         self.task.cancel()
 
 
-async def one_rate(trackbag, rate, seconds, ntracks, size, publishers, buffer_size, compression, workdir):
-    room_name = f"bench-{rate}"
-    folder = os.path.join(workdir, str(rate))
-    os.makedirs(folder)
+class SDKPublisher:
+    """One SDK publisher process (this file in `publisher` mode) for some of the tracks."""
+
+    def __init__(self, url, room_name, identity, names, per_track, size):
+        self.args = (url, room_name, identity, ",".join(names), str(per_track), str(size))
+        self.identity = identity
+        self.lines, self.wake = [], asyncio.Event()
+
+    async def start(self):
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "publisher", *self.args,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        self.reader = asyncio.ensure_future(lines_of(self.proc.stdout, self.lines, self.wake))
+        return self.proc
+
+    async def ready(self):
+        await wait_for_lines(self.lines, self.wake, lambda l: '"ready"' in l, 1, "SDK publisher", self.proc)
+
+    async def go(self, t0, seconds):
+        self.proc.stdin.write(f"go {t0} {seconds}\n".encode())
+        await self.proc.stdin.drain()
+
+    async def result(self):
+        await wait_for_lines(self.lines, self.wake, lambda l: '"pushed"' in l, 1, "SDK publisher result", self.proc)
+        return json.loads(next(l for l in self.lines if '"pushed"' in l))
+
+    async def quit(self):
+        if self.proc.returncode is None:
+            self.proc.stdin.write(b"quit\n")
+        try:
+            await asyncio.wait_for(self.proc.wait(), STEP)  # it leaves the room on `quit`
+        except asyncio.TimeoutError:
+            await end(self.proc, signal.SIGKILL, 5)
+
+
+class SwiftPublisher:
+    """`trackbag room-peer` (our RoomClient) publishing every track and pushing with its
+    `stream` command: the same frames as the SDK publishers, from a publisher that is not capped
+    by the SDK's sender, so the recorders can be driven at the target rates."""
+
+    def __init__(self, trackbag, url, room_name, identity, names, rate, size):
+        self.trackbag, self.url, self.room_name, self.identity = trackbag, url, room_name, identity
+        self.names, self.rate, self.size = names, rate, size
+        self.lines, self.wake = [], asyncio.Event()
+
+    async def start(self):
+        self.proc = await asyncio.create_subprocess_exec(
+            self.trackbag, "room-peer", "--url", self.url, "--token", token(self.identity, self.room_name, True),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            limit=1 << 20)
+        self.reader = asyncio.ensure_future(lines_of(self.proc.stdout, self.lines, self.wake))
+        return self.proc
+
+    def replies(self, kind):
+        out = []
+        for line in self.lines:
+            if line.startswith("{"):
+                message = json.loads(line)
+                if message.get("reply") == kind:
+                    out.append(message)
+        return out
+
+    async def ready(self):
+        for name in self.names:
+            self.proc.stdin.write((json.dumps({"cmd": "publish", "track": name}) + "\n").encode())
+        await self.proc.stdin.drain()
+        await wait_for_lines(self.lines, self.wake, lambda l: '"reply":"publish"' in l, len(self.names),
+                             "Swift publisher", self.proc)
+        failed = [r for r in self.replies("publish") if not r.get("ok")]
+        if failed:
+            raise RuntimeError(f"Swift publisher could not publish: {failed}")
+
+    async def go(self, t0, seconds):
+        self.count = int(round(self.rate * seconds))
+        while time.monotonic() < t0:
+            await asyncio.sleep(max(0.0, t0 - time.monotonic()))
+        self.proc.stdin.write((json.dumps({"cmd": "stream", "tracks": self.names, "rate": self.rate,
+                                           "size": self.size, "count": self.count}) + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def result(self):
+        await wait_for_lines(self.lines, self.wake, lambda l: '"reply":"stream"' in l, 1, "Swift publisher result",
+                             self.proc)
+        r = self.replies("stream")[0]
+        return {"identity": self.identity, "target": self.count, "pushed": r["sent"], "failed": r["dropped"],
+                "not_pushed_in_time": 0, "elapsed_s": round(r["seconds"], 3), "late_max_ms": None}
+
+    async def quit(self):
+        if self.proc.returncode is None:
+            self.proc.stdin.write(b'{"cmd":"quit"}\n')
+        try:
+            await asyncio.wait_for(self.proc.wait(), STEP)
+        except asyncio.TimeoutError:
+            await end(self.proc, signal.SIGKILL, 5)
+
+
+async def one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buffer_size, compression, workdir,
+                   with_baseline=True, with_trackbag=True):
+    room_name = f"bench-{kind}-{rate}"
+    folder = tempfile.mkdtemp(prefix=f"{kind}-{rate}-", dir=workdir)
     server_log = open(os.path.join(folder, "server.log"), "w")
     server = await asyncio.create_subprocess_exec(
         trackbag, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR,
         stdout=asyncio.subprocess.PIPE, stderr=server_log)
     started = []  # every process we start, ended by PID in `finally`
-    result = {"rate": rate, "seconds": seconds, "tracks": ntracks, "size": size, "publisher_processes": publishers}
+    result = {"publisher": kind, "rate": rate, "seconds": seconds, "tracks": ntracks, "size": size, "publisher_processes": publishers}
     try:
         line = await asyncio.wait_for(server.stdout.readline(), STEP)
         m = re.search(r"listening on (\S+)", line.decode())
@@ -286,59 +394,61 @@ async def one_rate(trackbag, rate, seconds, ntracks, size, publishers, buffer_si
         url = m.group(1)
         server_out = asyncio.ensure_future(server.stdout.read())
 
-        # Publishers: tracks t-00 … t-15 split round-robin over the processes.
+        # Publishers: tracks t-00 … t-15, split round-robin over the SDK processes.
         names = [f"t-{k:02d}" for k in range(ntracks)]
-        pubs = []
-        for p in range(publishers):
-            mine = names[p::publishers]
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, __file__, "publisher", url, room_name, f"pub-{p}", ",".join(mine),
-                str(rate / ntracks), str(size),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-            started.append(proc)
-            lines, wake = [], asyncio.Event()
-            pubs.append((proc, lines, wake, asyncio.ensure_future(lines_of(proc.stdout, lines, wake))))
-        for proc, lines, wake, _ in pubs:
-            await wait_for_lines(lines, wake, lambda l: '"ready"' in l, 1, "publisher", proc)
+        if kind == "sdk":
+            pubs = [SDKPublisher(url, room_name, f"pub-{p}", names[p::publishers], rate / ntracks, size)
+                    for p in range(publishers)]
+        else:
+            pubs = [SwiftPublisher(trackbag, url, room_name, "swift-pub", names, rate, size)]
+        for pub in pubs:
+            started.append(await pub.start())
+        for pub in pubs:
+            await pub.ready()
 
         # The two recorders, joined after every track is published.
         tbag = os.path.join(folder, "live.tbag")
-        recorder = await asyncio.create_subprocess_exec(
-            trackbag, "record", "--url", url, "--room", room_name, "--out", tbag,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        started.append(recorder)
-        rec_out, rec_err, rec_wake = [], [], asyncio.Event()
-        rec_readers = [asyncio.ensure_future(lines_of(recorder.stdout, rec_out)),
-                       asyncio.ensure_future(lines_of(recorder.stderr, rec_err, rec_wake))]
+        rec_out, rec_err, rec_wake, rec_readers, recorder = [], [], asyncio.Event(), [], None
+        if with_trackbag:
+            recorder = await asyncio.create_subprocess_exec(
+                trackbag, "record", "--url", url, "--room", room_name, "--out", tbag,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            started.append(recorder)
+            rec_readers = [asyncio.ensure_future(lines_of(recorder.stdout, rec_out)),
+                           asyncio.ensure_future(lines_of(recorder.stderr, rec_err, rec_wake))]
         mcap_path = os.path.join(folder, "baseline.mcap")
-        baseline = await asyncio.create_subprocess_exec(
-            sys.executable, __file__, "baseline", url, room_name, "mcap-baseline", mcap_path, str(buffer_size), compression,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        started.append(baseline)
-        base_out, base_err, base_wake = [], [], asyncio.Event()
-        base_readers = [asyncio.ensure_future(lines_of(baseline.stdout, base_out, base_wake)),
-                        asyncio.ensure_future(lines_of(baseline.stderr, base_err))]
-        await wait_for_lines(rec_err, rec_wake, lambda l: "recording pub-" in l, ntracks, "trackbag record", recorder)
-        await wait_for_lines(base_out, base_wake, lambda l: '"subscribed"' in l, ntracks, "baseline", baseline)
+        base_out, base_err, base_wake, base_readers, baseline = [], [], asyncio.Event(), [], None
+        if with_baseline:
+            baseline = await asyncio.create_subprocess_exec(
+                sys.executable, __file__, "baseline", url, room_name, "mcap-baseline", mcap_path, str(buffer_size),
+                compression, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            started.append(baseline)
+            base_readers = [asyncio.ensure_future(lines_of(baseline.stdout, base_out, base_wake)),
+                            asyncio.ensure_future(lines_of(baseline.stderr, base_err))]
+        if recorder:
+            await wait_for_lines(rec_err, rec_wake, lambda l: "record: recording " in l, ntracks, "trackbag record",
+                                 recorder)
+        if baseline:
+            await wait_for_lines(base_out, base_wake, lambda l: '"subscribed"' in l, ntracks, "baseline", baseline)
         # Subscriptions are confirmed by the server within a round trip.
         await asyncio.sleep(1.0)
 
-        pids = {"trackbag": recorder.pid, "baseline": baseline.pid, "server": server.pid}
+        pids = {"server": server.pid}
+        if recorder:
+            pids["trackbag"] = recorder.pid
+        if baseline:
+            pids["baseline"] = baseline.pid
         sampler = Sampler(pids)
         await asyncio.sleep(0.6)
         t0 = time.monotonic() + 0.3
         cpu0 = {name: proc_cpu_s(pid) for name, pid in pids.items()}
-        pub_cpu0 = [proc_cpu_s(proc.pid) for proc, *_ in pubs]
+        pub_cpu0 = [proc_cpu_s(pub.proc.pid) for pub in pubs]
         rss_start = {name: proc_rss_kib(pid) for name, pid in pids.items()}
         udp0 = udp_counters()
         wall0 = time.monotonic()
-        for proc, *_ in pubs:
-            proc.stdin.write(f"go {t0} {seconds}\n".encode())
-            await proc.stdin.drain()
-        for proc, lines, wake, _ in pubs:
-            wake.clear()
-            await wait_for_lines(lines, wake, lambda l: '"pushed"' in l, 1, "publisher result", proc)
-        pub_cpu1 = [proc_cpu_s(proc.pid) for proc, *_ in pubs]
+        await asyncio.gather(*(pub.go(t0, seconds) for pub in pubs))
+        pushed = [await pub.result() for pub in pubs]
+        pub_cpu1 = [proc_cpu_s(pub.proc.pid) for pub in pubs]
         # Frames in flight reach both recorders.
         await asyncio.sleep(1.5)
         cpu1 = {name: proc_cpu_s(pid) for name, pid in pids.items()}
@@ -347,19 +457,12 @@ async def one_rate(trackbag, rate, seconds, ntracks, size, publishers, buffer_si
         udp1 = udp_counters()
         sampler.stop()
         window = wall1 - wall0
-        pushed = [json.loads(next(l for l in lines if '"pushed"' in l)) for _, lines, _, _ in pubs]
 
-        rec_exit = await end(recorder, signal.SIGINT)
-        base_exit = await end(baseline, signal.SIGINT)
+        rec_exit = await end(recorder, signal.SIGINT) if recorder else None
+        base_exit = await end(baseline, signal.SIGINT) if baseline else None
         await asyncio.gather(*rec_readers, *base_readers, return_exceptions=True)
-        for proc, *_ in pubs:
-            if proc.returncode is None:
-                proc.stdin.write(b"quit\n")
-        for proc, *_ in pubs:
-            try:
-                await asyncio.wait_for(proc.wait(), STEP)  # they leave the room on `quit`
-            except asyncio.TimeoutError:
-                await end(proc, signal.SIGKILL, 5)
+        for pub in pubs:
+            await pub.quit()
         server_exit = await end(server, signal.SIGTERM)
         server_out.cancel()
         server_log.close()
@@ -374,22 +477,27 @@ async def one_rate(trackbag, rate, seconds, ntracks, size, publishers, buffer_si
                                             "sent": int(m.group(5)), "dropped": int(m.group(6)),
                                             "unsent": int(m.group(7))}
         # What each file holds.
-        info = subprocess.run([trackbag, "info", tbag, "--json"], capture_output=True, text=True, timeout=120)
-        recorded = json.loads(info.stdout)["frames"] if info.returncode == 0 else None
+        recorded = None
+        if recorder:
+            info = subprocess.run([trackbag, "info", tbag, "--json"], capture_output=True, text=True, timeout=120)
+            recorded = json.loads(info.stdout)["frames"] if info.returncode == 0 else None
         written = None
         try:
+            if not baseline:
+                raise FileNotFoundError("no baseline in this run")
             from mcap.reader import make_reader
             with open(mcap_path, "rb") as f:
                 summary = make_reader(f).get_summary()
                 written = summary.statistics.message_count if summary and summary.statistics else None
         except Exception as e:  # an unreadable file is a figure too
-            log(f"baseline MCAP unreadable: {e}")
+            if baseline:
+                log(f"baseline MCAP unreadable: {e}")
         base_result = next((json.loads(l) for l in base_out if l.startswith('{"written"')), {})
-        published = sum(s["published"] for k, s in sessions.items() if k.startswith("pub-"))
+        published = sum(s["published"] for k, s in sessions.items() if k in {p.identity for p in pubs})
 
         def side(name, identity, frames, exit_status, path):
             s = sessions.get(identity, {})
-            samples = sampler.samples[name]
+            samples = sampler.samples.get(name, [])
             c0, c1 = cpu0.get(name), cpu1.get(name)
             return {
                 "server_sent": s.get("sent"), "server_queued": s.get("queued"), "server_dropped": s.get("dropped"),
@@ -407,7 +515,7 @@ async def one_rate(trackbag, rate, seconds, ntracks, size, publishers, buffer_si
             "push_failed": sum(p["failed"] for p in pushed),
             "not_pushed_in_time": sum(p["not_pushed_in_time"] for p in pushed),
             "push_elapsed_s": max(p["elapsed_s"] for p in pushed),
-            "publisher_late_max_ms": max(p["late_max_ms"] for p in pushed),
+            "publisher_late_max_ms": max((p["late_max_ms"] for p in pushed if p["late_max_ms"] is not None), default=None),
             "publishers_cpu_percent": round(100 * sum((b or 0) - (a or 0) for a, b in zip(pub_cpu0, pub_cpu1))
                                             / max(p["elapsed_s"] for p in pushed), 1),
             "server_published": published,
@@ -424,10 +532,10 @@ async def one_rate(trackbag, rate, seconds, ntracks, size, publishers, buffer_si
         tb, bl = result["trackbag"], result["baseline"]
         result["cpu_ratio_baseline_over_trackbag"] = (round(bl["cpu_percent"] / tb["cpu_percent"], 2)
                                                       if tb["cpu_percent"] and bl["cpu_percent"] is not None else None)
-        if rec_exit != 0:
+        if recorder and rec_exit != 0:
             result["trackbag_stderr"] = rec_err[-5:]
-        if base_exit != 0:
-            result["baseline_stderr"] = base_err[-5:]
+        if (baseline and base_exit != 0) or any("failed" in l for l in base_err):
+            result["baseline_stderr"] = [l for l in base_err if "failed" in l][-5:] or base_err[-5:]
         return result
     finally:
         for proc in started:
@@ -461,14 +569,21 @@ def table(r, binary_kind):
         ("file bytes", tb["file_bytes"], bl["file_bytes"], ""),
         ("exit status", tb["exit"], bl["exit"], ""),
     ]
-    out = [f'rate {r["rate"]} frames/s target: {r["tracks"]} tracks x {r["size"]} B, {r["seconds"]:g} s, '
-           f'{r["publisher_processes"]} SDK publisher process(es)',
+    who = (f'{r["publisher_processes"]} livekit SDK publisher process(es)' if r["publisher"] == "sdk"
+           else "1 Swift publisher (trackbag room-peer, our RoomClient)")
+    if r.get("alone"):
+        who += "; ONE RECORDER AT A TIME (two runs, same load)"
+    out = [f'rate {r["rate"]} frames/s target: {r["tracks"]} tracks x {r["size"]} B, {r["seconds"]:g} s, {who}',
            f'  publishers pushed {r["pushed"]} of {r["target"]} ({r["pushed"] / r["push_elapsed_s"]:.0f} frames/s over '
-           f'{r["push_elapsed_s"]:.2f} s; {r["push_failed"]} try_push failures, {r["not_pushed_in_time"]} not pushed in time, '
-           f'latest frame {r["publisher_late_max_ms"]} ms late)',
+           f'{r["push_elapsed_s"]:.2f} s; {r["push_failed"]} try_push failures, {r["not_pushed_in_time"]} not pushed in time'
+           + (f', latest frame {r["publisher_late_max_ms"]} ms late)' if r["publisher_late_max_ms"] is not None else ")"),
            f'  server received {r["server_published"]} packets from them ({r["pushed"] - r["server_published"]} lost '
            f'between SDK and server); netns UDP: {r["udp_in_datagrams"]} datagrams in, '
            f'{r["udp_rcvbuf_errors"]} dropped for a full socket receive buffer',
+           *([f'  baseline run: publishers pushed {r["baseline_run"]["pushed"]} of {r["baseline_run"]["target"]} over '
+              f'{r["baseline_run"]["push_elapsed_s"]:.2f} s; server received {r["baseline_run"]["server_published"]}, '
+              f'server {r["baseline_run"]["server_cpu_percent"]}%, publisher {r["baseline_run"]["publishers_cpu_percent"]}%']
+             if r.get("alone") else []),
            f'  CPU window {r["window_s"]:.2f} s; publishers {r["publishers_cpu_percent"]}% of one core, '
            f'server {r["server_cpu_percent"]}% (RSS max {mib(r["server_rss_kib_max"])} MiB); 2 cores shared by all',
            f'  {"":34} {"trackbag record (" + binary_kind + ")":>26} {"python SDK + mcap":>22}   target']
@@ -493,6 +608,11 @@ async def driver_main():
     buffer_size = arg("--buffer-size", 1024, int)
     compression = arg("--compression", "zstd")
     fixed_publishers = arg("--publishers", 0, int)
+    kinds = arg("--publisher", "sdk,swift").split(",")
+    with_baseline = "--no-baseline" not in sys.argv
+    alone_rate = arg("--alone", 50000, int)
+    if not set(kinds) <= {"sdk", "swift"}:
+        raise SystemExit("--publisher takes sdk, swift or sdk,swift")
     binary_kind = "release" if "/release/" in os.path.realpath(trackbag) else (
         "debug" if "/debug/" in os.path.realpath(trackbag) else os.path.basename(trackbag))
     print(f"live recording benchmark: trackbag {os.path.realpath(trackbag)} ({binary_kind} build); "
@@ -501,10 +621,29 @@ async def driver_main():
     workdir = tempfile.mkdtemp(prefix="tb-live-bench-")
     results = []
     try:
-        for rate in rates:
-            # One Python publisher pushes ~12.5k frames/s at most on this machine; more in parallel.
-            publishers = fixed_publishers or max(1, min(ntracks, math.ceil(rate / 12_500)))
-            r = await one_rate(trackbag, rate, seconds, ntracks, size, publishers, buffer_size, compression, workdir)
+        for kind in kinds:
+            for rate in rates:
+                # One Python SDK process pushes ~12.5k frames/s at most here; more run in parallel.
+                publishers = fixed_publishers or max(1, min(ntracks, math.ceil(rate / 12_500)))
+                if kind == "swift":
+                    publishers = 1
+                r = await one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buffer_size, compression,
+                                   workdir, with_baseline)
+                results.append(r)
+                print(table(r, binary_kind), flush=True)
+        # The same load one recorder at a time: what each does with both cores to share with the
+        # server and the publisher only (the concurrent runs above saturate 2 cores at 50k/s).
+        if alone_rate and "swift" in kinds:
+            ra = await one_rate(trackbag, "swift", alone_rate, seconds, ntracks, size, 1, buffer_size, compression,
+                                workdir, with_baseline=False)
+            rb = await one_rate(trackbag, "swift", alone_rate, seconds, ntracks, size, 1, buffer_size, compression,
+                                workdir, with_trackbag=False)
+            r = dict(ra, baseline=rb["baseline"], alone=True, baseline_run={
+                k: rb[k] for k in ("pushed", "target", "push_elapsed_s", "server_published", "server_cpu_percent",
+                                   "publishers_cpu_percent", "udp_rcvbuf_errors")})
+            tb, bl = r["trackbag"], r["baseline"]
+            r["cpu_ratio_baseline_over_trackbag"] = (round(bl["cpu_percent"] / tb["cpu_percent"], 2)
+                                                     if tb["cpu_percent"] and bl["cpu_percent"] is not None else None)
             results.append(r)
             print(table(r, binary_kind), flush=True)
     finally:
