@@ -504,6 +504,9 @@ async def one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buf
                 "server_unsent": s.get("unsent"), "frames_in_file": frames,
                 "loss": (s["sent"] - frames) if s and frames is not None else None,
                 "cpu_percent": round(100 * (c1 - c0) / window, 1) if c0 is not None and c1 is not None else None,
+                # CPU per frame it wrote: fair when one recorder is sent fewer frames than the other.
+                "cpu_us_per_frame": (round(1e6 * (c1 - c0) / frames, 1)
+                                     if c0 is not None and c1 is not None and frames else None),
                 "rss_kib_start": rss_start.get(name), "rss_kib_max": max(samples) if samples else None,
                 "rss_kib_end": rss_end.get(name), "exit": exit_status,
                 "file_bytes": os.path.getsize(path) if os.path.exists(path) else None,
@@ -564,6 +567,7 @@ def table(r, binary_kind):
          f'{tb["loss"]} ({pct(tb["loss"] or 0, tb["server_sent"])})',
          f'{bl["loss"]} ({pct(bl["loss"] or 0, bl["server_sent"])})', "0 at 50k/s"),
         ("CPU, % of one core", tb["cpu_percent"], bl["cpu_percent"], "trackbag <= 1/4 baseline"),
+        ("CPU us per frame in its file", tb["cpu_us_per_frame"], bl["cpu_us_per_frame"], ""),
         ("RSS MiB start / max / end", f'{mib(tb["rss_kib_start"])} / {mib(tb["rss_kib_max"])} / {mib(tb["rss_kib_end"])}',
          f'{mib(bl["rss_kib_start"])} / {mib(bl["rss_kib_max"])} / {mib(bl["rss_kib_end"])}', "flat, < 100 MiB"),
         ("file bytes", tb["file_bytes"], bl["file_bytes"], ""),
@@ -590,7 +594,11 @@ def table(r, binary_kind):
     for label, a, b, target in rows:
         out.append(f"  {label:34} {str(a):>26} {str(b):>22}   {target}")
     ratio = r["cpu_ratio_baseline_over_trackbag"]
-    out.append(f'  CPU ratio baseline / trackbag: {ratio if ratio is not None else "-"}x   (target >= 4x)')
+    per_frame = (round(bl["cpu_us_per_frame"] / tb["cpu_us_per_frame"], 2)
+                 if tb.get("cpu_us_per_frame") and bl.get("cpu_us_per_frame") else None)
+    r["cpu_per_frame_ratio_baseline_over_trackbag"] = per_frame
+    out.append(f'  CPU ratio baseline / trackbag: {ratio if ratio is not None else "-"}x   (target >= 4x); '
+               f'per frame written: {per_frame if per_frame is not None else "-"}x')
     for line in r["trackbag_summary"]:
         out.append(f"  trackbag: {line}")
     for key in ("trackbag_stderr", "baseline_stderr"):
