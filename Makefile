@@ -8,7 +8,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop bench clean
+.PHONY: demo test deps debs peers build release unit interop bench bench-live bench-live-run clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -27,6 +27,16 @@ interop: build
 
 bench: deps release
 	$(TRACKBAG_RELEASE) bench all
+	$(MAKE) --no-print-directory bench-live-run
+
+# Live recording (issue 5): SDK publishers → trackbag serve → `trackbag record` beside a Python
+# SDK + mcap baseline, 1k/10k/50k frames/s; needs root for its network namespace (~2 min).
+bench-live: deps release
+	$(MAKE) --no-print-directory bench-live-run
+
+bench-live-run:
+	@if [ "$$(id -u)" -ne 0 ]; then echo "bench-live: needs root (network namespace); skipped"; \
+	else scripts/bench-live-record.sh $(CURDIR)/$(TRACKBAG_RELEASE); fi
 
 build:
 	swift build $(SWIFT_BUILD_FLAGS)

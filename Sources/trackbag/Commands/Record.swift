@@ -54,7 +54,12 @@ struct Record: AsyncParsableCommand {
         let sink = RecordingSink(config: .init(path: out, room: room, split: split, overwrite: overwrite))
         var graph = PipelineGraph()
         graph.addSource("room", source, type: "room", isLive: true)
-        graph.addSink("recording", sink, inputs: ["room"], type: "recording")
+        // The room source already holds a bounded buffer of its own (at least 65,536 frames, its
+        // overflow counted and written as `drop` events), so the edge to the file blocks instead
+        // of the live default, drop-oldest: with a 4,096-frame drop-oldest edge a sink stalled
+        // for ~0.1 s (commit, CPU starved on a shared machine) lost 349-582 frames at 44k
+        // frames/s in the live-recording bench (scripts/bench/live_record.py).
+        graph.addSink("recording", sink, inputs: ["room"], type: "recording", buffer: EdgeBuffer(policy: .block))
         let stop = PipelineStop()
         let timer = stopAfter.map { offset in
             Task {

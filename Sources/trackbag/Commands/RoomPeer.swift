@@ -10,7 +10,9 @@ import Synchronization
 /// and LiveKit's SDK (`Tests/interop/test_room_client.py`). Not a user command.
 ///
 /// Commands: `{"cmd":"publish","track":T}`, `{"cmd":"push","track":T,"payload_b64":…,
-/// "user_timestamp":N|null}` (retries while the queue is full), `{"cmd":"unpublish","track":T}`,
+/// "user_timestamp":N|null}` (retries while the queue is full), `{"cmd":"stream","track":T |
+/// "tracks":[T…],"rate":R,"size":B,"count":N}` (paced pushes, round-robin over the tracks),
+/// `{"cmd":"unpublish","track":T}`,
 /// `{"cmd":"subscribe","identity":I,"track":T,"buffer":16,"timeout":30}`, `{"cmd":"stats"}`,
 /// `{"cmd":"quit"}`. Output: `{"event":…}` lines (connected, participant_connected,
 /// track_published, frame, stream_end, reconnecting, reconnected, …) and `{"reply":cmd,…}`.
@@ -96,9 +98,12 @@ struct RoomPeer: AsyncParsableCommand {
                     out.emit(["reply": "push", "ok": result == "ok", "result": result])
                 }
             case "stream":
-                // Paced pushes for latency figures: absolute deadlines, user timestamp = Unix ns
-                // at push, an 8-byte sequence number leading the payload.
-                guard let local = tracks[track] else {
+                // Paced pushes for latency and throughput figures: absolute deadlines, user
+                // timestamp = Unix ns at push, an 8-byte sequence number leading the payload.
+                // `tracks` (a list) spreads `rate` frames/s round-robin over several tracks.
+                let names = command["tracks"] as? [String] ?? [track]
+                let locals = names.compactMap { tracks[$0] }
+                guard !locals.isEmpty, locals.count == names.count else {
                     out.emit(["reply": "stream", "ok": false, "error": "unknown track"])
                     continue
                 }
@@ -109,13 +114,16 @@ struct RoomPeer: AsyncParsableCommand {
                 var refused = 0
                 let clock = ContinuousClock()
                 let start = clock.now
-                for sequence in 0..<count {
-                    try? await clock.sleep(until: start + .nanoseconds(Int64(sequence) * 1_000_000_000 / Int64(rate)))
-                    var payload = withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) }
-                    payload += [UInt8](repeating: 0xA5, count: size - 8)
+                let filler = [UInt8](repeating: 0xA5, count: size - 8)
+                for index in 0..<count {
+                    // Behind schedule (many frames per scheduler tick at high rates): push at once.
+                    let deadline = start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
+                    if deadline > clock.now { try? await clock.sleep(until: deadline) }
+                    let sequence = index / locals.count
+                    let payload = withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) } + filler
                     let now = UInt64(Date().timeIntervalSince1970 * 1e9)
                     do {
-                        try local.tryPush(DataTrackFrame(payload: payload, userTimestamp: now))
+                        try locals[index % locals.count].tryPush(DataTrackFrame(payload: payload, userTimestamp: now))
                     } catch .dropped {
                         dropped += 1
                     } catch {
