@@ -7,13 +7,16 @@ import Glibc
 /// `trackbag play`'s space bar: when standard input is a terminal, space pauses and resumes
 /// the replay. The terminal is put in non-canonical, no-echo mode for the run (keys arrive one
 /// at a time and are not echoed; ISIG stays on, so Ctrl-C still stops the replay) and restored
-/// by `restore()`. A pipe or file on stdin is left alone: scripts are never paused by input.
+/// by `restore()`. A pipe or file on stdin, or a job in the background, is left alone: scripts
+/// are never paused by input.
 final class PauseKey: Sendable {
     private let saved: termios
 
     /// Nil when stdin is not a terminal or its mode cannot be changed.
     init?(control: ReplayControl, notice: @escaping @Sendable (String) -> Void) {
-        guard isatty(0) != 0 else { return nil }
+        // Only in the foreground: a background job changing the terminal mode would be stopped
+        // by SIGTTOU (and its keys belong to the shell anyway).
+        guard isatty(0) != 0, tcgetpgrp(0) == getpgrp() else { return nil }
         var original = termios()
         guard tcgetattr(0, &original) == 0 else { return nil }
         var raw = original
