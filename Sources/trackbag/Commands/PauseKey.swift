@@ -14,9 +14,12 @@ final class PauseKey: Sendable {
 
     /// Nil when stdin is not a terminal or its mode cannot be changed.
     init?(control: ReplayControl, notice: @escaping @Sendable (String) -> Void) {
-        // Only in the foreground: a background job changing the terminal mode would be stopped
-        // by SIGTTOU (and its keys belong to the shell anyway).
-        guard isatty(0) != 0, tcgetpgrp(0) == getpgrp() else { return nil }
+        // Not from the background: a background job changing its controlling terminal's mode
+        // would be stopped by SIGTTOU (and its keys belong to the shell anyway). A terminal
+        // that is not our controlling one (tcgetpgrp fails) sends no such signal.
+        guard isatty(0) != 0 else { return nil }
+        let foreground = tcgetpgrp(0)
+        guard foreground == -1 || foreground == getpgrp() else { return nil }
         var original = termios()
         guard tcgetattr(0, &original) == 0 else { return nil }
         var raw = original
