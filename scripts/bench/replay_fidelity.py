@@ -145,9 +145,10 @@ def pacing_baseline(trackbag, workdir, seconds):
 
 def start_server(trackbag, workdir, addr):
     out_path = os.path.join(workdir, "server.out")
-    proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr],
-                            stdout=open(out_path, "w"), stderr=open(os.path.join(workdir, "server.log"), "w"),
-                            stdin=subprocess.DEVNULL)
+    # The child keeps its own copies of the file descriptors; ours close after the spawn.
+    with open(out_path, "w") as out, open(os.path.join(workdir, "server.log"), "w") as log:
+        proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr],
+                                stdout=out, stderr=log, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + STEP_S
     while time.monotonic() < deadline and proc.poll() is None:
         with open(out_path) as f:
@@ -180,9 +181,10 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
     # The Swift viewer writes its JSON lines straight to a file, so this event loop (which
     # timestamps the SDK viewer's frames) does no work per Swift frame.
     swift_out = os.path.join(workdir, "swiftviewer.jsonl")
-    swift = await asyncio.create_subprocess_exec(
-        trackbag, "room-peer", "--url", url, "--token", token("swiftviewer"),
-        stdin=asyncio.subprocess.PIPE, stdout=open(swift_out, "w"), stderr=asyncio.subprocess.DEVNULL)
+    with open(swift_out, "w") as out:
+        swift = await asyncio.create_subprocess_exec(
+            trackbag, "room-peer", "--url", url, "--token", token("swiftviewer"),
+            stdin=asyncio.subprocess.PIPE, stdout=out, stderr=asyncio.subprocess.DEVNULL)
     player = None
     play_out_path = os.path.join(workdir, "play.out")
     play_err_path = os.path.join(workdir, "play.err")
@@ -190,14 +192,16 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
         swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": IDENTITY, "track": TRACK, "buffer": 8192,
                                        "timeout": int(STEP_S * 2), "timing_only": True}) + "\n").encode())
         await swift.stdin.drain()
-        player = await asyncio.create_subprocess_exec(
-            trackbag, "play", tbag, "--url", url, "--room", ROOM, "--wait-for-subscribers", "2",
-            stdin=asyncio.subprocess.DEVNULL, stdout=open(play_out_path, "w"), stderr=open(play_err_path, "w"))
+        with open(play_out_path, "w") as out, open(play_err_path, "w") as err:
+            player = await asyncio.create_subprocess_exec(
+                trackbag, "play", tbag, "--url", url, "--room", ROOM, "--wait-for-subscribers", "2",
+                stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=err)
         try:
             play_status = await asyncio.wait_for(player.wait(), seconds + 2 * STEP_S + 30)
         except asyncio.TimeoutError:
             await end_async_process(player, signal.SIGINT)
-            raise RuntimeError("trackbag play did not finish in time; its stderr:\n" + open(play_err_path).read()[-3000:])
+            with open(play_err_path) as f:
+                raise RuntimeError("trackbag play did not finish in time; its stderr:\n" + f.read()[-3000:])
 
         # Frames still in flight: until both viewers have them all, at most 5 s.
         def swift_count():
@@ -208,10 +212,7 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.2)
     finally:
-        for r in readers:
-            r.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
-        await asyncio.wait_for(viewer.disconnect(), STEP_S)
+        # The children first (by PID, bounded), then this process's own viewer.
         if player is not None and player.returncode is None:
             await end_async_process(player, signal.SIGINT)
         if swift.returncode is None:
@@ -221,6 +222,10 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
                 await asyncio.wait_for(swift.wait(), 10)
             except (asyncio.TimeoutError, BrokenPipeError, ConnectionResetError):
                 await end_async_process(swift)
+        for r in readers:
+            r.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+        await asyncio.wait_for(viewer.disconnect(), STEP_S)
 
     swift_frames = []  # (user_timestamp, size, wall-clock ns at arrival)
     subscribe_reply = None
@@ -233,8 +238,10 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
                 swift_frames.append((m["user_timestamp"], m["size"], m["recv_ns"]))
             elif m.get("reply") == "subscribe":
                 subscribe_reply = m
-    play_out = open(play_out_path).read().splitlines()
-    play_err = open(play_err_path).read().splitlines()
+    with open(play_out_path) as f:
+        play_out = f.read().splitlines()
+    with open(play_err_path) as f:
+        play_err = f.read().splitlines()
     def intact(t, p):
         return t is not None and 0 <= t < 1 << 60 and p == payload(t // 1000)
     return {"sdk": [(t, len(p), a, intact(t, p)) for t, p, a in sdk_frames],
