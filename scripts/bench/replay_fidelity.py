@@ -365,8 +365,15 @@ async def main():
         print_report(result)
     if as_json:
         print(json.dumps(result))
-    sys.exit(0 if play is not None and seen["play_status"] == 0 else 1)
+    return 0 if play is not None and seen["play_status"] == 0 else 1
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    status = asyncio.run(main())
+    # Every child is ended and the scratch folder removed by now. The SDK's native runtime
+    # (livekit 1.2.1's Rust FFI) can abort in a tokio worker while the interpreter finalizes
+    # ("panic in a function that cannot unwind", seen after a 60 s run), which would turn a
+    # finished benchmark into exit 134; leave without finalizing instead.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
