@@ -37,6 +37,12 @@ def test_replay_fidelity_bench_prints_every_figure(trackbag):
     swift = result["swift"]
     assert (swift["distinct"], swift["lost"], swift["malformed"], swift["duplicates"]) == (3000, 0, 0, 0), swift
     assert swift["in_order"] and swift["pairs"] == 2999, swift
+    # The server's own account of the run: the player published every frame once, and the
+    # Swift viewer's count agrees with what it printed.
+    sessions = result["server_sessions"]
+    assert sessions["robot"]["published"] == 3000, sessions
+    assert {"swiftviewer", "sdkviewer"} <= set(sessions), sessions
+    assert result["swift_stats"]["frames_received"] == 3000, result["swift_stats"]
     # The SDK viewer's figures are there (libwebrtc may lose a frame on a starved machine).
     sdk = result["sdk"]
     assert sdk["malformed"] == 0 and sdk["in_order"] and sdk["pairs"] > 0, sdk

@@ -217,7 +217,8 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
             await end_async_process(player, signal.SIGINT)
         if swift.returncode is None:
             try:
-                swift.stdin.write(b'{"cmd":"quit"}\n')
+                # Its own counters (buffer and depacketizer drops) before it leaves.
+                swift.stdin.write(b'{"cmd":"stats"}\n{"cmd":"quit"}\n')
                 await swift.stdin.drain()
                 await asyncio.wait_for(swift.wait(), 10)
             except (asyncio.TimeoutError, BrokenPipeError, ConnectionResetError):
@@ -229,6 +230,7 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
 
     swift_frames = []  # (user_timestamp, size, wall-clock ns at arrival)
     subscribe_reply = None
+    swift_stats = None
     with open(swift_out) as f:
         for line in f:
             if not line.startswith("{"):
@@ -238,6 +240,8 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
                 swift_frames.append((m["user_timestamp"], m["size"], m["recv_ns"]))
             elif m.get("reply") == "subscribe":
                 subscribe_reply = m
+            elif m.get("reply") == "stats":
+                swift_stats = {k: m.get(k) for k in ("frames_received", "buffer_drops", "depacketizer_drops")}
     with open(play_out_path) as f:
         play_out = f.read().splitlines()
     with open(play_err_path) as f:
@@ -246,7 +250,25 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
         return t is not None and 0 <= t < 1 << 60 and p == payload(t // 1000)
     return {"sdk": [(t, len(p), a, intact(t, p)) for t, p, a in sdk_frames],
             "swift": [(t, n, a, None) for t, n, a in swift_frames],
-            "swift_subscribe": subscribe_reply, "play_status": play_status, "play_out": play_out, "play_err": play_err}
+            "swift_subscribe": subscribe_reply, "swift_stats": swift_stats, "play_status": play_status, "play_out": play_out, "play_err": play_err}
+
+
+def server_sessions(workdir):
+    """What `trackbag serve` logged for each participant as it left: packets it published, and
+    as a subscriber packets queued, sent and dropped by the server (so a viewer's lost frames
+    can be told apart: dropped by the server, or lost after it sent them)."""
+    sessions = {}
+    try:
+        with open(os.path.join(workdir, "server.log")) as f:
+            for line in f:
+                m = re.search(r"serve: (\S+) left: published (\d+) packets .* as subscriber (\d+) queued, "
+                              r"(\d+) sent, (\d+) dropped", line)
+                if m:
+                    sessions[m.group(1)] = {"published": int(m.group(2)), "queued": int(m.group(3)),
+                                            "sent": int(m.group(4)), "dropped": int(m.group(5))}
+    except OSError:
+        pass
+    return sessions
 
 
 def viewer_figures(received, frames, recorded_ns):
@@ -314,6 +336,20 @@ def print_report(r):
         print(f"  {name:<26} {v['distinct']:>8} {v['lost']:>6}  {'yes' if v['in_order'] else 'NO':>8} "
               f"{fmt(v['p50_ms']):>7}  {fmt(v['p99_ms']):>7}  {fmt(v['max_ms']):>7} {share:>7}   {fmt(v['span_drift_ms']):>9}"
               f"   p99 ≤ {SUBSCRIBER_P99_TARGET_MS} ms: {verdict(ok)}")
+    sessions = r["server_sessions"]
+    if IDENTITY in sessions:
+        line = f"  server: {IDENTITY} published {sessions[IDENTITY]['published']} packets"
+        for who in ("swiftviewer", "sdkviewer"):
+            if who in sessions:
+                v = sessions[who]
+                line += f"; to {who} {v['queued']} queued, {v['sent']} sent, {v['dropped']} dropped"
+        print(line)
+    if r["swift_stats"]:
+        st = r["swift_stats"]
+        print(f"  Swift viewer's own count: {st['frames_received']} frames received, {st['buffer_drops']} buffer drops, "
+              f"{st['depacketizer_drops']} depacketizer drops")
+    print("  (>2 ms: share of frame pairs whose error exceeds 2 ms; span drift: first→last arrival minus the"
+          " recorded span between those frames)")
     if r["play_summary"]:
         print("  trackbag play: " + r["play_summary"])
 
@@ -345,6 +381,7 @@ async def main():
         seen = await replay(trackbag, workdir, url, tbag, frames, seconds)
     finally:
         server_status = end_process(server) if server is not None else None
+        sessions = server_sessions(workdir)
         shutil.rmtree(workdir, ignore_errors=True)
 
     play = next((parse_paced(l) for l in seen["play_out"] if l.startswith("timing:")), None)
@@ -352,7 +389,8 @@ async def main():
     result = {"trackbag": trackbag, "build": build, "seconds": seconds, "frames": frames,
               "play_exit": seen["play_status"], "server_exit": server_status, "play": play, "play_summary": summary,
               "play_stderr": seen["play_err"][-10:], "pacing": pacing,
-              "swift_subscribe": seen["swift_subscribe"],
+              "swift_subscribe": seen["swift_subscribe"], "swift_stats": seen["swift_stats"],
+              "server_sessions": sessions,
               "swift": viewer_figures(seen["swift"], frames, recorded_ns),
               "sdk": viewer_figures(seen["sdk"], frames, recorded_ns),
               "targets": {"sender_p99_ms": SENDER_P99_TARGET_MS, "drift_ms": DRIFT_TARGET_MS,
