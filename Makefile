@@ -8,7 +8,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop bench bench-live bench-live-run clean
+.PHONY: demo test deps debs peers build release unit interop bench bench-live bench-live-run bench-replay clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -27,6 +27,7 @@ interop: build
 
 bench: deps release
 	$(TRACKBAG_RELEASE) bench all
+	scripts/bench-replay-fidelity.sh $(TRACKBAG_RELEASE)
 	$(MAKE) --no-print-directory bench-live-run
 
 # Live recording (issue 5): SDK publishers → trackbag serve → `trackbag record` beside a Python
@@ -37,6 +38,11 @@ bench-live: deps release
 bench-live-run:
 	@if [ "$$(id -u)" -ne 0 ]; then echo "bench-live: needs root (network namespace); skipped"; \
 	else scripts/bench-live-record.sh $(CURDIR)/$(TRACKBAG_RELEASE); fi
+
+# Replay fidelity (issue 5): 1 kHz for 60 s (TB_REPLAY_SECONDS) through a live room in a test
+# namespace; sender lateness and drift, the pacing baseline, and two viewers' inter-arrival error.
+bench-replay: deps release
+	scripts/bench-replay-fidelity.sh $(TRACKBAG_RELEASE)
 
 build:
 	swift build $(SWIFT_BUILD_FLAGS)
