@@ -63,3 +63,28 @@ def in_order_subset(part, whole):
     """True when `part` is `whole` with some items left out, order kept."""
     it = iter(whole)
     return all(any(x == y for y in it) for x in part)
+
+
+def run_then_exit(main):
+    """Runs a driver's coroutine, then leaves with os._exit: LiveKit's native SDK runtime
+    (livekit 1.2.1) can abort during interpreter shutdown after a finished run ("panic in a
+    function that cannot unwind", exit 134), which would turn a good result into a failure.
+    Every process a driver starts is ended in its own `finally` blocks before this returns."""
+    import asyncio
+    import sys
+    import traceback
+    status = 0
+    try:
+        asyncio.run(main)
+    except SystemExit as e:
+        if isinstance(e.code, int):
+            status = e.code
+        else:
+            print(e.code, file=sys.stderr)
+            status = 1
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

@@ -317,4 +317,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    from live_room import run_then_exit
+    run_then_exit(main())

@@ -709,4 +709,5 @@ async def main():
 
 
 if __name__ == "__main__":
-    asyncio.run(asyncio.wait_for(main(), 170))
+    from live_room import run_then_exit
+    run_then_exit(asyncio.wait_for(main(), 170))
