@@ -703,8 +703,12 @@ async def main():
             raise SystemExit(f"unknown scenario {scenario}")
     finally:
         await server.stop()
+    leave_lines = [l for l in server.log if " left: " in l]
     if isinstance(result, dict) and "server_log" not in result:
-        result["server_log"] = [l for l in server.log if " left: " in l][-8:]
+        result["server_log"] = leave_lines[-8:]
+    elif isinstance(result, list):
+        # The server's own counts (packets each participant published, sent to each subscriber).
+        result.append({"server_log": leave_lines[-60:]})
     print(json.dumps(result, default=str))
 
 
