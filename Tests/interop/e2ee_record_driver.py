@@ -24,7 +24,7 @@ import time
 
 from livekit import rtc
 
-from live_room import STEP, in_order_subset, read_lines, start_server, stop, token
+from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -132,17 +132,8 @@ def read_jsonl(path):
 async def play_phase(url, path):
     viewer = rtc.Room()
     received = {}
-    readers = []
-
-    def on_published(track):
-        frames = received.setdefault(track.info.name, [])
-
-        async def read():
-            async for frame in track.subscribe(buffer_size=1024):
-                frames.append((bytes(frame.payload), frame.user_timestamp))
-        readers.append(asyncio.ensure_future(read()))
-
-    viewer.on("data_track_published", on_published)
+    readers = read_every_track(
+        viewer, lambda track, frame: received.setdefault(track.info.name, []).append((bytes(frame.payload), frame.user_timestamp)))
     await asyncio.wait_for(viewer.connect(url, token("viewer", "replay"), e2ee_options(KEY)), STEP)
     # A Swift viewer holding the wrong key: nothing may be delivered, the failures are counted.
     swift = await asyncio.create_subprocess_exec(
@@ -194,15 +185,7 @@ async def single_viewer_phase(url, path, room, viewer_key, *play_args):
     viewer beside it loses frames."""
     viewer = rtc.Room()
     got = []
-    readers = []
-
-    def on_published(track):
-        async def read():
-            async for frame in track.subscribe(buffer_size=1024):
-                got.append((track.info.name, bytes(frame.payload), frame.user_timestamp))
-        readers.append(asyncio.ensure_future(read()))
-
-    viewer.on("data_track_published", on_published)
+    readers = read_every_track(viewer, lambda track, frame: got.append((track.info.name, bytes(frame.payload), frame.user_timestamp)))
     await asyncio.wait_for(viewer.connect(url, token("single", room), e2ee_options(viewer_key)), STEP)
     player = await asyncio.create_subprocess_exec(
         TRACKBAG, "play", path, "--url", url, "--room", room, "--wait-for-subscribers", "1", "--end", "1s", *play_args,

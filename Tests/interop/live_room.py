@@ -88,3 +88,31 @@ def run_then_exit(main):
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
+
+
+def read_every_track(room, on_frame, buffer_size=1024):
+    """Subscribes to every data track `room` sees published; `on_frame(track, frame)` gets each
+    frame. Returns the list of reader tasks (cancel them when done)."""
+    import asyncio
+    readers = []
+
+    def on_published(track):
+        async def read():
+            async for frame in track.subscribe(buffer_size=buffer_size):
+                on_frame(track, frame)
+        readers.append(asyncio.ensure_future(read()))
+
+    room.on("data_track_published", on_published)
+    return readers
+
+
+async def pipe(src, dst):
+    """Copies a stream to another until EOF (a TCP relay's one direction), then closes `dst`."""
+    try:
+        while data := await src.read(65536):
+            dst.write(data)
+            await dst.drain()
+    except Exception:
+        pass
+    finally:
+        dst.close()

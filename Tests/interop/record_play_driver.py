@@ -25,7 +25,7 @@ import time
 
 from livekit import rtc
 
-from live_room import STEP, in_order_subset, read_lines, start_server, stop, token
+from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -140,19 +140,17 @@ def export(path):
 async def play_phase(url, path, expected):
     viewer = rtc.Room()
     received = {}
-    readers = []
+    publishers = []
+
+    def on_frame(track, frame):
+        received.setdefault(track.info.name, []).append((bytes(frame.payload), frame.user_timestamp, time.monotonic_ns()))
 
     def on_published(track):
-        frames = received.setdefault(track.info.name, [])
-
-        async def read():
-            async for frame in track.subscribe(buffer_size=4096):
-                frames.append((bytes(frame.payload), frame.user_timestamp, time.monotonic_ns()))
-        readers.append(asyncio.ensure_future(read()))
+        received.setdefault(track.info.name, [])
         publishers.append((track.publisher_identity, track.info.name))
 
-    publishers = []
     viewer.on("data_track_published", on_published)
+    readers = read_every_track(viewer, on_frame, buffer_size=4096)
     await asyncio.wait_for(viewer.connect(url, token("viewer", "replay")), STEP)
     # A Swift viewer beside the SDK's (`trackbag room-peer`, timing only), so the figures show
     # how much of the error is the SDK/Python side.

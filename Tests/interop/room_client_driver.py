@@ -15,6 +15,8 @@ import time
 
 from livekit import api, rtc
 
+from live_room import pipe
+
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 PORT = 7880
 URL = f"ws://{ADDR}:{PORT}"
@@ -436,16 +438,6 @@ async def start_v1_refusing_proxy(port, refuse_v1=True, open_writers=None):
         up_writer.write(head)
         if open_writers is not None:
             open_writers.extend([writer, up_writer])
-
-        async def pipe(src, dst):
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except Exception:
-                pass
-            finally:
-                dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 

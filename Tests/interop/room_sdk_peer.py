@@ -17,6 +17,8 @@ import time
 
 from livekit import api, rtc
 
+from live_room import pipe
+
 TRACKBAG = sys.argv[1]
 SCENARIO = sys.argv[2]
 DUAL = "--dual" in sys.argv
@@ -414,16 +416,6 @@ async def start_signal_relay(target_url):
         up_reader, up_writer = await asyncio.open_connection(host, int(port))
         up_writer.write(head)
         writers.extend([writer, up_writer])
-
-        async def pipe(src, dst):
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except Exception:
-                pass
-            finally:
-                dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
