@@ -24,7 +24,7 @@ import time
 
 from livekit import rtc
 
-from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token
+from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token, wait_finished
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -149,14 +149,7 @@ async def play_phase(url, path):
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     play_out, play_err = [], []
     play_readers = asyncio.gather(read_lines(player.stdout, play_out), read_lines(player.stderr, play_err))
-    try:
-        await asyncio.wait_for(player.wait(), 120)
-    except asyncio.TimeoutError:
-        player.kill()
-        await player.wait()
-        await play_readers
-        raise RuntimeError("trackbag play did not finish in 120 s; its stderr:\n" + "\n".join(play_err[-40:]))
-    await play_readers
+    await wait_finished(player, play_readers, play_err, "trackbag play")
     await asyncio.sleep(1.0)
     swift.stdin.write(b'{"cmd":"stats"}\n')
     deadline = time.monotonic() + 10

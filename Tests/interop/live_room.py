@@ -116,3 +116,47 @@ async def pipe(src, dst):
         pass
     finally:
         dst.close()
+
+
+async def wait_finished(proc, readers, err_lines, what, timeout=120):
+    """Waits for a process we started and its output readers; if it does not end in `timeout`
+    seconds it is killed and the failure names it, with the end of its stderr."""
+    import asyncio
+    try:
+        await asyncio.wait_for(proc.wait(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+        await readers
+        raise RuntimeError(f"{what} did not finish in {timeout} s; its stderr:\n" + "\n".join(err_lines[-40:]))
+    await readers
+
+
+def proc_stats(pid):
+    """(CPU seconds user+system, RSS KiB) of a process, from /proc."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        rss = next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
+    return cpu, rss
+
+
+async def push_latency_stream(local, rate, total, size):
+    """Pushes `total` frames of `size` bytes on absolute deadlines at `rate` Hz, each with its
+    sequence number first and the send time (`time.time_ns()`) as user timestamp, so a
+    subscriber on the same host reads latency. Returns (push failures, achieved rate)."""
+    import asyncio
+    from livekit import rtc
+    failures = 0
+    filler = bytes(size - 8)
+    start = time.monotonic()
+    for seq in range(total):
+        delay = start + seq / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        try:
+            local.try_push(rtc.DataTrackFrame(payload=seq.to_bytes(8, "big") + filler, user_timestamp=time.time_ns()))
+        except Exception:
+            failures += 1
+    return failures, total / (time.monotonic() - start)

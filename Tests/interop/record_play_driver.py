@@ -25,7 +25,7 @@ import time
 
 from livekit import rtc
 
-from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token
+from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token, wait_finished
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -177,14 +177,7 @@ async def play_phase(url, path, expected):
             await asyncio.sleep(0.01)
         await asyncio.sleep(2.5 * SECONDS / RATE)
         player.send_signal(signal.SIGINT)
-    try:
-        await asyncio.wait_for(player.wait(), 120)
-    except asyncio.TimeoutError:
-        player.kill()
-        await player.wait()
-        await play_readers
-        raise RuntimeError("trackbag play did not finish in 120 s; its stderr:\n" + "\n".join(play_err[-40:]))
-    await play_readers
+    await wait_finished(player, play_readers, play_err, "trackbag play")
     out, err = "\n".join(play_out), "\n".join(play_err)
     # Frames still in flight.
     deadline = time.monotonic() + 10

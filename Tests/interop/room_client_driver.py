@@ -15,7 +15,7 @@ import time
 
 from livekit import api, rtc
 
-from live_room import pipe
+from live_room import pipe, proc_stats, push_latency_stream
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 PORT = 7880
@@ -567,16 +567,6 @@ async def bench(trackbag, rate, size, seconds, e2ee=False):
         await sdk.disconnect()
 
 
-def proc_stats(pid):
-    """(CPU seconds, RSS KiB) of a process from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    with open(f"/proc/{pid}/status") as f:
-        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    return cpu, rss
-
-
 async def bench_fanout(trackbag, server, subscribers, rate, size, seconds):
     """The issue's benchmark with Swift subscriber processes: one SDK publisher → server → N
     Swift subscribers (room-peer) and one SDK subscriber beside them. Printed, never asserted."""
@@ -606,18 +596,7 @@ async def bench_fanout(trackbag, server, subscribers, rate, size, seconds):
         cpu0, _ = proc_stats(server.proc.pid)
         wall0 = time.monotonic()
         total = rate * seconds
-        failures = 0
-        filler = bytes(size - 8)
-        start = time.monotonic()
-        for seq in range(total):
-            delay = start + seq / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                local.try_push(rtc.DataTrackFrame(payload=seq.to_bytes(8, "big") + filler, user_timestamp=time.time_ns()))
-            except Exception:
-                failures += 1
-        achieved = total / (time.monotonic() - start)
+        failures, achieved = await push_latency_stream(local, rate, total, size)
         await asyncio.sleep(1.5)
         cpu1, rss = proc_stats(server.proc.pid)
         wall1 = time.monotonic()

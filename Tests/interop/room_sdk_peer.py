@@ -17,7 +17,7 @@ import time
 
 from livekit import api, rtc
 
-from live_room import pipe
+from live_room import pipe, proc_stats, push_latency_stream
 
 TRACKBAG = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -501,23 +501,7 @@ SCENARIOS = {
 }
 
 
-
-
 # MARK: - Benchmark (printed, never asserted): publisher at RATE Hz × SIZE bytes → N subscribers.
-
-def proc_stats(pid):
-    """CPU seconds (user+system) and RSS in KiB of a process, from /proc."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    rss = 0
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                rss = int(line.split()[1])
-    return cpu, rss
-
 
 async def bench_subscriber(url, room_name, identity, duration):
     sub = await Participant(identity).connect(url, room_name)
@@ -569,19 +553,7 @@ async def scenario_bench(url):
     cpu0, _ = proc_stats(SERVER_PID[0])
     wall0 = time.monotonic()
     total = int(rate * seconds)
-    push_failures = 0
-    filler = bytes(size - 8)
-    start = time.monotonic()
-    for seq in range(total):
-        target = start + seq / rate
-        delay = target - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        try:
-            local.try_push(rtc.DataTrackFrame(payload=seq.to_bytes(8, "big") + filler, user_timestamp=time.time_ns()))
-        except Exception:
-            push_failures += 1
-    achieved = total / (time.monotonic() - start)
+    push_failures, achieved = await push_latency_stream(local, rate, total, size)
     await asyncio.sleep(1.0)
     cpu1, rss = proc_stats(SERVER_PID[0])
     wall1 = time.monotonic()
