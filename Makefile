@@ -30,7 +30,7 @@ bench: deps release
 	scripts/bench-replay-fidelity.sh $(TRACKBAG_RELEASE)
 	$(MAKE) --no-print-directory bench-live-run
 
-# Live recording (issue 5): SDK publishers → trackbag serve → `trackbag record` beside a Python
+# Live recording: SDK publishers → trackbag serve → `trackbag record` beside a Python
 # SDK + mcap baseline, 1k/10k/50k frames/s; needs root for its network namespace (~2 min).
 bench-live: deps release
 	$(MAKE) --no-print-directory bench-live-run
@@ -39,7 +39,7 @@ bench-live-run:
 	@if [ "$$(id -u)" -ne 0 ]; then echo "bench-live: needs root (network namespace); skipped"; \
 	else scripts/bench-live-record.sh $(CURDIR)/$(TRACKBAG_RELEASE); fi
 
-# Replay fidelity (issue 5): 1 kHz for 60 s (TB_REPLAY_SECONDS) through a live room in a test
+# Replay fidelity: 1 kHz for 60 s (TB_REPLAY_SECONDS) through a live room in a test
 # namespace; sender lateness and drift, the pacing baseline, and two viewers' inter-arrival error.
 bench-replay: deps release
 	scripts/bench-replay-fidelity.sh $(TRACKBAG_RELEASE)

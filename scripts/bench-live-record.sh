@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-live-record.sh [TRACKBAG]: the "Live recording" benchmark of issue 5, inside
+# bench-live-record.sh [TRACKBAG]: the live-recording benchmark, inside
 # scripts/netns-run. SDK publishers (livekit 1.2.1) push 256-byte frames over 16 data tracks at
 # 1k, 10k and 50k frames/s through `trackbag serve`; `trackbag record` and a Python SDK + mcap
 # baseline record the same room at the same time. Prints, per rate, frames pushed, frames the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-replay-fidelity.sh [TRACKBAG]: the replay-fidelity benchmark of issue 5. A 1 kHz × 64 B
+# bench-replay-fidelity.sh [TRACKBAG]: the replay-fidelity benchmark. A 1 kHz × 64 B
 # track (60 s, or TB_REPLAY_SECONDS) is replayed by `trackbag play` into `trackbag serve`, inside
 # scripts/netns-run, with an SDK viewer (livekit 1.2.1) and a Swift viewer in the room. Prints,
 # side by side in one run: sender lateness p50/p99/max and end drift from `trackbag play`, the

@@ -2,7 +2,7 @@
 # bench-room.sh [TRACKBAG]: one LiveKit SDK publisher (livekit 1.2.1) at 1 kHz × 256 B through
 # `trackbag serve` to 1 and then 10 SDK subscriber processes, inside scripts/netns-run. Prints
 # latency p50/p99 from user timestamps (same host clock), frames lost, server CPU and RSS.
-# Figures are printed, never asserted (issue 4 benchmark). Needs root (netns).
+# Figures are printed, never asserted. Needs root (netns).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TRACKBAG="${1:-$ROOT/.build/release/trackbag}"

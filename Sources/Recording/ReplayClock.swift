@@ -6,7 +6,7 @@ import Darwin
 
 /// Paces a replay on receive times (DESIGN.md §5): frame k is due at the absolute monotonic
 /// deadline `t0 + (time_k - origin) / rate`, never after an accumulated sleep, so scheduling
-/// error does not add up (issue 2 §7: relative sleeps drifted 7% here, absolute
+/// error does not add up (measured: relative sleeps drifted 7% here, absolute
 /// `clock_nanosleep` deadlines 0.06 ms over 5 s). It measures its own lateness (actual wake-up
 /// minus deadline) for every frame it paces.
 ///
@@ -154,7 +154,7 @@ public struct LatenessHistogram: Sendable, Hashable {
     public var p99Ns: Int64 { quantileNs(0.99) }
 }
 
-/// What a paced run reports when it ends (issue 2 §7).
+/// What a paced run reports when it ends.
 public struct PacingReport: Sendable, Hashable, Encodable, CustomStringConvertible {
     public var frames: Int
     public var p50Ms: Double

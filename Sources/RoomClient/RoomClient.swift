@@ -1,4 +1,4 @@
-// RoomClient: the Swift LiveKit room client (DESIGN.md §2, §3; issue 4).
+// RoomClient: the Swift LiveKit room client (docs/ARCHITECTURE.md; LiveKit signal protocol v16).
 //
 // - `Room` (actor; `Room+Session`: join, offer/answer, trickle, ping, reconnect;
 //   `Room+DataTracks`: publish, subscribe, packets both ways) owns the room's state.

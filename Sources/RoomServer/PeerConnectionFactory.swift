@@ -2,7 +2,7 @@ import Synchronization
 import WebRTCData
 
 /// Makes the server's peer connections on one UDP port per advertised address, shared by all
-/// of them (issue 4: all up non-loopback interface addresses plus 127.0.0.1, or the `--node-ip`
+/// of them (all up non-loopback interface addresses plus 127.0.0.1, or the `--node-ip`
 /// list; `--rtc-port`, 0 = one free port chosen at start), as livekit-server's UDP mux does:
 /// one port to open in a firewall, whatever the number of participants. `ICEUDPMux` routes each
 /// datagram to its peer connection by ICE ufrag, then by the remote address it bound.

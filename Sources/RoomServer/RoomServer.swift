@@ -7,7 +7,7 @@ import NIOCore
 import ServiceLifecycle
 import WebRTCData
 
-/// The embedded LiveKit-compatible server (`trackbag serve`, issue 4): signaling over WebSocket
+/// The embedded LiveKit-compatible server (`trackbag serve`): signaling over WebSocket
 /// at `/rtc/v1` and `/rtc`, token checks at `/rtc/validate` and `/rtc/v1/validate`, rooms with
 /// data tracks forwarded over data-channel-only WebRTC.
 ///

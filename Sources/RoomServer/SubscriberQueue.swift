@@ -3,7 +3,7 @@ import Synchronization
 /// The packets waiting for one subscriber's `_data_track` channel: filled by the room actor as
 /// it forwards, drained by the subscriber session's sender task.
 ///
-/// It never grows without bound (issue 4): a packet is dropped, and counted, when the oldest
+/// It never grows without bound: a packet is dropped, and counted, when the oldest
 /// waiting packet is already `maximumDelay` old (the subscriber is that far behind, about
 /// 100 ms worth of the stream) or when `maximumBytes` are waiting. Dropping the new packet keeps
 /// what is queued whole; a lost packet costs its frame either way (packet v0: any gap drops the

@@ -1,7 +1,7 @@
 import XCTest
 @testable import Recording
 
-/// Issue 2, "Bad input": each damaged file gives a typed error naming the file and the place.
+/// Bad input: each damaged file gives a typed error naming the file and the place.
 final class BadInputTests: TemporaryDirectoryTestCase {
     func makeRecording(_ name: String, frames: Int = 2000, chunkBytes: Int = 4096) throws -> String {
         let p = path(name)

@@ -3,7 +3,7 @@ import XCTest
 import Recording
 @testable import Stages
 
-/// Every built-in transform passes user timestamps through untouched (issue 2 item 5): random
+/// Every built-in transform passes user timestamps through untouched: random
 /// frames through random chains of the transforms, configured so they keep every frame, and
 /// through jsonl sink → source round trips.
 final class PropertyTests: XCTestCase {

@@ -3,7 +3,7 @@ import XCTest
 @testable import WebRTCData
 
 /// Raw datagram throughput of two ICE transports over 127.0.0.1, printed, never asserted
-/// (BRIEF: benchmarks print figures). Set TB_BENCH=1 to run it:
+/// (benchmarks print figures, never assert them). Set TB_BENCH=1 to run it:
 /// `TB_BENCH=1 .build/debug/trackbagPackageTests.xctest WebRTCDataTests.ICETransportBenchmarkTests`
 /// It measures the ICE/UDP layer alone, the floor under DTLS/SCTP throughput.
 final class ICETransportBenchmarkTests: XCTestCase {

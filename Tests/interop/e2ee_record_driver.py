@@ -1,4 +1,4 @@
-"""Record an E2EE room without its key and replay the ciphertext (issue 7), run INSIDE
+"""Record an E2EE room without its key and replay the ciphertext, run INSIDE
 scripts/netns-run with LiveKit's official SDK (livekit==1.2.1, this process) as robot and viewers.
 Prints one JSON line with what was observed; test_e2ee_record.py judges.
 
@@ -250,7 +250,7 @@ async def main():
             "cipher_has_plaintext": any(any(m in base64.b64decode(r["payload_b64"]) for m in markers) for r in cipher),
             "cipher_length_is_plaintext_plus_tag": all(len(base64.b64decode(r["payload_b64"])) == len(p) + 16
                                                        for r, (p, _) in zip(cipher, plain)),
-            # The SDK publisher's own queue may lose a frame before the server (issue 4 note):
+            # The SDK publisher's own queue may lose a frame before the server (its one-frame drop-oldest send queue):
             # what was recorded is the sent frames, in order, byte for byte.
             "exported_plaintext_in_order_subset_of_sent": in_order_subset(plain, want) and len(plain) == len(cipher),
             "decrypt_mode_recorded": len(decrypted),

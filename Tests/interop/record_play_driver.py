@@ -1,4 +1,4 @@
-"""Record and replay a live room (issue 5), run INSIDE scripts/netns-run: `trackbag serve`,
+"""Record and replay a live room, run INSIDE scripts/netns-run: `trackbag serve`,
 `trackbag record`, `trackbag play`, and LiveKit's official SDK (livekit==1.2.1, this process) as
 the robot and as the viewer. Prints one JSON line with what was observed; the test file judges.
 

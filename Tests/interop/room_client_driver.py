@@ -1,4 +1,4 @@
-"""Live room scenarios for the Swift room client (issue 4), run INSIDE a network namespace
+"""Live room scenarios for the Swift room client, run INSIDE a network namespace
 made by scripts/netns-run: our server (`trackbag serve`), Swift peers (`trackbag room-peer`)
 and LiveKit's official SDK (livekit==1.2.1, in this process). Prints one JSON result line.
 
@@ -349,7 +349,7 @@ async def restart(trackbag, server):
 
 
 async def recorder_restart(trackbag, server):
-    """`trackbag record` across a server restart (issue 5: the room source's own reconnects):
+    """`trackbag record` across a server restart (the room source's own reconnects):
     the recorder re-joins and re-subscribes by itself, frames from before and after are in the
     file, and the reconnects are recorded as events."""
     import tempfile

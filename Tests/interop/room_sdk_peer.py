@@ -1,4 +1,4 @@
-"""Drives LiveKit's official Python SDK (livekit 1.2.1) against `trackbag serve` (issue 4).
+"""Drives LiveKit's official Python SDK (livekit 1.2.1) against `trackbag serve`.
 
 Run inside `scripts/netns-run` (libwebrtc gathers no loopback candidates):
     room_sdk_peer.py TRACKBAG SCENARIO [--dual]

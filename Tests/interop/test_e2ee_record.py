@@ -1,4 +1,4 @@
-"""Recording an end-to-end encrypted room without its key, and replaying the ciphertext (issue 7),
+"""Recording an end-to-end encrypted room without its key, and replaying the ciphertext,
 judged by LiveKit's official SDK (livekit 1.2.1) with `E2EEOptions(shared_key)`.
 
 `e2ee_record_driver.py` runs inside `scripts/netns-run`: an SDK robot publishes two encrypted

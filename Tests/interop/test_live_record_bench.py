@@ -1,4 +1,4 @@
-"""Smoke test of the live-recording benchmark (scripts/bench/live_record.py, issue 5): one low
+"""Smoke test of the live-recording benchmark (scripts/bench/live_record.py): one low
 rate (1k frames/s over 16 tracks, 3 s) inside scripts/netns-run, once with an SDK publisher and
 once with the Swift publisher (room-peer). The benchmark's figures are printed, not asserted;
 this test only checks that the runs work end to end and that at 1k frames/s `trackbag record`

@@ -1,4 +1,4 @@
-"""`trackbag play`: space pauses and resumes when stdin is a terminal (issue 5).
+"""`trackbag play`: space pauses and resumes when stdin is a terminal.
 
 Over loopback with only trackbag's own participants (no root): `trackbag serve`, a Swift viewer
 (`trackbag room-peer`) subscribed to the replayed track, and `trackbag play` with a pseudo

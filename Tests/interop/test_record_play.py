@@ -1,4 +1,4 @@
-"""`trackbag record` and `trackbag play` judged by LiveKit's official SDK, livekit 1.2.1 (issue 5).
+"""`trackbag record` and `trackbag play` judged by LiveKit's official SDK, livekit 1.2.1.
 
 Each test runs `record_play_driver.py` inside `scripts/netns-run`: an SDK publisher pushes three
 tracks (1 kHz × 48 B, 100 Hz JSON, 10 Hz × 40,000 B, the last published after the recorder

@@ -1,4 +1,4 @@
-"""Issue 2, "Bad input": a writer killed with SIGKILL mid-session leaves a file that opens and
+"""Bad input: a writer killed with SIGKILL mid-session leaves a file that opens and
 holds every frame committed before the kill; `doctor --repair` leaves a valid file. Plus the
 CLI's errors for non-SQLite and newer-version files."""
 import json

@@ -1,4 +1,4 @@
-"""Smoke test of the replay-fidelity benchmark (issue 5, `scripts/bench/replay_fidelity.py`):
+"""Smoke test of the replay-fidelity benchmark (`scripts/bench/replay_fidelity.py`):
 runs it for 3 s inside scripts/netns-run and checks that it produced every figure. The figures
 themselves are printed, never asserted (they depend on the machine's load), except what is a
 correctness fact: every frame reached the Swift viewer, in order, intact in size.

@@ -1,4 +1,4 @@
-"""The Swift room client (issue 4) live against our server (`trackbag serve`) and LiveKit's
+"""The Swift room client live against our server (`trackbag serve`) and LiveKit's
 official SDK (livekit==1.2.1): SDK → server → Swift, Swift → server → SDK, Swift ↔ Swift (plain
 and E2EE), both signaling paths (/rtc/v1 and /rtc), frames of 1 B … 100,000 B with and without
 user timestamps compared byte for byte, two subscriptions on one track, unpublish ending the
@@ -139,7 +139,7 @@ def test_swift_client_survives_server_restart(trackbag):
 def test_bench_swift_and_sdk_subscribers_side_by_side(trackbag, capsys):
     """Swift publisher at 1 kHz × 256 B and 200 Hz × 16,000 B → server → a Swift subscriber and
     an SDK subscriber in the same run: latency from user timestamps, frames lost; each plain and
-    with E2EE (issue 7: the end-to-end cost of encryption, side by side). Printed only."""
+    with E2EE (the end-to-end cost of encryption, side by side). Printed only."""
     results = [r for r in run(trackbag, "bench", timeout=300) if "server_log" not in r]
     with capsys.disabled():
         for result in results:
@@ -151,7 +151,7 @@ def test_bench_swift_and_sdk_subscribers_side_by_side(trackbag, capsys):
 
 
 def test_recorder_survives_a_server_restart(trackbag):
-    """`trackbag record` while the server restarts (issue 5): it re-joins and re-subscribes by
+    """`trackbag record` while the server restarts: it re-joins and re-subscribes by
     itself; every frame pushed before the restart and after it is in the file, byte for byte,
     and its reconnects are recorded as events."""
     result = run(trackbag, "recorder_restart")

@@ -1,4 +1,4 @@
-"""`trackbag serve` judged by LiveKit's official Python SDK, livekit 1.2.1 (issue 4).
+"""`trackbag serve` judged by LiveKit's official Python SDK, livekit 1.2.1.
 
 Each test runs `room_sdk_peer.py` inside `scripts/netns-run` (libwebrtc gathers no loopback
 candidates), which starts the server with --port 0 on the namespace's address, runs SDK

@@ -1,4 +1,4 @@
-"""WebRTCData against aiortc 1.16.0 (issue 3): Swift offerer ↔ aiortc answerer and the reverse,
+"""WebRTCData against aiortc 1.16.0: Swift offerer ↔ aiortc answerer and the reverse,
 both DTLS roles, a lite Swift answerer, reliable, unordered maxRetransmits 0 and timed
 (maxPacketLifeTime) channels opened
 from both sides, 1 B to 64 KiB messages both ways, clean close from both sides.

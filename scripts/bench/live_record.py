@@ -1,4 +1,4 @@
-"""Live-recording benchmark (issue 5), run INSIDE scripts/netns-run by the pinned venv python.
+"""Live-recording benchmark, run INSIDE scripts/netns-run by the pinned venv python.
 
 usage: live_record.py TRACKBAG [--rates 1000,10000,50000] [--seconds 10] [--tracks 16]
                       [--size 256] [--publisher sdk,swift] [--publishers N] [--buffer-size N]

@@ -1,4 +1,4 @@
-"""Replay fidelity benchmark (issue 5): replay a 1 kHz track and measure how faithfully its
+"""Replay fidelity benchmark: replay a 1 kHz track and measure how faithfully its
 timing reaches the room. Figures are printed, never asserted. Run INSIDE scripts/netns-run
 (LiveKit's SDK ignores loopback, so the server listens on the namespace's veth address), by the
 pinned venv's python; `scripts/bench-replay-fidelity.sh` does both.
@@ -19,7 +19,7 @@ One run, side by side:
    from play's own report; each viewer's inter-arrival error is |viewer gap − recorded gap| for
    every pair of consecutive recorded frames that both arrived.
 
-Targets (issue 5): sender p99 ≤ 0.5 ms, |drift| ≤ 1 ms over 60 s, subscriber p99 ≤ 2 ms.
+Targets: sender p99 ≤ 0.5 ms, |drift| ≤ 1 ms over 60 s, subscriber p99 ≤ 2 ms.
 With --json the last line printed is every figure as one JSON object (the smoke test reads it).
 
 Every process started here is ended by its PID within a bounded time; the scratch folder
@@ -49,7 +49,7 @@ RATE_HZ = 1000
 PAYLOAD_BYTES = 64
 PERIOD_NS = 1_000_000_000 // RATE_HZ
 IDENTITY, TRACK, ROOM = "robot", "imu", "fidelity"
-# Targets named in issue 5.
+# The targets this benchmark is judged by.
 SENDER_P99_TARGET_MS = 0.5
 DRIFT_TARGET_MS = 1.0
 SUBSCRIBER_P99_TARGET_MS = 2.0

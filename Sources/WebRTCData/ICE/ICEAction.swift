@@ -23,7 +23,7 @@ enum ICEAction: Hashable, Sendable {
 }
 
 /// Counters of what an agent dropped, so bad input is visible rather than silent
-/// (issue 3: "rejected with an error and counted").
+/// (bad input is rejected with an error and counted, never fatal).
 public struct ICECounters: Hashable, Sendable {
     /// Datagrams that looked like STUN but failed to decode.
     public var malformed = 0

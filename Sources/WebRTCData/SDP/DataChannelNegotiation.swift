@@ -14,7 +14,7 @@ public struct DataChannelParameters: Hashable, Sendable {
     public var candidates: [ICECandidate]
     public var endOfCandidates: Bool
     public var sctpPort: Int
-    /// What we can receive; 262144 like libwebrtc (issue 3 §4).
+    /// What we can receive; 262144 like libwebrtc (RFC 8841 §6).
     public var maxMessageSize: Int
 
     public init(iceUfrag: String, icePwd: String, iceLite: Bool = false, fingerprint: SDPFingerprint,

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One UDP socket per advertised address, shared by many ICE transports: the embedded server's
-/// `--rtc-port` (issue 3: "one UDP port per advertised address"; pion calls this a UDP mux).
+/// `--rtc-port`, one UDP port per advertised address as livekit-server's (pion calls this a UDP mux).
 ///
 /// Routing, per datagram (RFC 8445 §7.3: a check names its target by USERNAME):
 /// - a STUN Binding request goes to the transport whose local ufrag is the part of USERNAME

@@ -1,6 +1,6 @@
 import DataTracks
 
-/// Data track codec and E2EE throughput (issue 7 benchmark, codec part): AES-128-GCM encrypt
+/// Data track codec and E2EE throughput (the codec part of the E2EE benchmark): AES-128-GCM encrypt
 /// and decrypt MB/s for 256-byte and 16,000-byte frames, and packetize / depacketize frames/s,
 /// each beside the plain path in the same run. Figures are printed, never asserted. Every
 /// measurement is bounded by time (`secondsPerCase`) and by iteration count.

@@ -3,7 +3,7 @@ import Pipeline
 import Recording
 import Stages
 
-/// `trackbag bench pipeline`: the offline pipeline of issue 2 (recording → decode(json) →
+/// `trackbag bench pipeline`: the offline reference pipeline (recording → decode(json) →
 /// filter → downsample → recording) with per-stage frames/s, the same graph without file I/O,
 /// each stage alone in CPU time, and the runtime's own cost per hop (a source re-emitting one
 /// shared batch → null sink, directly and through pass-through transforms). Figures are

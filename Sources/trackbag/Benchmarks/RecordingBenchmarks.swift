@@ -5,7 +5,7 @@ import Pipeline
 import Recording
 import Stages
 
-/// Issue 2 benchmarks for the recording format: write path (writer, recording sink, and the
+/// Benchmarks for the recording format: write path (writer, recording sink, and the
 /// limit loop side by side), read path, and replay pacing.
 enum RecordingBenchmarks {
     static let cases: [BenchCase] = [
@@ -185,7 +185,7 @@ enum RecordingBenchmarks {
         return checksum == -1 ? "!" : ""
     }
 
-    /// The limit of this machine (issue 2): the same payload bytes, concatenated per track into
+    /// The limit of this machine: the same payload bytes, concatenated per track into
     /// 1 MiB chunks, zstd-compressed with one reused context, each blob inserted into SQLite
     /// (WAL, synchronous=NORMAL, one transaction per chunk). No framing, no index, no pipeline.
     static func limitLoop(_ w: Workload, _ frames: Int, level: Int, path: String) throws -> String {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import RoomServer
 
-/// `trackbag serve`: the embedded LiveKit-compatible server (DESIGN.md §9, issue 4).
+/// `trackbag serve`: the embedded LiveKit-compatible server (docs/ARCHITECTURE.md).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
