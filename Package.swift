@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
-// trackbag: record, replay and pipe LiveKit data tracks. Layers, lowest first (DESIGN.md §2):
-// C shims → DataTracks, WebRTCData, LiveKitProtocol, Recording, MCAP → Pipeline → Stages → trackbag.
+// trackbag: record, replay and pipe LiveKit data tracks. Layers, lowest first:
+// C shims, Codecs → DataTracks, WebRTCData, LiveKitProtocol, TrackModel → Recording, MCAP → Pipeline
+// → Stages → trackbag (docs/ARCHITECTURE.md).
 import PackageDescription
 
 let package = Package(
@@ -28,11 +29,20 @@ let package = Package(
         .target(name: "COpenSSL", path: "Sources/COpenSSL",
                 linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
+        // Pure text and binary codecs (JSON, CBOR, MessagePack, base64, globs) and the value tree
+        // they decode into; no dependencies, usable from any layer.
+        .target(name: "Codecs"),
+        // The shared vocabulary above the wire: tracks, schemas, session events, track globs and
+        // time offsets. Storage, pipeline and stages all name tracks with it.
+        .target(name: "TrackModel", dependencies: ["Codecs"]),
+        // Synthetic robot sessions for the demo, benchmarks and tests (seeded, reproducible).
+        .target(name: "Synthetic", dependencies: ["TrackModel", "Codecs"]),
+
         // Wire layers: pure codecs and state machines, no pipeline knowledge.
         .target(name: "DataTracks", dependencies: ["COpenSSL"]),
         .target(name: "WebRTCData", dependencies: ["COpenSSL", "CUsrsctp"]),
         .target(name: "LiveKitProtocol", dependencies: [
-            .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL", "CZlib",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL", "CZlib", "Codecs",
         ]),
 
         // LiveKit rooms: the Swift client and the embedded server, on the wire layers above.
@@ -47,31 +57,35 @@ let package = Package(
         ]),
 
         // Storage layers.
-        .target(name: "Recording", dependencies: ["CSQLite", "CZstd"]),
+        .target(name: "Recording", dependencies: ["TrackModel", "CSQLite", "CZstd"]),
         // CRC-32 for MCAP's chunk and data-section CRCs: PCLMULQDQ folding, zlib for the rest.
         .target(name: "CCRC32", path: "Sources/CCRC32", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CCRC32"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
-        .target(name: "Pipeline", dependencies: ["Recording", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Stages", dependencies: ["Pipeline", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol"],
+        .target(name: "Pipeline", dependencies: ["TrackModel", "Codecs", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Stages", dependencies: ["Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol"],
                 path: "Plugins"),
 
         .executableTarget(name: "trackbag", dependencies: [
-            "Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
+            "Stages", "Pipeline", "TrackModel", "Codecs", "Synthetic", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
             "RoomClient", "RoomServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
 
-        .testTarget(name: "DataTracksTests", dependencies: ["DataTracks"]),
-        .testTarget(name: "WebRTCDataTests", dependencies: ["WebRTCData"]),
-        .testTarget(name: "LiveKitProtocolTests", dependencies: ["LiveKitProtocol"]),
-        .testTarget(name: "RoomClientTests", dependencies: ["RoomClient", "RoomServer"]),
-        .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"]),
-        .testTarget(name: "RecordingTests", dependencies: ["Recording"]),
-        .testTarget(name: "MCAPTests", dependencies: ["MCAP"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Pipeline", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "RoomClient"]),
+        // What every test target shares: the SDK captures, hex literals, waiting, scratch paths.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DataTracksTests", dependencies: ["TestSupport", "Synthetic", "DataTracks"]),
+        .testTarget(name: "WebRTCDataTests", dependencies: ["TestSupport", "WebRTCData"]),
+        .testTarget(name: "LiveKitProtocolTests", dependencies: ["TestSupport", "Synthetic", "LiveKitProtocol"]),
+        .testTarget(name: "RoomClientTests", dependencies: ["TestSupport", "RoomClient", "RoomServer"]),
+        .testTarget(name: "RoomServerTests", dependencies: ["TestSupport", "RoomServer"]),
+        .testTarget(name: "CodecsTests", dependencies: ["TestSupport", "Synthetic", "Codecs"]),
+        .testTarget(name: "TrackModelTests", dependencies: ["TestSupport", "TrackModel"]),
+        .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Synthetic", "Recording", "TrackModel"]),
+        .testTarget(name: "MCAPTests", dependencies: ["TestSupport", "MCAP"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "TrackModel", "Codecs"]),
+        .testTarget(name: "StagesTests", dependencies: ["TestSupport", "Synthetic", "Stages", "Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "RoomClient"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Recording
+import TrackModel
 
 /// How trackbag tracks, frames and events map onto MCAP channels, messages and metadata; the
 /// sink writes it and the source reads it back. Specified in `schemas/mcap-mapping.md`.

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 
 /// What a LiveKit access token says: the registered JWT claims LiveKit uses (RFC 7519 §4.1) and
@@ -52,14 +53,14 @@ public enum AccessToken {
     /// Signs `claims` with `secret`; the token's issuer is `claims.apiKey`.
     public static func sign(_ claims: AccessTokenClaims, secret: String) throws(LiveKitProtocolError) -> String {
         guard !claims.apiKey.isEmpty, !secret.isEmpty else { throw .missingCredentials }
-        let header = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let header = Base64.encodeURL(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding plain strings, integers and booleans cannot fail.
         let json = (try? encoder.encode(WireClaims(claims))) ?? Data("{}".utf8)
-        let signingInput = header + "." + Base64URL.encode(json)
+        let signingInput = header + "." + Base64.encodeURL(json)
         let signature = HMACSHA256.mac(key: Array(secret.utf8), message: Array(signingInput.utf8))
-        return signingInput + "." + Base64URL.encode(signature)
+        return signingInput + "." + Base64.encodeURL(signature)
     }
 
     /// Checks `token` as a LiveKit server does and returns its claims.
@@ -76,7 +77,7 @@ public enum AccessToken {
         let header: WireHeader = try decodeJSON(parts[0], part: "header")
         guard header.alg == "HS256" else { throw .unsupportedAlgorithm(header.alg) }
         let wire: WireClaims = try decodeJSON(parts[1], part: "payload")
-        guard let signature = Base64URL.decode(parts[2]) else {
+        guard let signature = Base64.decodeURL(parts[2]) else {
             throw .malformedToken(part: "signature", reason: "not base64url")
         }
         let apiKey = wire.iss ?? ""
@@ -97,7 +98,7 @@ public enum AccessToken {
     }
 
     private static func decodeJSON<T: Decodable>(_ text: Substring, part: String) throws(LiveKitProtocolError) -> T {
-        guard let bytes = Base64URL.decode(text) else { throw .malformedToken(part: part, reason: "not base64url") }
+        guard let bytes = Base64.decodeURL(text) else { throw .malformedToken(part: part, reason: "not base64url") }
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {

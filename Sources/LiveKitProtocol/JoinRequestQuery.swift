@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import SwiftProtobuf
 
@@ -17,7 +18,7 @@ public enum JoinRequestQuery {
         guard value.utf8.count <= maximumSize * 4 / 3 + 4 else {
             throw .malformedJoinRequest(stage: "base64url", reason: "longer than \(maximumSize) bytes")
         }
-        guard let bytes = Base64URL.decode(value) else {
+        guard let bytes = Base64.decodeURL(value) else {
             throw .malformedJoinRequest(stage: "base64url", reason: "not base64url")
         }
         let wrapped: Livekit_WrappedJoinRequest
@@ -56,7 +57,7 @@ public enum JoinRequestQuery {
         wrapped.compression = gzip ? .gzip : .none
         wrapped.joinRequest = Data(gzip ? Gzip.compress(inner) : inner)
         let outer: [UInt8] = (try? wrapped.serializedBytes()) ?? []
-        let text = Base64URL.encode(outer)
+        let text = Base64.encodeURL(outer)
         return text + String(repeating: "=", count: (4 - text.utf8.count % 4) % 4)
     }
 }

@@ -1,4 +1,5 @@
-import Recording
+import TrackModel
+import Codecs
 
 /// The one unit that flows through every pipeline stage (DESIGN.md §1).
 ///

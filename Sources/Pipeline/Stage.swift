@@ -1,4 +1,4 @@
-import Recording
+import TrackModel
 
 /// The three kinds of stage a pipeline config names (Vector-style: sources and sinks are nouns,
 /// transforms verbs).

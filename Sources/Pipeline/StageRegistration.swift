@@ -1,4 +1,4 @@
-import Recording
+import TrackModel
 
 /// A built stage, ready for the runtime to own.
 public enum BuiltStage: Sendable {

@@ -1,3 +1,4 @@
+import TrackModel
 /// A track as stored in a file: its row id and what the writer knew about it.
 public struct RecordedTrack: Sendable, Hashable {
     public var id: Int

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TrackModel
 
 /// Checks a `.tbag` file deeply and recovers what can be recovered (`trackbag doctor`).
 public enum RecordingDoctor {

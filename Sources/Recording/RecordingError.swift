@@ -1,7 +1,7 @@
 /// The Recording module's one error: what went wrong, in which file and where in it.
 ///
 /// `place` names the spot a human can look at: `"PRAGMA user_version"`, `"chunk 12 (track 3),
-/// byte 40"`, `"glob column 7"`. Errors from bad input are always thrown, never trapped.
+/// byte 40"`. Errors from bad input are always thrown, never trapped.
 public struct RecordingError: Error, Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Sendable, Hashable {
         /// The file is not an SQLite database at all.
@@ -16,10 +16,6 @@ public struct RecordingError: Error, Sendable, Hashable, CustomStringConvertible
         case newerVersion
         /// Opening, creating or writing the file failed (permissions, disk full, exists).
         case io
-        /// A bad `IDENTITY/NAME` glob.
-        case badGlob
-        /// A bad time offset such as `1.5x`.
-        case badTimeOffset
         /// A caller passed something this API does not accept (unknown track id…).
         case invalidArgument
         /// Any other SQLite failure.
@@ -30,7 +26,7 @@ public struct RecordingError: Error, Sendable, Hashable, CustomStringConvertible
     public var message: String
     /// The file concerned, when there is one.
     public var file: String?
-    /// Where in the file (or in the glob/offset text) the problem is.
+    /// Where in the file the problem is.
     public var place: String?
 
     public init(_ kind: Kind, _ message: String, file: String? = nil, place: String? = nil) {

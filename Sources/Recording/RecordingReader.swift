@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TrackModel
 
 /// Reads a `.tbag` file: its meta, tracks and events, summary statistics, and its frames in
 /// receive-time order across tracks (`frames(_:)`).

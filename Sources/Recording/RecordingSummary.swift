@@ -105,3 +105,4 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TrackModel

@@ -322,6 +322,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import TrackModel
 
 func fileExists(_ path: String) -> Bool {
     var st = stat()

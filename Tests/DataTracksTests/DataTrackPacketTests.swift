@@ -1,3 +1,5 @@
+import Synthetic
+import TestSupport
 import XCTest
 @testable import DataTracks
 

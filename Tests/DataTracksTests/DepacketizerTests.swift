@@ -1,3 +1,4 @@
+import Synthetic
 import XCTest
 @testable import DataTracks
 

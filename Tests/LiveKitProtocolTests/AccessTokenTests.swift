@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import XCTest
 @testable import LiveKitProtocol
@@ -127,16 +128,16 @@ final class AccessTokenTests: XCTestCase {
     func testTamperedPayloadRejected() throws {
         var parts = pyjwtToken.split(separator: ".").map(String.init)
         // Same claims with canPublishData flipped to true, signature kept.
-        let forged = Array(String(decoding: Base64URL.decode(parts[1])!, as: UTF8.self)
+        let forged = Array(String(decoding: Base64.decodeURL(parts[1])!, as: UTF8.self)
             .replacingOccurrences(of: "\"canPublishData\":false", with: "\"canPublishData\":true").utf8)
-        parts[1] = Base64URL.encode(forged)
+        parts[1] = Base64.encodeURL(forged)
         XCTAssertThrowsError(try AccessToken.verify(parts.joined(separator: "."), keys: keys, now: during)) {
             XCTAssertEqual($0 as? LiveKitProtocolError, .badSignature)
         }
         // One flipped bit in the signature.
-        var signature = Base64URL.decode(pyjwtToken.split(separator: ".")[2])!
+        var signature = Base64.decodeURL(pyjwtToken.split(separator: ".")[2])!
         signature[5] ^= 0x01
-        let flipped = pyjwtToken.split(separator: ".").prefix(2).joined(separator: ".") + "." + Base64URL.encode(signature)
+        let flipped = pyjwtToken.split(separator: ".").prefix(2).joined(separator: ".") + "." + Base64.encodeURL(signature)
         XCTAssertThrowsError(try AccessToken.verify(flipped, keys: keys, now: during)) {
             XCTAssertEqual($0 as? LiveKitProtocolError, .badSignature)
         }
@@ -145,7 +146,7 @@ final class AccessTokenTests: XCTestCase {
     func testOtherAlgorithmsRejected() throws {
         let payload = pyjwtToken.split(separator: ".")[1]
         for alg in ["none", "HS512", "RS256"] {
-            let header = Base64URL.encode(Array("{\"alg\":\"\(alg)\",\"typ\":\"JWT\"}".utf8))
+            let header = Base64.encodeURL(Array("{\"alg\":\"\(alg)\",\"typ\":\"JWT\"}".utf8))
             XCTAssertThrowsError(try AccessToken.verify("\(header).\(payload).", keys: keys, now: during)) {
                 XCTAssertEqual($0 as? LiveKitProtocolError, .unsupportedAlgorithm(alg))
             }
@@ -158,11 +159,11 @@ final class AccessTokenTests: XCTestCase {
             ("", "token"), ("abc", "token"), ("a.b", "token"), ("a.b.c.d", "token"),
             ("!!.e30.sig", "header"),
             ("\(header).e30=x.sig", "payload"),                                      // bad padding
-            ("\(header).\(Base64URL.encode(Array("[1,2]".utf8))).", "payload"),       // not an object
-            ("\(header).\(Base64URL.encode(Array("{\"exp\":\"soon\"}".utf8))).", "payload"),
-            ("\(header).\(Base64URL.encode(Array("{\"video\":{\"roomJoin\":\"yes\"}}".utf8))).", "payload"),
+            ("\(header).\(Base64.encodeURL(Array("[1,2]".utf8))).", "payload"),       // not an object
+            ("\(header).\(Base64.encodeURL(Array("{\"exp\":\"soon\"}".utf8))).", "payload"),
+            ("\(header).\(Base64.encodeURL(Array("{\"video\":{\"roomJoin\":\"yes\"}}".utf8))).", "payload"),
             ("\(header).e30.*", "signature"),
-            ("\(Base64URL.encode(Array("{}".utf8))).e30.", "header"),                // no alg
+            ("\(Base64.encodeURL(Array("{}".utf8))).e30.", "header"),                // no alg
         ]
         for (token, part) in cases {
             XCTAssertThrowsError(try AccessToken.verify(token, keys: keys, now: during), token) { error in

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 import SwiftProtobuf
 import XCTest
@@ -44,7 +45,7 @@ final class JoinRequestQueryTests: XCTestCase {
             0x12, 0x02,       //   JoinRequest.connection_settings (2), LEN 2
             0x08, 0x01,       //     auto_subscribe = true
         ]
-        let request = try JoinRequestQuery.decode(Base64URL.encode(wrapped))
+        let request = try JoinRequestQuery.decode(Base64.encodeURL(wrapped))
         XCTAssertTrue(request.connectionSettings.autoSubscribe)
     }
 
@@ -59,22 +60,22 @@ final class JoinRequestQueryTests: XCTestCase {
             }
         }
         XCTAssertEqual(stage("not base64!"), "base64url")
-        XCTAssertEqual(stage(Base64URL.encode([0x12, 0x09, 0x01])), "WrappedJoinRequest")        // LEN past the end
-        XCTAssertEqual(stage(Base64URL.encode([0x08, 0x05])), "WrappedJoinRequest")              // compression 5
-        XCTAssertEqual(stage(Base64URL.encode([0x12, 0x02, 0x0A, 0x09])), "JoinRequest")         // inner truncated
-        XCTAssertEqual(stage(Base64URL.encode([0x08, 0x01, 0x12, 0x03, 0x1F, 0x8B, 0x08])), "gzip")
+        XCTAssertEqual(stage(Base64.encodeURL([0x12, 0x09, 0x01])), "WrappedJoinRequest")        // LEN past the end
+        XCTAssertEqual(stage(Base64.encodeURL([0x08, 0x05])), "WrappedJoinRequest")              // compression 5
+        XCTAssertEqual(stage(Base64.encodeURL([0x12, 0x02, 0x0A, 0x09])), "JoinRequest")         // inner truncated
+        XCTAssertEqual(stage(Base64.encodeURL([0x08, 0x01, 0x12, 0x03, 0x1F, 0x8B, 0x08])), "gzip")
 
         // A truncated gzip stream of a real request.
         var wrapped = Livekit_WrappedJoinRequest()
         wrapped.compression = .gzip
         let full = Gzip.compress(try sdkLikeRequest().serializedBytes())
         wrapped.joinRequest = Data(full.prefix(full.count / 2))
-        XCTAssertEqual(stage(Base64URL.encode(try wrapped.serializedBytes() as [UInt8])), "gzip")
+        XCTAssertEqual(stage(Base64.encodeURL(try wrapped.serializedBytes() as [UInt8])), "gzip")
 
         // A decompression bomb: 2 MiB of zeros compress to ~2 KB but exceed the 1 MiB limit.
         wrapped.joinRequest = Data(Gzip.compress([UInt8](repeating: 0, count: 2 << 20)))
         XCTAssertLessThan(wrapped.joinRequest.count, 10_000)
-        XCTAssertEqual(stage(Base64URL.encode(try wrapped.serializedBytes() as [UInt8])), "gzip")
+        XCTAssertEqual(stage(Base64.encodeURL(try wrapped.serializedBytes() as [UInt8])), "gzip")
     }
 
     func testGzipDecompressErrors() {
@@ -99,7 +100,7 @@ final class SDKJoinRequestTests: XCTestCase {
         let value = String(decoding: try fixture("python-sdk-1.2.1-join-request.txt"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         XCTAssertEqual(value.utf8.count % 4, 0, "the SDK pads its base64url (URL_SAFE)")
-        let wrapped = try Livekit_WrappedJoinRequest(serializedBytes: try XCTUnwrap(Base64URL.decode(value)))
+        let wrapped = try Livekit_WrappedJoinRequest(serializedBytes: try XCTUnwrap(Base64.decodeURL(value)))
         XCTAssertEqual(wrapped.compression, .gzip, "the SDK gzips its join request")
 
         let request = try JoinRequestQuery.decode(value)

@@ -1,3 +1,5 @@
+import Synthetic
+import Codecs
 import Foundation
 import XCTest
 @testable import LiveKitProtocol
@@ -66,9 +68,9 @@ final class MalformedInputTests: XCTestCase {
         join.publisherOffer.sdp = String(try SharedTestVectors.text("plain", "publisher-offer-single-pc.sdp").prefix(2000))
         for gzip in [false, true] {
             let value = JoinRequestQuery.encode(join, gzip: gzip)
-            var wrapped: [UInt8] = Base64URL.decode(value) ?? []
+            var wrapped: [UInt8] = Base64.decodeURL(value) ?? []
             for bytes in mutations(of: wrapped, count: 800, seed: gzip ? 2 : 3) {
-                _ = try? JoinRequestQuery.decode(Base64URL.encode(bytes))
+                _ = try? JoinRequestQuery.decode(Base64.encodeURL(bytes))
             }
             wrapped = Array(value.utf8)
             for bytes in mutations(of: wrapped, count: 300, seed: 4) {

@@ -1,20 +1,10 @@
 import XCTest
+import TestSupport
 @testable import MCAP
 
 /// Record codecs byte by byte against the spec's field tables (foxglove/mcap spec, "Records",
 /// "Serialization": little-endian, uint32-prefixed strings and maps).
 final class RecordCodecTests: XCTestCase {
-    func hex(_ s: String) -> [UInt8] {
-        let digits = s.filter { $0.isHexDigit }
-        var out: [UInt8] = []
-        var i = digits.startIndex
-        while i < digits.endIndex {
-            let j = digits.index(i, offsetBy: 2)
-            out.append(UInt8(digits[i..<j], radix: 16)!)
-            i = j
-        }
-        return out
-    }
 
     func encoded(_ f: (inout ByteWriter) -> Void) -> [UInt8] {
         var w = ByteWriter()

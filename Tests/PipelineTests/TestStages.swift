@@ -1,6 +1,6 @@
 import Foundation
 @testable import Pipeline
-import Recording
+import TrackModel
 
 /// Real stages for runtime tests (they produce and record real frames; nothing is faked about
 /// the runtime under test).

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Recording
+import TrackModel
 
 /// Bad input: each damaged file gives a typed error naming the file and the place.
 final class BadInputTests: TemporaryDirectoryTestCase {

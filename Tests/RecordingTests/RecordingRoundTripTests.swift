@@ -1,5 +1,7 @@
+import Synthetic
 import XCTest
 @testable import Recording
+import TrackModel
 
 final class RecordingRoundTripTests: TemporaryDirectoryTestCase {
     let imu = TrackInfo(identity: "robot-1", name: "imu", sid: "DTR_abc", pubHandle: 7, encryption: .none,
@@ -51,7 +53,7 @@ final class RecordingRoundTripTests: TemporaryDirectoryTestCase {
     func testMergeSeekAndFilterAcrossManyChunks() throws {
         let p = path("m.tbag")
         let w = try RecordingWriter(path: p, options: .init(chunkBytes: 256, chunkIntervalNs: nil))
-        var rng = SplitMix64(state: 7)
+        var rng = SplitMix64(seed: 7)
         var ids: [Int] = []
         for i in 0..<5 { ids.append(try w.addTrack(TrackInfo(identity: "robot-\(i % 2)", name: "t\(i)"))) }
         var written: [RecordedFrame] = []
@@ -120,7 +122,7 @@ final class RecordingRoundTripTests: TemporaryDirectoryTestCase {
         let p = path("raw.tbag")
         let w = try RecordingWriter(path: p)
         let t = try w.addTrack(cam)
-        var rng = SplitMix64(state: 1)
+        var rng = SplitMix64(seed: 1)
         let payload = (0..<4000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         try w.append(track: t, receiveTimeNs: 5, userTimestamp: 5, payload: payload)
         try w.close()

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Recording
+import Synthetic
 
 /// A fresh temporary directory per test, removed afterwards.
 class TemporaryDirectoryTestCase: XCTestCase {
@@ -25,14 +26,3 @@ class TemporaryDirectoryTestCase: XCTestCase {
     }
 }
 
-/// Deterministic pseudo-random numbers (tests must be reproducible).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

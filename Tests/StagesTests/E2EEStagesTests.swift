@@ -3,6 +3,8 @@ import XCTest
 @testable import Pipeline
 import Recording
 @testable import Stages
+import TrackModel
+import Codecs
 
 /// E2EE passthrough recordings in the pipeline: the stored form in JSON lines, the `decrypt`
 /// transform, `decode` leaving ciphertext alone, and the `e2ee` options of the room stages.

@@ -4,6 +4,7 @@ import Pipeline
 import Recording
 import XCTest
 @testable import Stages
+import TrackModel
 
 /// The `mcap` sink and source: frames → MCAP → frames keeps every field (schemas/mcap-mapping.md).
 final class MCAPStageTests: XCTestCase {

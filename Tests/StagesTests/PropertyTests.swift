@@ -1,7 +1,9 @@
+import Synthetic
 import XCTest
 @testable import Pipeline
 import Recording
 @testable import Stages
+import TrackModel
 
 /// Every built-in transform passes user timestamps through untouched: random
 /// frames through random chains of the transforms, configured so they keep every frame, and

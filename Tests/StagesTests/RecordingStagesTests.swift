@@ -3,6 +3,7 @@ import XCTest
 @testable import Pipeline
 @testable import Recording
 @testable import Stages
+import TrackModel
 
 /// Collects what a source emits; throws CancellationError after `limit` frames (to end loops).
 actor CollectingEmitter: BatchEmitter {
@@ -169,8 +170,8 @@ final class RecordingStagesTests: XCTestCase {
 
     func testSourceRejectsBadGlobAndMissingFile() async throws {
         XCTAssertThrowsError(try RecordingSource(config: .init(path: "x.tbag", tracks: ["imu"]))) { e in
-            XCTAssertEqual((e as? RecordingError)?.kind, .badGlob)
-            XCTAssertEqual((e as? RecordingError)?.place, "tracks[0] glob column 4")
+            XCTAssertEqual((e as? TrackModelError)?.kind, .badGlob)
+            XCTAssertEqual((e as? TrackModelError)?.place, "tracks[0] glob column 4")
         }
         do {
             try await RecordingSource(config: .init(path: path("absent.tbag"))).run(into: CollectingEmitter())

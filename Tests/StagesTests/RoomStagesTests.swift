@@ -5,6 +5,7 @@ import Recording
 import RoomClient
 @testable import Stages
 import XCTest
+import TrackModel
 
 /// The room source and republish sink without a room: options, credentials, identity mapping
 /// and the live batch buffer. Against a real server and LiveKit's SDK they are judged by

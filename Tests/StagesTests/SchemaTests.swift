@@ -1,6 +1,7 @@
 import XCTest
 @testable import Pipeline
 @testable import Stages
+import Codecs
 
 /// `schemas/pipeline.schema.json` must stay in step with the registry: valid JSON, and every
 /// built-in stage type described for its kind.

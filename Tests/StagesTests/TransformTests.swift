@@ -1,15 +1,17 @@
 import XCTest
+import TestSupport
 @testable import Pipeline
 import Recording
 @testable import Stages
+import TrackModel
 
 final class TransformTests: XCTestCase {
     func testDecodeUsesTrackEncodingThenOptionAndCountsFailures() async throws {
         let stage = Decode(config: .init(encoding: .json, onError: .pass))
         let batch = Batch(frames: [
             frame(payload: Array(#"{"a":1}"#.utf8), ts: 5),
-            frame(payload: bytes(hex: "a16161 01"), ts: 6, encoding: "cbor"),
-            frame(payload: bytes(hex: "81a16101"), ts: 7, encoding: "msgpack"),
+            frame(payload: hex("a16161 01"), ts: 6, encoding: "cbor"),
+            frame(payload: hex("81a16101"), ts: 7, encoding: "msgpack"),
             frame(payload: [0xFF], ts: 8),
             frame(payload: [1], ts: nil, encoding: "protobuf"),
         ], events: [SessionEvent(timeNs: 1, kind: .note, detail: "kept")])

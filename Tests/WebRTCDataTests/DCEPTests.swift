@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import WebRTCData
 
 final class DCEPTests: XCTestCase {
@@ -74,13 +75,4 @@ final class DCEPTests: XCTestCase {
         XCTAssertEqual(Array(bytes[4 ..< 8]), [0x00, 0x00, 0x0B, 0xB8])
         XCTAssertEqual(try DCEPOpen(bytes: bytes).reliability, .maxPacketLifeTime(milliseconds: 3000))
     }
-}
-
-func hex(_ text: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var iterator = text.makeIterator()
-    while let high = iterator.next(), let low = iterator.next() {
-        out.append(UInt8(String([high, low]), radix: 16)!)
-    }
-    return out
 }

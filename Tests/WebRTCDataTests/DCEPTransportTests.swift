@@ -1,4 +1,5 @@
 import XCTest
+import TestSupport
 @testable import WebRTCData
 
 /// A hand-driven peer (our own DTLSConnection and SCTPAssociation, no DCEP logic) against a
@@ -104,15 +105,5 @@ final class DCEPTransportTests: XCTestCase {
         try await channel.send("back")
         try await waitUntil { await peer.messages(on: 2).contains { $0.payloadProtocol == .string && $0.payload == Array("back".utf8) } }
         await transport.close()
-    }
-
-    private func waitUntil(_ condition: @escaping @Sendable () async -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if await condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        XCTFail("condition not met within 10 s")
-        throw WebRTCDataError(.dataChannel, .timeout, at: "test", "condition not met")
     }
 }

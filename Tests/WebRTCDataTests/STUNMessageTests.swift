@@ -1,10 +1,11 @@
 import XCTest
+import TestSupport
 @testable import WebRTCData
 
 /// STUN codec against RFC 5769 (test vectors for STUN), byte for byte.
 final class STUNMessageTests: XCTestCase {
     /// RFC 5769 §2.1 sample request; short-term password "VOkJxbRl1RmTxUk/WvJxBt".
-    let request = bytes("""
+    let request = hex("""
         00 01 00 58  // Binding request, length 88
         21 12 a4 42  // magic cookie
         b7 e7 a7 01 bc 34 d6 86 fa 87 df ae  // transaction ID
@@ -17,7 +18,7 @@ final class STUNMessageTests: XCTestCase {
         80 28 00 04 e5 7a 3b cf  // FINGERPRINT
         """)
     /// RFC 5769 §2.2: XOR-MAPPED-ADDRESS 192.0.2.1:32853.
-    let ipv4Response = bytes("""
+    let ipv4Response = hex("""
         01 01 00 3c 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae
         80 22 00 0b 74 65 73 74 20 76 65 63 74 6f 72 20  // SOFTWARE "test vector"
         00 20 00 08 00 01 a1 47 e1 12 a6 43  // XOR-MAPPED-ADDRESS
@@ -25,7 +26,7 @@ final class STUNMessageTests: XCTestCase {
         80 28 00 04 c0 7d 4c 96
         """)
     /// RFC 5769 §2.3: XOR-MAPPED-ADDRESS [2001:db8:1234:5678:11:2233:4455:6677]:32853.
-    let ipv6Response = bytes("""
+    let ipv6Response = hex("""
         01 01 00 48 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae
         80 22 00 0b 74 65 73 74 20 76 65 63 74 6f 72 20
         00 20 00 14 00 02 a1 47 01 13 a9 fa a5 d3 f1 79 bc 25 f4 b5 be d2 b9 d9
@@ -39,7 +40,7 @@ final class STUNMessageTests: XCTestCase {
         let message = try StunMessage.decode(request)
         XCTAssertEqual(message.method, .binding)
         XCTAssertEqual(message.messageClass, .request)
-        XCTAssertEqual(message.transactionID.bytes, bytes("b7 e7 a7 01 bc 34 d6 86 fa 87 df ae"))
+        XCTAssertEqual(message.transactionID.bytes, hex("b7 e7 a7 01 bc 34 d6 86 fa 87 df ae"))
         XCTAssertEqual(message.software, "STUN test client")
         XCTAssertEqual(try message.priority(), 0x6E00_01FF)
         let role = try XCTUnwrap(try message.iceRole())
@@ -87,7 +88,7 @@ final class STUNMessageTests: XCTestCase {
     /// RFC 5769 §2.4: long-term credentials, username "マトリックス", realm "example.org",
     /// password "TheMatrIX" (after SASLprep), no FINGERPRINT.
     func testLongTermCredentialVectorByteForByte() throws {
-        let vector = bytes("""
+        let vector = hex("""
             00 01 00 60 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e
             00 06 00 12 e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9 00 00  // USERNAME
             00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79 36 34 73 41  // NONCE
@@ -147,13 +148,13 @@ final class STUNMessageTests: XCTestCase {
         XCTAssertEqual(reason(oddLength), .badLength)
         XCTAssertEqual(reason(ipv4Response + [0, 0, 0, 0]), .badLength)
         // An attribute whose length runs past the end of the message.
-        let overrun = bytes("00 01 00 08 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 00 06 00 40 61 62 63 64")
+        let overrun = hex("00 01 00 08 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 00 06 00 40 61 62 63 64")
         XCTAssertEqual(reason(overrun), .truncated)
         // MESSAGE-INTEGRITY of the wrong size.
-        let shortIntegrity = bytes("00 01 00 08 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 00 08 00 04 61 62 63 64")
+        let shortIntegrity = hex("00 01 00 08 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 00 08 00 04 61 62 63 64")
         XCTAssertEqual(reason(shortIntegrity), .badAttribute)
         // XOR-MAPPED-ADDRESS with an unknown family decodes as a message but not as an address.
-        let badFamily = bytes("01 01 00 0c 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 00 20 00 08 00 07 a1 47 e1 12 a6 43")
+        let badFamily = hex("01 01 00 0c 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 fa 87 df ae 00 20 00 08 00 07 a1 47 e1 12 a6 43")
         XCTAssertThrowsError(try StunMessage.decode(badFamily).xorMappedAddress()) {
             XCTAssertEqual(($0 as? WebRTCDataError)?.reason, .badAttribute)
         }

@@ -1,6 +1,7 @@
 import MCAP
 import Pipeline
 import Recording
+import TrackModel
 
 /// `mcap` sink: writes frames to an MCAP file Foxglove and the `mcap` tools read. One channel
 /// per track (more when a track's info changes or it mixes frames with and without user

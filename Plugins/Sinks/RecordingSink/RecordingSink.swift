@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Pipeline
 import Recording
+import TrackModel
 
 /// `type: recording` sink: writes frames and events into `.tbag` files (RecordingWriter),
 /// starting a new file when `split` says so. An actor: the runtime's one task for this sink

@@ -1,5 +1,6 @@
 import Pipeline
 import Recording
+import TrackModel
 
 extension RecordingSink {
     /// Options of a `type: recording` sink.

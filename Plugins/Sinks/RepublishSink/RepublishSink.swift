@@ -2,6 +2,7 @@ import DataTracks
 import Pipeline
 import Recording
 import RoomClient
+import TrackModel
 
 /// `type: republish` sink: publishes the frames it receives as data tracks in a LiveKit room,
 /// under the recorded track names and frame encodings, user timestamps unchanged, so a

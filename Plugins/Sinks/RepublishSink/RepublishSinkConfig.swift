@@ -1,5 +1,6 @@
 import Pipeline
 import Recording
+import TrackModel
 
 extension RepublishSink {
     /// Options of a `type: republish` sink.

@@ -1,6 +1,7 @@
 import MCAP
 import Pipeline
 import Recording
+import TrackModel
 
 /// `mcap` source: reads an MCAP file as frames and events. Channels written by our `mcap` sink
 /// give back their exact `TrackInfo` and user timestamps; channels from other tools become

@@ -1,5 +1,6 @@
 import Pipeline
 import Recording
+import TrackModel
 
 /// `type: recording` source: reads a `.tbag` file and emits its frames in receive-time order
 /// across tracks, with the file's session events beside them.
@@ -38,13 +39,15 @@ public struct RecordingSource: SourceStage {
         self.config = config
         var globs: [TrackGlob] = []
         for (i, g) in (config.tracks ?? []).enumerated() {
-            do { globs.append(try TrackGlob(g)) } catch let e as RecordingError {
-                throw e.withPlace("tracks[\(i)] " + (e.place ?? ""))
+            do { globs.append(try TrackGlob(g)) } catch {
+                var e = error
+                e.place = "tracks[\(i)] " + (e.place ?? "")
+                throw e
             }
         }
         self.globs = globs
         if let s = config.start, let e = config.end, e < s {
-            throw RecordingError(.badTimeOffset, "end (\(e)) is before start (\(s))", file: config.path, place: "start/end")
+            throw RecordingError(.invalidArgument, "end (\(e)) is before start (\(s))", file: config.path, place: "start/end")
         }
     }
 
@@ -164,13 +167,5 @@ public struct RecordingSource: SourceStage {
             let rest = events(upTo: nil)
             if !rest.isEmpty { try await output.emit(Batch(events: rest)) }
         }
-    }
-}
-
-extension RecordingError {
-    func withPlace(_ place: String) -> RecordingError {
-        var e = self
-        e.place = place
-        return e
     }
 }

@@ -1,5 +1,6 @@
 import Pipeline
 import Recording
+import TrackModel
 
 extension RecordingSource {
     /// Options of a `type: recording` source.

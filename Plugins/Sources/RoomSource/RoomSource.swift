@@ -3,6 +3,7 @@ import Pipeline
 import Recording
 import RoomClient
 import Synchronization
+import TrackModel
 
 /// `type: room` source: joins a LiveKit room and turns every matching data track into frames,
 /// with the room's session events (join, leave, publish, unpublish, our own reconnects, drops)
@@ -46,7 +47,8 @@ public struct RoomSource: SourceStage, StageStatistics {
         self.stageName = stage
         var globs: [TrackGlob] = []
         for (i, pattern) in config.tracks.enumerated() {
-            do { globs.append(try TrackGlob(pattern)) } catch let e as RecordingError {
+            do { globs.append(try TrackGlob(pattern)) } catch {
+                let e = error
                 throw PipelineError(message: "tracks[\(i)]: \(e.message)", file: file, stage: stage)
             }
         }

@@ -1,5 +1,7 @@
 import Pipeline
 import Recording
+import TrackModel
+import Codecs
 
 /// Decodes each frame's payload into `Frame.value` so later stages can address fields
 /// (`filter`'s `value.accel.z`) and the `jsonl` sink can write `"value"`. Payload, user

@@ -1,4 +1,5 @@
 import Pipeline
+import Codecs
 
 extension Decode {
     /// The payload encodings `decode` understands, by the names LiveKit and MCAP's registry use.

@@ -1,6 +1,7 @@
 import DataTracks
 import Pipeline
 import Recording
+import TrackModel
 
 /// Turns E2EE ciphertext recorded in passthrough mode (`SealedFrame`s on tracks marked `gcm`)
 /// back into the publisher's plaintext, with the room's shared key, as a subscriber holding the

@@ -1,5 +1,6 @@
 import Pipeline
 import Recording
+import TrackModel
 
 /// Thins each track on its own: by receive time (`max_rate_hz`: a frame is kept when at least
 /// 1/rate seconds passed since the last kept one of its track) or by count (`every: N`). Kept

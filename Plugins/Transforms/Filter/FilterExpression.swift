@@ -1,4 +1,5 @@
 import Pipeline
+import Codecs
 
 /// The `filter` condition language: small, safe (no loops, no calls, no side effects, bounded
 /// depth), compiled once to a tree and evaluated per frame.

@@ -1,9 +1,11 @@
+import Synthetic
 import Foundation
 import MCAP
 import Pipeline
 import Recording
 import Stages
 import Synchronization
+import TrackModel
 
 /// `trackbag bench mcap`: MCAP export and import throughput against the `mcap` Python library
 /// in the same run. Frames: `frames` frames round-robin over 16 tracks (tracks 0-5

@@ -2,6 +2,7 @@ import Foundation
 import Pipeline
 import Recording
 import Stages
+import TrackModel
 
 /// `trackbag bench pipeline`: the offline reference pipeline (recording → decode(json) →
 /// filter → downsample → recording) with per-stage frames/s, the same graph without file I/O,

@@ -4,6 +4,7 @@ import Foundation
 import Pipeline
 import Recording
 import Stages
+import TrackModel
 
 /// Benchmarks for the recording format: write path (writer, recording sink, and the
 /// limit loop side by side), read path, and replay pacing.

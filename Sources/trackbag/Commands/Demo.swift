@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import Recording
 import Stages
+import Codecs
 
 /// `trackbag demo` (what `make demo` runs): record a simulated robot session, run a pipeline
 /// config over it (decode → filter → downsample → recording), export it to JSON lines, and

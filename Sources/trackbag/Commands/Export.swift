@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import Recording
 import Stages
+import TrackModel
 
 /// `trackbag export FILE --format jsonl|mcap --out PATH`: a two-stage pipeline, the `recording`
 /// source at fast pace into the format's sink, so export honours exactly what those stages do

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recording
+import TrackModel
 
 /// `trackbag info FILE [--json]`: what a recording holds, from its chunk index (fast on any size).
 struct Info: AsyncParsableCommand {

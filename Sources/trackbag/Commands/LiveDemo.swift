@@ -7,6 +7,7 @@ import Recording
 import RoomClient
 import Stages
 import Synchronization
+import Codecs
 
 /// `trackbag live-demo` (hidden until `make demo` switches to it): the live path end to end
 /// over loopback, no root and no network needed (only trackbag's own participants, whose ICE

@@ -4,6 +4,7 @@ import MCAP
 import Pipeline
 import Recording
 import Stages
+import TrackModel
 
 /// Hidden developer tool for MCAP interop tests (Tests/interop/test_mcap_interop.py): writes
 /// MCAP files from a JSON-lines description with our writer, and dumps files read by our reader

@@ -4,6 +4,7 @@ import Pipeline
 import Recording
 import Stages
 import Synchronization
+import TrackModel
 
 /// `trackbag play FILE --room R`: the `recording` source at original pace into the `republish`
 /// sink. Tracks are published before the first frame (so no frame is late by a join), the

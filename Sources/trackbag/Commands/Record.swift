@@ -3,6 +3,7 @@ import Foundation
 import Pipeline
 import Recording
 import Stages
+import TrackModel
 
 /// `trackbag record --room R`: the `room` source into the `recording` sink, until SIGINT,
 /// SIGTERM or `--duration`; then the graph drains, the file is committed, and per-track counts,

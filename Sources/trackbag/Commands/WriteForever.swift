@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recording
+import TrackModel
 
 /// Hidden: writes a deterministic synthetic session until killed (or `--max-seconds`), printing
 /// `{"committed": [n per track]}` after every commit. The crash test

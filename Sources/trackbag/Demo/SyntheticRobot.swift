@@ -1,5 +1,7 @@
 import Foundation
 import Recording
+import TrackModel
+import Synthetic
 
 /// A simulated robot session, written straight to a `.tbag`: what `make demo` records before
 /// the live room parts exist. The tracks mirror the live demo's robot (issue: record and replay):
@@ -93,16 +95,3 @@ struct CBORMap {
     }
 }
 
-/// A small seedable generator (SplitMix64), so the demo session and benchmark payloads are the
-/// same every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,3 @@
-import Pipeline
 
 /// CBOR (RFC 8949) into `Value`. Every length is checked against the bytes left before
 /// anything is allocated (§3: lengths are attacker-controlled).

@@ -6,11 +6,11 @@ public struct TimeOffset: Sendable, Hashable, Comparable, CustomStringConvertibl
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
     public init(seconds: Double) { self.nanoseconds = Int64((seconds * 1e9).rounded()) }
 
-    /// Parses `text`; a bad one throws `RecordingError` (`.badTimeOffset`) naming the column.
-    public init(parsing text: String) throws {
+    /// Parses `text`; a bad one throws `TrackModelError` (`.badTimeOffset`) naming the column.
+    public init(parsing text: String) throws(TrackModelError) {
         let chars = Array(text.trimmingSpaces)
         guard !chars.isEmpty else {
-            throw RecordingError(.badTimeOffset, "empty duration (expected e.g. 1.5s, 250ms, 2m)", place: "column 1")
+            throw TrackModelError(.badTimeOffset, "empty duration (expected e.g. 1.5s, 250ms, 2m)", place: "column 1")
         }
         var total: Double = 0
         var i = 0
@@ -19,7 +19,7 @@ public struct TimeOffset: Sendable, Hashable, Comparable, CustomStringConvertibl
             let numberStart = i
             while i < chars.count, chars[i].isNumber || chars[i] == "." { i += 1 }
             guard i > numberStart, let value = Double(String(chars[numberStart..<i])) else {
-                throw RecordingError(.badTimeOffset, "expected a number in duration '\(text)'", place: "column \(numberStart + 1)")
+                throw TrackModelError(.badTimeOffset, "expected a number in duration '\(text)'", place: "column \(numberStart + 1)")
             }
             let unitStart = i
             while i < chars.count, chars[i].isLetter { i += 1 }
@@ -28,7 +28,7 @@ public struct TimeOffset: Sendable, Hashable, Comparable, CustomStringConvertibl
             switch unit {
             case "": scale = 1e9
                 guard !sawUnit, i == chars.count else {
-                    throw RecordingError(.badTimeOffset, "missing unit in duration '\(text)' (use ns, us, ms, s, m, h)", place: "column \(unitStart + 1)")
+                    throw TrackModelError(.badTimeOffset, "missing unit in duration '\(text)' (use ns, us, ms, s, m, h)", place: "column \(unitStart + 1)")
                 }
             case "ns": scale = 1
             case "us", "µs": scale = 1e3
@@ -37,13 +37,13 @@ public struct TimeOffset: Sendable, Hashable, Comparable, CustomStringConvertibl
             case "m", "min": scale = 60e9
             case "h": scale = 3600e9
             default:
-                throw RecordingError(.badTimeOffset, "unknown unit '\(unit)' in duration '\(text)' (use ns, us, ms, s, m, h)", place: "column \(unitStart + 1)")
+                throw TrackModelError(.badTimeOffset, "unknown unit '\(unit)' in duration '\(text)' (use ns, us, ms, s, m, h)", place: "column \(unitStart + 1)")
             }
             sawUnit = true
             total += value * scale
         }
         guard total.isFinite, total < 9.2e18 else {
-            throw RecordingError(.badTimeOffset, "duration '\(text)' is too large", place: "column 1")
+            throw TrackModelError(.badTimeOffset, "duration '\(text)' is too large", place: "column 1")
         }
         nanoseconds = Int64(total.rounded())
     }
@@ -58,7 +58,7 @@ extension TimeOffset: Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let seconds = try? c.decode(Double.self) {
-            guard seconds.isFinite, seconds >= 0 else {
+            guard seconds.isFinite, seconds >= 0, seconds < 9.2e9 else {
                 throw DecodingError.dataCorruptedError(in: c, debugDescription: "a duration must be a non-negative number of seconds")
             }
             self.init(seconds: seconds)
@@ -67,7 +67,7 @@ extension TimeOffset: Decodable {
         let text = try c.decode(String.self)
         do {
             try self.init(parsing: text)
-        } catch let e as RecordingError {
+        } catch let e as TrackModelError {
             throw DecodingError.dataCorruptedError(in: c, debugDescription: e.description)
         }
     }

@@ -1,6 +1,7 @@
+import Synthetic
+import TestSupport
 import XCTest
-@testable import Pipeline
-@testable import Stages
+@testable import Codecs
 
 final class CodecTests: XCTestCase {
     func testBase64RFC4648Vectors() throws {
@@ -74,21 +75,21 @@ final class CodecTests: XCTestCase {
             ("bf6346756ef563416d7421ff", .object([("Fun", .bool(true)), ("Amt", .int(-2))])),
             ("c074323031332d30332d32315432303a30343a30305a", .string("2013-03-21T20:04:00Z")),
         ]
-        for (hex, want) in vectors {
-            XCTAssertEqual(try CBOR.decode(bytes(hex: hex)), want, hex)
+        for (text, want) in vectors {
+            XCTAssertEqual(try CBOR.decode(hex(text)), want, text)
         }
     }
 
     func testCBORTruncationsAndLiesAreErrorsNotCrashes() {
-        let whole = bytes(hex: "a26161016162820203")
+        let whole = hex("a26161016162820203")
         for n in 0..<whole.count {
             XCTAssertThrowsError(try CBOR.decode(Array(whole.prefix(n))), "prefix \(n)")
         }
-        XCTAssertThrowsError(try CBOR.decode(bytes(hex: "5bffffffffffffffff00")), "length beyond input")
-        XCTAssertThrowsError(try CBOR.decode(bytes(hex: "9bffffffffffffffff")), "array count beyond input")
-        XCTAssertThrowsError(try CBOR.decode(bytes(hex: "1c")), "reserved additional info")
-        XCTAssertThrowsError(try CBOR.decode(bytes(hex: "ff")), "lone break")
-        XCTAssertThrowsError(try CBOR.decode(bytes(hex: "0000")), "trailing bytes")
+        XCTAssertThrowsError(try CBOR.decode(hex("5bffffffffffffffff00")), "length beyond input")
+        XCTAssertThrowsError(try CBOR.decode(hex("9bffffffffffffffff")), "array count beyond input")
+        XCTAssertThrowsError(try CBOR.decode(hex("1c")), "reserved additional info")
+        XCTAssertThrowsError(try CBOR.decode(hex("ff")), "lone break")
+        XCTAssertThrowsError(try CBOR.decode(hex("0000")), "trailing bytes")
         XCTAssertThrowsError(try CBOR.decode([UInt8](repeating: 0x81, count: 5000) + [0]), "nesting bomb")
     }
 
@@ -101,14 +102,14 @@ final class CodecTests: XCTestCase {
             ("d9036162 63", .string("abc")), ("cd0100", .int(256)), ("d0ff", .int(-1)), ("d40102", .bytes([2])),
             ("de0001a178c0", .object([("x", .null)])), ("dc0000", .array([])),
         ]
-        for (hex, want) in vectors {
-            XCTAssertEqual(try MessagePack.decode(bytes(hex: hex)), want, hex)
+        for (text, want) in vectors {
+            XCTAssertEqual(try MessagePack.decode(hex(text)), want, text)
         }
         XCTAssertThrowsError(try MessagePack.decode([0xC1]))
-        XCTAssertThrowsError(try MessagePack.decode(bytes(hex: "dbffffffff")))
-        XCTAssertThrowsError(try MessagePack.decode(bytes(hex: "ddffffffff")))
+        XCTAssertThrowsError(try MessagePack.decode(hex("dbffffffff")))
+        XCTAssertThrowsError(try MessagePack.decode(hex("ddffffffff")))
         XCTAssertThrowsError(try MessagePack.decode([UInt8](repeating: 0x91, count: 5000) + [0]))
-        let whole = bytes(hex: "81a16193010203")
+        let whole = hex("81a16193010203")
         for n in 0..<whole.count { XCTAssertThrowsError(try MessagePack.decode(Array(whole.prefix(n))), "prefix \(n)") }
     }
 

@@ -1,4 +1,3 @@
-import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif

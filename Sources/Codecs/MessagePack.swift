@@ -1,4 +1,3 @@
-import Pipeline
 
 /// MessagePack (github.com/msgpack/msgpack/blob/master/spec.md) into `Value`. Lengths are
 /// checked against the bytes left before allocating.

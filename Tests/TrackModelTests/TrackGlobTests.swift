@@ -1,5 +1,5 @@
 import XCTest
-@testable import Recording
+@testable import TrackModel
 
 final class TrackGlobTests: XCTestCase {
     func testMatching() throws {
@@ -36,7 +36,7 @@ final class TrackGlobTests: XCTestCase {
         ]
         for (pattern, place) in cases {
             XCTAssertThrowsError(try TrackGlob(pattern), pattern) { e in
-                let e = e as? RecordingError
+                let e = e as? TrackModelError
                 XCTAssertEqual(e?.kind, .badGlob)
                 XCTAssertEqual(e?.place, place, pattern)
             }
@@ -51,7 +51,7 @@ final class TrackGlobTests: XCTestCase {
         XCTAssertEqual(try TimeOffset(parsing: "90").nanoseconds, 90_000_000_000)
         XCTAssertEqual(try TimeOffset(parsing: "40us").nanoseconds, 40_000)
         XCTAssertThrowsError(try TimeOffset(parsing: "1.5x")) { e in
-            XCTAssertEqual((e as? RecordingError)?.place, "column 4")
+            XCTAssertEqual((e as? TrackModelError)?.place, "column 4")
         }
         XCTAssertThrowsError(try TimeOffset(parsing: "s"))
         XCTAssertThrowsError(try TimeOffset(parsing: "1s5"))

@@ -1,6 +1,8 @@
 import DataTracks
 import Pipeline
 import Recording
+import TrackModel
+import Codecs
 
 /// The JSON lines frame format shared by the `jsonl` source and sink and by `trackbag
 /// export`/`import` (DESIGN.md §9):
