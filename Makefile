@@ -14,7 +14,6 @@ TRACKBAG_RELEASE := .build/release/trackbag
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
 demo: deps release
 	$(TRACKBAG_RELEASE) demo
-	$(TRACKBAG_RELEASE) live-demo
 
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
@@ -26,7 +25,7 @@ interop: build
 	TRACKBAG=$(CURDIR)/.build/debug/trackbag $(VENV)/bin/python -m pytest -q Tests/interop
 
 bench: deps release
-	$(TRACKBAG_RELEASE) bench all
+	.build/release/trackbag-bench all
 	scripts/bench-replay-fidelity.sh $(TRACKBAG_RELEASE)
 	$(MAKE) --no-print-directory bench-live-run
 

@@ -9,6 +9,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "trackbag", targets: ["trackbag"]),
+        .executable(name: "trackbag-testpeer", targets: ["trackbag-testpeer"]),
+        .executable(name: "trackbag-bench", targets: ["trackbag-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,6 +78,20 @@ let package = Package(
 
         // What every test target shares: the SDK captures, hex literals, waiting, scratch paths.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The peers and tools interop tests and benchmarks drive; not part of the product.
+        .executableTarget(name: "trackbag-testpeer", dependencies: [
+            "Stages", "Pipeline", "TrackModel", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "WebRTCData",
+            "RoomClient",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ]),
+
+        // Micro-benchmarks, each printed beside its baseline (`make bench`).
+        .executableTarget(name: "trackbag-bench", dependencies: [
+            "Stages", "Pipeline", "TrackModel", "Synthetic", "Recording", "MCAP", "DataTracks", "CSQLite", "CZstd",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Benchmarks"),
+
         .testTarget(name: "DataTracksTests", dependencies: ["TestSupport", "Synthetic", "DataTracks"]),
         .testTarget(name: "WebRTCDataTests", dependencies: ["TestSupport", "WebRTCData"]),
         .testTarget(name: "LiveKitProtocolTests", dependencies: ["TestSupport", "Synthetic", "LiveKitProtocol"]),

@@ -3,7 +3,7 @@
 # track (60 s, or TB_REPLAY_SECONDS) is replayed by `trackbag play` into `trackbag serve`, inside
 # scripts/netns-run, with an SDK viewer (livekit 1.2.1) and a Swift viewer in the room. Prints,
 # side by side in one run: sender lateness p50/p99/max and end drift from `trackbag play`, the
-# same from `trackbag bench pacing` (absolute deadlines, no network: the issue's baseline), and
+# same from `trackbag-bench pacing` (absolute deadlines, no network: the baseline), and
 # each viewer's inter-arrival error, each next to its target. Printed, never asserted.
 # Needs root (netns); without it this says so and exits 0, so `make bench` still runs elsewhere.
 set -euo pipefail

@@ -72,34 +72,3 @@ func unixNanoseconds() -> Int64 {
     clock_gettime(CLOCK_REALTIME, &ts)
     return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
 }
-
-/// LiveKit's frame encodings by the names TrackInfo and MCAP's registry use (`json`, `cbor`…).
-enum FrameEncodingName {
-    static func name(of encoding: DataTrackFrameEncoding?) -> String? {
-        switch encoding {
-        case nil: nil
-        case .ros1: "ros1"
-        case .cdr: "cdr"
-        case .protobuf: "protobuf"
-        case .flatbuffer: "flatbuffer"
-        case .cbor: "cbor"
-        case .msgpack: "msgpack"
-        case .json: "json"
-        case .custom(let name): name
-        }
-    }
-
-    static func encoding(named name: String?) -> DataTrackFrameEncoding? {
-        switch name {
-        case nil, "": nil
-        case "ros1": .ros1
-        case "cdr": .cdr
-        case "protobuf": .protobuf
-        case "flatbuffer": .flatbuffer
-        case "cbor": .cbor
-        case "msgpack": .msgpack
-        case "json": .json
-        case let other?: .custom(other)
-        }
-    }
-}

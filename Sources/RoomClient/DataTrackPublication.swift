@@ -21,6 +21,36 @@ public enum DataTrackFrameEncoding: Sendable, Hashable {
         return encoding
     }
 
+    /// The encoding by the name `TrackInfo.frameEncoding` and MCAP's registry use (`json`,
+    /// `cbor`…); nil for no name.
+    public init?(name: String?) {
+        switch name {
+        case nil, "": return nil
+        case "ros1": self = .ros1
+        case "cdr": self = .cdr
+        case "protobuf": self = .protobuf
+        case "flatbuffer": self = .flatbuffer
+        case "cbor": self = .cbor
+        case "msgpack": self = .msgpack
+        case "json": self = .json
+        case let other?: self = .custom(other)
+        }
+    }
+
+    /// The registry name (`init(name:)`'s inverse).
+    public var name: String {
+        switch self {
+        case .ros1: "ros1"
+        case .cdr: "cdr"
+        case .protobuf: "protobuf"
+        case .flatbuffer: "flatbuffer"
+        case .cbor: "cbor"
+        case .msgpack: "msgpack"
+        case .json: "json"
+        case .custom(let name): name
+        }
+    }
+
     init?(wire: Livekit_DataTrackFrameEncoding) {
         switch wire.value {
         case .wellKnown(let known)?:

@@ -8,9 +8,7 @@ struct Trackbag: AsyncParsableCommand {
         abstract: "Record, replay and pipe LiveKit data tracks.",
         subcommands: [
             Record.self, Play.self, Run.self, Validate.self, Info.self, Export.self, Import.self, Doctor.self,
-            Token.self, Bench.self, Demo.self, Serve.self,
-            // Hidden helpers that interop tests drive.
-            WriteForever.self, WebRTCPeer.self, LiveDemo.self, JoinRequestDecode.self, RoomPeer.self, MCAPTool.self,
+            Token.self, Demo.self, Serve.self,
         ]
     )
 }

@@ -97,10 +97,10 @@ final class RoomStagesTests: XCTestCase {
 
     func testFrameEncodingNamesRoundTrip() {
         for name in ["json", "cbor", "msgpack", "protobuf", "cdr", "ros1", "flatbuffer", "my-format"] {
-            XCTAssertEqual(FrameEncodingName.name(of: FrameEncodingName.encoding(named: name)), name)
+            XCTAssertEqual(DataTrackFrameEncoding(name: name)?.name, name)
         }
-        XCTAssertNil(FrameEncodingName.encoding(named: nil))
-        XCTAssertNil(FrameEncodingName.encoding(named: ""))
+        XCTAssertNil(DataTrackFrameEncoding(name: nil))
+        XCTAssertNil(DataTrackFrameEncoding(name: ""))
     }
 
     func testLiveBatchBufferNumbersFramesCountsOverflowAndEnds() async {

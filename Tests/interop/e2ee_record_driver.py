@@ -24,7 +24,7 @@ import time
 
 from livekit import rtc
 
-from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token, wait_finished
+from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, testpeer, token, wait_finished
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -137,7 +137,7 @@ async def play_phase(url, path):
     await asyncio.wait_for(viewer.connect(url, token("viewer", "replay"), e2ee_options(KEY)), STEP)
     # A Swift viewer holding the wrong key: nothing may be delivered, the failures are counted.
     swift = await asyncio.create_subprocess_exec(
-        TRACKBAG, "room-peer", "--url", url, "--token", token("wrongkey", "replay"), "--e2ee-key", WRONG_KEY,
+        testpeer(TRACKBAG), "room-peer", "--url", url, "--token", token("wrongkey", "replay"), "--e2ee-key", WRONG_KEY,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
     swift_lines = []
     swift_reader = asyncio.ensure_future(read_lines(swift.stdout, swift_lines))

@@ -10,6 +10,11 @@ from livekit import api
 STEP = 30.0
 
 
+
+def testpeer(trackbag):
+    """`trackbag-testpeer` (room-peer, webrtc-peer, mcap-tool…), built beside `trackbag`."""
+    return os.path.join(os.path.dirname(os.path.abspath(trackbag)), "trackbag-testpeer")
+
 def token(identity, room):
     grant = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True)
     return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()

@@ -25,7 +25,7 @@ import time
 
 from livekit import rtc
 
-from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, token, wait_finished
+from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, testpeer, token, wait_finished
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -152,10 +152,10 @@ async def play_phase(url, path, expected):
     viewer.on("data_track_published", on_published)
     readers = read_every_track(viewer, on_frame, buffer_size=4096)
     await asyncio.wait_for(viewer.connect(url, token("viewer", "replay")), STEP)
-    # A Swift viewer beside the SDK's (`trackbag room-peer`, timing only), so the figures show
+    # A Swift viewer beside the SDK's (`trackbag-testpeer room-peer`, timing only), so the figures show
     # how much of the error is the SDK/Python side.
     swift = await asyncio.create_subprocess_exec(
-        TRACKBAG, "room-peer", "--url", url, "--token", token("swiftviewer", "replay"),
+        testpeer(TRACKBAG), "room-peer", "--url", url, "--token", token("swiftviewer", "replay"),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
     swift_lines = []
     swift_reader = asyncio.ensure_future(read_lines(swift.stdout, swift_lines))

@@ -1,5 +1,5 @@
 """Live room scenarios for the Swift room client, run INSIDE a network namespace
-made by scripts/netns-run: our server (`trackbag serve`), Swift peers (`trackbag room-peer`)
+made by scripts/netns-run: our server (`trackbag serve`), Swift peers (`trackbag-testpeer room-peer`)
 and LiveKit's official SDK (livekit==1.2.1, in this process). Prints one JSON result line.
 
 usage: room_client_driver.py TRACKBAG SCENARIO [--dual-pc]
@@ -15,7 +15,7 @@ import time
 
 from livekit import api, rtc
 
-from live_room import pipe, proc_stats, push_latency_stream
+from live_room import pipe, proc_stats, push_latency_stream, testpeer
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 PORT = 7880
@@ -74,10 +74,10 @@ class Server:
 
 
 class SwiftPeer:
-    """trackbag room-peer: commands on stdin, JSON lines on stdout."""
+    """trackbag-testpeer room-peer: commands on stdin, JSON lines on stdout."""
 
     def __init__(self, trackbag, identity, dual_pc=False, e2ee_key=None, room="live", publish_data=True):
-        self.args = [trackbag, "room-peer", "--url", URL, "--token", token(identity, room, publish_data)]
+        self.args = [testpeer(trackbag), "room-peer", "--url", URL, "--token", token(identity, room, publish_data)]
         if dual_pc:
             self.args.append("--dual-pc")
         if e2ee_key:

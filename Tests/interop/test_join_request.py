@@ -16,6 +16,7 @@ import urllib.parse
 import pytest
 from google.protobuf.json_format import MessageToDict
 from livekit.protocol import rtc as lkrtc
+from live_room import testpeer
 
 SDK_SCRIPT = textwrap.dedent("""
     import asyncio, sys
@@ -101,7 +102,7 @@ def test_sdk_join_request_decodes_like_livekit(trackbag, sdk_heads):
     rewrapped = lkrtc.WrappedJoinRequest(compression=lkrtc.WrappedJoinRequest.NONE, join_request=inner)
     plain_value = base64.urlsafe_b64encode(rewrapped.SerializeToString()).decode()
     for candidate in (value, value.rstrip("="), plain_value):
-        result = subprocess.run([trackbag, "join-request", candidate], capture_output=True, text=True, timeout=30)
+        result = subprocess.run([testpeer(trackbag), "join-request", candidate], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0, result.stdout + result.stderr
         assert json.loads(result.stdout) == expected
     print(f"SDK join_request: {len(value)} chars, compression "
@@ -115,6 +116,6 @@ def test_sdk_falls_back_to_rtc_on_404(sdk_heads):
 
 def test_malformed_join_request_is_refused_with_stage(trackbag):
     for value, stage in [("%%%", "base64url"), (base64.urlsafe_b64encode(b"\x08\x01\x12\x02\x1f\x8b").decode(), "gzip")]:
-        result = subprocess.run([trackbag, "join-request", value], capture_output=True, text=True, timeout=30)
+        result = subprocess.run([testpeer(trackbag), "join-request", value], capture_output=True, text=True, timeout=30)
         assert result.returncode == 1
         assert stage in result.stdout, result.stdout

@@ -1,4 +1,4 @@
-"""`trackbag live-demo` (what `make demo` runs after the offline demo): serve, a simulated robot,
+"""`trackbag demo --part live` (the live half of `make demo`): serve, a simulated robot,
 record, replay into a second room, a viewer that checks every frame. Only trackbag's own
 participants take part, over loopback, so this needs neither root nor a namespace."""
 import re
@@ -6,7 +6,7 @@ import subprocess
 
 
 def test_live_demo_replays_every_recorded_frame(trackbag, tmp_path):
-    completed = subprocess.run([trackbag, "live-demo", "--dir", str(tmp_path), "--seconds", "3"],
+    completed = subprocess.run([trackbag, "demo", "--part", "live", "--dir", str(tmp_path), "--seconds", "3"],
                                capture_output=True, text=True, timeout=120)
     print(completed.stdout)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -1,6 +1,6 @@
 """Smoke test of the live-recording benchmark (scripts/bench/live_record.py): one low
 rate (1k frames/s over 16 tracks, 3 s) inside scripts/netns-run, once with an SDK publisher and
-once with the Swift publisher (room-peer). The benchmark's figures are printed, not asserted;
+once with the Swift publisher (trackbag-testpeer room-peer). The benchmark's figures are printed, not asserted;
 this test only checks that the runs work end to end and that at 1k frames/s `trackbag record`
 holds every frame the server sent it (the server's own count)."""
 import json

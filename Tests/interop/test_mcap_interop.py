@@ -2,7 +2,7 @@
 files written by that library read back by our reader with nothing lost. Also the `mcap` stage
 mapping (frames -> MCAP -> frames) and truncated/corrupt files.
 
-Our side is driven through the hidden `trackbag mcap-tool` command (write / dump / from-frames /
+Our side is driven through the `trackbag-testpeer mcap-tool` command (write / dump / from-frames /
 to-frames), see Sources/trackbag/Commands/MCAPTool.swift.
 """
 import base64
@@ -19,6 +19,7 @@ from mcap.reader import NonSeekingReader, SeekingReader
 from mcap.stream_reader import StreamReader
 from mcap.records import DataEnd, Footer
 from mcap.writer import CompressionType, IndexType, Writer
+from live_room import testpeer
 
 PROTO_SCHEMA = bytes.fromhex(
     # a FileDescriptorSet-shaped blob; the bytes are opaque to MCAP, only carried
@@ -74,7 +75,7 @@ def write_ours(trackbag, tmp_path, messages, *args, metadata=()):
         for name, md in metadata:
             f.write(json.dumps({"metadata_record": {"name": name, "metadata": md}}) + "\n")
     out = tmp_path / "ours.mcap"
-    r = run([trackbag, "mcap-tool", "write", str(src), str(out), *args])
+    r = run([testpeer(trackbag), "mcap-tool", "write", str(src), str(out), *args])
     assert r.returncode == 0, r.stderr.decode()
     return out
 
@@ -250,7 +251,7 @@ def python_file(path, *, chunked=True, compression=CompressionType.ZSTD, n=500, 
 
 
 def dump(trackbag, path, *extra):
-    r = run([trackbag, "mcap-tool", "dump", str(path), *extra])
+    r = run([testpeer(trackbag), "mcap-tool", "dump", str(path), *extra])
     lines = [json.loads(l) for l in r.stdout.decode().splitlines() if l.strip()]
     return r.returncode, lines
 
@@ -375,7 +376,7 @@ def test_frames_to_mcap_and_back(trackbag, tmp_path, unit):
     src = tmp_path / "frames.jsonl"
     src.write_text("".join(json.dumps(x) + "\n" for x in events + frames))
     out = tmp_path / "frames.mcap"
-    args = [trackbag, "mcap-tool", "from-frames", str(src), str(out)]
+    args = [testpeer(trackbag), "mcap-tool", "from-frames", str(src), str(out)]
     if unit:
         args += ["--user-timestamp-unit", unit]
     r = run(args)
@@ -412,7 +413,7 @@ def test_frames_to_mcap_and_back(trackbag, tmp_path, unit):
     assert meta[0].metadata["kind"] == "join" and meta[0].metadata["time_ns"] == str(events[0]["event"]["time_ns"])
 
     # Back through the source: every field of every frame exactly, both timestamps included.
-    r = run([trackbag, "mcap-tool", "to-frames", str(out)])
+    r = run([testpeer(trackbag), "mcap-tool", "to-frames", str(out)])
     assert r.returncode == 0, r.stderr.decode()
     lines = [json.loads(l) for l in r.stdout.decode().splitlines()]
     got_events = [l for l in lines if "event" in l]
@@ -433,7 +434,7 @@ def test_foreign_topics_become_tracks(trackbag, tmp_path):
         w.add_message(c1, log_time=10, data=b"\x01\x02", publish_time=9)
         w.add_message(c2, log_time=11, data=b"{}", publish_time=11)
         w.finish()
-    r = run([trackbag, "mcap-tool", "to-frames", str(path), "--identity", "rover"])
+    r = run([testpeer(trackbag), "mcap-tool", "to-frames", str(path), "--identity", "rover"])
     assert r.returncode == 0, r.stderr.decode()
     got = [json.loads(l) for l in r.stdout.decode().splitlines()]
     assert [(g["identity"], g["track"], g["frame_encoding"], g["time_ns"], g["user_timestamp"]) for g in got] == [
@@ -465,7 +466,7 @@ def test_tbag_mcap_tbag_round_trip(trackbag, tmp_path, unit):
     src = tmp_path / "frames.jsonl"
     src.write_text("".join(json.dumps(x) + "\n" for x in frames))
     a_mcap, a_tbag, b_mcap = tmp_path / "a.mcap", tmp_path / "a.tbag", tmp_path / "b.mcap"
-    r = run([trackbag, "mcap-tool", "from-frames", str(src), str(a_mcap)])
+    r = run([testpeer(trackbag), "mcap-tool", "from-frames", str(src), str(a_mcap)])
     assert r.returncode == 0, r.stderr.decode()
     r = run([trackbag, "import", str(a_mcap), "--out", str(a_tbag)])
     assert r.returncode == 0, r.stderr.decode()
@@ -487,7 +488,7 @@ def test_tbag_mcap_tbag_round_trip(trackbag, tmp_path, unit):
         if unit and ts is not None and ts * 1000 < 2**64:
             assert msg.publish_time == ts * 1000
 
-    r = run([trackbag, "mcap-tool", "to-frames", str(b_mcap)])
+    r = run([testpeer(trackbag), "mcap-tool", "to-frames", str(b_mcap)])
     assert r.returncode == 0, r.stderr.decode()
     got = [json.loads(l) for l in r.stdout.decode().splitlines()]
     got = [g for g in got if "event" not in g]

@@ -1,7 +1,7 @@
 """`trackbag play`: space pauses and resumes when stdin is a terminal.
 
 Over loopback with only trackbag's own participants (no root): `trackbag serve`, a Swift viewer
-(`trackbag room-peer`) subscribed to the replayed track, and `trackbag play` with a pseudo
+(`trackbag-testpeer room-peer`) subscribed to the replayed track, and `trackbag play` with a pseudo
 terminal on its stdin. A space after ~0.5 s of replay, another 1 s later: the viewer sees a
 gap of about a second, then the rest of the frames at the recording's pacing, every frame
 delivered once; the terminal's mode is as before when play exits.
@@ -15,6 +15,7 @@ import subprocess
 import termios
 import threading
 import time
+from live_room import testpeer
 
 RATE = 100
 FRAMES = 200
@@ -60,7 +61,7 @@ def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
         assert url, "server did not start"
         token = subprocess.run([trackbag, "token", "--identity", "viewer", "--room", "replay"], check=True,
                                capture_output=True, text=True, timeout=30).stdout.strip()
-        viewer = subprocess.Popen([trackbag, "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,
+        viewer = subprocess.Popen([testpeer(trackbag), "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         procs.append(viewer)
         threading.Thread(target=read_lines, args=(viewer.stdout, viewer_lines), daemon=True).start()

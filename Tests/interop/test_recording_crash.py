@@ -9,12 +9,13 @@ import sqlite3
 import subprocess
 
 from tbag_format import read_tbag
+from live_room import testpeer
 
 U64_MAX = 2**64 - 1
 
 
 def expected_frame(t: int, k: int):
-    """Frame k of track t as `trackbag _write-forever` writes it (see WriteForever.swift)."""
+    """Frame k of track t as `trackbag-testpeer write-forever` writes it (see WriteForever.swift)."""
     time_ns = 1_700_000_000_000_000_000 + k * 1_000_000 + t
     uts = k if k % 3 == 0 else (U64_MAX - k if k % 3 == 1 else None)
     length = (k * 37 + t) % 257
@@ -28,7 +29,7 @@ def run(*args, **kw):
 
 def test_sigkill_keeps_every_committed_frame_and_repair_leaves_a_valid_file(trackbag, tmp_path):
     path = str(tmp_path / "killed.tbag")
-    proc = subprocess.Popen([trackbag, "_write-forever", "--out", path, "--tracks", "4", "--rate", "20000",
+    proc = subprocess.Popen([testpeer(trackbag), "write-forever", "--out", path, "--tracks", "4", "--rate", "20000",
                              "--chunk-bytes", "8192", "--max-seconds", "20"], stdout=subprocess.PIPE, text=True)
     lines = []
     try:
@@ -87,7 +88,7 @@ def test_sigkill_then_truncated_copy_is_repaired(trackbag, tmp_path):
     """A killed file whose WAL was lost and main file cut: doctor names the damage, --repair
     recovers the readable chunks into a valid file."""
     path = str(tmp_path / "w.tbag")
-    proc = subprocess.Popen([trackbag, "_write-forever", "--out", path, "--rate", "50000", "--chunk-bytes", "4096",
+    proc = subprocess.Popen([testpeer(trackbag), "write-forever", "--out", path, "--rate", "50000", "--chunk-bytes", "4096",
                              "--max-seconds", "1"], stdout=subprocess.PIPE, text=True)
     proc.communicate(timeout=30)
     assert proc.returncode == 0
@@ -112,7 +113,7 @@ def test_cli_errors_name_the_file_and_place(trackbag, tmp_path):
     assert str(text) in r.stderr and "byte 0" in r.stderr and "not an SQLite database" in r.stderr
 
     path = str(tmp_path / "new.tbag")
-    subprocess.run([trackbag, "_write-forever", "--out", path, "--max-seconds", "0.2"], capture_output=True, timeout=30, check=True)
+    subprocess.run([testpeer(trackbag), "write-forever", "--out", path, "--max-seconds", "0.2"], capture_output=True, timeout=30, check=True)
     db = sqlite3.connect(path)
     db.execute("PRAGMA user_version=2")
     db.commit()

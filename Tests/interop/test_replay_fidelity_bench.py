@@ -28,7 +28,7 @@ def test_replay_fidelity_bench_prints_every_figure(trackbag):
     result = json.loads(lines[-1])
     table = "\n".join(lines[:-1])
     assert result["frames"] == 3000 and result["play_exit"] == 0 and result["server_exit"] == 0, result
-    # Sender figures from `trackbag play` and both baseline rows from `trackbag bench pacing`.
+    # Sender figures from `trackbag play` and both baseline rows from `trackbag-bench pacing`.
     for paced in (result["play"], result["pacing"]["bare_loop"], result["pacing"]["recording_source"]):
         assert paced["frames"] == 3000, result
         assert 0 <= paced["p50_ms"] <= paced["p99_ms"] <= paced["max_ms"], paced
@@ -52,6 +52,6 @@ def test_replay_fidelity_bench_prints_every_figure(trackbag):
     assert sdk["share_over_2ms"] is not None
     # The printed table names every row and its target.
     for needle in ("trackbag play (republish → serve)", "bench pacing, bare ReplayClock", "bench pacing, recording source",
-                   "Swift (trackbag room-peer)", "SDK (livekit 1.2.1 python)", "p99 ≤ 0.5 ms", "|drift| ≤ 1.0 ms",
+                   "Swift (trackbag-testpeer room-peer)", "SDK (livekit 1.2.1 python)", "p99 ≤ 0.5 ms", "|drift| ≤ 1.0 ms",
                    "p99 ≤ 2.0 ms", "p99 ≈ 0.18 ms"):
         assert needle in table, needle

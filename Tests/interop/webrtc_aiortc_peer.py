@@ -1,4 +1,4 @@
-"""aiortc 1.16.0 against `trackbag webrtc-peer`: runs inside `scripts/netns-run` (aioice never
+"""aiortc 1.16.0 against `trackbag-testpeer webrtc-peer`: runs inside `scripts/netns-run` (aioice never
 gathers 127.0.0.1, so both peers use the namespace's veth addresses), prints one JSON summary.
 
 Usage: webrtc_aiortc_peer.py TRACKBAG interop|bench --swift-role offer|answer [--swift-setup active|passive] [--lite]
@@ -11,6 +11,7 @@ import sys
 import time
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
+from live_room import testpeer
 
 SIZES = [1, 2, 100, 1000, 1200, 16000, 65535, 65536]
 
@@ -51,7 +52,7 @@ class SwiftPeer:
 
 
 async def start_swift(args, mode):
-    command = [args.trackbag, "webrtc-peer", "--mode", mode, "--role", args.swift_role,
+    command = [testpeer(args.trackbag), "webrtc-peer", "--mode", mode, "--role", args.swift_role,
                "--address", os.environ["TB_ADDR_A"], "--setup", args.swift_setup,
                "--sizes", ",".join(map(str, SIZES))]
     if args.lite:

@@ -10,7 +10,7 @@ on absolute deadlines. The SDK's data-track sender holds ONE pending frame (drop
 sends only while at most 8 KiB wait in its data channel (rust-sdks rtc_engine/dc_sender.rs), so
 frames pushed in a burst evict each other although `try_push` succeeded: what reaches the server
 stays near 2k frames/s here whatever the rate (spacing pushes 100 µs apart raised it from 45% to
-77% at 5k/s). So the same rates are also run with `--publisher swift`: one `trackbag room-peer`
+77% at 5k/s). So the same rates are also run with `--publisher swift`: one `trackbag-testpeer room-peer`
 (our RoomClient) pushing the same frames, which reaches 35-45k frames/s here.
 Two recorders join the room as separate participants and record the
 same stream at the same time:
@@ -43,6 +43,10 @@ import time
 import warnings
 
 from livekit import api, rtc
+
+# trackbag-testpeer is found the way the interop tests find it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "interop"))
+from live_room import testpeer  # noqa: E402
 
 # The dev server's API secret is the well-known 6-byte "secret"; PyJWT warns on every token.
 warnings.filterwarnings("ignore", message="The HMAC key")
@@ -323,7 +327,7 @@ class SDKPublisher:
 
 
 class SwiftPublisher:
-    """`trackbag room-peer` (our RoomClient) publishing every track and pushing with its
+    """`trackbag-testpeer room-peer` (our RoomClient) publishing every track and pushing with its
     `stream` command: the same frames as the SDK publishers, from a publisher that is not capped
     by the SDK's sender, so the recorders can be driven at the target rates."""
 
@@ -334,7 +338,7 @@ class SwiftPublisher:
 
     async def start(self):
         self.proc = await asyncio.create_subprocess_exec(
-            self.trackbag, "room-peer", "--url", self.url, "--token", token(self.identity, self.room_name, True),
+            testpeer(self.trackbag), "room-peer", "--url", self.url, "--token", token(self.identity, self.room_name, True),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
             limit=1 << 20)
         self.reader = asyncio.ensure_future(lines_of(self.proc.stdout, self.lines, self.wake))
@@ -581,7 +585,7 @@ def table(r, binary_kind):
         ("exit status", tb["exit"], bl["exit"], ""),
     ]
     who = (f'{r["publisher_processes"]} livekit SDK publisher process(es)' if r["publisher"] == "sdk"
-           else "1 Swift publisher (trackbag room-peer, our RoomClient)")
+           else "1 Swift publisher (trackbag-testpeer room-peer, our RoomClient)")
     if r.get("alone"):
         who += "; ONE RECORDER AT A TIME (two runs, same load)"
     out = [f'rate {r["rate"]} frames/s target: {r["tracks"]} tracks x {r["size"]} B, {r["seconds"]:g} s, {who}',

@@ -1,4 +1,4 @@
-"""Baseline for `trackbag bench mcap`: the `mcap` Python library (1.6.0) writing and reading the
+"""Baseline for `trackbag-bench mcap`: the `mcap` Python library (1.6.0) writing and reading the
 same frames trackbag's MCAP export and import handle (Sources/trackbag/Bench/MCAPBench.swift).
 
 Frames: FRAMES frames round-robin over 16 tracks; tracks 0-5 carry 190-byte JSON, 6-10 48-byte

@@ -10,11 +10,11 @@ One run, side by side:
    payloads (8-byte big-endian frame index, then a pattern), user timestamp = index × 1000 µs,
    receive times exactly 1 ms apart; written as JSON lines and turned into a .tbag by
    `trackbag import`.
-2. Baseline: `trackbag bench pacing --seconds S`: the pure `ReplayClock` absolute-deadline loop
+2. Baseline: `trackbag-bench pacing --seconds S`: the pure `ReplayClock` absolute-deadline loop
    and the recording source at original pace into a null sink (no network), the issue's
    "absolute deadlines on this machine reach p99 ≈ 0.18 ms".
 3. `trackbag serve` in the namespace; an SDK viewer (livekit 1.2.1, this process) and a Swift
-   viewer (`trackbag room-peer`, timing only) join room `fidelity`; `trackbag play FILE
+   viewer (`trackbag-testpeer room-peer`, timing only) join room `fidelity`; `trackbag play FILE
    --wait-for-subscribers 2` replays the file. Sender lateness p50/p99/max and end drift come
    from play's own report; each viewer's inter-arrival error is |viewer gap − recorded gap| for
    every pair of consecutive recorded frames that both arrived.
@@ -40,6 +40,10 @@ import time
 import warnings
 
 from livekit import api, rtc
+
+# trackbag-testpeer is found the way the interop tests find it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "interop"))
+from live_room import testpeer  # noqa: E402
 
 # The server's development key pair (devkey/secret) is shorter than PyJWT would like; it is the
 # key `trackbag serve` accepts by default, so the warning says nothing here.
@@ -129,11 +133,12 @@ def make_recording(trackbag, workdir, seconds):
 
 
 def pacing_baseline(trackbag, workdir, seconds):
-    """`trackbag bench pacing`: two figures, the bare deadline loop and the recording source."""
-    done = subprocess.run([trackbag, "bench", "pacing", "--seconds", str(seconds), "--dir", workdir],
+    """`trackbag-bench pacing`: two figures, the bare deadline loop and the recording source."""
+    bench = os.path.join(os.path.dirname(os.path.abspath(trackbag)), "trackbag-bench")
+    done = subprocess.run([bench, "pacing", "--seconds", str(seconds), "--dir", workdir],
                           capture_output=True, text=True, timeout=2 * seconds + 120)
     if done.returncode != 0:
-        raise RuntimeError("trackbag bench pacing failed: " + done.stderr[-2000:])
+        raise RuntimeError("trackbag-bench pacing failed: " + done.stderr[-2000:])
     result = {"debug_build_note": "debug build" in done.stdout}
     for line in done.stdout.splitlines():
         if "bare absolute-deadline loop" in line:
@@ -183,7 +188,7 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
     swift_out = os.path.join(workdir, "swiftviewer.jsonl")
     with open(swift_out, "w") as out:
         swift = await asyncio.create_subprocess_exec(
-            trackbag, "room-peer", "--url", url, "--token", token("swiftviewer"),
+            testpeer(trackbag), "room-peer", "--url", url, "--token", token("swiftviewer"),
             stdin=asyncio.subprocess.PIPE, stdout=out, stderr=asyncio.subprocess.DEVNULL)
     player = None
     play_out_path = os.path.join(workdir, "play.out")
@@ -330,7 +335,7 @@ def print_report(r):
               + (f"   ({p['frames']} frames)" if p["frames"] != r["frames"] else ""))
     print("subscriber inter-arrival error |viewer gap − recorded gap| (ms)")
     print("  viewer                     received   lost  in order    p50      p99      max   >2 ms   span drift   target")
-    for name, v in (("Swift (trackbag room-peer)", r["swift"]), ("SDK (livekit 1.2.1 python)", r["sdk"])):
+    for name, v in (("Swift (trackbag-testpeer room-peer)", r["swift"]), ("SDK (livekit 1.2.1 python)", r["sdk"])):
         share = "—" if v["share_over_2ms"] is None else f"{100 * v['share_over_2ms']:.2f}%"
         ok = v["p99_ms"] is not None and v["p99_ms"] <= SUBSCRIBER_P99_TARGET_MS
         print(f"  {name:<26} {v['distinct']:>8} {v['lost']:>6}  {'yes' if v['in_order'] else 'NO':>8} "

@@ -116,7 +116,7 @@ public actor RepublishSink: SinkStage, StageStatistics {
         let local: LocalDataTrack
         do {
             local = try await room.localParticipant.publishDataTrack(
-                name: name, frameEncoding: FrameEncodingName.encoding(named: info.frameEncoding), schema: info.schema?.name,
+                name: name, frameEncoding: DataTrackFrameEncoding(name: info.frameEncoding), schema: info.schema?.name,
                 encrypted: info.encryption == .gcm ? true : nil)
         } catch {
             throw PipelineError(message: "cannot publish \(info.key) as \(identity)/\(name): \(error)", stage: stageName)

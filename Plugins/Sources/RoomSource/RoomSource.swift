@@ -300,7 +300,7 @@ actor TrackSubscriptions {
     static func info(of track: RemoteDataTrack, decrypted: Bool = false) -> TrackInfo {
         TrackInfo(identity: track.publisherIdentity, name: track.name, sid: track.sid.isEmpty ? nil : track.sid,
                   pubHandle: track.info.handle, encryption: track.info.encrypted && !decrypted ? .gcm : .none,
-                  frameEncoding: FrameEncodingName.name(of: track.info.frameEncoding),
+                  frameEncoding: track.info.frameEncoding?.name,
                   schema: track.info.schema.map { SchemaInfo(name: $0, encoding: "") })
     }
 

@@ -5,21 +5,36 @@ import Recording
 import Stages
 import Codecs
 
-/// `trackbag demo` (what `make demo` runs): record a simulated robot session, run a pipeline
-/// config over it (decode → filter → downsample → recording), export it to JSON lines, and
-/// show `trackbag info` of both files. Everything goes under `--dir`.
+/// `trackbag demo` (what `make demo` runs), in two parts. Offline: record a simulated robot
+/// session, run a pipeline config over it (decode → filter → downsample → recording), export it
+/// to JSON lines, and show `trackbag info` of both files. Live (`LiveDemo`): `trackbag serve`, the
+/// same robot publishing, `record`, `play` into a second room and a viewer checking every frame,
+/// all over loopback. Everything goes under `--dir`.
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Record a simulated robot session, run a pipeline over it and show the result.")
+        abstract: "Record a simulated robot offline and live, run a pipeline, replay and check every frame.")
+
+    enum Part: String, ExpressibleByArgument, CaseIterable { case all, offline, live }
 
     @Option(help: "Folder for the demo's files.")
     var dir = "recordings"
 
-    @Option(help: "Length of the simulated session in seconds.")
+    @Option(help: "Length of each simulated session in seconds.")
     var seconds = 10
 
+    @Option(help: "Which part to run: all, offline or live.")
+    var part: Part = .all
+
     func run() async throws {
+        if part != .live { try await runOffline() }
+        if part != .offline {
+            if part == .all { print("") }
+            try await LiveDemo(dir: dir, seconds: seconds).run()
+        }
+    }
+
+    private func runOffline() async throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let session = "\(dir)/demo-session.tbag"
         let filtered = "\(dir)/demo-filtered.tbag"
@@ -27,7 +42,7 @@ struct Demo: AsyncParsableCommand {
 
         print("== 1. a simulated robot session (robot-1: imu 1 kHz, joint_states 100 Hz JSON, odometry 50 Hz CBOR, status 1 Hz JSON)")
         let started = Date()
-        let written = try SyntheticRobot(durationSeconds: seconds).write(to: session)
+        let written = try DemoSession(durationSeconds: seconds).write(to: session)
         print("   wrote \(written.frames) frames (\(written.perTrack.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))) to \(session) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
 
         print("\n== 2. the pipeline \(pipelinePath)")

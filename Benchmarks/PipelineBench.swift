@@ -4,7 +4,7 @@ import Recording
 import Stages
 import TrackModel
 
-/// `trackbag bench pipeline`: the offline reference pipeline (recording → decode(json) →
+/// `trackbag-bench pipeline`: the offline reference pipeline (recording → decode(json) →
 /// filter → downsample → recording) with per-stage frames/s, the same graph without file I/O,
 /// each stage alone in CPU time, and the runtime's own cost per hop (a source re-emitting one
 /// shared batch → null sink, directly and through pass-through transforms). Figures are

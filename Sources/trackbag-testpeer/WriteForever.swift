@@ -11,7 +11,7 @@ import TrackModel
 ///   user ts       k when k % 3 == 0; u64 max - k when k % 3 == 1; absent when k % 3 == 2
 ///   payload       length (k * 37 + t) % 257 (0 allowed); byte j = (k * 131 + j * 7 + t) & 0xFF
 struct WriteForever: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "_write-forever", shouldDisplay: false)
+    static let configuration = CommandConfiguration(commandName: "write-forever")
 
     @Option var out: String
     @Option var tracks = 4

@@ -7,21 +7,18 @@ import Recording
 import RoomClient
 import Stages
 import Synchronization
-import Codecs
+import Synthetic
 
-/// `trackbag live-demo` (hidden until `make demo` switches to it): the live path end to end
-/// over loopback, no root and no network needed (only trackbag's own participants, whose ICE
-/// agents offer 127.0.0.1). Starts `trackbag serve` as a child process, a simulated robot
+/// The live half of `trackbag demo`: the live path end to end over loopback, no root and no
+/// network needed (only trackbag's own participants, whose ICE agents offer 127.0.0.1). Starts `trackbag serve` as a child process, a simulated robot
 /// (imu 1 kHz × 48 B with µs user timestamps, joint_states 100 Hz JSON, odometry 50 Hz CBOR,
 /// status 1 Hz JSON) publishing into room `demo-live`, records it with the `room` source, replays
 /// the file with the `republish` sink into `demo-replay`, where a viewer checks every frame and
 /// timestamp against the file; then prints counts, timing fidelity, file size and compression.
-struct LiveDemo: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "live-demo", abstract: "Record a live simulated robot and replay it (loopback).", shouldDisplay: false)
-
-    @Option(help: "Folder for the recording.") var dir = "recordings"
-    @Option(help: "Seconds to record.") var seconds = 10
+struct LiveDemo {
+    var dir: String
+    var seconds: Int
+    var robot = SyntheticRobot()
 
     func run() async throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -44,11 +41,11 @@ struct LiveDemo: AsyncParsableCommand {
 
         print("== 2. robot-1 publishes imu 1 kHz, joint_states 100 Hz JSON, odometry 50 Hz CBOR, status 1 Hz JSON for \(seconds) s")
         let robot = Room()
-        try await robot.connect(url: url, token: try Self.token("robot-1", "demo-live"))
-        let tracks: [(String, DataTrackFrameEncoding?)] = [("imu", nil), ("joint_states", .json), ("odometry", .cbor), ("status", .json)]
+        try await robot.connect(url: url, token: try Self.token(self.robot.identity, "demo-live"))
         var locals: [String: LocalDataTrack] = [:]
-        for (name, encoding) in tracks {
-            locals[name] = try await robot.localParticipant.publishDataTrack(name: name, frameEncoding: encoding)
+        for track in SyntheticRobot.tracks {
+            locals[track.name] = try await robot.localParticipant.publishDataTrack(
+                name: track.name, frameEncoding: DataTrackFrameEncoding(name: track.frameEncoding))
         }
         try await Task.sleep(for: .milliseconds(500))  // the recorder subscribes to each
         var published: [String: Int] = [:]
@@ -57,7 +54,10 @@ struct LiveDemo: AsyncParsableCommand {
         let start = clock.now
         for tick in 0..<(seconds * 1000) {
             try await clock.sleep(until: start + .milliseconds(tick))
-            for (name, frame) in Self.robotFrames(tick: tick) {
+            let micros = UInt64(Date().timeIntervalSince1970 * 1e6)
+            for synthetic in self.robot.frames(atTick: tick, robotMicros: micros) {
+                let name = synthetic.track
+                let frame = DataTrackFrame(payload: synthetic.payload, userTimestamp: synthetic.userTimestamp)
                 guard let local = locals[name] else { continue }
                 var sent = false
                 for _ in 0..<200 where !sent {
@@ -128,7 +128,7 @@ struct LiveDemo: AsyncParsableCommand {
         print("\n   track          published  recorded  replayed  identical  gap error p50/p99 ms")
         var allErrors: [Double] = []
         var allIdentical = true
-        for (name, _) in tracks {
+        for name in SyntheticRobot.tracks.map(\.name) {
             let rec = recorded[name] ?? []
             let seen = got[name] ?? []
             let identical = rec.count == seen.count && zip(rec, seen).allSatisfy { $0.payload == $1.payload && $0.ts == $1.ts }
@@ -166,31 +166,6 @@ struct LiveDemo: AsyncParsableCommand {
     static func token(_ identity: String, _ room: String) throws -> String {
         try AccessToken.sign(AccessTokenClaims(apiKey: "devkey", identity: identity, video: VideoGrant(roomJoin: true, room: room)),
                              secret: "secret")
-    }
-
-    /// The frames robot-1 publishes at millisecond `tick`.
-    static func robotFrames(tick: Int) -> [(String, DataTrackFrame)] {
-        let micros = UInt64(Date().timeIntervalSince1970 * 1e6)
-        let t = Double(tick) / 1000
-        var out: [(String, DataTrackFrame)] = []
-        let floats: [Float] = [0.02 * Float(sin(t)), 0.01 * Float(cos(t)), 9.81, 0.001, 0.002, 0.003,
-                               1, 0, 0, 0, Float(t), Float(tick)]
-        out.append(("imu", DataTrackFrame(payload: floats.withUnsafeBytes { Array($0) }, userTimestamp: micros)))
-        if tick % 10 == 0 {
-            let p = (0..<6).map { String(format: "%.4f", sin(t + Double($0))) }.joined(separator: ",")
-            let body = #"{"name":["j1","j2","j3","j4","j5","j6"],"position":[\#(p)],"seq":\#(tick / 10)}"#
-            out.append(("joint_states", DataTrackFrame(payload: Array(body.utf8), userTimestamp: micros)))
-        }
-        if tick % 20 == 0 {
-            let body = CBORMap([("x", cos(t)), ("y", sin(t)), ("theta", t.truncatingRemainder(dividingBy: 6.283)),
-                                ("v", 0.5), ("w", 0.1)]).bytes
-            out.append(("odometry", DataTrackFrame(payload: body, userTimestamp: micros)))
-        }
-        if tick % 1000 == 0 {
-            let body = #"{"battery":\#(100 - tick / 1000),"mode":"autonomous","ok":true}"#
-            out.append(("status", DataTrackFrame(payload: Array(body.utf8), userTimestamp: micros)))
-        }
-        return out
     }
 }
 

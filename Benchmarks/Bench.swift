@@ -1,14 +1,16 @@
 import ArgumentParser
 import Foundation
 
-/// `trackbag bench CASE…`: benchmarks that print figures side by side with their baseline in
-/// the same run (never asserted). Build with `swift build -c release` first.
+/// `trackbag-bench CASE…`: micro-benchmarks that print figures side by side with their baseline
+/// in the same run (never asserted). Build with `swift build -c release` first. System
+/// benchmarks (live rooms, replay fidelity, data channels) are scripts under `scripts/`.
 ///
-/// Extension point: a benchmark is a `BenchCase` in `BenchCase.all`; add yours (pipeline,
-/// mcap…) to that list from its own file under Sources/trackbag/Benchmarks/.
+/// Extension point: a benchmark is a `BenchCase` in `BenchCase.all`; add yours from its own file
+/// in this folder.
+@main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench",
+        commandName: "trackbag-bench",
         abstract: "Run benchmarks: " + BenchCase.all.map(\.name).joined(separator: ", ") + ", or all.")
 
     @Argument(help: "Cases to run (default: all).")

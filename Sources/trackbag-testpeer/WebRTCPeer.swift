@@ -15,7 +15,7 @@ import WebRTCData
 /// prints figures; in `bench` mode it is the Swift side of a Swift ↔ aiortc benchmark.
 struct WebRTCPeer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "webrtc-peer", abstract: "WebRTCData test peer",
-                                                    shouldDisplay: false)
+                                                    )
 
     @Option(help: "offer or answer") var role: String = "offer"
     @Option(help: "interop, bench (Swift side vs another peer) or bench-local (Swift ↔ Swift in-process)")

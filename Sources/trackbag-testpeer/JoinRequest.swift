@@ -8,8 +8,7 @@ import SwiftProtobuf
 struct JoinRequestDecode: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "join-request",
-        abstract: "Decode a /rtc/v1 join_request query value and print it as JSON.",
-        shouldDisplay: false
+        abstract: "Decode a /rtc/v1 join_request query value and print it as JSON."
     )
 
     @Argument(help: "The join_request value, percent-decoded.") var value: String

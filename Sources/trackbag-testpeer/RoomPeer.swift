@@ -18,7 +18,7 @@ import Synchronization
 /// track_published, frame, stream_end, reconnecting, reconnected, …) and `{"reply":cmd,…}`.
 struct RoomPeer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "room-peer", abstract: "Room client test peer",
-                                                    shouldDisplay: false)
+                                                    )
 
     @Option(help: "server URL, e.g. ws://10.99.0.1:7880") var url: String
     @Option(help: "access token") var token: String

@@ -84,7 +84,7 @@ enum DataTrackBench {
         return rows
     }
 
-    /// Lines for `trackbag bench`.
+    /// Lines for `trackbag-bench`.
     static func report(_ rows: [Row]) -> [String] {
         ["data tracks codec / E2EE (one thread, best of 3 rounds; frames/s and payload MB/s):"] + rows.map { row in
             let name = row.name + String(repeating: " ", count: max(0, 30 - row.name.count))
@@ -124,7 +124,7 @@ enum DataTrackBench {
 }
 
 extension DataTrackBench {
-    /// `trackbag bench datatracks` (part of `bench all`).
+    /// `trackbag-bench datatracks` (part of `bench all`).
     static let cases: [BenchCase] = [
         BenchCase(name: "datatracks",
                   summary: "AES-128-GCM encrypt/decrypt and packetize/depacketize, 256 B and 16,000 B frames, E2EE beside plain",

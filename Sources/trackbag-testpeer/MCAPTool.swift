@@ -11,7 +11,7 @@ import TrackModel
 /// as JSON lines, so the Python `mcap` library can judge both directions.
 struct MCAPTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mcap-tool", abstract: "MCAP writer/reader test tool.", shouldDisplay: false,
+        commandName: "mcap-tool", abstract: "MCAP writer/reader test tool.",
         subcommands: [Write.self, Dump.self, FromFrames.self, ToFrames.self])
 
     /// `write IN.jsonl OUT.mcap`: each input line is a message

@@ -7,7 +7,7 @@ import Stages
 import Synchronization
 import TrackModel
 
-/// `trackbag bench mcap`: MCAP export and import throughput against the `mcap` Python library
+/// `trackbag-bench mcap`: MCAP export and import throughput against the `mcap` Python library
 /// in the same run. Frames: `frames` frames round-robin over 16 tracks (tracks 0-5
 /// 190-byte JSON, 6-10 48-byte IMU, 11-15 1 KiB blobs), every frame with a user timestamp.
 ///
