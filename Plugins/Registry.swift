@@ -1,6 +1,6 @@
 import Pipeline
 
-/// Every built-in stage, by config `type`. One explicit table (STYLE.md §8): adding a stage
+/// Every built-in stage, by config `type`. One explicit table (docs/ARCHITECTURE.md, "Where to add things"): adding a stage
 /// means adding its folder under Plugins/ and one line here.
 public enum BuiltinStages {
     public static let all: [StageRegistration] = [

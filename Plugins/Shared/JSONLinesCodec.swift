@@ -5,7 +5,7 @@ import TrackModel
 import Codecs
 
 /// The JSON lines frame format shared by the `jsonl` source and sink and by `trackbag
-/// export`/`import` (DESIGN.md §9):
+/// export`/`import` (README.md):
 ///
 /// ```
 /// {"identity":"robot-1","track":"imu","time_ns":1700000000000000000,"user_timestamp":42,"payload_b64":"AAE="}

@@ -1,4 +1,4 @@
-// AES-128-GCM for LiveKit frame E2EE (DESIGN.md §3): no AAD, 12-byte IV, 16-byte tag appended.
+// AES-128-GCM for LiveKit frame E2EE (docs/WIRE.md): no AAD, 12-byte IV, 16-byte tag appended.
 // Kept in C because the GCM tag is reached through EVP_CIPHER_CTX_ctrl and the EVP_CTRL_GCM_*
 // constants, which read more plainly here than through Swift's imported macros.
 #include <stdint.h>

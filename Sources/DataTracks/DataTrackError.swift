@@ -15,7 +15,7 @@ public enum DataTrackError: Error, Equatable, Sendable, CustomStringConvertible 
     /// A frame needs more packets than any receiver reassembles (depacketizer limit).
     case frameTooLarge(payloadLength: Int, packets: Int, limit: Int)
 
-    // E2EE (DESIGN.md §3).
+    // E2EE (docs/WIRE.md).
     /// An AES-128 key must be 16 bytes; key material must not be empty.
     case invalidKey(length: Int)
     /// Key ring slots are 0..<16.

@@ -195,7 +195,7 @@ extension DataTrackPacket {
     }
 
     /// Rewrites the track handle in place (bytes 2-3) and nothing else: the server forwards a
-    /// publisher's packet to each subscriber under that subscriber's handle (DESIGN.md §3).
+    /// publisher's packet to each subscriber under that subscriber's handle (docs/WIRE.md).
     public static func rewriteHandle(in bytes: inout [UInt8], to handle: UInt16) throws(DataTrackError) {
         guard bytes.count >= baseHeaderLength else {
             throw .truncated(field: "base header", offset: 0, needed: baseHeaderLength, available: bytes.count)

@@ -1,7 +1,7 @@
 /// Reassembles the packets of one subscribed track into frames. A value type driven one packet
 /// at a time; the owner (the room client's subscription) routes packets to it by track handle.
 ///
-/// Rules (DESIGN.md §3; LiveKit's `livekit-datatrack/src/remote/depacketizer.rs`):
+/// Rules (docs/WIRE.md; LiveKit's `livekit-datatrack/src/remote/depacketizer.rs`):
 /// - a `single` packet is a frame;
 /// - a `start` packet opens a partial frame; `inter`/`final` packets join the open partial of
 ///   their frame; a frame is delivered when its start, its final and every sequence number

@@ -1,6 +1,6 @@
 import COpenSSL
 
-/// Data track E2EE (DESIGN.md §3; rust-sdks `livekit/src/room/e2ee/data_track.rs`, which hands
+/// Data track E2EE (docs/WIRE.md; rust-sdks `livekit/src/room/e2ee/data_track.rs`, which hands
 /// whole frames to WebRTC's `DataPacketCryptor`): AES-128-GCM over the whole frame before it is
 /// packetized, the 16-byte tag appended, no additional authenticated data; key index and IV
 /// travel in extension 1 of every packet of the frame.

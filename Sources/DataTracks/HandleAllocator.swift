@@ -26,7 +26,7 @@ public struct HandleAllocator: Sendable, Equatable {
     }
 
     /// Marks a specific handle used (a publisher re-publishing with its old handle after a
-    /// reconnect, DESIGN.md §3). False when it is 0 or already in use.
+    /// reconnect, docs/WIRE.md). False when it is 0 or already in use.
     public mutating func reserve(_ handle: UInt16) -> Bool {
         guard handle != 0, !used.contains(handle) else { return false }
         used.insert(handle)

@@ -3,7 +3,7 @@ import Foundation
 import SwiftProtobuf
 
 /// The `join_request` query parameter of LiveKit's single peer connection path `/rtc/v1`
-/// (DESIGN.md §3): base64url of a `WrappedJoinRequest{compression, join_request}` whose
+/// (docs/WIRE.md): base64url of a `WrappedJoinRequest{compression, join_request}` whose
 /// `join_request` bytes are a `JoinRequest`, gzipped when `compression` is GZIP.
 ///
 /// Clients differ: the Rust/Python SDKs pad the base64url, the Go SDK too, others may not; some

@@ -1,4 +1,4 @@
-// LiveKitProtocol: LiveKit's wire contracts, no I/O (DESIGN.md §2, §3).
+// LiveKitProtocol: LiveKit's wire contracts, no I/O (docs/ARCHITECTURE.md, docs/WIRE.md).
 //
 // - `livekit_models.pb.swift`, `livekit_rtc.pb.swift`: generated from `schemas/livekit/*.proto`
 //   (our subset, upstream field numbers) by `scripts/generate-protos.sh`; never edit by hand.

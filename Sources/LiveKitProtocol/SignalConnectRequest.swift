@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a client asks for when it opens LiveKit's signal WebSocket, read from the HTTP request
-/// target and headers (DESIGN.md §3; livekit-server `pkg/service/rtcservice.go`):
+/// target and headers (docs/WIRE.md; livekit-server `pkg/service/rtcservice.go`):
 ///
 /// - `/rtc/v1?join_request=…`: single peer connection; everything is in the `JoinRequest`
 ///   (see `JoinRequestQuery`), the publisher's offer included.

@@ -1,6 +1,6 @@
 import SwiftProtobuf
 
-/// One signal message per binary WebSocket frame (DESIGN.md §3): `SignalRequest` from the
+/// One signal message per binary WebSocket frame (docs/WIRE.md): `SignalRequest` from the
 /// client, `SignalResponse` from the server, plain protobuf with no length prefix or envelope.
 public enum SignalFrame {
     /// A client's frame, as a server reads it.

@@ -11,7 +11,7 @@
 /// trackbag's subset of LiveKit's signaling messages (livekit/protocol `protobufs/livekit_rtc.proto`).
 ///
 /// Binary `SignalRequest` (client → server) and `SignalResponse` (server → client) travel in
-/// WebSocket binary frames on `/rtc` and `/rtc/v1` (DESIGN.md §3). The `/rtc/v1` join request
+/// WebSocket binary frames on `/rtc` and `/rtc/v1` (docs/WIRE.md). The `/rtc/v1` join request
 /// arrives in the URL as base64url `WrappedJoinRequest`.
 ///
 /// Same package, names, numbers, types and enum values as upstream (checked by
@@ -604,7 +604,7 @@ public nonisolated struct Livekit_AddTrackRequest: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-/// Publishing a data track (DESIGN.md §3). The client picks `pub_handle` (1…65535, unique per
+/// Publishing a data track (docs/WIRE.md). The client picks `pub_handle` (1…65535, unique per
 /// publisher; it is the handle in its packets) and `name` (1…256 characters, unique per publisher).
 /// The server answers `publish_data_track_response` or a `RequestResponse` echoing this request.
 public nonisolated struct Livekit_PublishDataTrackRequest: Sendable {
@@ -760,7 +760,7 @@ public nonisolated struct Livekit_MuteTrackRequest: Sendable {
 }
 
 /// The SDKs give up unless `room` (sid `RM_…`), `participant` (sid `PA_…`), `ping_interval` > 0,
-/// `ping_timeout` > 0 and a server version are present (DESIGN.md §3).
+/// `ping_timeout` > 0 and a server version are present (docs/WIRE.md).
 public nonisolated struct Livekit_JoinResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -1345,7 +1345,7 @@ public nonisolated struct Livekit_SubscriptionResponse: Sendable {
   public init() {}
 }
 
-/// A refused request, echoed in `request` so the client can match it (data tracks: DESIGN.md §3).
+/// A refused request, echoed in `request` so the client can match it (data tracks: docs/WIRE.md).
 public nonisolated struct Livekit_RequestResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for

@@ -1,7 +1,7 @@
 import TrackModel
 import Codecs
 
-/// The one unit that flows through every pipeline stage (DESIGN.md §1).
+/// The one unit that flows through every pipeline stage (docs/ARCHITECTURE.md).
 ///
 /// Invariant: no stage changes `userTimestamp` unless its documented job is to; the property
 /// test in PipelineTests checks that every built-in stage passes it through untouched.
@@ -32,7 +32,7 @@ public struct Frame: Sendable, Hashable {
 
 /// What crosses an edge: frames in order, plus session events (join, publish, drops…) that
 /// sinks such as `recording` store. Edges move batches because a hop between tasks costs about
-/// a microsecond (DESIGN.md §1).
+/// a microsecond (docs/ARCHITECTURE.md).
 public struct Batch: Sendable {
     public var frames: [Frame]
     public var events: [SessionEvent]

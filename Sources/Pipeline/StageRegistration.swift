@@ -33,7 +33,7 @@ public struct StageRegistration: Sendable {
     public var build: @Sendable (StageOptions, StageBuildContext) throws -> BuiltStage
     /// A live source (room, network): its output edges default to `drop-oldest`, because real
     /// time wins over completeness; file sources default to `block`, because nothing may be lost
-    /// offline (DESIGN.md §1). Only meaningful for sources.
+    /// offline (docs/ARCHITECTURE.md). Only meaningful for sources.
     public var isLive: Bool
 
     public init(type: String, kind: StageKind, summary: String, isLive: Bool = false,

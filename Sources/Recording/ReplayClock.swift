@@ -4,7 +4,7 @@ import Glibc
 import Darwin
 #endif
 
-/// Paces a replay on receive times (DESIGN.md §5): frame k is due at the absolute monotonic
+/// Paces a replay on receive times (docs/ARCHITECTURE.md): frame k is due at the absolute monotonic
 /// deadline `t0 + (time_k - origin) / rate`, never after an accumulated sleep, so scheduling
 /// error does not add up (measured: relative sleeps drifted 7% here, absolute
 /// `clock_nanosleep` deadlines 0.06 ms over 5 s). It measures its own lateness (actual wake-up

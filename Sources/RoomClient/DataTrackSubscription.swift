@@ -4,7 +4,7 @@ import Synchronization
 /// Frames of one remote data track for one subscriber, as an `AsyncSequence`
 /// (`RemoteDataTrack.subscribe(bufferSize:)`). It ends when the track is unpublished, the
 /// room disconnects, or the consumer stops iterating. A full buffer drops the *new* frame
-/// (DESIGN.md §3 "Subscriber buffer"); `droppedFrames` counts them.
+/// (docs/WIRE.md, "Subscriber buffer"); `droppedFrames` counts them.
 public struct DataTrackSubscription: AsyncSequence, Sendable {
     public typealias Element = DataTrackFrame
 

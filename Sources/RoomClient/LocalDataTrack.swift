@@ -2,7 +2,7 @@ import DataTracks
 import Synchronization
 
 /// A data track we publish. `tryPush` never waits: frames go into a 16-frame queue that a task
-/// packetizes and sends, in order (DESIGN.md §3 "Publisher queue").
+/// packetizes and sends, in order (docs/WIRE.md, "Publisher queue").
 public final class LocalDataTrack: Sendable {
     public static let queueCapacity = 16
 

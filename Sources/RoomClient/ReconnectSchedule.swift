@@ -40,7 +40,7 @@ struct ReconnectSchedule: Sendable, Equatable {
     }
 }
 
-/// Ping bookkeeping (DESIGN.md §3): `ping_req` every `ping_interval`, and the connection counts
+/// Ping bookkeeping (docs/WIRE.md): `ping_req` every `ping_interval`, and the connection counts
 /// as lost when no `pong_resp` came for `ping_timeout`. Times are milliseconds of any clock.
 struct SignalLiveness: Sendable, Equatable {
     var intervalMs: Int64

@@ -2,7 +2,7 @@ import DataTracks
 import LiveKitProtocol
 import WebRTCData
 
-/// Data tracks: publish, unpublish, subscribe, and the packets both ways (DESIGN.md §3).
+/// Data tracks: publish, unpublish, subscribe, and the packets both ways (docs/WIRE.md).
 extension Room {
     // MARK: Publish
 

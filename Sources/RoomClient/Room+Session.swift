@@ -3,7 +3,7 @@ import Foundation
 import LiveKitProtocol
 import WebRTCData
 
-/// Signal session: join, offer/answer, trickle, ping, leave, reconnect (DESIGN.md §3).
+/// Signal session: join, offer/answer, trickle, ping, leave, reconnect (docs/WIRE.md).
 extension Room {
     // MARK: Join
 
@@ -107,7 +107,7 @@ extension Room {
     }
 
     /// `/rtc/v1?join_request=…` first; on HTTP 404 `/rtc` with query parameters (the SDKs'
-    /// fallback, DESIGN.md §3). A refusal with another status carries the server's reason.
+    /// fallback, docs/WIRE.md). A refusal with another status carries the server's reason.
     private func openSignal(offer: String) async throws(RoomClientError) -> SignalConnection {
         if mode == .singlePeerConnection {
             let target = SignalRequests.singlePeerConnectionTarget(publisherOffer: offer, autoSubscribe: options.autoSubscribe)

@@ -1,6 +1,6 @@
 import LiveKitProtocol
 
-/// The room client's one error type: what failed and where (STYLE.md).
+/// The room client's one error type: what failed and where (docs/ARCHITECTURE.md).
 public enum RoomClientError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The URL is not a ws:// or wss:// URL with a host.
     case invalidURL(String)
@@ -22,7 +22,7 @@ public enum RoomClientError: Error, Equatable, Sendable, CustomStringConvertible
     case notConnected
     /// The server told us to leave.
     case leftRoom(String)
-    /// `tryPush` after the track was unpublished or the room disconnected (DESIGN.md §3).
+    /// `tryPush` after the track was unpublished or the room disconnected (docs/WIRE.md).
     case unpublished
     /// `tryPush` with the outgoing queue (16 frames) full.
     case dropped

@@ -15,7 +15,7 @@ public struct RoomOptions: Sendable {
     public var timeout: Duration = .seconds(15)
     /// Re-join by itself when the signal or peer connection is lost.
     public var reconnect = true
-    /// End-to-end encryption of data tracks (AES-128-GCM, DESIGN.md §3 "E2EE").
+    /// End-to-end encryption of data tracks (AES-128-GCM, docs/WIRE.md, "E2EE").
     public var e2ee: E2EEOptions?
     /// E2EE passthrough: frames of encrypted remote tracks are delivered as they arrived,
     /// ciphertext with `DataTrackFrame.e2ee` set, instead of being decrypted (no key needed);

@@ -7,7 +7,7 @@ import Synchronization
 import WSClient
 
 /// One signaling WebSocket: binary protobuf `SignalRequest`s out, `SignalResponse`s in
-/// (DESIGN.md §3). `responses` ends when the socket closes; `closeReason` then says why.
+/// (docs/WIRE.md). `responses` ends when the socket closes; `closeReason` then says why.
 final class SignalConnection: Sendable {
     let responses: AsyncStream<Livekit_SignalResponse>
     private let outbound: AsyncStream<[UInt8]>.Continuation

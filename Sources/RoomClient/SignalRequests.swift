@@ -3,7 +3,7 @@ import LiveKitProtocol
 import WebRTCData
 
 /// The `SignalRequest`s the client sends, built as LiveKit's Rust/Python SDK builds them (the
-/// captures in `testvectors/livekit-python-1.2.1/*/signal-sequence.jsonl`, DESIGN.md §3). Pure
+/// captures in `testvectors/livekit-python-1.2.1/*/signal-sequence.jsonl`, docs/WIRE.md). Pure
 /// values, so tests compare them field by field.
 enum SignalRequests {
     /// Protocol version the SDK 1.2.1 announces (`ClientInfo.protocol` 18, `client_protocol` 2).
@@ -122,7 +122,7 @@ enum SignalRequests {
         return request
     }
 
-    /// One `UpdateDataSubscription` naming tracks by sid (DESIGN.md §3 "Subscribing").
+    /// One `UpdateDataSubscription` naming tracks by sid (docs/WIRE.md, "Subscribing").
     static func updateDataSubscription(subscribe: Bool, trackSids: [String]) -> Livekit_SignalRequest {
         var update = Livekit_UpdateDataSubscription()
         update.updates = trackSids.map { sid in

@@ -1,7 +1,7 @@
 import LiveKitProtocol
 
 /// Which remote track each subscriber handle carries: the server assigns a handle per
-/// subscription and sends the whole map in every `DataTrackSubscriberHandles` (DESIGN.md §3),
+/// subscription and sends the whole map in every `DataTrackSubscriberHandles` (docs/WIRE.md),
 /// so each snapshot replaces the previous one; a handle missing from it is gone.
 struct SubscriberHandleMap: Sendable, Equatable {
     struct Entry: Sendable, Hashable {

@@ -1,6 +1,6 @@
 /// Server-assigned ids in LiveKit's shape: a type prefix and 12 base62 characters
 /// (livekit/protocol `utils/guid`: `RM_` room, `PA_` participant, `DTR_` data track,
-/// `ND_` node). The SDK checks only the prefix of room and participant sids (DESIGN.md §3).
+/// `ND_` node). The SDK checks only the prefix of room and participant sids (docs/WIRE.md).
 enum Identifiers {
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 

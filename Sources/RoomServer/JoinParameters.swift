@@ -2,7 +2,7 @@ import Foundation
 import LiveKitProtocol
 
 /// What a client asked for when it opened the signal WebSocket, read from the upgrade request
-/// (DESIGN.md §3): the verified token, the room, which of LiveKit's two signaling paths it used,
+/// (docs/WIRE.md): the verified token, the room, which of LiveKit's two signaling paths it used,
 /// and whether this is a resume attempt.
 struct JoinParameters: Sendable {
     enum Path: String, Sendable {

@@ -9,7 +9,7 @@ import WebRTCData
 /// connections and signal handling; what the room pushes (signal responses, packets) goes
 /// through `send`, `deliverDataPacket` and `dataTrackQueue`, which never block the room.
 ///
-/// Modes (DESIGN.md §3): on `/rtc/v1` one peer connection, offered by the client with the join
+/// Modes (docs/WIRE.md): on `/rtc/v1` one peer connection, offered by the client with the join
 /// request; we answer and reply on the client's own channels. On `/rtc` the client offers a
 /// publisher connection and, with `subscriber_primary` (set when it may subscribe, as
 /// livekit-server does), we offer a subscriber connection at once and serve it on our own

@@ -47,7 +47,7 @@ final class PeerConnectionFactory: Sendable {
     }
 
     /// An offering peer connection (the subscriber side of the `/rtc` path) with the server's own
-    /// `_reliable`, `_lossy` and `_data_track` channels (DESIGN.md §3 transport). A full ICE
+    /// `_reliable`, `_lossy` and `_data_track` channels (docs/WIRE.md, "Transport"). A full ICE
     /// agent: the offerer controls (RFC 8445 §6.1.1).
     func offer() async throws(WebRTCDataError) -> (PeerConnection, String, [String: DataChannel]) {
         let connection = try PeerConnection(configuration(iceLite: false))
@@ -65,7 +65,7 @@ final class PeerConnectionFactory: Sendable {
     }
 }
 
-/// The data channels LiveKit clients and servers open beside each other (DESIGN.md §3):
+/// The data channels LiveKit clients and servers open beside each other (docs/WIRE.md):
 /// `_reliable` (ordered, reliable) and `_lossy` (unordered, no retransmits) carry `DataPacket`
 /// protobufs; `_data_track` carries raw data-track packets.
 enum DataLane: String, Sendable, CaseIterable {

@@ -8,7 +8,7 @@ import LiveKitProtocol
 /// session, so no state can change under it mid-method).
 ///
 /// Behaviour follows livekit-server `pkg/rtc/room.go` and `participant_data_track.go` where the
-/// SDK can see it (DESIGN.md §3): ParticipantUpdate to the others on join, change and leave with
+/// SDK can see it (docs/WIRE.md): ParticipantUpdate to the others on join, change and leave with
 /// the participant's `version` incremented each time; data-track publish checks; a full
 /// `DataTrackSubscriberHandles` snapshot after every subscription change.
 actor Room {
@@ -275,7 +275,7 @@ actor Room {
         sendSubscriberHandles(to: participantSID)
     }
 
-    /// The subscriber's handles as response 29 (a full snapshot, DESIGN.md §3).
+    /// The subscriber's handles as response 29 (a full snapshot, docs/WIRE.md).
     func subscriberHandles(of participantSID: String) -> Livekit_DataTrackSubscriberHandles {
         var snapshot = Livekit_DataTrackSubscriberHandles()
         guard let member = members[participantSID] else { return snapshot }
@@ -387,7 +387,7 @@ struct ServerIdentity: Sendable {
         var info = Livekit_ServerInfo()
         info.edition = .standard
         info.version = version
-        // The protocol version the SDK captures show a server announcing (DESIGN.md §3).
+        // The protocol version the SDK captures show a server announcing (docs/WIRE.md).
         info.protocol = 16
         info.nodeID = Identifiers.node()
         return ServerIdentity(version: version, info: info)

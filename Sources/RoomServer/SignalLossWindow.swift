@@ -14,7 +14,7 @@
 /// immediate, our client's within 300 ms). Whoever is still kept then is removed with
 /// SIGNAL_CLOSE, the cause of its departure.
 ///
-/// A value type with an injected time (STYLE.md §3): the session actor owns one, feeds it the
+/// A value type with an injected time (docs/ARCHITECTURE.md): the session actor owns one, feeds it the
 /// events and sleeps until `deadline`.
 struct SignalLossWindow: Sendable, Equatable {
     /// The longest a participant is kept after its signal connection closed.

@@ -1,5 +1,5 @@
 /// A data track as trackbag knows it: who published it, under what name, and what LiveKit said
-/// about it (DESIGN.md §3, `DataTrackInfo`). Recorded in the `tracks` table; carried by every
+/// about it (docs/WIRE.md, `DataTrackInfo`). Recorded in the `tracks` table; carried by every
 /// pipeline frame so sinks learn tracks as frames arrive.
 public struct TrackInfo: Sendable, Hashable, Codable {
     /// Publisher's participant identity.
@@ -50,7 +50,7 @@ public struct TrackKey: Sendable, Hashable, Comparable, Codable, CustomStringCon
 
 public enum TrackEncryption: String, Sendable, Hashable, Codable {
     case none
-    /// LiveKit E2EE: AES-128-GCM, key index and IV in packet extension 1 (DESIGN.md §3).
+    /// LiveKit E2EE: AES-128-GCM, key index and IV in packet extension 1 (docs/WIRE.md).
     case gcm
 }
 

@@ -1,1 +1,1 @@
-// WebRTCData: see DESIGN.md §2.
+// WebRTCData: see docs/ARCHITECTURE.md.

@@ -1,4 +1,4 @@
-/// The one error type of WebRTCData (STYLE.md §7): which layer failed, why, and where.
+/// The one error type of WebRTCData (docs/ARCHITECTURE.md): which layer failed, why, and where.
 ///
 /// `reason` is an open set of named values (each layer declares its own in an extension beside
 /// its code, e.g. `STUN/StunMessage.swift`), so layers add reasons without editing one shared

@@ -159,7 +159,7 @@ struct FileHandleOutput {
 
 // MARK: Frames through the mcap stages
 
-/// A frame or event as one JSON line (DESIGN.md §9 plus the track's fields):
+/// A frame or event as one JSON line (README.md plus the track's fields):
 /// `{"identity","track","time_ns","user_timestamp","payload_b64","sid","pub_handle","encryption",
 ///   "frame_encoding","schema":{"name","encoding","data_b64"}}` or `{"event": {...}}`.
 enum FrameJSON {

@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// `trackbag`: record, replay and pipe LiveKit data tracks (DESIGN.md §9).
+/// `trackbag`: record, replay and pipe LiveKit data tracks (README.md).
 @main
 struct Trackbag: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -52,7 +52,7 @@ final class DataChannelTransportTests: XCTestCase {
             try await waitConnected(pair.server)
         }
 
-        // Each side opens a reliable and an unordered maxRetransmits 0 channel (DESIGN.md §3).
+        // Each side opens a reliable and an unordered maxRetransmits 0 channel (docs/WIRE.md).
         let clientReliable = try await pair.client.createChannel(label: "reliable-c")
         let clientLossy = try await pair.client.createChannel(label: "lossy-c", ordered: false, reliability: .maxRetransmits(0))
         let serverReliable = try await pair.server.createChannel(label: "reliable-s", protocol: "p1")

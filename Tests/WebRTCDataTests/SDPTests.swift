@@ -1,7 +1,7 @@
 import XCTest
 @testable import WebRTCData
 
-/// SDP against the offers LiveKit's SDK (libwebrtc) and aiortc really sent (DESIGN.md §8).
+/// SDP against the offers LiveKit's SDK (libwebrtc) and aiortc really sent (README.md, "Tests").
 final class SDPTests: XCTestCase {
     let ourFingerprint = SDPFingerprint(algorithm: "sha-256", bytes: Array(0..<32))
 

@@ -282,7 +282,7 @@ async def main():
             "recorded_first_half": sum(1 for _, t in rec_pairs if (t - 1_000_000_000) // (1_000_000 // TRACKS[name][0]) < TRACKS[name][0] * SECONDS / 2),
             "recorded_second_half": sum(1 for _, t in rec_pairs if (t - 1_000_000_000) // (1_000_000 // TRACKS[name][0]) >= TRACKS[name][0] * SECONDS / 2),
             # Data-track packets of at most 16,000 bytes with a 12-byte header and 12 bytes of
-            # extensions when a user timestamp is set (DESIGN.md §3): 40,000 B → 3 packets.
+            # extensions when a user timestamp is set (docs/WIRE.md): 40,000 B → 3 packets.
             "recorded_packets": sum(packets(len(p)) for p, _ in rec_pairs),
             "replayed_equals_recorded": got_pairs == rec_pairs,
             "replayed_in_order_subset": in_order, "replay_missing": len(rec) - len(got),

@@ -26,7 +26,7 @@ ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 KEY, SECRET = "devkey", "secret"
 STEP = 20.0  # seconds: bound on every single wait
 
-# Frame sizes 1 byte … 100,000 bytes across the 16,000-byte packet limit (DESIGN.md §3).
+# Frame sizes 1 byte … 100,000 bytes across the 16,000-byte packet limit (docs/WIRE.md).
 SIZES = [1, 2, 12, 255, 1000, 15_976, 15_977, 16_000, 16_001, 31_999, 40_000, 65_536, 99_999, 100_000]
 
 

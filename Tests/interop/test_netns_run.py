@@ -1,4 +1,4 @@
-"""scripts/netns-run: the one test network every live test uses (DESIGN.md §8).
+"""scripts/netns-run: the one test network every live test uses (README.md, "Tests").
 
 Checks that the namespace has lo and both veth ends with their addresses, that traffic flows
 between the two addresses, that the exit status is the command's, and that the namespace and

@@ -85,7 +85,7 @@ async def signal(args, swift, pc, before_offer):
 
 
 def enlarge_socket_buffers(pc):
-    """DESIGN.md §3 "Sockets": a default-sized UDP receive buffer drops bursts (a 64 KiB message
+    """docs/WIRE.md, "Sockets": a default-sized UDP receive buffer drops bursts (a 64 KiB message
     is ~55 datagrams) and an unordered maxRetransmits 0 channel then loses whole messages. Give
     aiortc's sockets the 4 MiB our own sockets have, so the test judges the stacks, not the kernel."""
     import socket

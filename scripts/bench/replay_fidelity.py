@@ -115,7 +115,7 @@ async def end_async_process(proc, sig=signal.SIGTERM, timeout=10.0):
 
 
 def make_recording(trackbag, workdir, seconds):
-    """JSON lines in the export format (DESIGN.md §9), then `trackbag import`."""
+    """JSON lines in the export format (README.md), then `trackbag import`."""
     frames = int(RATE_HZ * seconds)
     jsonl = os.path.join(workdir, "imu.jsonl")
     # Receive times start at a whole second of today's Unix time; exactly 1 ms apart.

@@ -122,7 +122,7 @@ public struct RoomSource: SourceStage, StageStatistics {
 
 /// Frames and events waiting for the source's emit loop. Subscription readers add from their
 /// own tasks; the loop takes everything at once, so batches grow under load and stay single
-/// frames when it is quiet (DESIGN.md §1). Bounded: beyond `limit` waiting frames, new ones are
+/// frames when it is quiet (docs/ARCHITECTURE.md). Bounded: beyond `limit` waiting frames, new ones are
 /// counted as dropped.
 final class LiveBatchBuffer: Sendable {
     struct State {

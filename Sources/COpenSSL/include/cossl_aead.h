@@ -1,4 +1,4 @@
-// AEAD, key derivation and randomness for LiveKit data-track E2EE (DESIGN.md §3).
+// AEAD, key derivation and randomness for LiveKit data-track E2EE (docs/WIRE.md).
 #ifndef COSSL_AEAD_H
 #define COSSL_AEAD_H
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/// What an edge does when its queue is full (DESIGN.md §1).
+/// What an edge does when its queue is full (docs/ARCHITECTURE.md).
 public enum OverflowPolicy: String, Sendable, Hashable, Codable, CaseIterable {
     /// The producer waits: nothing is lost. Default below file sources.
     case block

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A pipeline config file, Vector-style (DESIGN.md §6):
+/// A pipeline config file, Vector-style (docs/ARCHITECTURE.md):
 ///
 /// ```yaml
 /// sources:

@@ -11,7 +11,7 @@ public struct ICESelectedPair: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(local) ⇄ \(remote)" }
 }
 
-/// What an ICE state machine asks its owner to do (STYLE.md §3: values in, actions out).
+/// What an ICE state machine asks its owner to do (values in, actions out).
 /// The owner performs them in order.
 enum ICEAction: Hashable, Sendable {
     /// Send `datagram` from the socket bound to `from` to `to`.

@@ -2,7 +2,7 @@ import Foundation
 
 /// The trickle form of a candidate (W3C `RTCIceCandidateInit`), which LiveKit carries in
 /// `TrickleRequest.candidateInit` as JSON: `{"candidate","sdpMid","sdpMLineIndex"}`
-/// (DESIGN.md §3 "Trickle"). An empty `candidate` means end of candidates (RFC 8838 §4).
+/// (docs/WIRE.md, "Trickle"). An empty `candidate` means end of candidates (RFC 8838 §4).
 public struct ICECandidateInit: Codable, Hashable, Sendable {
     public var candidate: String
     public var sdpMid: String?

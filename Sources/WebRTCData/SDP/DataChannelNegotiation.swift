@@ -1,7 +1,7 @@
 /// Building offers and answers for a data-channel-only endpoint (RFC 8841, RFC 8829 JSEP).
 ///
 /// LiveKit's SDK offers 3 audio + 3 video `recvonly` sections beside the application one
-/// (DESIGN.md §3): a data-only answerer rejects each (port 0, `a=inactive`, out of BUNDLE —
+/// (docs/WIRE.md): a data-only answerer rejects each (port 0, `a=inactive`, out of BUNDLE —
 /// RFC 8829 §5.3.1, RFC 9143 §7.3.3) and keeps every section in the offer's order with its mid
 /// (RFC 3264 §6: the answer has as many m= lines as the offer, in the same order).
 public struct DataChannelParameters: Hashable, Sendable {

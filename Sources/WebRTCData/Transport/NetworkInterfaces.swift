@@ -12,7 +12,7 @@ public enum NetworkInterfaces {
     }
 
     /// Addresses of interfaces that are up. Loopback only when asked (libwebrtc never gathers it,
-    /// DESIGN.md §8); IPv6 link-local always skipped (needs a scope id, and peers ignore it).
+    /// README.md, "Tests"); IPv6 link-local always skipped (needs a scope id, and peers ignore it).
     public static func addresses(includeLoopback: Bool = false, includeIPv6: Bool = true) -> [Address] {
         var head: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&head) == 0, let first = head else { return [] }

@@ -13,7 +13,7 @@ import Darwin
 /// the address the peer checked, RFC 8445 §7.2.5.2.1 symmetry). Non-blocking; the receive loop
 /// (`UDPReceiveLoop`) polls it. Sending is a single `sendto`, safe from any thread.
 final class UDPSocket: Sendable {
-    /// DESIGN.md §3 "Sockets": with 256 KiB the kernel dropped thousands of datagrams per run
+    /// docs/WIRE.md, "Sockets": with 256 KiB the kernel dropped thousands of datagrams per run
     /// and a lossy channel collapsed; 4 MiB dropped none.
     static let bufferSize: Int32 = 4 << 20
 
