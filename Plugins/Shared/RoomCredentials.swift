@@ -1,6 +1,7 @@
 import Foundation
 import LiveKitProtocol
 import Pipeline
+import TrackModel
 import RoomClient
 
 /// How a room stage proves who it is to the server: a ready access token (given, or read from
@@ -67,8 +68,4 @@ public enum RoomCredentials: Sendable, Hashable {
 
 /// Unix epoch nanoseconds from the system clock (receive times of live frames).
 @inline(__always)
-func unixNanoseconds() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
-}
+func unixNanoseconds() -> Int64 { UnixTime.nowNs() }

@@ -102,9 +102,9 @@ public final class RecordingWriter {
         begin = try db.prepare("BEGIN")
         commit = try db.prepare("COMMIT")
 
-        let start = options.startTimeNs ?? MonotonicClock.wallNowNs()
+        let start = options.startTimeNs ?? UnixTime.nowNs()
         try setMeta(RecordingMetaKey.formatVersion, String(RecordingFormat.version))
-        try setMeta(RecordingMetaKey.createdAt, iso8601(unixNs: MonotonicClock.wallNowNs()))
+        try setMeta(RecordingMetaKey.createdAt, UnixTime.iso8601(ns: UnixTime.nowNs()))
         try setMeta(RecordingMetaKey.startTimeNs, String(start))
         try setMeta(RecordingMetaKey.writer, "trackbag")
         if let room = options.room { try setMeta(RecordingMetaKey.room, room) }
@@ -302,7 +302,7 @@ public final class RecordingWriter {
     public func close() throws {
         guard !isClosed else { return }
         try flush()
-        try setMeta(RecordingMetaKey.closedAt, iso8601(unixNs: MonotonicClock.wallNowNs()))
+        try setMeta(RecordingMetaKey.closedAt, UnixTime.iso8601(ns: UnixTime.nowNs()))
         isClosed = true
         // A finished file leaves WAL mode: it becomes one self-contained file, and readers
         // (read-only) do not create -wal/-shm files beside it. A crashed file stays in WAL mode
@@ -329,19 +329,3 @@ func fileExists(_ path: String) -> Bool {
     return stat(path, &st) == 0
 }
 
-/// `2026-11-26T13:22:40.123456789Z` from Unix nanoseconds (UTC), without Foundation.
-func iso8601(unixNs: Int64) -> String {
-    let secs = unixNs >= 0 ? unixNs / 1_000_000_000 : (unixNs - 999_999_999) / 1_000_000_000
-    let nanos = unixNs - secs * 1_000_000_000
-    var t = time_t(secs)
-    var parts = tm()
-    gmtime_r(&t, &parts)
-    func pad(_ v: Int32, _ n: Int) -> String {
-        let s = String(v)
-        return String(repeating: "0", count: max(0, n - s.count)) + s
-    }
-    let frac = String(nanos)
-    return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T" +
-        "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))." +
-        String(repeating: "0", count: 9 - frac.count) + frac + "Z"
-}

@@ -55,7 +55,7 @@ struct RoomPeer: AsyncParsableCommand {
 
         var tracks: [String: LocalDataTrack] = [:]
         let readers = Mutex<[Task<Void, Never>]>([])
-        for await line in StandardInput.lines() {
+        for await line in StandardInputLines().lines {
             guard let command = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                   let name = command["cmd"] as? String else {
                 out.emit(["reply": "error", "error": "bad command line"])
@@ -215,17 +215,5 @@ private final class JSONLines: Sendable {
     func emit(_ object: [String: Any]) {
         guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
         lock.withLock { _ in FileHandle.standardOutput.write(data + Data("\n".utf8)) }
-    }
-}
-
-/// Lines of stdin from a dedicated thread (a blocking read must not hold a cooperative thread).
-private enum StandardInput {
-    static func lines() -> AsyncStream<String> {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        Thread.detachNewThread {
-            while let line = readLine() { continuation.yield(line) }
-            continuation.finish()
-        }
-        return stream
     }
 }

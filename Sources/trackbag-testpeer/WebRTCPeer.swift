@@ -324,28 +324,3 @@ private func emit(_ object: [String: Any]) {
     guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
     FileHandle.standardOutput.write(data + Data("\n".utf8))
 }
-
-/// Lines of stdin read on a dedicated thread (a blocking read must not hold one of the few
-/// cooperative-pool threads).
-final class StandardInputLines: Sendable {
-    private let stream: AsyncStream<String>
-
-    init() {
-        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
-        self.stream = stream
-        let thread = Thread {
-            while let line = readLine() { continuation.yield(line) }
-            continuation.finish()
-        }
-        thread.start()
-    }
-
-    func nextJSON() async throws -> [String: Any] {
-        var iterator = stream.makeAsyncIterator()
-        guard let line = await iterator.next() else { throw ValidationError("stdin closed") }
-        guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-            throw ValidationError("stdin: not a JSON object: \(line.prefix(80))")
-        }
-        return object
-    }
-}

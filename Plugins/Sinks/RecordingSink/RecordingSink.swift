@@ -153,15 +153,7 @@ public actor RecordingSink: SinkStage {
     /// Fills the path template: `{date}` (UTC, `yyyyMMdd-HHmmss`), `{room}`, `{part}`; with a
     /// part number and no `{part}` in the template, `-N` goes before the extension.
     static func resolve(_ template: String, room: String?, part: Int?, unixSeconds: Int64) -> String {
-        var t = time_t(unixSeconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func pad(_ v: Int32, _ n: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, n - s.count)) + s
-        }
-        let date = "\(pad(parts.tm_year + 1900, 4))\(pad(parts.tm_mon + 1, 2))\(pad(parts.tm_mday, 2))-" +
-            "\(pad(parts.tm_hour, 2))\(pad(parts.tm_min, 2))\(pad(parts.tm_sec, 2))"
+        let date = UnixTime.compact(ns: unixSeconds &* 1_000_000_000)
         let safeRoom = (room ?? "room").map { $0 == "/" ? "_" : $0 }
         var path = template.replacing("{date}", with: date)
             .replacing("{room}", with: String(safeRoom))

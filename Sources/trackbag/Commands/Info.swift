@@ -85,11 +85,7 @@ struct Info: AsyncParsableCommand {
         return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
     }
 
-    static func iso(_ ns: Int64) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: Date(timeIntervalSince1970: Double(ns) / 1e9))
-    }
+    static func iso(_ ns: Int64) -> String { UnixTime.iso8601(ns: ns) }
 }
 
 /// The `--json` shape: the summary plus the derived figures the table shows.
