@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages, installed by `make deps`).
@@ -65,7 +67,12 @@ let package = Package(
         .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CCRC32"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
-        .target(name: "Pipeline", dependencies: ["TrackModel", "Codecs", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Pipeline", dependencies: [
+            "TrackModel", "Codecs", .product(name: "Yams", package: "Yams"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Stages", dependencies: ["Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol"],
                 path: "Plugins"),
 
@@ -101,7 +108,8 @@ let package = Package(
         .testTarget(name: "TrackModelTests", dependencies: ["TestSupport", "TrackModel"]),
         .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Synthetic", "Recording", "TrackModel"]),
         .testTarget(name: "MCAPTests", dependencies: ["TestSupport", "MCAP"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "TrackModel", "Codecs"]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "TrackModel", "Codecs",
+                                                       .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "StagesTests", dependencies: ["TestSupport", "Synthetic", "Stages", "Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "RoomClient"]),
     ]
 )

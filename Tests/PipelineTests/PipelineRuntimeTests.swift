@@ -99,12 +99,31 @@ final class PipelineRuntimeTests: XCTestCase {
             try await Task.sleep(nanoseconds: 100_000_000)
             kill(getpid(), SIGINT)
         }
-        let report = try await graph.run(handleSignals: true)
-        XCTAssertEqual(report.ending, .signal(SIGINT))
+        let report = try await graph.runUntilSignalled()
+        XCTAssertEqual(report.ending, .stopped)
         let v4 = await sink.frames.count
         XCTAssertGreaterThan(v4, 0)
         let v5 = await sink.finishCount
         XCTAssertEqual(v5, 1)
+    }
+
+    /// A live source that holds frames (as the room source does) ends through its stop handler,
+    /// not by cancellation, so its last batch still crosses a full, blocking edge.
+    func testAStopHandlerSourceHandsOverItsLastFramesThroughABlockingEdge() async throws {
+        let sink = CollectingSink(delayNanoseconds: 2_000_000)
+        var graph = PipelineGraph()
+        graph.addSource("live", HoldingSource(held: 200), isLive: true)
+        graph.addSink("out", sink, inputs: ["live"], buffer: EdgeBuffer(capacity: 10, policy: .block))
+        let stop = PipelineStop()
+        Task {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            stop.stop()
+        }
+        let report = try await graph.run(stop: stop)
+        XCTAssertEqual(report.ending, .stopped)
+        XCTAssertTrue(report.failures.isEmpty, "\(report.failures)")
+        let received = await sink.frames.count
+        XCTAssertEqual(received, 200, "every held frame reaches the sink after the stop")
     }
 
     func testASourceErrorStopsThePipelineWithItsNameAndStillFinishesSinks() async throws {

@@ -37,6 +37,24 @@ struct EndlessSource: SourceStage {
     }
 }
 
+/// A live source that holds what arrives until the pipeline stops, then hands it all over in
+/// one-frame batches (the room source's pattern: its last frames go out after the stop).
+struct HoldingSource: SourceStage {
+    var held: Int
+    func run(into output: any BatchEmitter) async throws {
+        let (wakes, wake) = AsyncStream.makeStream(of: Void.self)
+        await withSourceStopHandler {
+            for await _ in wakes {}
+        } onStop: {
+            wake.finish()
+        }
+        for i in 0..<held {
+            try await output.emit(Batch(frames: [Frame(track: TrackInfo(identity: "a", name: "held"), payload: [UInt8(i & 0xFF)],
+                                                       userTimestamp: UInt64(i), receiveTimeNs: Int64(i))]))
+        }
+    }
+}
+
 struct FailingSource: SourceStage {
     var after: Int
     func run(into output: any BatchEmitter) async throws {

@@ -91,30 +91,31 @@ public struct RoomSource: SourceStage, StageStatistics {
             }
         }
         var failure: (any Error)?
-        await withTaskCancellationHandler {
-            do {
-                for await _ in buffer.wakes {
-                    let batch = buffer.take()
-                    if !batch.isEmpty { try await output.emit(batch) }
+        // A pipeline stop ends the loop through the buffer (the task is not cancelled), so the
+        // last frames still go out through the edge, which may block; cancellation is abort.
+        await withSourceStopHandler {
+            await withTaskCancellationHandler {
+                do {
+                    for await _ in buffer.wakes {
+                        let batch = buffer.take()
+                        if !batch.isEmpty { try await output.emit(batch) }
+                    }
+                } catch {
+                    failure = error
                 }
-            } catch {
-                failure = error
+            } onCancel: {
+                buffer.finish(reason: nil)
             }
-        } onCancel: {
+        } onStop: {
             buffer.finish(reason: nil)
         }
         eventTask.cancel()
         dropTask.cancel()
         await subscriptions.stopAll()
         let rest = buffer.take()
-        // A stop must not lose what was already received: the last batch goes out from a task
-        // the stop did not cancel (the runtime closes our edges only after `run` returns).
-        if !rest.isEmpty {
-            let sent = Task.detached { try await output.emit(rest) }
-            try? await sent.value
-        }
+        if !rest.isEmpty, failure == nil, !Task.isCancelled { try await output.emit(rest) }
         if let failure, !(failure is CancellationError) { throw failure }
-        if let reason = buffer.endReason, !Task.isCancelled {
+        if let reason = buffer.endReason, !Task.isCancelled, !isSourceStopRequested {
             throw PipelineError(message: "room '\(config.room)' disconnected: \(reason)", stage: stageName)
         }
     }

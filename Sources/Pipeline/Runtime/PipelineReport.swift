@@ -17,9 +17,8 @@ public struct PipelineReport: Sendable {
     public enum Ending: Sendable, Equatable {
         /// Every source reached the end of its input.
         case finished
-        /// SIGINT or SIGTERM: sources were stopped and the graph drained.
-        case signal(Int32)
-        /// `PipelineStop.stop()` was called.
+        /// Stopped from outside (SIGINT, SIGTERM, `PipelineStop.stop()`): sources were stopped and
+        /// the graph drained.
         case stopped
         /// A stage failed; see `failures`.
         case failed
@@ -52,7 +51,6 @@ public struct PipelineReport: Sendable {
         let how: String
         switch ending {
         case .finished: how = "finished"
-        case .signal(let number): how = "stopped by signal \(number), graph drained"
         case .stopped: how = "stopped, graph drained"
         case .failed: how = "failed"
         }
@@ -70,7 +68,7 @@ public protocol StageStatistics: Sendable {
 /// Lets code that started a run stop it the way SIGINT does: sources stop, the graph drains,
 /// every sink's `finish` runs. A second `stop` abandons what is still queued.
 public final class PipelineStop: Sendable {
-    private let state = MutexBox()
+    private let state = StopLatch()
 
     public init() {}
 
@@ -82,7 +80,7 @@ public final class PipelineStop: Sendable {
 import Synchronization
 
 /// Remembers stop requests made before the run starts observing, and forwards later ones.
-final class MutexBox: Sendable {
+final class StopLatch: Sendable {
     private struct State {
         var pending = 0
         var observer: (@Sendable () -> Void)?

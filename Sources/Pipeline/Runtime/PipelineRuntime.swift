@@ -6,13 +6,12 @@ extension PipelineGraph {
     /// graph's structural problems before starting, and a `PipelineError` naming the stage when
     /// a stage fails (the rest of the graph is drained and every sink finished first).
     ///
-    /// - Parameters:
-    ///   - stop: stops the run from outside, like SIGINT.
-    ///   - handleSignals: watch SIGINT/SIGTERM for the run's duration (the CLI does; tests
-    ///     and library users usually pass `stop` instead).
+    /// - Parameter stop: stops the run from outside: sources stop and the graph drains. Signals
+    ///   are the business of the service group a command runs the graph in (`PipelineService`,
+    ///   `runUntilSignalled`).
     @discardableResult
-    public func run(stop: PipelineStop? = nil, handleSignals: Bool = false) async throws -> PipelineReport {
-        let report = try await runReporting(stop: stop, handleSignals: handleSignals)
+    public func run(stop: PipelineStop? = nil) async throws -> PipelineReport {
+        let report = try await runReporting(stop: stop)
         if !report.failures.isEmpty {
             throw report.failures.count == 1 ? report.failures[0] : PipelineError(grouping: report.failures)
         }
@@ -21,19 +20,19 @@ extension PipelineGraph {
 
     /// Like `run`, but a stage failure is returned in `report.failures` (with `ending == .failed`)
     /// so the caller can still print the counters.
-    public func runReporting(stop: PipelineStop? = nil, handleSignals: Bool = false) async throws -> PipelineReport {
+    public func runReporting(stop: PipelineStop? = nil) async throws -> PipelineReport {
         let problems = problems()
         if !problems.isEmpty {
             throw problems.count == 1 ? problems[0] : PipelineError(grouping: problems)
         }
-        return await PipelineRun(graph: self).execute(stop: stop, handleSignals: handleSignals)
+        return await PipelineRun(graph: self).execute(stop: stop)
     }
 }
 
 /// One execution of a graph. Owns the queues; each stage's state is confined to its task.
 final class PipelineRun: Sendable {
     struct Control {
-        var sourceTasks: [Task<Void, any Error>] = []
+        var sources: [(task: Task<Void, any Error>, stop: SourceStop)] = []
         var stopRequests = 0
         var ending: PipelineReport.Ending = .finished
         var failures: [PipelineError] = []
@@ -63,15 +62,22 @@ final class PipelineRun: Sendable {
     /// First request: stop the sources and let the graph drain. Later ones: abandon the queues so
     /// sinks finish with what they already have.
     func requestStop(_ why: PipelineReport.Ending) {
-        let (tasks, first): ([Task<Void, any Error>], Bool) = control.withLock { c in
+        let first: Bool = control.withLock { c in
             c.stopRequests += 1
             if c.ending == .finished { c.ending = why }
-            return (c.sourceTasks, c.stopRequests == 1)
+            return c.stopRequests == 1
         }
         if first {
-            for task in tasks { task.cancel() }
+            stopSources()
         } else {
             for queue in queues.values { queue.abandon() }
+        }
+    }
+
+    /// Each source ends through its stop handler if it registered one, else by cancellation.
+    private func stopSources() {
+        for source in control.withLock({ $0.sources }) where !source.stop.stop() {
+            source.task.cancel()
         }
     }
 
@@ -93,18 +99,14 @@ final class PipelineRun: Sendable {
             return c.stopRequests == 1
         }
         // A failure stops the sources (nothing new enters) but the rest still drains into sinks.
-        if first {
-            for task in control.withLock({ $0.sourceTasks }) { task.cancel() }
-        }
+        if first { stopSources() }
     }
 
     var isStopping: Bool { control.withLock { $0.stopRequests > 0 } }
 
-    func execute(stop: PipelineStop?, handleSignals: Bool) async -> PipelineReport {
+    func execute(stop: PipelineStop?) async -> PipelineReport {
         let started = monotonicNanoseconds()
         stop?.observe { [self] in requestStop(.stopped) }
-        let watch = handleSignals ? SignalWatch { [self] number in requestStop(.signal(number)) } : nil
-        defer { watch?.cancel() }
 
         var reports: [String: PipelineReport.StageReport] = [:]
         await withTaskGroup(of: PipelineReport.StageReport.self) { group in
@@ -133,12 +135,13 @@ final class PipelineRun: Sendable {
     private func runSource(_ node: PipelineGraph.Node, _ source: any SourceStage) async -> PipelineReport.StageReport {
         let output = outputs[node.name] ?? StageOutput(queues: [], checksCancellation: true)
         let started = monotonicNanoseconds()
-        let task = Task { try await source.run(into: output) }
-        let cancelNow = control.withLock { c -> Bool in
-            c.sourceTasks.append(task)
+        let stop = SourceStop()
+        let task = Task { try await SourceStop.$current.withValue(stop) { try await source.run(into: output) } }
+        let stopNow = control.withLock { c -> Bool in
+            c.sources.append((task, stop))
             return c.stopRequests > 0
         }
-        if cancelNow { task.cancel() }
+        if stopNow, !stop.stop() { task.cancel() }
         do {
             try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
         } catch is CancellationError where isStopping || Task.isCancelled {

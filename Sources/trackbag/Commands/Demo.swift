@@ -75,8 +75,9 @@ struct Demo: AsyncParsableCommand {
         print(config.split(separator: "\n").map { "   " + $0 }.joined(separator: "\n"))
         let graph = try PipelineConfig.load(path: pipelinePath).compile(
             registry: BuiltinStages.all, environment: ProcessInfo.processInfo.environment)
-        let report = try await graph.run(handleSignals: true)
+        let report = try await graph.runUntilSignalled()
         print("\n" + report.formatted())
+        if !report.failures.isEmpty { throw PipelineError(grouping: report.failures) }
 
         print("\n== 3. trackbag info \(session)")
         print(try Info.text(RecordingReader(path: session).summary(), schemas: []))

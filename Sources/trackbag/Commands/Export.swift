@@ -132,7 +132,7 @@ struct Import: AsyncParsableCommand {
 func runConversion(_ graph: PipelineGraph, describing what: String) async throws -> PipelineReport {
     let report: PipelineReport
     do {
-        report = try await graph.runReporting(handleSignals: true)
+        report = try await graph.runUntilSignalled()
     } catch let error as PipelineError {
         printErrors(error)
         throw ExitCode(1)

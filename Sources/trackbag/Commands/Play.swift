@@ -78,7 +78,7 @@ struct Play: AsyncParsableCommand {
             let report: PipelineReport
             do {
                 defer { keys?.restore() }
-                report = try await graph.runReporting(handleSignals: true)
+                report = try await graph.runUntilSignalled()
             }
             let counts = await sink.trackCounts()
             print(Self.summary(counts: counts, pacing: pacing.withLock { $0 }, report: report))

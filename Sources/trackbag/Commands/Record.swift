@@ -70,7 +70,7 @@ struct Record: AsyncParsableCommand {
         }
         let report: PipelineReport
         do {
-            report = try await graph.runReporting(stop: stop, handleSignals: true)
+            report = try await graph.runUntilSignalled(stop: stop)
         } catch let error as PipelineError {
             printErrors(error)
             throw ExitCode(1)

@@ -28,7 +28,7 @@ struct Run: AsyncParsableCommand {
         }
         let report: PipelineReport
         do {
-            report = try await graph.runReporting(handleSignals: true)
+            report = try await graph.runUntilSignalled()
         } catch let error as PipelineError {
             printErrors(error)
             throw ExitCode(1)
