@@ -30,27 +30,80 @@ public struct StageOptions: Sendable {
         let reads = OptionReads()
         let decoder = OptionsDecoder(node: root, codingPath: [], reads: reads, place: self)
         decoder.registerMapping()
-        let value: T
+        var value: T?
+        var complete = true
         do {
             value = try T(from: decoder)
         } catch let error as PipelineError {
-            throw error
+            reads.problems.append(error)
+            complete = false
+        } catch is OptionReads.Abandoned {
+            complete = false
         } catch let error as DecodingError {
-            throw translate(error, root: root)
+            // A config type's own check of a stand-in value repeats a mistake already recorded.
+            if !reads.usedStandIn(at: Self.path(of: error)) { reads.problems.append(translate(error, root: root)) }
+            complete = false
         }
         // Vector's rule: an option no field reads is a mistake (a typo, a misplaced key), not
-        // something to ignore silently.
-        var unknown: [PipelineError] = []
+        // something to ignore silently. Once decoding stopped early, keys after the stop were
+        // never asked for, so only keys that look like a misspelt known one are reported then.
+        var problems = reads.problems
         for container in reads.containers {
             for member in container.members where !container.read.contains(member.key) {
+                let suggestion = Self.closest(to: member.key, missing: container.absent, known: container.read)
+                guard complete || suggestion != nil else { continue }
                 let path = (container.path + [member.key]).joined(separator: ".")
-                unknown.append(error("unknown option '\(path)'", at: member.keyPosition))
+                let hint = suggestion.map { " (did you mean '\($0)'?)" } ?? ""
+                problems.append(error("unknown option '\(path)'\(hint)", at: member.keyPosition))
             }
         }
-        if let first = unknown.first {
-            throw unknown.count == 1 ? first : PipelineError(grouping: unknown)
+        problems.sort { ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0) }
+        if let first = problems.first {
+            throw problems.count == 1 ? first : PipelineError(grouping: problems)
         }
+        guard let value else { throw error("options did not decode", at: root.position) }
         return value
+    }
+
+    /// The option path a `DecodingError` is about (`["buffer", "size"]`).
+    static func path(of error: DecodingError) -> [String] {
+        let context: DecodingError.Context
+        switch error {
+        case .keyNotFound(let key, let c): return c.codingPath.map(\.stringValue) + [key.stringValue]
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        @unknown default: return []
+        }
+        return context.codingPath.map(\.stringValue)
+    }
+
+    /// The known option an unknown key most likely meant: the nearest known key when it is
+    /// close enough to be a typo, else a required option that is missing (a misspelling beyond
+    /// typo distance, `wher` for `condition`, still leaves one behind).
+    static func closest(to key: String, missing: Set<String>, known: Set<String>) -> String? {
+        let byDistance = { (candidates: Set<String>) in
+            candidates.map { ($0, editDistance(key, $0)) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        }
+        if let (name, distance) = byDistance(known), distance <= max(1, min(key.count, name.count) / 3) {
+            return name
+        }
+        return byDistance(missing)?.0
+    }
+
+    /// Levenshtein distance over characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty { return b.count }
+        var row = Array(0...b.count)
+        for i in 1...a.count {
+            var previous = row[0]
+            row[0] = i
+            for j in stride(from: 1, through: b.count, by: 1) {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[b.count]
     }
 
     /// Maps a `DecodingError` thrown by a config type's own code (validation in `init(from:)`,
@@ -91,15 +144,35 @@ final class OptionReads {
     final class Container {
         let path: [String]
         let members: [(key: String, keyPosition: ConfigPosition, value: ConfigNode)]
+        /// Keys the config type asked for (present or not).
         var read: Set<String> = []
+        /// Keys it asked for that were absent or could not be used (a stand-in took their place).
+        var missing: Set<String> = []
+        /// Keys it required that were not written at all: what a misspelling leaves behind.
+        var absent: Set<String> = []
         init(path: [String], members: [(key: String, keyPosition: ConfigPosition, value: ConfigNode)]) {
             self.path = path
             self.members = members
         }
     }
+    /// Thrown when a stand-in value was refused: collection ends, what was found is reported.
+    struct Abandoned: Error {}
+
     var containers: [Container] = []
+    /// Mistakes recorded while decoding went on.
+    var problems: [PipelineError] = []
     /// The same mapping may be opened twice (a type reading a nested container twice); share the set.
     var byPath: [String: Container] = [:]
+
+    /// Whether decoding used a stand-in for the option at `path` (or one of its parents).
+    func usedStandIn(at path: [String]) -> Bool {
+        guard !path.isEmpty else { return false }
+        for length in 1...path.count {
+            let parent = Array(path.prefix(length - 1))
+            if byPath[parent.joined(separator: "\u{1}")]?.missing.contains(path[length - 1]) == true { return true }
+        }
+        return false
+    }
 
     func container(path: [String], members: [(key: String, keyPosition: ConfigPosition, value: ConfigNode)]) -> Container {
         let id = path.joined(separator: "\u{1}")

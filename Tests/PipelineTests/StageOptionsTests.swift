@@ -66,6 +66,40 @@ final class StageOptionsTests: XCTestCase {
         }
     }
 
+    /// One run reports every mistake: a misspelt key is both a missing option and an unknown one,
+    /// and the unknown one names what it most likely meant; a type mismatch further down is
+    /// reported too, and a config's own check of a stand-in value adds nothing.
+    func testEveryMistakeIsReportedWithTheClosestKnownOption() throws {
+        struct Filter: Decodable {
+            var condition: String
+            var every: Int?
+            var window: Window?
+            struct Window: Decodable { var seconds: Double }
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                condition = try c.decode(String.self, forKey: .condition)
+                every = try c.decodeIfPresent(Int.self, forKey: .every)
+                window = try c.decodeIfPresent(Window.self, forKey: .window)
+                guard !condition.isEmpty else {
+                    throw DecodingError.dataCorruptedError(forKey: .condition, in: c, debugDescription: "must not be empty")
+                }
+            }
+            enum CodingKeys: String, CodingKey { case condition, every, window }
+        }
+        let options = try StageOptions(yaml: "wher: 'x > 1'\nevery: ten\nwindow: {secnds: 2}\nevry: 3\n", file: "p.yaml", stage: "f")
+        XCTAssertThrowsError(try options.decode(Filter.self)) { error in
+            let problems = (error as? PipelineError)?.allProblems.map(\.placedMessage) ?? []
+            XCTAssertEqual(problems, [
+                "p.yaml:1:1: stage 'f': missing option 'condition'",
+                "p.yaml:1:1: stage 'f': unknown option 'wher' (did you mean 'condition'?)",
+                "p.yaml:2:8: stage 'f': option 'every': expected an integer, found a string",
+                "p.yaml:3:9: stage 'f': missing option 'window.seconds'",
+                "p.yaml:3:10: stage 'f': unknown option 'window.secnds' (did you mean 'seconds'?)",
+                "p.yaml:4:1: stage 'f': unknown option 'evry' (did you mean 'every'?)",
+            ])
+        }
+    }
+
     func testJSONConfigsGetPositionsToo() throws {
         let options = try StageOptions(yaml: "{\n  \"count\": 1,\n  \"bogus\": true\n}", file: "p.json", stage: "s")
         XCTAssertThrowsError(try options.decode(Options.self)) { error in

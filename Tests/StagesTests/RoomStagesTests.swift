@@ -41,7 +41,7 @@ final class RoomStagesTests: XCTestCase {
               out: {type: jsonl, inputs: [lab], path: y.jsonl}
             """, file: "p.yaml")
         XCTAssertThrowsError(try config.compile(registry: BuiltinStages.all)) { error in
-            XCTAssertEqual((error as? PipelineError)?.placedMessage, "p.yaml:5:5: stage 'lab': unknown option 'bufer_size'")
+            XCTAssertEqual((error as? PipelineError)?.placedMessage, "p.yaml:5:5: stage 'lab': unknown option 'bufer_size' (did you mean 'buffer_size'?)")
         }
         XCTAssertThrowsError(try RoomSource(config: .init(room: "lab", tracks: ["robot"]))) { error in
             XCTAssertTrue("\(error)".contains("tracks[0]"), "\(error)")

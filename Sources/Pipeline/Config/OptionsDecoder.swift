@@ -86,9 +86,22 @@ struct OptionsKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return false
     }
 
+    /// A missing or mistyped option is recorded and decoding goes on with a stand-in value, so
+    /// one run finds every mistake (and every unknown key) of the config, not just the first.
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        let child = decoder.child(try value(key), key: key)
-        return try OptionsSingleValue(decoder: child).decode(type)
+        do {
+            let child = decoder.child(try value(key), key: key)
+            return try OptionsSingleValue(decoder: child).decode(type)
+        } catch let error as PipelineError {
+            decoder.reads.problems.append(error)
+            record.missing.insert(key.stringValue)
+            if !members.contains(where: { $0.key == key.stringValue }) { record.absent.insert(key.stringValue) }
+            do {
+                return try T(from: PlaceholderDecoder(codingPath: codingPath + [key]))
+            } catch {
+                throw OptionReads.Abandoned()
+            }
+        }
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -239,4 +252,71 @@ struct OptionsSingleValue: SingleValueDecodingContainer {
             return try T(from: decoder)
         }
     }
+}
+
+/// Stand-in values for an option that is missing or mistyped, so decoding can go on and report
+/// the config's other mistakes too: zero, false, empty text, empty lists and maps (so nested
+/// required options are stand-ins too). A type whose own validation rejects its stand-in ends
+/// the collection there.
+struct PlaceholderDecoder: Decoder, SingleValueDecodingContainer {
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        KeyedDecodingContainer(PlaceholderKeyed<Key>(codingPath: codingPath))
+    }
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer { PlaceholderUnkeyed(codingPath: codingPath) }
+    func singleValueContainer() throws -> any SingleValueDecodingContainer { self }
+
+    func decodeNil() -> Bool { true }
+    func decode(_ type: Bool.Type) throws -> Bool { false }
+    func decode(_ type: String.Type) throws -> String { "" }
+    func decode(_ type: Double.Type) throws -> Double { 0 }
+    func decode(_ type: Float.Type) throws -> Float { 0 }
+    func decode(_ type: Int.Type) throws -> Int { 0 }
+    func decode(_ type: Int8.Type) throws -> Int8 { 0 }
+    func decode(_ type: Int16.Type) throws -> Int16 { 0 }
+    func decode(_ type: Int32.Type) throws -> Int32 { 0 }
+    func decode(_ type: Int64.Type) throws -> Int64 { 0 }
+    func decode(_ type: UInt.Type) throws -> UInt { 0 }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { 0 }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { 0 }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { 0 }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { 0 }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try T(from: self) }
+}
+
+struct PlaceholderKeyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let codingPath: [any CodingKey]
+    var allKeys: [Key] { [] }
+    func contains(_ key: Key) -> Bool { false }
+    func decodeNil(forKey key: Key) throws -> Bool { true }
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try T(from: PlaceholderDecoder(codingPath: codingPath + [key]))
+    }
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey> {
+        KeyedDecodingContainer(PlaceholderKeyed<NestedKey>(codingPath: codingPath + [key]))
+    }
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        PlaceholderUnkeyed(codingPath: codingPath + [key])
+    }
+    func superDecoder() throws -> any Decoder { PlaceholderDecoder(codingPath: codingPath) }
+    func superDecoder(forKey key: Key) throws -> any Decoder { PlaceholderDecoder(codingPath: codingPath + [key]) }
+}
+
+struct PlaceholderUnkeyed: UnkeyedDecodingContainer {
+    let codingPath: [any CodingKey]
+    var count: Int? { 0 }
+    var isAtEnd: Bool { true }
+    var currentIndex: Int { 0 }
+    private func end() -> DecodingError {
+        DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "stand-in list is empty"))
+    }
+    mutating func decodeNil() throws -> Bool { throw end() }
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { throw end() }
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
+        -> KeyedDecodingContainer<NestedKey> { throw end() }
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer { throw end() }
+    mutating func superDecoder() throws -> any Decoder { throw end() }
 }
