@@ -115,10 +115,10 @@ extension Room {
                 return try await SignalConnection.open(url: url + target, token: token,
                                                        timeout: options.timeout)
             } catch {
-                guard case .signalRefused = error else { throw error }
+                guard case .signalRefused(_, _, let reason) = error else { throw error }
                 let status = await probeStatus(path: "/rtc/v1/validate")
                 guard status?.status == 404 else {
-                    throw .signalRefused(path: "/rtc/v1", status: status?.status, reason: status?.body ?? "\(error)")
+                    throw .signalRefused(path: url + "/rtc/v1", status: status?.status, reason: status?.body ?? reason)
                 }
                 mode = .twoPeerConnections
             }
@@ -127,9 +127,9 @@ extension Room {
             return try await SignalConnection.open(url: url + SignalRequests.twoPeerConnectionsTarget(autoSubscribe: options.autoSubscribe),
                                                    token: token, timeout: options.timeout)
         } catch {
-            guard case .signalRefused = error else { throw error }
+            guard case .signalRefused(_, _, let reason) = error else { throw error }
             let status = await probeStatus(path: "/rtc/validate")
-            throw .signalRefused(path: "/rtc", status: status?.status, reason: status?.body ?? "\(error)")
+            throw .signalRefused(path: url + "/rtc", status: status?.status, reason: status?.body ?? reason)
         }
     }
 

@@ -63,7 +63,8 @@ final class SignalConnection: Sendable {
                 connection.closeReason.withLock { $0 = $0 ?? "closed by server" }
             } catch {
                 connection.closeReason.withLock { $0 = $0 ?? "\(error)" }
-                opened.fulfil(.failure(.signalRefused(path: url, status: nil, reason: "\(error)")))
+                opened.fulfil(.failure(.signalRefused(path: Self.withoutQuery(url), status: nil,
+                                                      reason: Self.reason(for: error))))
             }
             opened.fulfil(.failure(.signalClosed("closed before the upgrade")))
             responseSink.finish()
@@ -125,5 +126,26 @@ final class OneShot<Value: Sendable>: Sendable {
                 if let ready { continuation.resume(returning: ready) }
             }
         }
+    }
+}
+
+extension SignalConnection {
+    /// The URL without its query: `/rtc/v1`'s query carries the whole join request (the SDP
+    /// offer, hundreds of base64 characters), which says nothing to a person reading an error.
+    static func withoutQuery(_ url: String) -> String {
+        url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
+    }
+
+    /// One line for why a WebSocket could not be opened: the socket error when there is one
+    /// (NIO's own description nests it in several wrappers).
+    static func reason(for error: any Error) -> String {
+        let text = "\(error)"
+        for (needle, said) in [("Connection refused", "connection refused"), ("No route to host", "no route to host"),
+                               ("Network is unreachable", "network unreachable"), ("timed out", "connection timed out"),
+                               ("Name or service not known", "unknown host"), ("nodename nor servname", "unknown host")]
+        where text.contains(needle) {
+            return said
+        }
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 }

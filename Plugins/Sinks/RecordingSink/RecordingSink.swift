@@ -107,8 +107,8 @@ public actor RecordingSink: SinkStage {
         timer?.cancel()
         timer = nil
         do {
-            // A sink that saw nothing still leaves a valid (empty) file: the run happened.
-            if writer == nil && files.isEmpty { _ = try currentWriter() }
+            // A sink that saw nothing still leaves a valid (empty) file, unless told not to.
+            if writer == nil && files.isEmpty && config.createWhenEmpty { _ = try currentWriter() }
             try closeFile()
         } catch let e as RecordingError {
             throw PipelineError(message: "recording sink: \(e.description)")

@@ -31,6 +31,10 @@ extension RecordingSink {
         public var split: Split?
         /// Replace existing files instead of failing. Default false.
         public var overwrite: Bool
+        /// Write a (valid, empty) file when no frame and no event arrived. Default true: a
+        /// pipeline that ran over nothing still says so. `trackbag record` turns it off, so a
+        /// recorder that never joined leaves no file behind.
+        public var createWhenEmpty: Bool
 
         public struct Split: Decodable, Sendable, Hashable {
             /// `512MiB`, `1GiB`, `100MB`, `65536` (bytes).
@@ -46,9 +50,12 @@ extension RecordingSink {
         enum CodingKeys: String, CodingKey {
             case path, room, split, overwrite
             case zstdLevel = "zstd_level"
+            case createWhenEmpty = "create_when_empty"
         }
 
-        public init(path: String, room: String? = nil, zstdLevel: Int = 1, split: Split? = nil, overwrite: Bool = false) {
+        public init(path: String, room: String? = nil, zstdLevel: Int = 1, split: Split? = nil, overwrite: Bool = false,
+                    createWhenEmpty: Bool = true) {
+            self.createWhenEmpty = createWhenEmpty
             self.path = path
             self.room = room
             self.zstdLevel = zstdLevel
@@ -63,6 +70,7 @@ extension RecordingSink {
             zstdLevel = try c.decodeIfPresent(Int.self, forKey: .zstdLevel) ?? 1
             split = try c.decodeIfPresent(Split.self, forKey: .split)
             overwrite = try c.decodeIfPresent(Bool.self, forKey: .overwrite) ?? false
+            createWhenEmpty = try c.decodeIfPresent(Bool.self, forKey: .createWhenEmpty) ?? true
             guard (0...22).contains(zstdLevel) else {
                 throw DecodingError.dataCorruptedError(forKey: .zstdLevel, in: c, debugDescription: "zstd_level must be 0…22, got \(zstdLevel)")
             }

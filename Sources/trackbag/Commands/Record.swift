@@ -39,6 +39,11 @@ struct Record: AsyncParsableCommand {
         if splitSize != nil || splitDuration != nil {
             split = .init(size: try splitSize.map(ByteCount.init(parsing:)), duration: try splitDuration.map(TimeOffset.init(parsing:)))
         }
+        // The file is created only once something arrives; say now, not then, that it exists.
+        if !overwrite, split == nil, !out.contains("{"), FileManager.default.fileExists(atPath: out) {
+            printErrors(PipelineError(message: "\(out) exists (pass --overwrite to replace it)"))
+            throw ExitCode(1)
+        }
         var source: RoomSource
         do {
             source = try RoomSource(config: .init(url: url, room: room, identity: identity, apiKey: apiKey, apiSecret: apiSecret,
@@ -52,7 +57,8 @@ struct Record: AsyncParsableCommand {
         source.onNotice = { line in FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
         let directory = (out as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let sink = RecordingSink(config: .init(path: out, room: room, split: split, overwrite: overwrite))
+        let sink = RecordingSink(config: .init(path: out, room: room, split: split, overwrite: overwrite,
+                                               createWhenEmpty: false))
         var graph = PipelineGraph()
         graph.addSource("room", source, type: "room", isLive: true)
         // The room source already holds a bounded buffer of its own (at least 65,536 frames, its
@@ -99,6 +105,7 @@ struct Record: AsyncParsableCommand {
         lines.append("received \(totals.frames) frames, wrote \(written); dropped: \(totals.dropped) before the pipeline "
                      + "(\(totals.untracked) not tied to a track), \(edgeDrops) in the pipeline; reconnects \(totals.reconnects); "
                      + String(format: "%.2f s", report.elapsedSeconds))
+        if files.isEmpty { lines.append("nothing was recorded, so no file was written") }
         for file in files {
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
             lines.append("file \(file)" + (size.map { " (\($0) bytes)" } ?? ""))
