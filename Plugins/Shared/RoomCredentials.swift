@@ -42,13 +42,27 @@ public enum RoomCredentials: Sendable, Hashable {
 
     /// The token to join `room` as `identity`. A given token is used as is (its identity and room
     /// are the token's business); keys sign a fresh one with only the grants the stage needs.
-    func token(identity: String, room: String, publish: Bool, subscribe: Bool) throws -> String {
+    /// `hidden` asks for the `hidden` grant (LiveKit then keeps the participant out of everyone
+    /// else's participant list): added to a token we sign; a given token must already carry it.
+    func token(identity: String, room: String, publish: Bool, subscribe: Bool, hidden: Bool = false) throws -> String {
         switch self {
         case .token(let token):
+            if hidden {
+                let claims: AccessTokenClaims
+                do {
+                    claims = try AccessToken.unverifiedClaims(token)
+                } catch {
+                    throw PipelineError(message: "hidden: cannot read the given token: \(error)")
+                }
+                guard claims.video?.hidden == true else {
+                    throw PipelineError(message: "hidden: the given token does not grant hidden (video.hidden); "
+                                        + "have it issued with that grant, or give api_key/api_secret so we sign one")
+                }
+            }
             return token
         case .keys(let apiKey, let apiSecret):
             var grant = VideoGrant(roomJoin: true, room: room, canPublish: publish, canSubscribe: subscribe,
-                                   canPublishData: publish)
+                                   canPublishData: publish, hidden: hidden ? true : nil)
             if !publish { grant.canPublishData = false }
             let claims = AccessTokenClaims(apiKey: apiKey, identity: identity, video: grant)
             do {

@@ -1,3 +1,4 @@
+import Codecs
 import Foundation
 
 /// What a client asks for when it opens LiveKit's signal WebSocket, read from the HTTP request
@@ -98,7 +99,24 @@ public struct SignalConnectRequest: Equatable, Sendable {
         join.reconnect = query["reconnect"].map(boolean) ?? false
         join.reconnectReason = Livekit_ReconnectReason(rawValue: Int(try integer(query, "reconnect_reason"))) ?? .rrUnknown
         if join.reconnect { join.participantSid = query["sid"] ?? "" }
+        if let attributes = query["attributes"], !attributes.isEmpty {
+            join.participantAttributes = try legacyAttributes(attributes)
+        }
         return join
+    }
+
+    /// The `/rtc` `attributes` parameter: base64url (padded or not) of a JSON object of strings
+    /// (livekit-server `decodeAttributes`). livekit-server refuses an undecodable one on
+    /// `…/validate` and ignores it on a join; we refuse it on both, so a client learns why.
+    static func legacyAttributes(_ value: String) throws(LiveKitProtocolError) -> [String: String] {
+        guard let bytes = Base64.decodeURL(value) else {
+            throw .malformedConnectRequest(reason: "cannot decode attributes: not base64url")
+        }
+        do {
+            return try JSONDecoder().decode([String: String].self, from: Data(bytes))
+        } catch {
+            throw .malformedConnectRequest(reason: "cannot decode attributes: not a JSON object of strings")
+        }
     }
 
     /// The enum value names of `ClientInfo.Capability`, as the Rust SDK lists them.

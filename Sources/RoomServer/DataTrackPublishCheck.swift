@@ -7,7 +7,11 @@ import LiveKitProtocol
 /// 3. `name` 1…256 bytes of UTF-8 (Go `len`) → INVALID_NAME,
 /// 4. a custom frame encoding or schema encoding 1…32 bytes → INVALID_REQUEST,
 /// 5. no published track of this participant with the same handle → DUPLICATE_HANDLE, or the
-///    same name → DUPLICATE_NAME (checked per existing track, handle first).
+///    same name → DUPLICATE_NAME (checked per existing track, handle first);
+/// 6. ours, not livekit-server's: fewer than `maximumTracksPerParticipant` tracks published
+///    already → LIMIT_EXCEEDED. livekit-server has no such limit; every track lengthens the
+///    participant's info, which goes to every member on each change, so without one a single
+///    participant's publishes cost the server the square of their number.
 /// A refusal is a `RequestResponse` echoing the request (`refusal(of:)`).
 struct DataTrackPublishCheck: Equatable, Sendable {
     var reason: Livekit_RequestResponse.Reason
@@ -16,6 +20,8 @@ struct DataTrackPublishCheck: Equatable, Sendable {
     static let maximumNameLength = 256
     /// livekit-server's default `max_data_track_custom_encoding_length`.
     static let maximumCustomEncodingLength = 32
+    /// Data tracks one participant may have published at once (docs/serve.md).
+    static let maximumTracksPerParticipant = 256
 
     /// Nil when the request may be published beside `existing` (this participant's tracks).
     static func refusal(of request: Livekit_PublishDataTrackRequest, canPublishData: Bool,
@@ -39,6 +45,10 @@ struct DataTrackPublishCheck: Equatable, Sendable {
             if track.name == request.name {
                 return .init(reason: .duplicateName, message: "a data track with same name already exists")
             }
+        }
+        guard existing.count < maximumTracksPerParticipant else {
+            return .init(reason: .limitExceeded,
+                         message: "data track limit reached: a participant may publish at most \(maximumTracksPerParticipant) data tracks")
         }
         return nil
     }

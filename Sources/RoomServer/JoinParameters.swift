@@ -45,6 +45,8 @@ struct JoinParameters: Sendable {
         let claims: AccessTokenClaims
         do {
             claims = try AccessToken.verify(token, keys: keys, now: now)
+        } catch .unknownKey, .badSignature {
+            throw .unverifiedToken
         } catch {
             throw .invalidToken(error)
         }
@@ -78,8 +80,7 @@ struct JoinParameters: Sendable {
             parameters.resumeSID = request.participantSid
             parameters.reconnectReason = request.reconnectReason
             if request.hasPublisherOffer { parameters.publisherOffer = request.publisherOffer }
-            if !request.metadata.isEmpty { parameters.metadata = request.metadata }
-            for (key, value) in request.participantAttributes { parameters.attributes[key] = value }
+            try parameters.apply(metadata: request.metadata, attributes: request.participantAttributes)
         case .dualPeerConnection:
             // The same reading of livekit-server's `/rtc` query parameters the protocol layer uses.
             let request: Livekit_JoinRequest
@@ -93,7 +94,28 @@ struct JoinParameters: Sendable {
             parameters.reconnect = request.reconnect
             parameters.resumeSID = request.participantSid
             parameters.reconnectReason = request.reconnectReason
+            try parameters.apply(metadata: "", attributes: request.participantAttributes)
         }
         return parameters
+    }
+
+    /// Metadata and attributes a client asks for in its join request, over the token's. As
+    /// livekit-server `ValidateConnectRequest` (`pkg/service/utils.go`): asking for either
+    /// without the `canUpdateOwnMetadata` grant refuses the join (401); with it, non-empty
+    /// metadata replaces the token's and each attribute is set, except that an empty value does
+    /// not delete a key.
+    private mutating func apply(metadata: String, attributes: [String: String]) throws(RoomServerError) {
+        if !metadata.isEmpty {
+            guard grant.allowsUpdateOwnMetadata else {
+                throw .notAllowed(room: room, reason: "the join request sets metadata, which needs the canUpdateOwnMetadata grant")
+            }
+            self.metadata = metadata
+        }
+        if !attributes.isEmpty {
+            guard grant.allowsUpdateOwnMetadata else {
+                throw .notAllowed(room: room, reason: "the join request sets attributes, which needs the canUpdateOwnMetadata grant")
+            }
+            for (key, value) in attributes where !value.isEmpty { self.attributes[key] = value }
+        }
     }
 }

@@ -7,7 +7,9 @@ import WebRTCData
 /// One participant's connection to the server: its signal outbox, its peer connection(s), the
 /// channels it is served on, and its data-track packet queue. The actor owns the peer
 /// connections and signal handling; what the room pushes (signal responses, packets) goes
-/// through `send`, `deliverDataPacket` and `dataTrackQueue`, which never block the room.
+/// through `send`, `deliverDataPacket` and `dataTrackQueue`, which never block the room. The
+/// outbox is bounded (`SignalOutbox`): a participant that does not read its signal connection
+/// loses it, as with livekit-server.
 ///
 /// Modes (docs/WIRE.md): on `/rtc/v1` one peer connection, offered by the client with the join
 /// request; we answer and reply on the client's own channels. On `/rtc` the client offers a
@@ -23,14 +25,14 @@ actor ParticipantSession {
     nonisolated let sid: String
     nonisolated let identity: String
     nonisolated let parameters: JoinParameters
-    /// Signal responses for the WebSocket writer, in order; finishes when the session ends.
-    nonisolated let signals: AsyncStream<Livekit_SignalResponse>
+    /// Encoded signal responses for the WebSocket writer, in order; finishes when the session
+    /// ends or the signal connection is lost.
+    nonisolated let outbox: SignalOutbox
     nonisolated let dataTrackQueue: SubscriberQueue
     nonisolated var subscriberPrimary: Bool {
         parameters.path == .dualPeerConnection && parameters.grant.allowsSubscribe
     }
 
-    private nonisolated let signalSink: AsyncStream<Livekit_SignalResponse>.Continuation
     private nonisolated let dataPacketSink: AsyncStream<(DataLane, [UInt8])>.Continuation
     private let dataPackets: AsyncStream<(DataLane, [UInt8])>
     /// Channels this participant is served on, by label; read by the sender tasks without
@@ -39,11 +41,16 @@ actor ParticipantSession {
     private nonisolated let ended = Mutex(false)
     /// Packets this participant published on `_data_track`, and how many bytes.
     private nonisolated let publishedPackets = PublishedCounter()
+    /// What became of the DataPackets this participant sent (counted by the room).
+    nonisolated let dataPacketTally = DataPacketTally()
 
     private let room: Room
     private let factory: PeerConnectionFactory
     private let log: @Sendable (String) -> Void
     private var publisher: PeerConnection?
+    /// The offer and our answer that set up `publisher`, to answer a later offer on the same
+    /// connection (`PublisherRenegotiation`).
+    private var publisherDescriptions: (offer: SessionDescription, answer: SessionDescription)?
     private var subscriber: PeerConnection?
     private var nextOfferID: UInt32 = 1
     private var tasks: [Task<Void, Never>] = []
@@ -60,7 +67,8 @@ actor ParticipantSession {
     private nonisolated let endingSink: AsyncStream<Never>.Continuation
 
     init(parameters: JoinParameters, room: Room, factory: PeerConnectionFactory,
-         window: SignalLossWindow = SignalLossWindow(), log: @escaping @Sendable (String) -> Void) {
+         window: SignalLossWindow = SignalLossWindow(), outboxLimits: SignalOutbox.Limits = .init(),
+         log: @escaping @Sendable (String) -> Void) {
         self.sid = Identifiers.participant()
         self.identity = parameters.claims.identity
         self.parameters = parameters
@@ -68,7 +76,7 @@ actor ParticipantSession {
         self.factory = factory
         self.window = window
         self.log = log
-        (signals, signalSink) = AsyncStream.makeStream(of: Livekit_SignalResponse.self)
+        outbox = SignalOutbox(limits: outboxLimits)
         (ending, endingSink) = AsyncStream.makeStream(of: Never.self)
         (dataPackets, dataPacketSink) = AsyncStream.makeStream(of: (DataLane, [UInt8]).self,
                                                                bufferingPolicy: .bufferingOldest(4096))
@@ -78,7 +86,15 @@ actor ParticipantSession {
     // MARK: - Called by the room (never blocks)
 
     nonisolated func send(_ response: Livekit_SignalResponse) {
-        signalSink.yield(response)
+        // Encoding a message we built cannot fail.
+        guard let bytes: [UInt8] = try? response.serializedBytes() else { return }
+        outbox.send(bytes)
+    }
+
+    /// An already encoded response (a broadcast is encoded once for every member), replacing an
+    /// unsent one with the same `key`.
+    nonisolated func send(encoded bytes: [UInt8], key: SignalOutbox.Key?) {
+        outbox.send(bytes, key: key)
     }
 
     nonisolated func deliverDataPacket(_ bytes: [UInt8], lane: DataLane) {
@@ -93,12 +109,13 @@ actor ParticipantSession {
             return !ended
         }
         guard first else { return }
+        var last: [UInt8]?
         if let leave {
             var response = Livekit_SignalResponse()
             response.message = .leave(leave)
-            signalSink.yield(response)
+            last = try? response.serializedBytes()
         }
-        signalSink.finish()
+        outbox.finish(last: last)
         dataPacketSink.finish()
         dataTrackQueue.close()
         endingSink.finish()
@@ -139,7 +156,7 @@ actor ParticipantSession {
             terminate(sending: nil)
         case .keepUntil(let deadline):
             log("\(identity) (\(sid)): signal closed without leave: kept \(Self.seconds(deadline - .now)) s for a re-join")
-            signalSink.finish()
+            outbox.finish()
             scheduleRemoval(at: deadline)
         }
     }
@@ -204,7 +221,7 @@ actor ParticipantSession {
         let queue = dataTrackQueue.counters
         log("\(identity) left: published \(published.count) packets (\(published.bytes) B); "
             + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped, "
-            + "\(queue.unsent) unsent")
+            + "\(queue.unsent) unsent" + (dataPacketTally.summary.map { "; data packets \($0)" } ?? ""))
         for task in tasks { task.cancel() }
         tasks = []
         removal?.cancel()
@@ -251,8 +268,10 @@ actor ParticipantSession {
             await room.unpublishDataTrack(unpublish, from: sid)
         case .updateDataSubscription(let update):
             await room.updateDataSubscription(update, from: sid)
+        case .updateMetadata(let update):
+            await room.updateMetadata(update, from: sid)
         default:
-            break  // media, metadata and sync requests have no meaning for a data-only server
+            break  // media and sync requests have no meaning for a data-only server
         }
     }
 
@@ -277,9 +296,26 @@ actor ParticipantSession {
     // MARK: - Peer connections
 
     private func answerPublisher(_ offer: Livekit_SessionDescription) async {
+        if publisher != nil, let (previousOffer, previousAnswer) = publisherDescriptions,
+           let newOffer = try? SessionDescription(parsing: offer.sdp),
+           let reanswer = PublisherRenegotiation.reanswer(newOffer, previousOffer: previousOffer,
+                                                          previousAnswer: previousAnswer) {
+            publisherDescriptions = (newOffer, reanswer)
+            var answer = Livekit_SessionDescription()
+            answer.type = "answer"
+            answer.sdp = reanswer.sdpText
+            answer.id = offer.id
+            var response = Livekit_SignalResponse()
+            response.message = .answer(answer)
+            send(response)
+            return
+        }
         if let old = publisher {
-            // No renegotiation in our stack: a new offer replaces the connection.
+            // An ICE restart or a different data section: our stack cannot apply it to the
+            // running connection, so a new one replaces it.
+            log("\(identity): publisher offer \(offer.id) is not a renegotiation of the running connection: replacing it")
             publisher = nil
+            publisherDescriptions = nil
             await old.close()
         }
         let connection: PeerConnection
@@ -295,6 +331,10 @@ actor ParticipantSession {
             return
         }
         publisher = connection
+        if let parsedOffer = try? SessionDescription(parsing: offer.sdp),
+           let parsedAnswer = try? SessionDescription(parsing: answerSDP) {
+            publisherDescriptions = (parsedOffer, parsedAnswer)
+        }
         watchState(of: connection)
         watchIncomingChannels(of: connection, repliesHere: parameters.path == .singlePeerConnection)
         var answer = Livekit_SessionDescription()

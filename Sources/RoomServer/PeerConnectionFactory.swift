@@ -1,3 +1,4 @@
+import LiveKitProtocol
 import Synchronization
 import WebRTCData
 
@@ -74,6 +75,14 @@ enum DataLane: String, Sendable, CaseIterable {
 
     var label: String { "_" + rawValue }
     static let dataTrackLabel = "_data_track"
+
+    /// The `DataPacket.kind` a packet on this lane gets (livekit-server trusts the channel).
+    var kind: Livekit_DataPacket.Kind {
+        switch self {
+        case .reliable: .reliable
+        case .lossy: .lossy
+        }
+    }
 
     init?(label: String) {
         switch label {

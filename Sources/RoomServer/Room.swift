@@ -11,6 +11,13 @@ import LiveKitProtocol
 /// SDK can see it (docs/WIRE.md): ParticipantUpdate to the others on join, change and leave with
 /// the participant's `version` incremented each time; data-track publish checks; a full
 /// `DataTrackSubscriberHandles` snapshot after every subscription change.
+///
+/// A hidden participant (`hidden` grant) is left out of every other member's join response and
+/// participant updates, and its data packets reach the others without its identity
+/// (`broadcastParticipantState`, `GetOtherParticipantInfo`, `handleReceivedDataMessage`).
+/// Participant updates and handle snapshots are the latest value of something, so each member's
+/// outbox keeps only the newest unsent one (`SignalOutbox`): a burst of changes costs a slow
+/// reader one pending update per participant, not one per change.
 actor Room {
     nonisolated let name: String
     nonisolated let sid: String
@@ -23,6 +30,13 @@ actor Room {
         let session: ParticipantSession
         var canPublishData: Bool
         var canSubscribe: Bool
+        var canUpdateOwnMetadata: Bool
+        /// livekit-server `Hidden()`: the `hidden` grant.
+        var hidden: Bool
+        /// livekit-server `IsAgent()`: kind `agent` or the `agent` grant.
+        var isAgent: Bool
+        /// The highest reliable `DataPacket.sequence` relayed from this participant.
+        var lastReliableSequence: UInt32 = 0
         var subscriberHandles = HandleAllocator()
         /// Subscriber handle → track sid, for this member as a subscriber.
         var subscriptions: [UInt16: String] = [:]
@@ -52,6 +66,8 @@ actor Room {
 
     /// Packets that could not be routed (too short, handle 0, unknown handle).
     private(set) var unroutablePackets = 0
+    /// Recent user-packet nonces, for the room-wide duplicate check.
+    private var recentNonces = UserPacketNonces()
 
     init(name: String, server: ServerIdentity, capture: DataTrackCapture? = nil, now: Date = Date()) {
         self.capture = capture
@@ -93,14 +109,20 @@ actor Room {
         info.kind = Self.kind(parameters.claims.kind)
         info.clientProtocol = parameters.clientInfo.clientProtocol
         info.capabilities = parameters.clientInfo.capabilities
-        members[session.sid] = Member(info: info, session: session, canPublishData: parameters.grant.allowsPublishData,
-                                      canSubscribe: parameters.grant.allowsSubscribe)
+        let grant = parameters.grant
+        members[session.sid] = Member(info: info, session: session, canPublishData: grant.allowsPublishData,
+                                      canSubscribe: grant.allowsSubscribe, canUpdateOwnMetadata: grant.allowsUpdateOwnMetadata,
+                                      hidden: grant.hidden ?? false,
+                                      isAgent: info.kind == .agent || grant.agent == true)
         order.append(session.sid)
 
         var join = Livekit_JoinResponse()
         join.room = roomInfo()
         join.participant = info
-        join.otherParticipants = order.filter { $0 != session.sid }.compactMap { members[$0]?.info }
+        // livekit-server `GetOtherParticipantInfo`: hidden participants are left out.
+        join.otherParticipants = order.filter { $0 != session.sid }.compactMap { sid in
+            members[sid].flatMap { $0.hidden ? nil : $0.info }
+        }
         join.serverVersion = server.version
         join.serverInfo = server.info
         join.pingInterval = 5
@@ -113,7 +135,7 @@ actor Room {
         // Others see the newcomer active at once (as in the SDK captures).
         members[session.sid]?.info.state = .active
         members[session.sid]?.info.version += 1
-        if let current = members[session.sid]?.info { broadcast(current, except: session.sid) }
+        broadcastParticipantState(of: session.sid)
         return true
     }
 
@@ -174,7 +196,7 @@ actor Room {
         member.info.disconnectReason = reason
         member.info.version += 1
         member.info.dataTracks = []
-        broadcast(member.info, except: participantSID)
+        if !member.hidden { broadcast(member.info, to: order) }
     }
 
     // MARK: - Data tracks
@@ -205,7 +227,7 @@ actor Room {
         var response = Livekit_SignalResponse()
         response.message = .publishDataTrackResponse(published)
         member.session.send(response)
-        broadcast(member.info, except: participantSID)
+        broadcastParticipantState(of: participantSID)
     }
 
     /// Signal request 20: response 28, subscribers lose the track (new handle snapshots), and a
@@ -232,8 +254,32 @@ actor Room {
         var response = Livekit_SignalResponse()
         response.message = .unpublishDataTrackResponse(unpublished)
         member.session.send(response)
-        broadcast(member.info, except: participantSID)
+        broadcastParticipantState(of: participantSID)
         for subscriber in affected { sendSubscriberHandles(to: subscriber) }
+    }
+
+    // MARK: - Metadata
+
+    /// Signal request `update_metadata`: name, metadata and attributes, with the
+    /// `canUpdateOwnMetadata` grant and LiveKit's size limits (`ParticipantMetadataUpdate`).
+    /// Every change goes to everyone, the participant itself included (its SDK updates its
+    /// local participant from it), then a `RequestResponse` with the request's id answers the
+    /// request, as livekit-server `ParticipantImpl.UpdateMetadata` → `OnParticipantUpdate` →
+    /// `broadcastParticipantState(immediate)`, then `sendRequestResponse`.
+    func updateMetadata(_ update: Livekit_UpdateParticipantMetadata, from participantSID: String) {
+        guard var member = members[participantSID] else { return }
+        let outcome = ParticipantMetadataUpdate.apply(update, to: &member.info,
+                                                      canUpdateOwnMetadata: member.canUpdateOwnMetadata)
+        if outcome.changed {
+            member.info.version += 1
+            members[participantSID] = member
+            if member.hidden {
+                broadcast(member.info, to: [participantSID])
+            } else {
+                broadcast(member.info, to: order)
+            }
+        }
+        member.session.send(outcome.response(to: update))
     }
 
     /// Forgets a track and every subscription to it; returns the subscribers that had one.
@@ -294,7 +340,9 @@ actor Room {
         guard let member = members[participantSID] else { return }
         var response = Livekit_SignalResponse()
         response.message = .dataTrackSubscriberHandles(subscriberHandles(of: participantSID))
-        member.session.send(response)
+        // A full snapshot: a newer one makes an unsent older one useless.
+        guard let bytes: [UInt8] = try? response.serializedBytes() else { return }
+        member.session.send(encoded: bytes, key: .subscriberHandles)
     }
 
     /// One packet from a publisher's `_data_track` channel: a copy with the handle rewritten
@@ -319,38 +367,67 @@ actor Room {
 
     // MARK: - Data packets
 
-    /// A `DataPacket` from `_reliable`/`_lossy`: stamped with the sender and passed on the same
-    /// lane to the other participants, or only to `destination_identities` when it names any.
-    /// Needs `canPublishData` (livekit-server drops it otherwise).
+    /// A `DataPacket` from `_reliable`/`_lossy`, relayed as livekit-server does
+    /// (`pkg/rtc/participant.go` `onReceivedDataMessage`, `handleReceivedDataMessage`;
+    /// `pkg/rtc/room.go` `BroadcastDataPacketForRoom`):
+    /// - the sender needs `canPublishData`;
+    /// - a reliable packet whose `sequence` is not above the last one relayed from this sender is
+    ///   a repeat and dropped; so is a user packet whose 16-byte `nonce` the room saw recently;
+    /// - `RelayedDataPacket` stamps the sender (blank identity when hidden), sets `kind` from the
+    ///   channel, refuses transcriptions from non-agents and metrics;
+    /// - it goes, on the same lane, to every other member, or only to those named by
+    ///   `destination_identities` or the user packet's `destination_sids`.
+    /// Every packet is counted in the sender's `DataPacketTally`, relayed or dropped with why.
     func forwardDataPacket(_ bytes: [UInt8], lane: DataLane, from participantSID: String) {
-        guard let sender = members[participantSID], sender.canPublishData,
-              var packet = try? Livekit_DataPacket(serializedBytes: bytes) else { return }
-        packet.participantIdentity = sender.info.identity
-        packet.participantSid = sender.info.sid
-        var destinations = Set(packet.destinationIdentities)
-        if case .user(var user)? = packet.value {
-            destinations.formUnion(user.destinationIdentities)
-            user.participantIdentity = sender.info.identity
-            user.participantSid = sender.info.sid
-            packet.value = .user(user)
+        guard let sender = members[participantSID] else { return }
+        let tally = sender.session.dataPacketTally
+        guard sender.canPublishData else { return tally.drop(.notAllowed) }
+        let relayed: RelayedDataPacket
+        do {
+            relayed = try RelayedDataPacket.relay(bytes, channel: lane.kind, senderIdentity: sender.info.identity,
+                                                  senderSid: sender.info.sid, hidden: sender.hidden,
+                                                  senderIsAgent: sender.isAgent)
+        } catch {
+            return tally.drop(.malformed)
         }
-        guard let encoded: [UInt8] = try? packet.serializedBytes() else { return }
+        // The sequence is checked before the payload kind, as livekit-server does.
+        if lane == .reliable, relayed.packet.sequence > 0 {
+            guard relayed.packet.sequence > sender.lastReliableSequence else { return tally.drop(.repeated) }
+            members[participantSID]?.lastReliableSequence = relayed.packet.sequence
+        }
+        if let refusal = relayed.notRelayed { return tally.drop(.notRelayed(refusal)) }
+        if case .user(let user)? = relayed.packet.value, recentNonces.isRepeat(user.nonce) {
+            return tally.drop(.repeated)
+        }
+        var recipients = 0
         for sid in order where sid != participantSID {
-            guard let member = members[sid], member.canSubscribe else { continue }
-            if !destinations.isEmpty && !destinations.contains(member.info.identity) { continue }
-            member.session.deliverDataPacket(encoded, lane: lane)
+            guard let member = members[sid], relayed.isAddressed(toIdentity: member.info.identity, sid: sid) else { continue }
+            member.session.deliverDataPacket(relayed.bytes, lane: lane)
+            recipients += 1
         }
+        tally.relayed(to: recipients)
     }
 
     // MARK: - Helpers
 
-    private func broadcast(_ info: Livekit_ParticipantInfo, except participantSID: String) {
+    /// The participant's current info to the other members, unless it is hidden
+    /// (livekit-server `broadcastParticipantState`: a hidden participant's updates go to itself
+    /// only; `SendParticipantUpdate` skips hidden participants' infos for everyone else).
+    private func broadcastParticipantState(of participantSID: String) {
+        guard let member = members[participantSID], !member.hidden else { return }
+        broadcast(member.info, to: order.filter { $0 != participantSID })
+    }
+
+    /// One ParticipantUpdate carrying `info`, encoded once, into each recipient's outbox,
+    /// replacing an unsent update about the same participant.
+    private func broadcast(_ info: Livekit_ParticipantInfo, to recipients: [String]) {
         var update = Livekit_ParticipantUpdate()
         update.participants = [info]
         var response = Livekit_SignalResponse()
         response.message = .update(update)
-        for sid in order where sid != participantSID {
-            members[sid]?.session.send(response)
+        guard let bytes: [UInt8] = try? response.serializedBytes() else { return }
+        for sid in recipients {
+            members[sid]?.session.send(encoded: bytes, key: .participant(info.sid))
         }
     }
 

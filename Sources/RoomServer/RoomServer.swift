@@ -74,9 +74,9 @@ public struct RoomServer: Sendable {
     /// WebSocket URL once the port is bound (useful with port 0).
     public func run(onListening: @escaping @Sendable (String) -> Void = { _ in }) async throws {
         let logger = Logger(label: "trackbag.serve")
-        let http = Router(context: BasicWebSocketRequestContext.self)
+        let http = Router(context: SignalRequestContext.self)
         addHTTPRoutes(to: http)
-        let webSocket = Router(context: BasicWebSocketRequestContext.self)
+        let webSocket = Router(context: SignalRequestContext.self)
         addWebSocketRoutes(to: webSocket)
         let host = configuration.host
         let app = Application(
@@ -117,7 +117,7 @@ public struct RoomServer: Sendable {
                  body: .init(byteBuffer: ByteBuffer(string: error.description + "\n")))
     }
 
-    private func addHTTPRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    private func addHTTPRoutes(to router: Router<SignalRequestContext>) {
         for path in [JoinParameters.Path.singlePeerConnection, .dualPeerConnection] {
             // `…/validate`: the SDK's way to learn why a join failed (200 "success" when fine).
             router.get(RouterPath(path.rawValue + "/validate")) { request, _ -> Response in
@@ -142,13 +142,13 @@ public struct RoomServer: Sendable {
         }
     }
 
-    private func addWebSocketRoutes(to router: Router<BasicWebSocketRequestContext>) {
+    private func addWebSocketRoutes(to router: Router<SignalRequestContext>) {
         for path in [JoinParameters.Path.singlePeerConnection, .dualPeerConnection] {
             router.ws(RouterPath(path.rawValue), shouldUpgrade: { request, _ in
                 (try? self.joinParameters(request, path: path)) == nil ? .dontUpgrade : .upgrade([:])
             }, onUpgrade: { inbound, outbound, context in
                 guard let parameters = try? self.joinParameters(context.request, path: path) else { return }
-                await self.serve(parameters, inbound: inbound, outbound: outbound)
+                await self.serve(parameters, inbound: inbound, outbound: outbound, channel: context.requestContext.channel)
             })
         }
     }
@@ -156,7 +156,7 @@ public struct RoomServer: Sendable {
     // MARK: - One signal connection
 
     private func serve(_ parameters: JoinParameters, inbound: WebSocketInboundStream,
-                       outbound: WebSocketOutboundWriter) async {
+                       outbound: WebSocketOutboundWriter, channel: any Channel) async {
         let log: @Sendable (String) -> Void = { message in
             FileHandle.standardError.write(Data("serve: \(message)\n".utf8))
         }
@@ -167,8 +167,7 @@ public struct RoomServer: Sendable {
         let session = await directory.join(parameters, factory: factory, log: log)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await response in session.signals {
-                    guard let bytes: [UInt8] = try? response.serializedBytes() else { continue }
+                while let bytes = await session.outbox.next() {
                     do {
                         try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
                     } catch {
@@ -176,6 +175,16 @@ public struct RoomServer: Sendable {
                     }
                 }
                 try? await outbound.close(.normalClosure, reason: nil)
+            }
+            // A participant that does not read its responses loses its signal connection once
+            // its outbox is full, as livekit-server closes a signal connection whose response
+            // channel is full; what follows is a signal loss like any other (SignalLossWindow).
+            // The writer may be blocked on the unread socket, so the connection is closed under it.
+            group.addTask {
+                for await overflow in session.outbox.overflowed {
+                    log("\(session.identity) (\(session.sid)): \(overflow): signal connection closed")
+                    try? await channel.close()
+                }
             }
             group.addTask {
                 await session.start()
@@ -188,6 +197,8 @@ public struct RoomServer: Sendable {
                             continue
                         }
                         await session.handle(request)
+                        // The next request only once its answers are on their way (SignalOutbox).
+                        guard await session.outbox.waitForRoom() else { break }
                     }
                 } catch {
                     // The connection broke: same as a close.
@@ -234,6 +245,21 @@ public struct RoomServer: Sendable {
             try? await outbound.write(.binary(ByteBuffer(bytes: bytes)))
         }
         try? await outbound.close(.normalClosure, reason: "reconnect")
+    }
+}
+
+/// Hummingbird's basic WebSocket request context plus the connection's channel, so the server
+/// can drop a signal connection whose client stopped reading (a close frame would wait behind
+/// the unread data).
+struct SignalRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<SignalRequestContext>
+    let channel: any Channel
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+        channel = source.channel
     }
 }
 

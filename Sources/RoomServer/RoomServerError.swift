@@ -6,8 +6,11 @@ import LiveKitProtocol
 public enum RoomServerError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No token in `Authorization: Bearer` nor in `access_token`.
     case missingToken
-    /// The token failed verification (signature, key, `exp`, `nbf`…).
+    /// The token failed verification (`exp`, `nbf`, shape…).
     case invalidToken(LiveKitProtocolError)
+    /// The token names an API key the server does not have, or its signature does not match
+    /// that key's secret. One answer for both, so a client cannot probe which keys exist.
+    case unverifiedToken
     /// The token is valid but its grant does not allow joining `room`.
     case notAllowed(room: String, reason: String)
     /// The join query is unusable: `parameter` names what was wrong.
@@ -20,7 +23,7 @@ public enum RoomServerError: Error, Equatable, Sendable, CustomStringConvertible
     /// The HTTP status LiveKit uses for this refusal.
     public var httpStatus: Int {
         switch self {
-        case .missingToken, .invalidToken, .notAllowed: 401
+        case .missingToken, .invalidToken, .unverifiedToken, .notAllowed: 401
         case .badJoinRequest: 400
         case .noUDPPort, .badConfiguration: 500
         }
@@ -30,6 +33,7 @@ public enum RoomServerError: Error, Equatable, Sendable, CustomStringConvertible
         switch self {
         case .missingToken: "no access token (Authorization: Bearer or access_token)"
         case let .invalidToken(error): "invalid access token: \(error)"
+        case .unverifiedToken: "invalid access token: not signed by an API key of this server (unknown key or bad signature)"
         case let .notAllowed(room, reason): "not allowed to join room \(room): \(reason)"
         case let .badJoinRequest(parameter, reason): "bad join request (\(parameter)): \(reason)"
         case let .noUDPPort(address, detail): "no UDP port on \(address): \(detail)"

@@ -36,6 +36,15 @@ final class JoinParametersTests: XCTestCase {
         }
     }
 
+    private func refusal(_ body: () throws -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
     func testValidTokenFromHeaderOrQuery() throws {
         let good = try token()
         XCTAssertEqual(try parse(good).room, "lab")
@@ -49,8 +58,11 @@ final class JoinParametersTests: XCTestCase {
 
     func testTokenFailuresAre401WithReason() throws {
         assertRefused({ _ = try parse(nil) }, status: 401, containing: "no access token")
+        // An unknown key and a bad signature get one and the same answer.
         assertRefused({ _ = try parse(try token(secret: "other")) }, status: 401, containing: "signature")
-        assertRefused({ _ = try parse(try token(key: "stranger", secret: "x")) }, status: 401, containing: "unknown API key")
+        assertRefused({ _ = try parse(try token(key: "stranger", secret: "x")) }, status: 401, containing: "signature")
+        XCTAssertEqual(refusal { _ = try parse(try token(secret: "other")) },
+                       refusal { _ = try parse(try token(key: "stranger", secret: "x")) })
         assertRefused({ _ = try parse(try token(exp: nil)) }, status: 401, containing: "no exp")
         // One minute of leeway either side.
         XCTAssertNoThrow(try parse(try token(exp: 1_750_000_000 - 59)))
@@ -79,5 +91,50 @@ final class JoinParametersTests: XCTestCase {
         assertRefused({ _ = try parse(good, path: .singlePeerConnection) }, status: 400, containing: "join_request")
         assertRefused({ _ = try parse(good, query: ["join_request": "%%%"], path: .singlePeerConnection) },
                       status: 400, containing: "join_request")
+    }
+
+    /// livekit-server `ValidateConnectRequest`: join-request metadata or attributes need the
+    /// canUpdateOwnMetadata grant; with it they apply over the token's, empty values skipped.
+    func testJoinRequestMetadataAndAttributesNeedTheGrant() throws {
+        func signed(updateMetadata: Bool?) throws -> String {
+            var grant = VideoGrant(roomJoin: true, room: "lab")
+            grant.canUpdateOwnMetadata = updateMetadata
+            let claims = AccessTokenClaims(apiKey: "devkey", identity: "robot", notBefore: 1_749_999_000,
+                                           expiry: 1_750_003_600, metadata: "signed",
+                                           attributes: ["role": "robot", "keep": "yes"], video: grant)
+            return try AccessToken.sign(claims, secret: "secret")
+        }
+        func query(metadata: String = "", attributes: [String: String] = [:]) -> [String: String] {
+            var request = Livekit_JoinRequest()
+            request.clientInfo.protocol = 16
+            request.metadata = metadata
+            request.participantAttributes = attributes
+            return ["join_request": JoinRequestQuery.encode(request)]
+        }
+        let plain = try signed(updateMetadata: nil)
+        // Nothing asked: the token's values stand.
+        let untouched = try parse(plain, query: query(), path: .singlePeerConnection)
+        XCTAssertEqual(untouched.metadata, "signed")
+        XCTAssertEqual(untouched.attributes, ["role": "robot", "keep": "yes"])
+        assertRefused({ _ = try parse(plain, query: query(metadata: "forged"), path: .singlePeerConnection) },
+                      status: 401, containing: "canUpdateOwnMetadata")
+        assertRefused({ _ = try parse(plain, query: query(attributes: ["role": "admin"]), path: .singlePeerConnection) },
+                      status: 401, containing: "canUpdateOwnMetadata")
+        assertRefused({ _ = try parse(try signed(updateMetadata: false), query: query(metadata: "forged"),
+                                      path: .singlePeerConnection) }, status: 401, containing: "canUpdateOwnMetadata")
+
+        let allowed = try parse(try signed(updateMetadata: true),
+                                query: query(metadata: "asked", attributes: ["role": "admin", "keep": "", "extra": "1"]),
+                                path: .singlePeerConnection)
+        XCTAssertEqual(allowed.metadata, "asked")
+        XCTAssertEqual(allowed.attributes, ["role": "admin", "keep": "yes", "extra": "1"])
+
+        // `/rtc`: attributes in the `attributes` parameter (base64url JSON), same rule.
+        let encoded = Data(#"{"role":"admin"}"#.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        assertRefused({ _ = try parse(plain, query: ["attributes": encoded]) }, status: 401, containing: "canUpdateOwnMetadata")
+        XCTAssertEqual(try parse(try signed(updateMetadata: true), query: ["attributes": encoded]).attributes,
+                       ["role": "admin", "keep": "yes"])
+        assertRefused({ _ = try parse(plain, query: ["attributes": "%%"]) }, status: 400, containing: "attributes")
     }
 }

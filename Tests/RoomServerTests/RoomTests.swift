@@ -12,11 +12,14 @@ final class RoomTests: XCTestCase {
     private let factory = try! PeerConnectionFactory(addresses: [IPAddress("127.0.0.1")!], port: 0)
 
     private func parameters(_ identity: String, room: String = "lab", publishData: Bool? = nil,
-                            subscribe: Bool? = nil) -> JoinParameters {
+                            subscribe: Bool? = nil, hidden: Bool? = nil, updateMetadata: Bool? = nil,
+                            kind: String? = nil) -> JoinParameters {
         var grant = VideoGrant(roomJoin: true, room: room)
         grant.canPublishData = publishData
         grant.canSubscribe = subscribe
-        let claims = AccessTokenClaims(apiKey: "devkey", identity: identity, expiry: 2_000_000_000, video: grant)
+        grant.hidden = hidden
+        grant.canUpdateOwnMetadata = updateMetadata
+        let claims = AccessTokenClaims(apiKey: "devkey", identity: identity, expiry: 2_000_000_000, kind: kind, video: grant)
         return JoinParameters(claims: claims, grant: grant, room: room, path: .singlePeerConnection, publisherOffer: nil,
                               clientInfo: Livekit_ClientInfo(), autoSubscribe: true, reconnect: false, metadata: "",
                               attributes: [:])
@@ -25,14 +28,14 @@ final class RoomTests: XCTestCase {
     /// A joined participant and an iterator over what the server signalled to it.
     private final class Peer {
         let session: ParticipantSession
-        var signals: AsyncStream<Livekit_SignalResponse>.Iterator
         init(_ session: ParticipantSession) {
             self.session = session
-            signals = session.signals.makeAsyncIterator()
         }
 
         func next() async -> Livekit_SignalResponse.OneOf_Message? {
-            await signals.next()?.message
+            // What the WebSocket writer would send, decoded (nil once the outbox finished).
+            guard let bytes = await session.outbox.next() else { return nil }
+            return try? Livekit_SignalResponse(serializedBytes: bytes).message
         }
     }
 
@@ -140,8 +143,9 @@ final class RoomTests: XCTestCase {
         guard case .publishDataTrackResponse(let a)? = await pub.next() else { return XCTFail() }
         await publish(room, pub, handle: 9, name: "b")
         guard case .publishDataTrackResponse(let b)? = await pub.next() else { return XCTFail() }
-        _ = await sub.next()
-        _ = await sub.next()
+        // The sub read nothing in between: the second update replaced the first (SignalOutbox).
+        guard case .update(let listed)? = await sub.next() else { return XCTFail("expected update") }
+        XCTAssertEqual(listed.participants[0].dataTracks.map(\.name), ["a", "b"])
 
         // Subscribing to both: a full snapshot with two handles.
         await subscribe(room, sub, [a.info.sid, b.info.sid])
@@ -220,5 +224,239 @@ final class RoomTests: XCTestCase {
         queue.close()
         let end = await queue.next()
         XCTAssertNil(end)
+    }
+
+    // MARK: - Signal load
+
+    /// Nothing queued for this peer right now (the room never awaits a session, so whatever a
+    /// room call sent is already in the outbox when it returns).
+    private func assertNothingQueued(_ peer: Peer, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(peer.session.outbox.counters.messages, 0, file: file, line: line)
+    }
+
+    func testPublishBurstCostsASlowReaderOnePendingUpdateAndTheFinalState() async {
+        let room = Room(name: "lab", server: .make())
+        let slow = await join(room, parameters("slow"))
+        _ = await slow.next()
+        let pub = await join(room, parameters("pub"))
+        _ = await pub.next()
+        // 2,000 publishes then 2,000 unpublishes; the slow member reads nothing meanwhile.
+        for handle in 1...2000 { await publish(room, pub, handle: UInt32(handle), name: "track-\(handle)") }
+        XCTAssertEqual(slow.session.outbox.counters.messages, 1, "one pending update about pub")
+        for handle in 1...2000 {
+            var request = Livekit_UnpublishDataTrackRequest()
+            request.pubHandle = UInt32(handle)
+            await room.unpublishDataTrack(request, from: pub.session.sid)
+        }
+        await publish(room, pub, handle: 7, name: "final")
+        XCTAssertEqual(slow.session.outbox.counters.messages, 1)
+        guard case .update(let update)? = await slow.next() else { return XCTFail("expected update") }
+        XCTAssertEqual(update.participants.map(\.identity), ["pub"])
+        XCTAssertEqual(update.participants[0].dataTracks.map(\.name), ["final"])
+        assertNothingQueued(slow)
+    }
+
+    func testDataTrackLimitIsLimitExceeded() async {
+        let room = Room(name: "lab", server: .make())
+        let pub = await join(room, parameters("pub"))
+        _ = await pub.next()
+        let limit = DataTrackPublishCheck.maximumTracksPerParticipant
+        for handle in 1...limit {
+            await publish(room, pub, handle: UInt32(handle), name: "t\(handle)")
+            guard case .publishDataTrackResponse? = await pub.next() else { return XCTFail("expected 27 for \(handle)") }
+        }
+        await publish(room, pub, handle: UInt32(limit + 1), name: "one-too-many")
+        guard case .requestResponse(let refusal)? = await pub.next() else { return XCTFail("expected 22") }
+        XCTAssertEqual(refusal.reason, .limitExceeded)
+        XCTAssertTrue(refusal.message.contains("\(limit)"), refusal.message)
+        // Unpublishing one makes room for one.
+        var request = Livekit_UnpublishDataTrackRequest()
+        request.pubHandle = 1
+        await room.unpublishDataTrack(request, from: pub.session.sid)
+        _ = await pub.next()
+        await publish(room, pub, handle: UInt32(limit + 1), name: "one-too-many")
+        guard case .publishDataTrackResponse? = await pub.next() else { return XCTFail("expected 27") }
+    }
+
+    // MARK: - Hidden participants
+
+    func testHiddenParticipantIsLeftOutOfJoinResponsesAndUpdates() async {
+        let room = Room(name: "lab", server: .make())
+        let visible = await join(room, parameters("visible"))
+        _ = await visible.next()
+        let ghost = await join(room, parameters("ghost", hidden: true))
+        guard case .join(let ghostJoin)? = await ghost.next() else { return XCTFail("expected join") }
+        XCTAssertEqual(ghostJoin.otherParticipants.map(\.identity), ["visible"], "a hidden participant sees the others")
+        XCTAssertTrue(ghostJoin.participant.permission.hidden)
+        assertNothingQueued(visible)
+        let late = await join(room, parameters("late"))
+        guard case .join(let lateJoin)? = await late.next() else { return XCTFail("expected join") }
+        XCTAssertEqual(lateJoin.otherParticipants.map(\.identity), ["visible"])
+        guard case .update(let lateJoined)? = await ghost.next() else { return XCTFail("the ghost sees the late joiner") }
+        XCTAssertEqual(lateJoined.participants.map(\.identity), ["late"])
+        _ = await visible.next()  // late joined
+        // Its publish and its leave reach nobody.
+        await publish(room, ghost, handle: 1, name: "hidden-track")
+        guard case .publishDataTrackResponse? = await ghost.next() else { return XCTFail("expected 27") }
+        await room.leave(ghost.session.sid, session: ghost.session)
+        assertNothingQueued(visible)
+        assertNothingQueued(late)
+    }
+
+    func testHiddenParticipantsMetadataChangeGoesToItselfOnly() async {
+        let room = Room(name: "lab", server: .make())
+        let visible = await join(room, parameters("visible"))
+        _ = await visible.next()
+        let ghost = await join(room, parameters("ghost", hidden: true, updateMetadata: true))
+        _ = await ghost.next()
+        var update = Livekit_UpdateParticipantMetadata()
+        update.attributes = ["k": "v"]
+        update.requestID = 9
+        await room.updateMetadata(update, from: ghost.session.sid)
+        guard case .update(let own)? = await ghost.next() else { return XCTFail("expected its own update") }
+        XCTAssertEqual(own.participants.first?.attributes, ["k": "v"])
+        guard case .requestResponse(let answer)? = await ghost.next() else { return XCTFail("expected 22") }
+        XCTAssertEqual(answer.requestID, 9)
+        assertNothingQueued(visible)
+    }
+
+    // MARK: - Metadata
+
+    func testUpdateMetadataWithTheGrantReachesEveryoneThenAnswers() async {
+        let room = Room(name: "lab", server: .make())
+        let watcher = await join(room, parameters("watcher"))
+        _ = await watcher.next()
+        let player = await join(room, parameters("player", updateMetadata: true))
+        guard case .join(let joined)? = await player.next() else { return XCTFail("expected join") }
+        _ = await watcher.next()
+        var update = Livekit_UpdateParticipantMetadata()
+        update.name = "Player One"
+        update.metadata = "m1"
+        update.attributes = ["playback": "playing", "t": "1.5"]
+        update.requestID = 41
+        await room.updateMetadata(update, from: player.session.sid)
+        guard case .update(let seen)? = await watcher.next() else { return XCTFail("expected update") }
+        XCTAssertEqual(seen.participants[0].name, "Player One")
+        XCTAssertEqual(seen.participants[0].metadata, "m1")
+        XCTAssertEqual(seen.participants[0].attributes, ["playback": "playing", "t": "1.5"])
+        XCTAssertGreaterThan(seen.participants[0].version, joined.participant.version)
+        guard case .update(let own)? = await player.next() else { return XCTFail("the player gets its own update") }
+        XCTAssertEqual(own.participants[0], seen.participants[0])
+        guard case .requestResponse(let answer)? = await player.next() else { return XCTFail("expected 22") }
+        XCTAssertEqual(answer.reason, .ok)
+        XCTAssertEqual(answer.requestID, 41)
+        XCTAssertEqual(answer.request, .updateMetadata(update))
+
+        // An empty value deletes; an unchanged request broadcasts nothing but is answered.
+        var delete = Livekit_UpdateParticipantMetadata()
+        delete.attributes = ["t": ""]
+        delete.requestID = 42
+        await room.updateMetadata(delete, from: player.session.sid)
+        guard case .update(let afterDelete)? = await watcher.next() else { return XCTFail("expected update") }
+        XCTAssertEqual(afterDelete.participants[0].attributes, ["playback": "playing"])
+        _ = await player.next()
+        _ = await player.next()
+        await room.updateMetadata(delete, from: player.session.sid)
+        guard case .requestResponse(let again)? = await player.next() else { return XCTFail("expected 22") }
+        XCTAssertEqual(again.requestID, 42)
+        assertNothingQueued(watcher)
+    }
+
+    func testUpdateMetadataWithoutTheGrantIsRefused() async {
+        let room = Room(name: "lab", server: .make())
+        let watcher = await join(room, parameters("watcher"))
+        _ = await watcher.next()
+        let plain = await join(room, parameters("plain"))
+        _ = await plain.next()
+        _ = await watcher.next()
+        var update = Livekit_UpdateParticipantMetadata()
+        update.attributes = ["x": "1"]
+        update.requestID = 3
+        await room.updateMetadata(update, from: plain.session.sid)
+        guard case .requestResponse(let refusal)? = await plain.next() else { return XCTFail("expected 22") }
+        XCTAssertEqual(refusal.reason, .notAllowed)
+        XCTAssertEqual(refusal.message, "does not have permission to update own metadata")
+        XCTAssertEqual(refusal.requestID, 3)
+        assertNothingQueued(watcher)
+        assertNothingQueued(plain)
+    }
+
+    // MARK: - Data packets
+
+    private func dataPacket(_ configure: (inout Livekit_DataPacket) -> Void) -> [UInt8] {
+        var packet = Livekit_DataPacket()
+        configure(&packet)
+        return (try? packet.serializedBytes()) ?? []
+    }
+
+    private func userPacket(_ payload: String, destinations: [String] = [], sids: [String] = [],
+                            sequence: UInt32 = 0, nonce: Data = Data()) -> [UInt8] {
+        dataPacket { packet in
+            packet.destinationIdentities = destinations
+            packet.sequence = sequence
+            var user = Livekit_UserPacket()
+            user.payload = Data(payload.utf8)
+            user.destinationSids = sids
+            user.nonce = nonce
+            packet.user = user
+        }
+    }
+
+    func testDataPacketAddressingAndDropsAreCounted() async {
+        let room = Room(name: "lab", server: .make())
+        let alice = await join(room, parameters("alice"))
+        let bob = await join(room, parameters("bob"))
+        // livekit-server delivers data packets whatever the recipient's canSubscribe.
+        let carol = await join(room, parameters("carol", subscribe: false))
+        let mute = await join(room, parameters("mute", publishData: false))
+        let tally = alice.session.dataPacketTally
+
+        await room.forwardDataPacket(userPacket("all"), lane: .reliable, from: alice.session.sid)
+        XCTAssertEqual(tally.counts.deliveries, 3, "bob, carol and mute; never the sender")
+        await room.forwardDataPacket(userPacket("to-bob", destinations: ["bob"]), lane: .lossy, from: alice.session.sid)
+        XCTAssertEqual(tally.counts.deliveries, 4)
+        await room.forwardDataPacket(userPacket("to-carol-by-sid", sids: [carol.session.sid]), lane: .reliable,
+                                     from: alice.session.sid)
+        XCTAssertEqual(tally.counts.deliveries, 5)
+        XCTAssertEqual(tally.counts.relayed, 3)
+
+        // A reliable sequence not above the last one is a repeat; lossy packets carry none.
+        await room.forwardDataPacket(userPacket("s5", sequence: 5), lane: .reliable, from: alice.session.sid)
+        await room.forwardDataPacket(userPacket("s5-again", sequence: 5), lane: .reliable, from: alice.session.sid)
+        await room.forwardDataPacket(userPacket("s4", sequence: 4), lane: .reliable, from: alice.session.sid)
+        await room.forwardDataPacket(userPacket("s6", sequence: 6), lane: .reliable, from: alice.session.sid)
+        // A 16-byte nonce seen recently in the room is a repeat, whoever sends it.
+        let nonce = Data((0..<16).map { UInt8($0) })
+        await room.forwardDataPacket(userPacket("n1", nonce: nonce), lane: .reliable, from: alice.session.sid)
+        await room.forwardDataPacket(userPacket("n1-again", nonce: nonce), lane: .lossy, from: bob.session.sid)
+        // Transcriptions only from agents; garbage is counted, not relayed.
+        await room.forwardDataPacket(dataPacket { $0.transcription.trackID = "TR_1" }, lane: .reliable,
+                                     from: alice.session.sid)
+        await room.forwardDataPacket([0x12, 0x09], lane: .reliable, from: alice.session.sid)
+        await room.forwardDataPacket(userPacket("muted"), lane: .reliable, from: mute.session.sid)
+
+        XCTAssertEqual(tally.counts.relayed, 6)
+        XCTAssertEqual(tally.counts.dropped, [.repeated: 2, .notRelayed(.transcriptionFromNonAgent): 1, .malformed: 1])
+        XCTAssertEqual(bob.session.dataPacketTally.counts.dropped, [.repeated: 1])
+        XCTAssertEqual(mute.session.dataPacketTally.counts.dropped, [.notAllowed: 1])
+        XCTAssertTrue(tally.summary?.contains("6 relayed") == true, tally.summary ?? "")
+
+        let agent = await join(room, parameters("agent-1", kind: "agent"))
+        await room.forwardDataPacket(dataPacket { $0.transcription.trackID = "TR_1" }, lane: .reliable,
+                                     from: agent.session.sid)
+        XCTAssertEqual(agent.session.dataPacketTally.counts.relayed, 1)
+        XCTAssertEqual(agent.session.dataPacketTally.counts.deliveries, 4)
+    }
+
+    func testUserPacketNoncesRememberTheLastHundred() {
+        var nonces = UserPacketNonces()
+        func nonce(_ i: Int) -> Data { Data([UInt8(i & 0xFF), UInt8(i >> 8)] + Array(repeating: 7, count: 14)) }
+        for i in 0..<100 { XCTAssertFalse(nonces.isRepeat(nonce(i))) }
+        XCTAssertTrue(nonces.isRepeat(nonce(0)))
+        XCTAssertTrue(nonces.isRepeat(nonce(99)))
+        XCTAssertFalse(nonces.isRepeat(nonce(100)))  // pushes nonce(0) out
+        XCTAssertFalse(nonces.isRepeat(nonce(0)))
+        XCTAssertFalse(nonces.isRepeat(Data([1, 2, 3])), "only 16-byte nonces count")
+        XCTAssertFalse(nonces.isRepeat(Data([1, 2, 3])))
     }
 }

@@ -59,14 +59,14 @@ final class SignalLossTests: XCTestCase {
     /// Used by one task at a time (the test body, or the one `within` body it awaits).
     private final class Peer: @unchecked Sendable {
         let session: ParticipantSession
-        var signals: AsyncStream<Livekit_SignalResponse>.Iterator
         init(_ session: ParticipantSession) {
             self.session = session
-            signals = session.signals.makeAsyncIterator()
         }
 
         func next() async -> Livekit_SignalResponse.OneOf_Message? {
-            await signals.next()?.message
+            // What the WebSocket writer would send, decoded (nil once the outbox finished).
+            guard let bytes = await session.outbox.next() else { return nil }
+            return try? Livekit_SignalResponse(serializedBytes: bytes).message
         }
 
         /// The next ParticipantUpdate, skipping anything else.

@@ -67,7 +67,8 @@ public struct RoomSource: SourceStage, StageStatistics {
     public func run(into output: any BatchEmitter) async throws {
         let room = Room()
         let events = room.events()
-        let token = try credentials.token(identity: config.identity, room: config.room, publish: false, subscribe: true)
+        let token = try credentials.token(identity: config.identity, room: config.room, publish: false, subscribe: true,
+                                          hidden: config.hidden)
         var options = RoomOptions()
         switch e2ee.mode {
         case .passthrough: options.e2eePassthrough = true

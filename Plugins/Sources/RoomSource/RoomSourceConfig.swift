@@ -15,6 +15,7 @@ extension RoomSource {
     ///     api_secret: secret
     ///     tracks: ["robot-*/imu", "*/status"]
     ///     buffer_size: 256
+    ///     hidden: true             # join as a hidden participant (the token must grant it)
     ///     e2ee: {mode: passthrough}   # encrypted tracks: keep ciphertext (default), or
     ///                                 # {mode: decrypt, key: …} to keep plaintext
     /// ```
@@ -39,15 +40,19 @@ extension RoomSource {
         /// What to do with end-to-end encrypted tracks (see `E2EESettings`). Default: store
         /// the ciphertext with its key index and IV, so no key is ever needed to record.
         public var e2ee: E2EESettings?
+        /// Join hidden: the other participants do not see us in their participant lists and our
+        /// data packets carry no identity (LiveKit's `hidden` grant, asked for in the token we
+        /// sign; a given token must carry it). Default false.
+        public var hidden: Bool
 
         enum CodingKeys: String, CodingKey {
-            case url, room, identity, token, tracks, e2ee
+            case url, room, identity, token, tracks, e2ee, hidden
             case apiKey = "api_key", apiSecret = "api_secret", tokenEnv = "token_env", bufferSize = "buffer_size"
         }
 
         public init(url: String = "ws://127.0.0.1:7880", room: String, identity: String = "trackbag-recorder",
                     apiKey: String? = nil, apiSecret: String? = nil, token: String? = nil, tokenEnv: String? = nil,
-                    tracks: [String] = ["*/*"], bufferSize: Int = 1024, e2ee: E2EESettings? = nil) {
+                    tracks: [String] = ["*/*"], bufferSize: Int = 1024, e2ee: E2EESettings? = nil, hidden: Bool = false) {
             self.url = url
             self.room = room
             self.identity = identity
@@ -58,6 +63,7 @@ extension RoomSource {
             self.tracks = tracks
             self.bufferSize = bufferSize
             self.e2ee = e2ee
+            self.hidden = hidden
         }
 
         public init(from decoder: any Decoder) throws {
@@ -72,6 +78,7 @@ extension RoomSource {
             tracks = try c.decodeIfPresent([String].self, forKey: .tracks) ?? ["*/*"]
             bufferSize = try c.decodeIfPresent(Int.self, forKey: .bufferSize) ?? 1024
             e2ee = try c.decodeIfPresent(E2EESettings.self, forKey: .e2ee)
+            hidden = try c.decodeIfPresent(Bool.self, forKey: .hidden) ?? false
             guard !room.isEmpty else {
                 throw DecodingError.dataCorruptedError(forKey: .room, in: c, debugDescription: "room must not be empty")
             }

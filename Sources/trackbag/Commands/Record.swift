@@ -32,6 +32,8 @@ struct Record: AsyncParsableCommand {
     @Option(help: "The room's shared E2EE key (as LiveKit's SDKs take it); implies --e2ee decrypt unless passthrough is given.")
     var e2eeKey: String?
     @Option(help: "Environment variable holding the shared E2EE key.") var e2eeKeyEnv: String?
+    @Flag(help: "Join hidden: others do not see the recorder (LiveKit's hidden grant; with --token, the token must carry it).")
+    var hidden = false
 
     func run() async throws {
         let stopAfter = try duration.map(TimeOffset.init(parsing:))
@@ -48,7 +50,8 @@ struct Record: AsyncParsableCommand {
         do {
             source = try RoomSource(config: .init(url: url, room: room, identity: identity, apiKey: apiKey, apiSecret: apiSecret,
                                                   token: token, tracks: tracks.isEmpty ? ["*/*"] : tracks,
-                                                  e2ee: E2EESettings(mode: e2eeMode, key: e2eeKey, keyEnv: e2eeKeyEnv)),
+                                                  e2ee: E2EESettings(mode: e2eeMode, key: e2eeKey, keyEnv: e2eeKeyEnv),
+                                                  hidden: hidden),
                                     environment: ProcessInfo.processInfo.environment, stage: "room")
         } catch let error as PipelineError {
             printErrors(error)

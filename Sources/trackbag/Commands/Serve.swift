@@ -7,42 +7,56 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run a LiveKit-compatible room server with data tracks.",
-        discussion: "Keys default to devkey: secret (as `livekit-server --dev`). SIGINT or SIGTERM stops it."
+        discussion: """
+            API keys come from --key-file, else --keys, else the LIVEKIT_KEYS environment variable \
+            ("key1: secret1, key2: secret2"). Without any, the development key devkey (secret "secret", \
+            as `livekit-server --dev`) is used, and only when --host is a loopback address unless --dev \
+            is given. Secrets are never printed. SIGINT or SIGTERM stops the server.
+            """
     )
 
     @Option(help: "Address to listen on for signaling.") var host: String = "127.0.0.1"
     @Option(help: "Signaling port (0 = any free port).") var port: Int = 7880
     @Option(help: "UDP port for WebRTC, shared by every peer connection on each address (0 = any free port).") var rtcPort: Int = 7882
-    @Option(name: .customLong("keys"), help: "API key and secret as KEY:SECRET (repeatable).") var keys: [String] = []
+    @Option(name: .customLong("keys"), help: "API key and secret as KEY:SECRET, or several as \"K1: S1, K2: S2\" (repeatable).")
+    var keys: [String] = []
+    @Option(name: .customLong("key-file"), help: "YAML file of KEY: SECRET lines (as livekit-server's key_file); others must have no access to it.")
+    var keyFile: String?
+    @Flag(help: "Allow the development key devkey on a non-loopback --host (anyone who knows it can join).")
+    var dev = false
     @Option(name: .customLong("node-ip"), help: "Address to advertise and bind for WebRTC (repeatable; default: every up interface address and 127.0.0.1).")
     var nodeIPs: [String] = []
     @Option(help: "Append every data-track packet the server receives to this file (u32 length ‖ bytes): what the server can read.")
     var captureDataTracks: String?
 
     func run() async throws {
-        var keyTable: [String: String] = [:]
-        for pair in keys {
-            guard let colon = pair.firstIndex(of: ":") else {
-                throw ValidationError("--keys \(pair): expected KEY:SECRET")
-            }
-            let key = String(pair[..<colon]).trimmingCharacters(in: .whitespaces)
-            let secret = String(pair[pair.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            guard !key.isEmpty, !secret.isEmpty else { throw ValidationError("--keys \(pair): key and secret must not be empty") }
-            keyTable[key] = secret
+        let apiKeys: APIKeys
+        do {
+            apiKeys = try APIKeys.resolve(keys: keys, keyFile: keyFile, environment: ProcessInfo.processInfo.environment,
+                                          host: host, dev: dev)
+        } catch {
+            throw ValidationError("\(error)")
         }
-        if keyTable.isEmpty { keyTable = ["devkey": "secret"] }
+        var warnings: [String] = []
+        if apiKeys == .development && !APIKeys.isLoopback(host: host) {
+            warnings.append("the development key devkey is in use on \(host): anyone who can reach it can join")
+        } else if apiKeys != .development, !apiKeys.shortSecretKeys.isEmpty {
+            // livekit-server `ValidateKeys` warns the same way outside development mode.
+            warnings.append("the secret of \(apiKeys.shortSecretKeys.joined(separator: ", ")) is shorter than "
+                            + "\(APIKeys.recommendedSecretLength) characters")
+        }
+        for warning in warnings { FileHandle.standardError.write(Data("serve: warning: \(warning)\n".utf8)) }
         let server: RoomServer
         do {
-            server = try RoomServer(.init(host: host, port: port, rtcPort: rtcPort, keys: keyTable, nodeIPs: nodeIPs,
+            server = try RoomServer(.init(host: host, port: port, rtcPort: rtcPort, keys: apiKeys.secrets, nodeIPs: nodeIPs,
                                         dataTrackCapture: captureDataTracks))
         } catch {
             throw ValidationError("\(error)")
         }
-        let keyList = keyTable.keys.sorted().map { "\($0): \(keyTable[$0] ?? "")" }.joined(separator: ", ")
         let addresses = server.rtcAddresses.joined(separator: ", ")
         try await server.run { url in
-            // Written straight to fd 1 so a parent reading a pipe sees it at once.
-            let text = "trackbag serve: listening on \(url)\n  API keys: \(keyList)\n"
+            // Written straight to fd 1 so a parent reading a pipe sees it at once. Key names only.
+            let text = "trackbag serve: listening on \(url)\n  API keys: \(apiKeys)\n"
                 + "  WebRTC (UDP, one port shared by all peer connections): \(addresses)\n"
             FileHandle.standardOutput.write(Data(text.utf8))
         }
