@@ -20,10 +20,12 @@ def token(identity, room):
     return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()
 
 
-def start_server(trackbag, workdir, addr, *extra):
+def start_server(trackbag, workdir, addr, *extra, dev=True):
     """`trackbag serve` on `addr` (ports chosen by the kernel), its stderr in WORKDIR/server.log;
-    returns (process, ws URL)."""
-    proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr, *extra],
+    returns (process, ws URL). `dev`: the development key devkey/secret, which `serve` only uses
+    on a non-loopback address (the test namespace's) when asked with --dev."""
+    proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr,
+                             *(["--dev"] if dev else []), *extra],
                             stdout=subprocess.PIPE, stderr=open(os.path.join(workdir, "server.log"), "w"), text=True)
     deadline = time.monotonic() + STEP
     while time.monotonic() < deadline:

@@ -50,9 +50,14 @@ class Server:
 
     async def start(self):
         self.proc = await asyncio.create_subprocess_exec(
-            self.trackbag, "serve", "--host", ADDR, "--port", str(PORT), "--node-ip", ADDR,
+            self.trackbag, "serve", "--host", ADDR, "--port", str(PORT), "--node-ip", ADDR, "--dev",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-        line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+        # stderr is merged: --dev's warning may come before the listening line.
+        for _ in range(5):
+            line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+            if b"listening" in line or not line:
+                break
+            self.log.append(line.decode(errors="replace").rstrip())
         assert b"listening" in line, line
         asyncio.get_running_loop().create_task(self._drain())
 

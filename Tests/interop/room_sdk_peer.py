@@ -56,7 +56,7 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [TRACKBAG, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR],
+            [TRACKBAG, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR, "--dev"],
             stdout=subprocess.PIPE, stderr=open(os.environ.get("TB_SERVER_LOG", os.devnull), "w"), text=True)
         deadline = time.monotonic() + STEP
         while time.monotonic() < deadline:

@@ -393,7 +393,7 @@ async def one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buf
     folder = tempfile.mkdtemp(prefix=f"{kind}-{rate}-", dir=workdir)
     server_log = open(os.path.join(folder, "server.log"), "w")
     server = await asyncio.create_subprocess_exec(
-        trackbag, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR,
+        trackbag, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR, "--dev",
         stdout=asyncio.subprocess.PIPE, stderr=server_log)
     started = []  # every process we start, ended by PID in `finally`
     result = {"publisher": kind, "rate": rate, "seconds": seconds, "tracks": ntracks, "size": size, "publisher_processes": publishers}

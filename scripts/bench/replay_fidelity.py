@@ -152,7 +152,7 @@ def start_server(trackbag, workdir, addr):
     out_path = os.path.join(workdir, "server.out")
     # The child keeps its own copies of the file descriptors; ours close after the spawn.
     with open(out_path, "w") as out, open(os.path.join(workdir, "server.log"), "w") as log:
-        proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr],
+        proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr, "--dev"],
                                 stdout=out, stderr=log, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + STEP_S
     while time.monotonic() < deadline and proc.poll() is None:
