@@ -75,6 +75,28 @@ final class RoomStagesTests: XCTestCase {
         XCTAssertEqual(player.video?.room, "replay")
     }
 
+    /// `hidden`: asked for in a token we sign; a given token must already carry it.
+    func testHiddenRecorderToken() throws {
+        let keys = RoomCredentials.keys(apiKey: "k1", apiSecret: "s1")
+        let hidden = try AccessToken.verify(try keys.token(identity: "rec", room: "lab", publish: false, subscribe: true,
+                                                           hidden: true), keys: ["k1": "s1"])
+        XCTAssertEqual(hidden.video?.hidden, true)
+        let visible = try AccessToken.verify(try keys.token(identity: "rec", room: "lab", publish: false, subscribe: true),
+                                             keys: ["k1": "s1"])
+        XCTAssertNil(visible.video?.hidden, "left out, as LiveKit's builders leave defaults out")
+
+        let plainToken = try keys.token(identity: "rec", room: "lab", publish: false, subscribe: true)
+        XCTAssertThrowsError(try RoomCredentials.token(plainToken).token(identity: "rec", room: "lab", publish: false,
+                                                                         subscribe: true, hidden: true)) { error in
+            XCTAssertTrue("\(error)".contains("does not grant hidden"), "\(error)")
+        }
+        let hiddenToken = try keys.token(identity: "rec", room: "lab", publish: false, subscribe: true, hidden: true)
+        XCTAssertEqual(try RoomCredentials.token(hiddenToken).token(identity: "x", room: "y", publish: false, subscribe: true,
+                                                                    hidden: true), hiddenToken)
+        let source = try RoomSource(config: .init(room: "lab", hidden: true))
+        XCTAssertTrue(source.config.hidden)
+    }
+
     func testRepublishIdentityMapping() async throws {
         let plain = try RepublishSink(config: .init(room: "r"))
         let prefixed = try RepublishSink(config: .init(room: "r", identityPrefix: "replay-", identitySuffix: "-2"))
