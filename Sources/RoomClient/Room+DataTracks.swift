@@ -146,7 +146,16 @@ extension Room {
         } catch {
             statistics.framesNotSent += 1
         }
+        // A backlog SCTP cannot send yet stays bounded: the sender waits here, so the track's
+        // 16-frame queue fills and `tryPush` reports `.dropped` to the publisher.
+        if channel.bufferedAmount > Self.sendHighWater {
+            channel.bufferedAmountLowThreshold = Self.sendHighWater / 4
+            await channel.bufferedAmountLow()
+        }
     }
+
+    /// Bytes `_data_track` may hold unsent before the sender waits.
+    static let sendHighWater = 1 << 20
 
     // MARK: Subscribing
 

@@ -22,8 +22,10 @@ extension Room {
         // The SDK's three channels on the publisher connection (captures: ids 1, 3, 5).
         let dataTrack: DataChannel
         do {
-            _ = try await publisher.createDataChannel("_reliable")
-            _ = try await publisher.createDataChannel("_lossy", ordered: false, maxRetransmits: 0)
+            // We read no DataPackets: what the server relays on these is discarded as it arrives
+            // (unread, it would hold back `_data_track` on the same connection).
+            try await publisher.createDataChannel("_reliable").discardIncomingMessages()
+            try await publisher.createDataChannel("_lossy", ordered: false, maxRetransmits: 0).discardIncomingMessages()
             dataTrack = try await publisher.createDataChannel("_data_track", ordered: false, maxRetransmits: 0)
         } catch {
             throw .peerConnection(stage: "creating data channels", reason: "\(error)")
@@ -258,7 +260,12 @@ extension Room {
             }
         })
         sessionTasks.append(Task { [weak self] in
-            for await channel in pc.incomingDataChannels where channel.label == "_data_track" {
+            for await channel in pc.incomingDataChannels {
+                guard channel.label == "_data_track" else {
+                    // `_reliable`, `_lossy` (DataPackets) and anything else: not read here.
+                    channel.discardIncomingMessages()
+                    continue
+                }
                 await self?.watchDataTrackChannel(channel, session: session)
             }
         })

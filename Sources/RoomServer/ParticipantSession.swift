@@ -5,11 +5,20 @@ import Synchronization
 import WebRTCData
 
 /// One participant's connection to the server: its signal outbox, its peer connection(s), the
-/// channels it is served on, and its data-track packet queue. The actor owns the peer
-/// connections and signal handling; what the room pushes (signal responses, packets) goes
-/// through `send`, `deliverDataPacket` and `dataTrackQueue`, which never block the room. The
-/// outbox is bounded (`SignalOutbox`): a participant that does not read its signal connection
-/// loses it, as with livekit-server.
+/// channels it is served on, and its packet queues. The actor owns the peer connections and
+/// signal handling; what the room pushes (signal responses, packets) goes through `send`,
+/// `deliverDataPacket` and `dataTrackQueue`, which never block the room. The outbox is bounded
+/// (`SignalOutbox`): a participant that does not read its signal connection loses it, as with
+/// livekit-server.
+///
+/// What a participant sends that nobody reads costs nothing: channels with a label we do not
+/// serve, channels it opens on its subscriber connection, and what it writes into our own
+/// subscriber-side channels are discarded as they arrive (`DataChannel.discardIncomingMessages`),
+/// so SCTP keeps its window open and no memory grows. What it is sent is bounded per queue:
+/// data-track packets and DataPackets wait in `SubscriberQueue`s (bounds and drop rule there;
+/// `DataLane.queue()`), and each sender waits while its channel holds more than
+/// `SubscriberQueue.transportHighWater` unsent, so a slow subscriber's backlog shows in our
+/// counted queues instead of growing inside SCTP.
 ///
 /// Modes (docs/WIRE.md): on `/rtc/v1` one peer connection, offered by the client with the join
 /// request; we answer and reply on the client's own channels. On `/rtc` the client offers a
@@ -33,8 +42,8 @@ actor ParticipantSession {
         parameters.path == .dualPeerConnection && parameters.grant.allowsSubscribe
     }
 
-    private nonisolated let dataPacketSink: AsyncStream<(DataLane, [UInt8])>.Continuation
-    private let dataPackets: AsyncStream<(DataLane, [UInt8])>
+    /// DataPackets relayed to this participant, one queue per lane.
+    nonisolated let dataPacketQueues: [DataLane: SubscriberQueue]
     /// Channels this participant is served on, by label; read by the sender tasks without
     /// hopping onto the actor.
     private nonisolated let outgoing = ChannelTable()
@@ -78,8 +87,7 @@ actor ParticipantSession {
         self.log = log
         outbox = SignalOutbox(limits: outboxLimits)
         (ending, endingSink) = AsyncStream.makeStream(of: Never.self)
-        (dataPackets, dataPacketSink) = AsyncStream.makeStream(of: (DataLane, [UInt8]).self,
-                                                               bufferingPolicy: .bufferingOldest(4096))
+        dataPacketQueues = Dictionary(uniqueKeysWithValues: DataLane.allCases.map { ($0, $0.queue()) })
         dataTrackQueue = SubscriberQueue()
     }
 
@@ -98,7 +106,7 @@ actor ParticipantSession {
     }
 
     nonisolated func deliverDataPacket(_ bytes: [UInt8], lane: DataLane) {
-        dataPacketSink.yield((lane, bytes))
+        dataPacketQueues[lane]?.offer(bytes)
     }
 
     /// Ends the session from the server side: `leave` is the last signal message, then the
@@ -116,7 +124,7 @@ actor ParticipantSession {
             last = try? response.serializedBytes()
         }
         outbox.finish(last: last)
-        dataPacketSink.finish()
+        for queue in dataPacketQueues.values { queue.close() }
         dataTrackQueue.close()
         endingSink.finish()
         Task { await self.shutDownTransports() }
@@ -219,9 +227,23 @@ actor ParticipantSession {
         closed = true
         let published = publishedPackets.value
         let queue = dataTrackQueue.counters
+        let lanes = DataLane.allCases.map { lane in
+            let counters = dataPacketQueues[lane]?.counters ?? SubscriberQueue.Counters()
+            return "\(lane.label) \(counters.sent) sent, \(counters.dropped) dropped"
+        }.joined(separator: "; ")
+        var transport: [String] = []
+        for (name, connection) in [("publisher", publisher), ("subscriber", subscriber)] {
+            guard let connection else { continue }
+            let statistics = await connection.statistics()
+            transport.append("\(name) \(statistics.droppedMessages) discarded/dropped messages, "
+                             + "\(statistics.refusedChannels) refused channels, \(statistics.refusedCandidates) refused candidates, "
+                             + "\(statistics.iceInboundDropped + statistics.dtlsInboundDropped) datagrams dropped")
+        }
         log("\(identity) left: published \(published.count) packets (\(published.bytes) B); "
             + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped, "
-            + "\(queue.unsent) unsent" + (dataPacketTally.summary.map { "; data packets \($0)" } ?? ""))
+            + "\(queue.unsent) unsent" + (dataPacketTally.summary.map { "; data packets \($0)" } ?? "")
+            + "; relayed to it: \(lanes)"
+            + (transport.isEmpty ? "" : "; " + transport.joined(separator: "; ")))
         for task in tasks { task.cancel() }
         tasks = []
         removal?.cancel()
@@ -362,6 +384,7 @@ actor ParticipantSession {
         }
         subscriber = connection
         watchState(of: connection)
+        discardIncomingChannels(of: connection)
         outgoing.channels.withLock { $0 = channels }
         var offer = Livekit_SessionDescription()
         offer.type = "offer"
@@ -402,6 +425,9 @@ actor ParticipantSession {
                             }
                         }
                     } else {
+                        // Nobody reads it: drop what arrives rather than let it pile up
+                        // (livekit-server reads such channels and hands them to nobody too).
+                        channel.discardIncomingMessages()
                         log("\(identity): ignoring data channel \(channel.label)")
                     }
                 }
@@ -409,48 +435,77 @@ actor ParticipantSession {
         })
     }
 
-    /// Two senders: data-track packets from `dataTrackQueue`, DataPackets from the room. A
-    /// packet with no channel to go to, or whose send fails, is counted as unsent.
+    /// Channels a client opens on its subscriber connection: LiveKit clients open none there,
+    /// and the server reads nothing there, so whatever arrives is discarded.
+    private func discardIncomingChannels(of connection: PeerConnection) {
+        let log = self.log
+        let identity = self.identity
+        tasks.append(Task {
+            for await channel in connection.incomingDataChannels {
+                channel.discardIncomingMessages()
+                log("\(identity): ignoring data channel \(channel.label) on its subscriber connection")
+            }
+        })
+    }
+
+    /// Three senders, one per queue: data-track packets, and DataPackets per lane.
     private func startSenders() {
-        let queue = dataTrackQueue
         let outgoing = self.outgoing
-        tasks.append(Task {
-            while let packet = await queue.next() {
-                guard let channel = outgoing.channels.withLock({ $0[DataLane.dataTrackLabel] }) else {
-                    queue.markUnsent()
-                    continue
-                }
-                // Our own subscriber-side channel may still be opening (DCEP, RFC 8832): wait
-                // for it rather than lose what the subscriber already asked for.
-                if channel.state == .connecting { try? await channel.opened() }
-                do {
-                    try await channel.send(packet)
-                    queue.markSent()
-                } catch {
-                    queue.markUnsent()
-                    continue
-                }
-                // Let SCTP drain before queueing more: a backlog then shows in our queue,
-                // which drops, instead of growing inside the transport.
-                if channel.bufferedAmount > SubscriberQueue.transportHighWater {
-                    channel.bufferedAmountLowThreshold = SubscriberQueue.transportHighWater / 4
-                    await channel.bufferedAmountLow()
-                }
+        tasks.append(Task { await Self.drain(dataTrackQueue, into: DataLane.dataTrackLabel, of: outgoing) })
+        for (lane, queue) in dataPacketQueues {
+            tasks.append(Task { await Self.drain(queue, into: lane.label, of: outgoing) })
+        }
+    }
+
+    /// Sends what `queue` holds on the channel labelled `label`. A packet with no channel to go
+    /// to, or whose send fails, is counted as unsent.
+    private static func drain(_ queue: SubscriberQueue, into label: String, of outgoing: ChannelTable) async {
+        while let packet = await queue.next() {
+            guard let channel = outgoing.channels.withLock({ $0[label] }) else {
+                queue.markUnsent()
+                continue
             }
-        })
-        let packets = dataPackets
-        tasks.append(Task {
-            for await (lane, bytes) in packets {
-                guard let channel = outgoing.channels.withLock({ $0[lane.label] }), channel.state == .open else { continue }
-                try? await channel.send(bytes)
+            // Our own subscriber-side channel may still be opening (DCEP, RFC 8832): wait
+            // for it rather than lose what the subscriber already asked for.
+            if channel.state == .connecting { try? await channel.opened() }
+            do {
+                try await channel.send(packet)
+                queue.markSent()
+            } catch {
+                queue.markUnsent()
+                continue
             }
-        })
+            // Let SCTP drain before sending more: a backlog then shows in our queue, which
+            // drops by its rule, instead of growing inside the transport.
+            if channel.bufferedAmount > SubscriberQueue.transportHighWater {
+                channel.bufferedAmountLowThreshold = SubscriberQueue.transportHighWater / 4
+                await channel.bufferedAmountLow()
+            }
+        }
+    }
+
+    /// What each layer of this participant's peer connections dropped or holds (tests, logs).
+    func transportStatistics() async -> (publisher: PeerConnection.Statistics?, subscriber: PeerConnection.Statistics?) {
+        (await publisher?.statistics(), await subscriber?.statistics())
     }
 }
 
 extension SubscriberQueue {
     /// Bytes a subscriber's data channel may hold unsent before its sender waits.
     static let transportHighWater = 1 << 20
+}
+
+extension DataLane {
+    /// A subscriber's DataPacket queue for this lane. `_reliable`: a new packet is dropped
+    /// when 4 MiB wait or the oldest has waited 5 s (a reader that slow loses data, as with
+    /// livekit-server's slow-reader rule); `_lossy`: when 1 MiB waits or the oldest has waited
+    /// 100 ms (real time wins). Drops are counted per subscriber and lane.
+    func queue() -> SubscriberQueue {
+        switch self {
+        case .reliable: SubscriberQueue(maximumDelay: .seconds(5), maximumBytes: 4 << 20)
+        case .lossy: SubscriberQueue(maximumDelay: .milliseconds(100), maximumBytes: 1 << 20)
+        }
+    }
 }
 
 /// The channels a participant is served on, by label, shared by the session actor (which sets

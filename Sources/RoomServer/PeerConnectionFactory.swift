@@ -26,8 +26,13 @@ final class PeerConnectionFactory: Sendable {
         return addresses
     }
 
+    /// Remote candidates: loopback ones only if the server runs on loopback alone, never
+    /// unspecified, multicast or broadcast, at most 64 per connection (`RemoteCandidatePolicy`):
+    /// a participant must not aim the server's checks at services of the server host. Channel
+    /// and buffer limits: `DataChannelLimits`' defaults, per peer connection.
     private func configuration(iceLite: Bool) -> PeerConnection.Configuration {
-        PeerConnection.Configuration(addresses: mux.boundAddresses, iceLite: iceLite, preferredSetup: .active, mux: mux)
+        PeerConnection.Configuration(addresses: mux.boundAddresses, iceLite: iceLite, preferredSetup: .active, mux: mux,
+                                     remoteCandidates: .server(boundTo: mux.boundAddresses))
     }
 
     /// Stops the shared sockets (server shutdown).
@@ -49,7 +54,9 @@ final class PeerConnectionFactory: Sendable {
 
     /// An offering peer connection (the subscriber side of the `/rtc` path) with the server's own
     /// `_reliable`, `_lossy` and `_data_track` channels (docs/WIRE.md, "Transport"). A full ICE
-    /// agent: the offerer controls (RFC 8445 §6.1.1).
+    /// agent: the offerer controls (RFC 8445 §6.1.1). The server only sends on them (LiveKit
+    /// clients only receive on their subscriber connection), so what a client sends into them
+    /// is discarded as it arrives.
     func offer() async throws(WebRTCDataError) -> (PeerConnection, String, [String: DataChannel]) {
         let connection = try PeerConnection(configuration(iceLite: false))
         var channels: [String: DataChannel] = [:]
@@ -57,6 +64,7 @@ final class PeerConnectionFactory: Sendable {
             channels[DataLane.reliable.label] = try await connection.createDataChannel(DataLane.reliable.label, ordered: true)
             channels[DataLane.lossy.label] = try await connection.createDataChannel(DataLane.lossy.label, ordered: false, maxRetransmits: 0)
             channels[DataLane.dataTrackLabel] = try await connection.createDataChannel(DataLane.dataTrackLabel, ordered: false, maxRetransmits: 0)
+            for channel in channels.values { channel.discardIncomingMessages() }
             let offer = try await connection.createOffer()
             return (connection, offer, channels)
         } catch {

@@ -3,12 +3,14 @@ import Synchronization
 /// The packets waiting for one subscriber's `_data_track` channel: filled by the room actor as
 /// it forwards, drained by the subscriber session's sender task.
 ///
-/// It never grows without bound: a packet is dropped, and counted, when the oldest
-/// waiting packet is already `maximumDelay` old (the subscriber is that far behind, about
-/// 100 ms worth of the stream) or when `maximumBytes` are waiting. Dropping the new packet keeps
+/// It never grows without bound: a packet is dropped, and counted, when the oldest waiting
+/// packet is already `maximumDelay` old (the subscriber is that far behind, about 100 ms worth
+/// of the stream) or when `maximumBytes` are waiting, each packet charged its size plus
+/// `entryOverhead` (so a flood of tiny packets is bounded too). Dropping the new packet keeps
 /// what is queued whole; a lost packet costs its frame either way (packet v0: any gap drops the
-/// frame). A plain mutex guards the buffer because producer and consumer run on different
-/// executors and the critical sections are a few instructions.
+/// frame). The same queue, with other bounds, holds a subscriber's DataPackets per lane. A plain
+/// mutex guards the buffer because producer and consumer run on different executors and the
+/// critical sections are a few instructions.
 final class SubscriberQueue: Sendable {
     struct Counters: Equatable, Sendable {
         var enqueued = 0
@@ -32,6 +34,9 @@ final class SubscriberQueue: Sendable {
         var counters = Counters()
     }
 
+    /// What a waiting packet costs beyond its bytes (array and entry bookkeeping).
+    static let entryOverhead = 64
+
     let maximumDelay: Duration
     let maximumBytes: Int
     private let state = Mutex(State())
@@ -47,6 +52,7 @@ final class SubscriberQueue: Sendable {
     /// Queues `packet`; false when it was dropped (queue full or closed).
     @discardableResult
     func offer(_ packet: [UInt8], now: ContinuousClock.Instant = .now) -> Bool {
+        let cost = packet.count + Self.entryOverhead
         let (accepted, waiter) = state.withLock { state -> (Bool, CheckedContinuation<[UInt8]?, Never>?) in
             guard !state.closed else { return (false, nil) }
             if let waiter = state.waiter {
@@ -57,13 +63,13 @@ final class SubscriberQueue: Sendable {
             }
             if state.head < state.entries.count {
                 let oldest = state.entries[state.head].enqueuedAt
-                if now - oldest > maximumDelay || state.bytes + packet.count > maximumBytes {
+                if now - oldest > maximumDelay || state.bytes + cost > maximumBytes {
                     state.counters.dropped += 1
                     return (false, nil)
                 }
             }
             state.entries.append(Entry(bytes: packet, enqueuedAt: now))
-            state.bytes += packet.count
+            state.bytes += cost
             state.counters.enqueued += 1
             return (true, nil)
         }
@@ -78,7 +84,7 @@ final class SubscriberQueue: Sendable {
                 if state.head < state.entries.count {
                     let entry = state.entries[state.head]
                     state.head += 1
-                    state.bytes -= entry.bytes.count
+                    state.bytes -= entry.bytes.count + Self.entryOverhead
                     if state.head == state.entries.count {
                         state.entries.removeAll(keepingCapacity: true)
                         state.head = 0

@@ -92,7 +92,7 @@ struct VirtualNetwork {
                 delivered.append((side, datagram))
             case .stateChanged(let state):
                 if side == addressA { statesA.append(state) } else { statesB.append(state) }
-            case .selectedPairChanged:
+            case .selectedPairChanged, .remoteAuthenticated:
                 break
             }
         }

@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// The channel is a thin handle: its transport actor owns the protocol state and performs every
 /// send; the handle keeps a snapshot (state, id, buffered amount) behind a mutex so it can be read
-/// without awaiting, and the queue of received messages.
+/// without awaiting, and the queue of received messages (bounded: `DataChannelMessages`).
 public final class DataChannel: Sendable {
     public let label: String
     public let `protocol`: String
@@ -13,11 +13,12 @@ public final class DataChannel: Sendable {
     public let reliability: DataChannelReliability
     /// True when both sides created the channel with the same `id` and no DCEP runs.
     public let negotiated: Bool
-    /// Received messages in delivery order; finishes when the channel closes.
-    public let messages: AsyncStream<DataChannelMessage>
+    /// Received messages in delivery order; ends when the channel closes and they are read.
+    /// Read them or discard them (`discardIncomingMessages()`): see `DataChannelMessages`.
+    public var messages: DataChannelMessages { DataChannelMessages(channel: self) }
 
-    let messageSink: AsyncStream<DataChannelMessage>.Continuation
     let core: Mutex<Core>
+    private let inbox = Mutex(DataChannelInbox())
 
     struct Core {
         var id: UInt16?
@@ -49,7 +50,6 @@ public final class DataChannel: Sendable {
         self.ordered = ordered
         self.reliability = reliability
         self.negotiated = negotiatedID != nil
-        (messages, messageSink) = AsyncStream.makeStream(of: DataChannelMessage.self)
         core = Mutex(Core(id: negotiatedID))
     }
 
@@ -58,6 +58,24 @@ public final class DataChannel: Sendable {
     public var state: DataChannelState { core.withLock { $0.state } }
     /// Bytes handed to `send` that SCTP has not yet taken.
     public var bufferedAmount: Int { core.withLock { $0.bufferedAmount } }
+    /// Received messages dropped on arrival: discarded (`discardIncomingMessages()`), or, on a
+    /// partially reliable channel, not taken because the transport's unread bytes were at
+    /// their limit.
+    public var droppedMessages: Int { inbox.withLock { $0.dropped } }
+
+    /// This channel's received messages will never be read: drop the queued ones and every one
+    /// that arrives from now on (counted in `droppedMessages`), so they cost no memory and
+    /// never hold back the connection's other channels. For channels an application does not
+    /// serve (an unknown label, a direction it never reads).
+    public func discardIncomingMessages() {
+        let (release, budget, waiter) = inbox.withLock { inbox in
+            let release = inbox.discard()
+            defer { inbox.waiter = nil }
+            return (release, inbox.budget, inbox.waiter)
+        }
+        budget?.release(release)
+        waiter?.resume(returning: nil)
+    }
 
     /// When `bufferedAmount` falls to or below this, `onBufferedAmountLow` runs and
     /// `bufferedAmountLow()` returns.
@@ -158,7 +176,14 @@ public final class DataChannel: Sendable {
         let error = WebRTCDataError(.dataChannel, .notOpen, "open \(label)", expected: "open", found: "closed")
         for waiter in openWaiters { waiter.resume(throwing: error) }
         for waiter in lowWaiters { waiter.resume() }
-        messageSink.finish()
+        let (release, budget, reader) = inbox.withLock { inbox in
+            let release = inbox.finish()
+            // A waiting reader means nothing is queued: it gets the end now.
+            defer { inbox.waiter = nil }
+            return (release, inbox.budget, inbox.waiter)
+        }
+        budget?.release(release)
+        reader?.resume(returning: nil)
     }
 
     func updateBufferedAmount(_ amount: Int) {
@@ -173,7 +198,62 @@ public final class DataChannel: Sendable {
         handler?()
     }
 
-    func deliver(_ message: DataChannelMessage) {
-        messageSink.yield(message)
+    /// Received messages are charged to `budget` (the transport's, set when it adopts the channel).
+    func attach(_ budget: InboundBudget) {
+        inbox.withLock { $0.budget = budget }
+    }
+
+    /// Queues a received message of `size` bytes for the reader. `mayHold`: the channel is
+    /// reliable, so a message that does not fit is `.full` (the transport keeps it and pauses)
+    /// rather than dropped.
+    func deliver(_ message: DataChannelMessage, size: Int, mayHold: Bool) -> DataChannelInbox.Offer {
+        let (offer, reader) = inbox.withLock { $0.offer(message, size: size, mayHold: mayHold) }
+        reader?.resume(returning: message)
+        return offer
+    }
+
+    /// The next received message, waiting for one; nil once the channel closed and its queue is
+    /// drained, once it discards, or when the calling task is cancelled.
+    func nextMessage() async -> DataChannelMessage? {
+        // Fast path, no continuation: a message is waiting.
+        switch takeQueued() {
+        case .message(let message): return message
+        case .end: return nil
+        case .empty: break
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<DataChannelMessage?, Never>) in
+                let (ready, release, budget): (DataChannelMessage??, Int, InboundBudget?) = inbox.withLock { inbox in
+                    if let (message, release) = inbox.take() { return (.some(message), release, inbox.budget) }
+                    if inbox.finished || inbox.discarding || Task.isCancelled { return (.some(nil), 0, nil) }
+                    inbox.waiter = continuation
+                    return (.none, 0, nil)
+                }
+                budget?.release(release)
+                if let ready { continuation.resume(returning: ready) }
+            }
+        } onCancel: {
+            let reader = inbox.withLock { inbox in
+                defer { inbox.waiter = nil }
+                return inbox.waiter
+            }
+            reader?.resume(returning: nil)
+        }
+    }
+
+    private enum Queued {
+        case message(DataChannelMessage)
+        case end
+        case empty
+    }
+
+    private func takeQueued() -> Queued {
+        let (result, release, budget): (Queued, Int, InboundBudget?) = inbox.withLock { inbox in
+            if let (message, release) = inbox.take() { return (.message(message), release, inbox.budget) }
+            if inbox.finished || inbox.discarding { return (.end, 0, nil) }
+            return (.empty, 0, nil)
+        }
+        budget?.release(release)
+        return result
     }
 }

@@ -12,6 +12,8 @@ extension WebRTCDataError.Reason {
     static let notOpen = Self("channel not open")
     static let streamInUse = Self("stream id in use")
     static let timeout = Self("timeout")
+    /// `send` found the association's send queue at its limit (`DataChannelLimits.outboundBytes`).
+    public static let sendBufferFull = Self("send buffer full")
 }
 
 extension WebRTCDataError {

@@ -5,8 +5,14 @@
 /// Datagrams come in through `receive(_:)` and leave through the `send` closure given at init
 /// (ICE's selected pair, or another transport in memory for tests). usrsctp's threads only wake
 /// the actor through the association's callback sink.
+///
+/// What the peer can make it hold is bounded by `DataChannelLimits`: received messages wait for
+/// their readers within `inboundBytes` (a reliable channel's overflow pauses reading, so SCTP's
+/// receive window holds the peer back; a partially reliable channel's is dropped), at most
+/// `channels` channels are open, and `outboundBytes` bound what waits to be sent.
 actor DataChannelTransport {
     enum State: Sendable, Equatable { case new, connecting, connected, closed, failed(WebRTCDataError) }
+    typealias Limits = DataChannelLimits
 
     let role: DTLSRole
     private(set) var state: State = .new
@@ -21,6 +27,18 @@ actor DataChannelTransport {
     var rejectedDTLSDatagrams: Int { dtls.rejectedDatagrams }
     var rejectedSCTPMessages: Int { sctp.rejectedMessages }
     var rejectedSCTPPackets: Int { sctp.rejectedPackets }
+    let limits: DataChannelLimits
+    /// DATA_CHANNEL_OPENs refused because `limits.channels` channels were open.
+    private(set) var refusedChannels = 0
+    /// Bytes of received messages waiting for their readers, over all channels.
+    var inboundBufferedBytes: Int { budget.bytes }
+    /// Bytes queued for sending that usrsctp has not taken yet, over all channels.
+    var outboundBufferedBytes: Int { sctp.queuedBytesTotal }
+    /// Times reading paused because a reliable channel's reader fell behind.
+    private(set) var receivePauses = 0
+    /// Messages dropped on arrival (discarded, or no room), by every channel so far.
+    var droppedMessages: Int { droppedByGoneChannels + channels.values.reduce(0) { $0 + $1.droppedMessages } }
+    private var droppedByGoneChannels = 0
 
     private let dtls: DTLSConnection
     private let sctp: SCTPAssociation
@@ -34,14 +52,20 @@ actor DataChannelTransport {
     private var awaitingAck: Set<UInt16> = []
     private var timer: Task<Void, Never>?
     private var wakeups: Task<Void, Never>?
+    private nonisolated let budget: InboundBudget
+    /// While SCTP reading is paused: the message that did not fit and every event after it,
+    /// in order (at most one read batch, `SCTPAssociation.readBatchBytes`).
+    private var heldEvents: [SCTPEvent] = []
 
     init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint,
-         remoteMaxMessageSize: Int = 65536, mtu: Int = 1200,
+         remoteMaxMessageSize: Int = 65536, limits: DataChannelLimits = DataChannelLimits(), mtu: Int = 1200,
          send: @escaping @Sendable ([UInt8]) -> Void) throws(WebRTCDataError) {
         self.role = role
         self.remoteMaxMessageSize = remoteMaxMessageSize
+        self.limits = limits
+        budget = InboundBudget(limit: limits.inboundBytes)
         dtls = try DTLSConnection(role: role, certificate: certificate, remoteFingerprint: remoteFingerprint, mtu: mtu)
-        sctp = try SCTPAssociation(mtu: mtu)
+        sctp = try SCTPAssociation(mtu: mtu, maxQueuedBytes: limits.outboundBytes)
         sendDatagram = send
         (incomingChannels, incomingSink) = AsyncStream.makeStream(of: DataChannel.self)
         (stateChanges, stateSink) = AsyncStream.makeStream(of: State.self)
@@ -51,6 +75,9 @@ actor DataChannelTransport {
     func start() {
         guard state == .new else { return }
         setState(.connecting)
+        budget.setOnResume { [weak self] in
+            Task { await self?.resumeReceiving() }
+        }
         let wakeupStream = sctp.callbacks.wakeups
         wakeups = Task { [weak self] in
             for await _ in wakeupStream {
@@ -86,6 +113,7 @@ actor DataChannelTransport {
             throw WebRTCDataError(.dataChannel, .streamInUse, "negotiated id", expected: "an unused stream id", found: "\(id) in use")
         }
         channel.core.withLock { $0.transport = self }
+        channel.attach(budget)
         switch state {
         case .closed, .failed:
             channel.markClosed()
@@ -130,6 +158,7 @@ actor DataChannelTransport {
     /// Closes every channel, aborts SCTP and sends DTLS close_notify.
     func close() {
         guard state != .closed else { return }
+        droppedByGoneChannels = droppedMessages
         for channel in channels.values { channel.markClosed() }
         for channel in waitingChannels { channel.markClosed() }
         channels = [:]
@@ -149,9 +178,11 @@ actor DataChannelTransport {
     }
 
     private func finish(_ final: State) {
+        heldEvents = []
         timer?.cancel()
         wakeups?.cancel()
         sctp.close()
+        droppedByGoneChannels = droppedMessages
         for channel in channels.values { channel.markClosed() }
         for channel in waitingChannels { channel.markClosed() }
         channels = [:]
@@ -206,8 +237,20 @@ actor DataChannelTransport {
         flushSCTP()
     }
 
+    /// Readers caught up (the budget fell under half its limit): handle what was held, then
+    /// read again.
+    func resumeReceiving() {
+        guard sctp.receivePaused, state != .closed else { return }
+        sctp.receivePaused = false
+        let held = heldEvents
+        heldEvents = []
+        for event in held { process(event) }
+        flushSCTP()
+    }
+
     /// Carries SCTP's outgoing packets through DTLS and handles its events, until both are
-    /// drained (handling an event can produce packets, e.g. a DCEP ACK).
+    /// drained (handling an event can produce packets, e.g. a DCEP ACK), reading SCTP batch by
+    /// batch while it is not paused.
     private func flushSCTP() {
         while true {
             let packets = sctp.outgoingPackets()
@@ -220,8 +263,20 @@ actor DataChannelTransport {
                 }
             }
             let events = sctp.events()
-            for event in events { handle(event) }
-            if packets.isEmpty && events.isEmpty { return }
+            for event in events { process(event) }
+            if packets.isEmpty && events.isEmpty {
+                guard sctp.mayHaveMoreToRead, !sctp.receivePaused, state != .closed else { return }
+                sctp.service()
+            }
+        }
+    }
+
+    /// Handles an event, or holds it while reading is paused (events keep their order).
+    private func process(_ event: SCTPEvent) {
+        if sctp.receivePaused {
+            heldEvents.append(event)
+        } else {
+            handle(event)
         }
     }
 
@@ -248,6 +303,7 @@ actor DataChannelTransport {
                     return core.outgoingReset
                 }
                 if !alreadyReset { sctp.resetStream(stream) }
+                droppedByGoneChannels += channel.droppedMessages
                 channels[stream] = nil
                 awaitingAck.remove(stream)
                 channel.markClosed()
@@ -288,7 +344,7 @@ actor DataChannelTransport {
                             label: channel.label, protocol: channel.protocol)
         do {
             // RFC 8832 §6: DCEP messages go ordered and reliable on the channel's stream.
-            try sctp.send(SCTPMessage(stream: id, payloadProtocol: .dcep, payload: try open.encoded()))
+            try sctp.send(SCTPMessage(stream: id, payloadProtocol: .dcep, payload: try open.encoded()), control: true)
             awaitingAck.insert(id)
         } catch {
             channels[id] = nil
@@ -313,15 +369,28 @@ actor DataChannelTransport {
             guard let channel = channels[message.stream], channel.state == .open || channel.state == .closing else {
                 return
             }
+            let received: DataChannelMessage
             switch message.payloadProtocol {
             case .string, .stringPartial:
-                channel.deliver(.text(String(decoding: message.payload, as: UTF8.self)))
+                received = .text(String(decoding: message.payload, as: UTF8.self))
             case .emptyString:
-                channel.deliver(.text(""))
+                received = .text("")
             case .emptyBinary:
-                channel.deliver(.binary([]))
+                received = .binary([])
             default:
-                channel.deliver(.binary(message.payload))
+                received = .binary(message.payload)
+            }
+            let offer = channel.deliver(received, size: message.payload.count, mayHold: channel.reliability == .reliable)
+            if offer == .full {
+                // RFC 4960 §6.2: stop reading; usrsctp's buffer fills and its advertised window
+                // closes, so the peer waits for our readers instead of our memory growing.
+                heldEvents.append(.message(message))
+                sctp.receivePaused = true
+                receivePauses += 1
+                if !budget.pause() {
+                    // Readers took enough meanwhile: nothing will wake us, so go on at once.
+                    Task { await self.resumeReceiving() }
+                }
             }
         }
     }
@@ -346,15 +415,24 @@ actor DataChannelTransport {
                 rejectedControlMessages += 1
                 return
             }
+            guard channels.count < limits.channels else {
+                // No room: refuse the channel the way a channel is closed, by resetting its
+                // stream (RFC 8831 §6.7); the peer's channel closes and nothing is kept here.
+                refusedChannels += 1
+                sctp.resetStream(message.stream)
+                return
+            }
             let channel = DataChannel(label: open.label, protocol: open.protocol, ordered: open.ordered,
                                       reliability: open.reliability)
             channel.core.withLock {
                 $0.id = message.stream
                 $0.transport = self
             }
+            channel.attach(budget)
             channels[message.stream] = channel
             do {
-                try sctp.send(SCTPMessage(stream: message.stream, payloadProtocol: .dcep, payload: DCEPAck().encoded()))
+                try sctp.send(SCTPMessage(stream: message.stream, payloadProtocol: .dcep, payload: DCEPAck().encoded()),
+                              control: true)
             } catch {
                 channels[message.stream] = nil
                 channel.markClosed()

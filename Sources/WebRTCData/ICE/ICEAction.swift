@@ -20,6 +20,9 @@ enum ICEAction: Hashable, Sendable {
     case deliver([UInt8], from: TransportAddress)
     case stateChanged(ICEConnectionState)
     case selectedPairChanged(ICESelectedPair)
+    /// A check from `remote` (or our check's response from it) passed MESSAGE-INTEGRITY and
+    /// FINGERPRINT: a shared port may now route `remote` to this agent (RFC 8489 §9.2).
+    case remoteAuthenticated(TransportAddress)
 }
 
 /// Counters of what an agent dropped, so bad input is visible rather than silent
@@ -37,6 +40,8 @@ public struct ICECounters: Hashable, Sendable {
     public var unknownProtocol = 0
     public var requestsAnswered = 0
     public var checksSent = 0
+    /// Remote candidates refused by `RemoteCandidatePolicy` (address or count).
+    public var refusedCandidates = 0
     public var lastError: WebRTCDataError?
 }
 

@@ -44,6 +44,8 @@ struct ICEAgent: Sendable {
         var checkingTimeout: Duration = .seconds(30)
         /// Most pairs kept (RFC 8445 §6.1.2.5 suggests a limit; 100 is its default).
         var maxPairs = 100
+        /// Which remote candidates are checked, and how many are kept.
+        var candidates = RemoteCandidatePolicy()
     }
 
     private struct Transaction: Sendable {
@@ -77,8 +79,9 @@ struct ICEAgent: Sendable {
     private(set) var selectedIndex: Int?
     private var lastConsentAt: ContinuousClock.Instant?
     private var nextConsentAt: ContinuousClock.Instant?
-    /// Remote addresses that sent us an authenticated check (peer-reflexive or known).
-    private var validatedRemotes: Set<TransportAddress> = []
+    /// Remote addresses that sent us an authenticated check (peer-reflexive or known); the
+    /// newest 16, so a peer cannot grow it by authenticating from ever new sources.
+    private var validatedRemotes = RecentAddresses()
 
     init(_ configuration: Configuration, localAddresses: [TransportAddress]) {
         self.configuration = configuration
@@ -103,11 +106,17 @@ struct ICEAgent: Sendable {
     }
 
     /// Adds a remote candidate (from the SDP or trickled). Candidates we cannot use — TCP,
-    /// other components, names that are not IP literals — are ignored, not errors.
+    /// other components, names that are not IP literals — are ignored, not errors; addresses
+    /// the policy refuses, and any past its count, are counted and ignored.
     mutating func addRemoteCandidate(_ candidate: ICECandidate, now: ContinuousClock.Instant) -> [ICEAction] {
         guard state != .closed, candidate.transport == "udp", candidate.component == 1,
               let address = candidate.transportAddress,
               !remoteCandidates.contains(where: { $0.transportAddress == address }) else { return [] }
+        guard configuration.candidates.accepts(address),
+              remoteCandidates.count < configuration.candidates.maxCandidates else {
+            counters.refusedCandidates += 1
+            return []
+        }
         remoteCandidates.append(candidate)
         for base in localBases where base.ip.isIPv4 == address.ip.isIPv4 {
             _ = addPair(local: base, remote: address, remotePriority: candidate.priority)
@@ -202,13 +211,16 @@ struct ICEAgent: Sendable {
         validatedRemotes.insert(remote)
         actions.append(.send(ICEBindingRequest.successResponse(to: message, source: remote, localPwd: localPwdBytes),
                              from: local, to: remote))
+        actions.append(.remoteAuthenticated(remote))
         guard localBases.contains(local) else { return actions }
         // §7.3.1.3: an unknown source is a peer-reflexive remote candidate with the PRIORITY it sent.
         let index: Int?
         if let known = pairs.firstIndex(where: { $0.local == local && $0.remote == remote }) {
             index = known
         } else {
-            if pairs.count < configuration.maxPairs, !remoteCandidates.contains(where: { $0.transportAddress == remote }) {
+            // The source proved itself by authenticating, so only the count limits it.
+            if pairs.count < configuration.maxPairs, remoteCandidates.count < configuration.candidates.maxCandidates,
+               !remoteCandidates.contains(where: { $0.transportAddress == remote }) {
                 remoteCandidates.append(ICECandidate(foundation: "prflx\(remoteCandidates.count)",
                                                      priority: request.priority ?? 0, address: remote.ip.description,
                                                      port: remote.port, kind: .prflx))
@@ -254,12 +266,12 @@ struct ICEAgent: Sendable {
         }
         transactions[message.transactionID] = nil
         let index = transaction.pairIndex
-        var actions: [ICEAction] = []
         // §7.2.5.2.1: source and destination must be symmetric with the request's.
         guard pairs[index].remote == remote, pairs[index].local == local else {
             pairs[index].state = .failed
             return failIfExhausted()
         }
+        var actions: [ICEAction] = [.remoteAuthenticated(remote)]
         if message.messageClass == .errorResponse {
             let code = (try? message.errorCode())?.code
             if code == StunErrorCode.roleConflict.code {

@@ -23,8 +23,9 @@ struct ICELiteAgent: Sendable {
     private(set) var state: ICEConnectionState = .new
     private(set) var selectedPair: ICESelectedPair?
     private(set) var counters = ICECounters()
-    /// Remote addresses that sent an authenticated check: DTLS from them is accepted.
-    private var validatedRemotes: Set<TransportAddress> = []
+    /// Remote addresses that sent an authenticated check: DTLS from them is accepted. The
+    /// newest 16, so a peer cannot grow it by authenticating from ever new sources.
+    private var validatedRemotes = RecentAddresses()
     private var lastCheckFromSelected: ContinuousClock.Instant?
 
     init(_ configuration: Configuration) {
@@ -47,7 +48,7 @@ struct ICELiteAgent: Sendable {
         guard state != .closed, state != .failed else { return [] }
         switch DatagramKind(datagram) {
         case .dtls:
-            guard validatedRemotes.contains(remote) else {
+            guard validatedRemotes.contains(remote) || selectedPair?.remote == remote else {
                 counters.unknownSource += 1
                 return []
             }
@@ -94,7 +95,8 @@ struct ICELiteAgent: Sendable {
         counters.requestsAnswered += 1
         validatedRemotes.insert(remote)
         var actions: [ICEAction] = [.send(ICEBindingRequest.successResponse(to: message, source: remote, localPwd: localPwdBytes),
-                                          from: local, to: remote)]
+                                          from: local, to: remote),
+                                    .remoteAuthenticated(remote)]
         let pair = ICESelectedPair(local: local, remote: remote)
         if pair == selectedPair {
             lastCheckFromSelected = now

@@ -23,14 +23,22 @@ public actor PeerConnection {
         /// Share these UDP ports with other peer connections instead of binding `addresses`
         /// (the embedded server's one port per address, `--rtc-port`).
         public var mux: ICEUDPMux?
+        /// Which remote candidates (from the description or trickled) ICE checks, how many.
+        public var remoteCandidates: RemoteCandidatePolicy
+        /// What the data-channel transport holds for the peer (channels, unread bytes).
+        public var limits: DataChannelLimits
 
         public init(addresses: [TransportAddress], iceLite: Bool = false, preferredSetup: SDPSetup = .active,
-                    aggressiveNomination: Bool = true, mux: ICEUDPMux? = nil) {
+                    aggressiveNomination: Bool = true, mux: ICEUDPMux? = nil,
+                    remoteCandidates: RemoteCandidatePolicy = RemoteCandidatePolicy(),
+                    limits: DataChannelLimits = DataChannelLimits()) {
             self.addresses = addresses
             self.iceLite = iceLite
             self.preferredSetup = preferredSetup
             self.aggressiveNomination = aggressiveNomination
             self.mux = mux
+            self.remoteCandidates = remoteCandidates
+            self.limits = limits
         }
     }
 
@@ -55,7 +63,9 @@ public actor PeerConnection {
     private var pendingChannels: [DataChannel] = []
     private var pendingCandidates: [ICECandidateInit] = []
     private var tasks: [Task<Void, Never>] = []
-    private var queues: [DatagramQueue] = []
+    private var queues: [DatagramQueue<[UInt8]>] = []
+    /// Datagrams the ICE → DTLS queues of this connection dropped (kept past `close`).
+    private var dtlsInboundDroppedBefore = 0
     /// The peer's mid and m-line index of the data section, for trickled candidates.
     private var dataMid = "0"
     private var dataMLineIndex = 0
@@ -168,6 +178,47 @@ public actor PeerConnection {
         get async { await ice?.selectedPair }
     }
 
+    /// What every layer dropped or holds now, for logs and tests: each loss counted where it
+    /// happened.
+    public struct Statistics: Hashable, Sendable {
+        /// Datagrams dropped between the socket and ICE, and between ICE and DTLS, because the
+        /// consumer fell `ICETransport.inboundByteLimit` behind.
+        public var iceInboundDropped = 0
+        public var dtlsInboundDropped = 0
+        /// Remote candidates ICE refused (`RemoteCandidatePolicy`).
+        public var refusedCandidates = 0
+        /// Channels the peer opened past `DataChannelLimits.channels`.
+        public var refusedChannels = 0
+        /// Messages received on channels that discard, or dropped for lack of room on
+        /// partially reliable ones, over the channels open now.
+        public var droppedMessages = 0
+        /// Received bytes waiting for readers, and bytes waiting to be sent.
+        public var inboundBufferedBytes = 0
+        public var outboundBufferedBytes = 0
+        /// Times SCTP reading paused for a slow reader of a reliable channel.
+        public var receivePauses = 0
+        /// SCTP messages refused on receipt (over the size limit, unknown PPID).
+        public var rejectedMessages = 0
+    }
+
+    public func statistics() async -> Statistics {
+        var statistics = Statistics()
+        if let ice {
+            statistics.iceInboundDropped = ice.inboundDropped
+            statistics.refusedCandidates = await ice.counters.refusedCandidates
+        }
+        statistics.dtlsInboundDropped = dtlsInboundDroppedBefore + queues.reduce(0) { $0 + $1.counters.dropped }
+        if let transport {
+            statistics.refusedChannels = await transport.refusedChannels
+            statistics.droppedMessages = await transport.droppedMessages
+            statistics.inboundBufferedBytes = await transport.inboundBufferedBytes
+            statistics.outboundBufferedBytes = await transport.outboundBufferedBytes
+            statistics.receivePauses = await transport.receivePauses
+            statistics.rejectedMessages = await transport.rejectedSCTPMessages
+        }
+        return statistics
+    }
+
     /// Closes channels, SCTP (ABORT), DTLS (close_notify) and ICE.
     public func close() async {
         guard connectionState != .closed else { return }
@@ -178,6 +229,7 @@ public actor PeerConnection {
         for task in tasks { task.cancel() }
         tasks = []
         for queue in queues { queue.finish() }
+        dtlsInboundDroppedBefore += queues.reduce(0) { $0 + $1.counters.dropped }
         queues = []
         setState(.closed)
         candidateSink.finish()
@@ -188,7 +240,8 @@ public actor PeerConnection {
     // MARK: - Internals
 
     private func makeICE(mode: ICETransport.Mode) throws(WebRTCDataError) -> ICETransport {
-        let ice = try ICETransport(ICETransport.Configuration(mode: mode, addresses: configuration.addresses, mux: configuration.mux))
+        let ice = try ICETransport(ICETransport.Configuration(mode: mode, addresses: configuration.addresses, mux: configuration.mux,
+                                                              remoteCandidates: configuration.remoteCandidates))
         self.ice = ice
         setState(.connecting)
         return ice
@@ -220,9 +273,11 @@ public actor PeerConnection {
         }
         // RFC 8841 §6: no a=max-message-size means 64 KiB; 0 means no limit.
         let remoteMax = media.maxMessageSize.map { $0 == 0 ? 1 << 30 : $0 } ?? 65536
-        let inbound = DatagramQueue()
+        // ICE → DTLS: as much as the socket buffer holds again; past it datagrams drop (counted).
+        let inbound = DatagramQueue<[UInt8]>(byteLimit: ICETransport.inboundByteLimit)
         let transport = try DataChannelTransport(role: dtlsRole, certificate: certificate, remoteFingerprint: fingerprint,
-                                                 remoteMaxMessageSize: min(remoteMax, SCTPAssociation.maxMessageSize)) { datagram in
+                                                 remoteMaxMessageSize: min(remoteMax, SCTPAssociation.maxMessageSize),
+                                                 limits: configuration.limits) { datagram in
             // DTLS output goes straight to the selected pair's socket, no actor hop.
             ice.sendImmediately(datagram)
         }

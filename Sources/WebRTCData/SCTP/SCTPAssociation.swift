@@ -19,9 +19,25 @@ final class SCTPAssociation {
     static let maxMessageSize = 262_144
     private static let socketBufferSize: Int32 = 4 * 1024 * 1024
 
+    /// Bytes of messages read per `service` call at most: the owner sees a batch, and can pause
+    /// reading, before usrsctp's whole receive buffer has been copied out.
+    static let readBatchBytes = 256 << 10
+
     private(set) var state: State = .idle
     /// Messages dropped on receipt: unknown PPID, or larger than `maxMessageSize`.
     private(set) var rejectedMessages = 0
+    /// Most bytes `send` queues here, over all streams, beyond what usrsctp took into its own
+    /// send buffer; past it `send` throws `sendBufferFull` (libwebrtc's data channels stop at
+    /// 16 MiB too). Control messages (DCEP) are always taken.
+    let maxQueuedBytes: Int
+    /// While true nothing is read: messages wait in usrsctp, whose advertised receive window
+    /// shrinks to zero, so the peer stops sending (RFC 4960 §6.2) instead of our memory growing.
+    var receivePaused = false {
+        didSet { if !receivePaused, oldValue { mayHaveMoreToRead = true } }
+    }
+    /// The last read stopped at `readBatchBytes` (or was paused) with messages possibly left:
+    /// call `service()` again.
+    private(set) var mayHaveMoreToRead = false
     /// Messages usrsctp refused for good (not for lack of buffer space), so they were dropped.
     private(set) var droppedMessages = 0
     /// Packets dropped before usrsctp: bad framing or checksum (`SCTPPacketHeader`).
@@ -35,15 +51,17 @@ final class SCTPAssociation {
     private var sendQueue: [SCTPMessage] = []
     private var sendQueueHead = 0
     private var queuedBytes: [UInt16: Int] = [:]
+    private var queuedTotal = 0
     private var pendingResets: Set<UInt16> = []
-    private var partialMessage: [UInt8] = []
+    private var assembler = SCTPMessageAssembler(limit: SCTPAssociation.maxMessageSize)
     private var partialNotification: [UInt8] = []
     private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 16)
     private var pendingEvents: [SCTPEvent] = []
 
     /// - Parameter mtu: the DTLS datagram budget; SCTP packets are kept below it minus the DTLS
     ///   record overhead (RFC 8261 §5: at most 1200 bytes is safe).
-    init(mtu: Int = 1200) throws(WebRTCDataError) {
+    init(mtu: Int = 1200, maxQueuedBytes: Int = 16 << 20) throws(WebRTCDataError) {
+        self.maxQueuedBytes = maxQueuedBytes
         _ = SCTPRuntime.started
         id = SCTPRuntime.register(callbacks)
         let address = UnsafeMutableRawPointer(bitPattern: id)
@@ -164,15 +182,24 @@ final class SCTPAssociation {
         flush()
     }
 
-    /// Queues a message and sends as much of the queue as usrsctp accepts.
-    func send(_ message: SCTPMessage) throws(WebRTCDataError) {
+    /// Queues a message and sends as much of the queue as usrsctp accepts. Throws
+    /// `sendBufferFull` when `maxQueuedBytes` are queued already, unless `control` (DCEP).
+    func send(_ message: SCTPMessage, control: Bool = false) throws(WebRTCDataError) {
         guard state != .closed else {
             throw WebRTCDataError(.sctp, .usrsctp, "send", expected: "an open association", found: "closed")
         }
+        guard control || queuedTotal == 0 || queuedTotal + message.payload.count <= maxQueuedBytes else {
+            throw WebRTCDataError(.sctp, .sendBufferFull, "send on stream \(message.stream)",
+                                  expected: "at most \(maxQueuedBytes) bytes queued", found: "\(queuedTotal) bytes queued")
+        }
         sendQueue.append(message)
         queuedBytes[message.stream, default: 0] += message.payload.count
+        queuedTotal += message.payload.count
         flush()
     }
+
+    /// Bytes queued here over all streams (not yet accepted by usrsctp).
+    var queuedBytesTotal: Int { queuedTotal }
 
     /// Bytes queued here (not yet accepted by usrsctp) for a stream.
     func bufferedAmount(stream: UInt16) -> Int { queuedBytes[stream] ?? 0 }
@@ -220,6 +247,7 @@ final class SCTPAssociation {
             let message = sendQueue[sendQueueHead]
             guard trySend(message, on: socket) else { break }
             sendQueueHead += 1
+            queuedTotal -= message.payload.count
             let left = (queuedBytes[message.stream] ?? 0) - message.payload.count
             queuedBytes[message.stream] = left > 0 ? left : nil
             changed[message.stream] = max(left, 0)
@@ -287,8 +315,17 @@ final class SCTPAssociation {
     // MARK: - Receiving
 
     private func readSocket() {
-        guard let socket else { return }
+        mayHaveMoreToRead = false
+        guard let socket, !receivePaused else {
+            if receivePaused { mayHaveMoreToRead = true }
+            return
+        }
+        var batchBytes = 0
         while true {
+            if batchBytes >= Self.readBatchBytes {
+                mayHaveMoreToRead = true
+                return
+            }
             var info = sctp_rcvinfo()
             var infoLength = socklen_t(MemoryLayout<sctp_rcvinfo>.size)
             var infoType: UInt32 = 0
@@ -315,16 +352,13 @@ final class SCTPAssociation {
                 }
                 continue
             }
-            if partialMessage.count + count > Self.maxMessageSize {
-                // Too large for what we advertised (RFC 8841 §6): drop the rest of it.
-                partialMessage = []
-                if complete { rejectedMessages += 1 }
+            batchBytes += count + 64  // tiny messages count too
+            // Too large for what we advertised (RFC 8841 §6): the assembler drops all of it.
+            let rejectedBefore = assembler.rejected
+            guard let payload = assembler.push(chunk, endOfRecord: complete) else {
+                rejectedMessages += assembler.rejected - rejectedBefore
                 continue
             }
-            partialMessage += chunk
-            guard complete else { continue }
-            let payload = partialMessage
-            partialMessage = []
             guard infoType == UInt32(SCTP_RECVV_RCVINFO) else {
                 rejectedMessages += 1
                 continue

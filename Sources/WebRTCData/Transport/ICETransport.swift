@@ -23,11 +23,14 @@ public actor ICETransport {
         public var tieBreaker: UInt64
         /// Share these ports instead of binding `addresses` (the server's one port per address).
         public var mux: ICEUDPMux?
+        /// Which remote candidates a full agent checks, and how many it keeps.
+        public var remoteCandidates: RemoteCandidatePolicy
 
         public init(mode: Mode, addresses: [TransportAddress], localUfrag: String = ICETransport.randomICEString(8),
                     localPwd: String = ICETransport.randomICEString(24), tieBreaker: UInt64 = .random(in: 0...UInt64.max),
-                    mux: ICEUDPMux? = nil) {
+                    mux: ICEUDPMux? = nil, remoteCandidates: RemoteCandidatePolicy = RemoteCandidatePolicy()) {
             self.mode = mode
+            self.remoteCandidates = remoteCandidates
             self.addresses = addresses
             self.localUfrag = localUfrag
             self.localPwd = localPwd
@@ -47,7 +50,10 @@ public actor ICETransport {
         case lite(ICELiteAgent)
     }
 
-    private typealias Inbound = [ReceivedDatagram]
+    /// Bytes of received datagrams that may wait for this actor (the kernel's socket buffer is
+    /// as large, docs/WIRE.md "Transport"): past it, new datagrams are dropped and counted, as the
+    /// kernel would once its own buffer is full.
+    public static let inboundByteLimit = 4 << 20
 
     public nonisolated let localUfrag: String
     public nonisolated let localPwd: String
@@ -62,8 +68,7 @@ public actor ICETransport {
     /// True once this transport owns its ufrag's route on `mux` (only then may it remove it).
     private var routedOnMux = false
     private var receiveLoop: UDPReceiveLoop?
-    private let inbound: AsyncStream<Inbound>
-    private let inboundContinuation: AsyncStream<Inbound>.Continuation
+    private nonisolated let inbound = DatagramQueue<ReceivedDatagram>(byteLimit: ICETransport.inboundByteLimit) { $0.bytes.count }
     private let datagramContinuation: AsyncStream<[UInt8]>.Continuation
     private let stateContinuation: AsyncStream<ICEConnectionState>.Continuation
     private var datagramHandler: (@Sendable ([UInt8]) -> Void)?
@@ -78,6 +83,8 @@ public actor ICETransport {
     /// Datagrams received, and non-STUN datagrams handed upward.
     public private(set) var received = 0
     public private(set) var delivered = 0
+    /// Datagrams dropped because this transport fell `inboundByteLimit` behind its socket.
+    public nonisolated var inboundDropped: Int { inbound.counters.dropped }
 
     public init(_ configuration: Configuration) throws(WebRTCDataError) {
         var sockets: [UDPSocket] = []
@@ -100,12 +107,12 @@ public actor ICETransport {
                                                             localPwd: configuration.localPwd)
             agentConfiguration.tieBreaker = configuration.tieBreaker
             agentConfiguration.nomination = aggressive ? .aggressive : .regular
+            agentConfiguration.candidates = configuration.remoteCandidates
             agent = .full(ICEAgent(agentConfiguration, localAddresses: bound))
         case .lite:
             agent = .lite(ICELiteAgent(ICELiteAgent.Configuration(localUfrag: configuration.localUfrag,
                                                                   localPwd: configuration.localPwd)))
         }
-        (inbound, inboundContinuation) = AsyncStream.makeStream(of: Inbound.self)
         (datagrams, datagramContinuation) = AsyncStream.makeStream(of: [UInt8].self)
         (states, stateContinuation) = AsyncStream.makeStream(of: ICEConnectionState.self)
     }
@@ -114,7 +121,7 @@ public actor ICETransport {
         // An owner that forgot `close()` must not leak the receive thread or the mux route.
         receiveLoop?.stop()
         if routedOnMux { mux?.unregister(ufrag: localUfrag) }
-        inboundContinuation.finish()
+        inbound.finish()
         timerTask?.cancel()
     }
 
@@ -156,24 +163,23 @@ public actor ICETransport {
     /// Starts receiving. Call once, before signaling the candidates.
     public func start() throws(WebRTCDataError) {
         guard receiveLoop == nil, inboundTask == nil else { return }
-        let continuation = inboundContinuation
+        let queue = inbound
         if let mux {
-            guard mux.register(ufrag: localUfrag, sink: { batch in continuation.yield(batch) }) else {
+            guard mux.register(ufrag: localUfrag, sink: { batch in queue.push(contentsOf: batch) }) else {
                 throw WebRTCDataError(.transport, .socket, at: "ufrag \(localUfrag)", "already in use on this shared port")
             }
             routedOnMux = true
         } else {
             let loop = try UDPReceiveLoop(sockets: sockets) { batch in
-                continuation.yield(batch)
+                queue.push(contentsOf: batch)
             }
             receiveLoop = loop
             loop.start()
         }
-        let stream = inbound
         inboundTask = Task { [weak self] in
-            for await item in stream {
+            while let batch = await queue.nextBatch() {
                 guard let self else { return }
-                await self.handleInbound(item)
+                await self.handleInbound(batch)
             }
         }
     }
@@ -251,7 +257,7 @@ public actor ICETransport {
         receiveLoop = nil
         if routedOnMux { mux?.unregister(ufrag: localUfrag) }
         routedOnMux = false
-        inboundContinuation.finish()
+        inbound.finish()
         inboundTask?.cancel()
         timerTask?.cancel()
         timerTask = nil
@@ -270,7 +276,7 @@ public actor ICETransport {
 
     // MARK: - Internals
 
-    private func handleInbound(_ batch: Inbound) {
+    private func handleInbound(_ batch: [ReceivedDatagram]) {
         received += batch.count
         let now = ContinuousClock.now
         var needsTimer = false
@@ -323,6 +329,9 @@ public actor ICETransport {
             case .selectedPairChanged(let pair):
                 selectedPair = pair
                 updateRoute()
+            case .remoteAuthenticated(let remote):
+                // RFC 8445 §7.3: only now may a shared port route this address to us.
+                if routedOnMux { mux?.bind(remote: remote, ufrag: localUfrag) }
             }
         }
         if armingTimer { armTimer() }
@@ -347,9 +356,10 @@ public actor ICETransport {
     @discardableResult
     private func transmit(_ bytes: [UInt8], from: TransportAddress, to: TransportAddress) -> Bool {
         guard let socket = sockets.first(where: { $0.localAddress == from }) else { return false }
-        // On a shared port our own checks must bring their responses back here, even before
-        // the peer's first check to us has bound its address.
-        if routedOnMux { mux?.claim(remote: to, ufrag: localUfrag) }
+        // On a shared port our own checks (Binding requests, not our answers to anyone's) must
+        // bring their responses back here, even before the peer's first check to us has bound
+        // its address.
+        if routedOnMux, bytes.count >= 2, bytes[0] == 0x00, bytes[1] == 0x01 { mux?.claim(remote: to, ufrag: localUfrag) }
         let sent = socket.send(bytes, to: to)
         if !sent { sendFailures += 1 }
         return sent
