@@ -337,6 +337,12 @@ extension Room {
         let key = RemoteTrackKey(identity: participant.identity, handle: publication.handle)
         guard let fanout = subscriptions[key] else { return }
         var delivered = DataTrackFrame(payload: frame.payload, userTimestamp: frame.userTimestamp)
+        if !publication.encrypted, frame.e2ee == nil, cryptor != nil, options.e2ee?.strict == true {
+            // Strict E2EE: we hold keys, and a track labelled unencrypted is only the server's
+            // word; a plaintext frame could be the server's own, so it is refused.
+            e2eeDropped { $0.plaintextRefused += 1 }
+            return
+        }
         if publication.encrypted || frame.e2ee != nil {
             if options.e2eePassthrough {
                 guard let e2ee = frame.e2ee else {

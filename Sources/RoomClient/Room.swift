@@ -61,7 +61,7 @@ public actor Room {
         public var reconnects = 0
     }
 
-    /// Why encrypted frames were dropped (never delivered).
+    /// Why frames were dropped by E2EE (never delivered).
     public struct E2EEDrops: Sendable, Equatable {
         /// No E2EE configured and not in passthrough mode.
         public var noKeyProvider = 0
@@ -71,6 +71,10 @@ public actor Room {
         public var unknownKeyIndex = 0
         /// The GCM tag did not verify (wrong key, or an altered frame).
         public var authenticationFailed = 0
+        /// Plaintext frames of a track the server labels unencrypted, refused in strict mode
+        /// (`E2EEOptions.strict`); not a decryption failure, so not in `total`.
+        public var plaintextRefused = 0
+        /// Encrypted frames that could not be decrypted, all reasons.
         public var total: Int { noKeyProvider + missingExtension + unknownKeyIndex + authenticationFailed }
     }
 

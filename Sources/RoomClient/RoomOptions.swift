@@ -39,10 +39,25 @@ public struct RoomOptions: Sendable {
 /// E2EE for data tracks: our tracks are published with `encryption: GCM` and encrypted with the
 /// local participant's key; frames of encrypted remote tracks are decrypted with the
 /// publisher's key, and frames that fail are dropped and counted.
+///
+/// Strict by default: whether a track is encrypted is only what the server says
+/// (`DataTrackInfo.encryption`), so a server could label a track unencrypted and hand us
+/// plaintext of its own making. In strict mode, plaintext frames are refused and counted
+/// (`Room.E2EEDrops.plaintextRefused`); turn it off only for a room that mixes encrypted and
+/// plaintext tracks on purpose. docs/e2ee.md says what a server can and cannot do to an E2EE
+/// session.
 public struct E2EEOptions: Sendable {
     public var keyProvider: E2EEKeyProvider
+    /// Refuse frames of tracks the server labels unencrypted.
+    public var strict: Bool
 
+    /// Strict: plaintext frames are refused.
     public init(keyProvider: E2EEKeyProvider) {
+        self.init(keyProvider: keyProvider, strict: true)
+    }
+
+    public init(keyProvider: E2EEKeyProvider, strict: Bool) {
         self.keyProvider = keyProvider
+        self.strict = strict
     }
 }

@@ -174,7 +174,8 @@ struct RoomPeer: AsyncParsableCommand {
                           "e2ee_drops": ["authentication_failed": stats.e2eeDrops.authenticationFailed,
                                          "unknown_key_index": stats.e2eeDrops.unknownKeyIndex,
                                          "missing_extension": stats.e2eeDrops.missingExtension,
-                                         "no_key_provider": stats.e2eeDrops.noKeyProvider],
+                                         "no_key_provider": stats.e2eeDrops.noKeyProvider,
+                                         "plaintext_refused": stats.e2eeDrops.plaintextRefused],
                           "depacketizer_drops": stats.depacketizerDrops, "buffer_drops": stats.subscriberBufferDrops,
                           "unknown_handle_packets": stats.unknownHandlePackets, "reconnects": stats.reconnects,
                           "remote": (await room.remoteParticipants).mapValues { Array($0.dataTracks.keys).sorted() }])

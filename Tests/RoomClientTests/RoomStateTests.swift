@@ -228,6 +228,46 @@ final class RoomStateTests: XCTestCase {
         XCTAssertEqual(passthrough.frames.first?.sealed?.stored.count, SealedFrame.headerLength + 4 + FrameCryptor.tagLength)
     }
 
+    /// A malicious server labels a track unencrypted and injects plaintext: with keys set the
+    /// room refuses it (strict, the default) and counts it; strict off delivers it.
+    func testStrictE2EERefusesPlaintextOnATrackLabelledUnencrypted() async throws {
+        let keys = try E2EEKeyProvider(sharedPassphrase: "room key")
+
+        func deliver(_ options: RoomOptions) async throws -> (frames: [DataTrackFrame], stats: Room.Statistics) {
+            let room = Room()
+            await room.adopt(options)
+            // The server says: no encryption on this track.
+            let info = participant("pub1", sid: "PA_1", version: 2, tracks: [(3, "imu", "DTR_a")])
+            await room.applyParticipants([info], fromJoin: false)
+            let track = try await room.waitForDataTrack(identity: "pub1", name: "imu", timeout: .seconds(1))
+            let subscription = try await track.subscribe()
+            await mapHandle(9, to: "DTR_a", in: room)
+            var packetizer = try Packetizer(handle: 9)
+            let session = await room.generation
+            for packet in try packetizer.packetizeEncoded(payload: [6, 6, 6], userTimestamp: 1, e2ee: nil) {
+                await room.receivePacket(packet, session: session)
+            }
+            let stats = await room.currentStatistics
+            await room.applyParticipants([participant("pub1", sid: "PA_1", version: 3, tracks: [])], fromJoin: false)
+            var frames: [DataTrackFrame] = []
+            for await frame in subscription { frames.append(frame) }
+            return (frames, stats)
+        }
+
+        let strict = try await deliver(RoomOptions(e2ee: E2EEOptions(keyProvider: keys)))
+        XCTAssertEqual(strict.frames, [], "plaintext the server labelled unencrypted is refused")
+        XCTAssertEqual(strict.stats.e2eeDrops.plaintextRefused, 1)
+        XCTAssertEqual(strict.stats.framesReceived, 0)
+
+        let lenient = try await deliver(RoomOptions(e2ee: E2EEOptions(keyProvider: keys, strict: false)))
+        XCTAssertEqual(lenient.frames, [DataTrackFrame(payload: [6, 6, 6], userTimestamp: 1)])
+        XCTAssertEqual(lenient.stats.e2eeDrops.plaintextRefused, 0)
+
+        // Without keys there is nothing to be strict about.
+        let plain = try await deliver(RoomOptions())
+        XCTAssertEqual(plain.frames, [DataTrackFrame(payload: [6, 6, 6], userTimestamp: 1)])
+    }
+
     func testWaitForTrackTimesOut() async {
         let room = Room()
         do {
