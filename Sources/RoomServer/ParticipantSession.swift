@@ -237,7 +237,9 @@ actor ParticipantSession {
             let statistics = await connection.statistics()
             transport.append("\(name) \(statistics.droppedMessages) discarded/dropped messages, "
                              + "\(statistics.refusedChannels) refused channels, \(statistics.refusedCandidates) refused candidates, "
-                             + "\(statistics.iceInboundDropped + statistics.dtlsInboundDropped) datagrams dropped")
+                             + "\(statistics.iceInboundDropped + statistics.dtlsInboundDropped) datagrams dropped "
+                             + "(peak queued: \(statistics.iceInboundPeakBytes / 1024) KiB ICE, "
+                             + "\(statistics.dtlsInboundPeakBytes / 1024) KiB DTLS, \(statistics.messagesPeakBytes / 1024) KiB messages)")
         }
         log("\(identity) left: published \(published.count) packets (\(published.bytes) B); "
             + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped, "

@@ -211,6 +211,20 @@ final class DataChannelBoundsTests: XCTestCase {
 
     // MARK: - Channels a peer may open
 
+    /// 1024 streams each way, as libwebrtc: usrsctp keeps state for every negotiated stream
+    /// from the start, ~7 MiB per connection at RFC 8831's 65535.
+    func testTheAssociationNegotiates1024StreamsEachWay() async throws {
+        let pair = try await makePair()
+        defer { pair.pumps.forEach { $0.cancel() } }
+        let server = await pair.server.negotiatedStreams
+        let client = await pair.client.negotiatedStreams
+        XCTAssertEqual(server?.inbound, 1024)
+        XCTAssertEqual(server?.outbound, 1024)
+        XCTAssertEqual(client?.inbound, 1024)
+        XCTAssertEqual(client?.outbound, 1024)
+        await pair.client.close()
+    }
+
     func testChannelsBeyondTheLimitAreRefusedByAStreamReset() async throws {
         let pair = try await makePair(serverMaxChannels: 3)
         defer { pair.pumps.forEach { $0.cancel() } }

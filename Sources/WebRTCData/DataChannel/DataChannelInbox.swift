@@ -9,7 +9,8 @@ public struct DataChannelLimits: Hashable, Sendable {
     /// reliable channel the message is dropped and counted.
     public var inboundBytes: Int
     /// Channels open at once, ours and the peer's. A peer's DATA_CHANNEL_OPEN past it is
-    /// refused by resetting its stream (RFC 8831 §6.7) and counted.
+    /// refused by resetting its stream (RFC 8831 §6.7) and counted. (Stream ids stop at 1023
+    /// anyway: `SCTPAssociation.streams`.)
     public var channels: Int
     /// Bytes queued for sending beyond what usrsctp's send buffer took, over all channels;
     /// `send` throws `sendBufferFull` past it.
@@ -33,6 +34,7 @@ public struct DataChannelLimits: Hashable, Sendable {
 final class InboundBudget: Sendable {
     private struct State {
         var bytes = 0
+        var peak = 0
         var paused = false
         var onResume: (@Sendable () -> Void)?
     }
@@ -45,6 +47,8 @@ final class InboundBudget: Sendable {
     }
 
     var bytes: Int { state.withLock { $0.bytes } }
+    /// The most bytes ever waiting at once.
+    var peakBytes: Int { state.withLock { $0.peak } }
 
     func setOnResume(_ handler: @escaping @Sendable () -> Void) {
         state.withLock { $0.onResume = handler }
@@ -55,6 +59,7 @@ final class InboundBudget: Sendable {
         state.withLock { state in
             guard state.bytes == 0 || state.bytes + cost <= limit else { return false }
             state.bytes += cost
+            state.peak = max(state.peak, state.bytes)
             return true
         }
     }

@@ -27,11 +27,13 @@ actor DataChannelTransport {
     var rejectedDTLSDatagrams: Int { dtls.rejectedDatagrams }
     var rejectedSCTPMessages: Int { sctp.rejectedMessages }
     var rejectedSCTPPackets: Int { sctp.rejectedPackets }
+    var negotiatedStreams: (inbound: Int, outbound: Int)? { sctp.negotiatedStreams }
     let limits: DataChannelLimits
     /// DATA_CHANNEL_OPENs refused because `limits.channels` channels were open.
     private(set) var refusedChannels = 0
     /// Bytes of received messages waiting for their readers, over all channels.
     var inboundBufferedBytes: Int { budget.bytes }
+    var inboundPeakBytes: Int { budget.peakBytes }
     /// Bytes queued for sending that usrsctp has not taken yet, over all channels.
     var outboundBufferedBytes: Int { sctp.queuedBytesTotal }
     /// Times reading paused because a reliable channel's reader fell behind.
@@ -356,7 +358,7 @@ actor DataChannelTransport {
         var candidate: UInt16 = role == .client ? 0 : 1
         while true {
             if channels[candidate] == nil { return candidate }
-            guard candidate <= 65533 else { return nil }
+            guard candidate + 2 < SCTPAssociation.streams else { return nil }
             candidate += 2
         }
     }

@@ -17,6 +17,8 @@ final class DatagramQueue<Element: Sendable>: Sendable {
     struct Counters: Equatable, Sendable {
         var dropped = 0
         var droppedBytes = 0
+        /// The most bytes ever waiting at once.
+        var peakBytes = 0
     }
 
     private struct State {
@@ -61,6 +63,7 @@ final class DatagramQueue<Element: Sendable>: Sendable {
             }
             state.items.append(element)
             state.bytes += cost
+            state.counters.peakBytes = max(state.counters.peakBytes, state.bytes)
             return .none
         }
         switch resume {
@@ -90,6 +93,7 @@ final class DatagramQueue<Element: Sendable>: Sendable {
                     state.items.append(element)
                     state.bytes += cost
                     taken += 1
+                    state.counters.peakBytes = max(state.counters.peakBytes, state.bytes)
                 } else {
                     state.counters.dropped += 1
                     state.counters.droppedBytes += cost - overhead

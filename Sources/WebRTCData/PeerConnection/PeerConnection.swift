@@ -64,8 +64,10 @@ public actor PeerConnection {
     private var pendingCandidates: [ICECandidateInit] = []
     private var tasks: [Task<Void, Never>] = []
     private var queues: [DatagramQueue<[UInt8]>] = []
-    /// Datagrams the ICE → DTLS queues of this connection dropped (kept past `close`).
+    /// Datagrams the ICE → DTLS queues of this connection dropped, and their peak bytes
+    /// (kept past `close`).
     private var dtlsInboundDroppedBefore = 0
+    private var dtlsInboundPeakBefore = 0
     /// The peer's mid and m-line index of the data section, for trickled candidates.
     private var dataMid = "0"
     private var dataMLineIndex = 0
@@ -192,6 +194,11 @@ public actor PeerConnection {
         /// Messages received on channels that discard, or dropped for lack of room on
         /// partially reliable ones, over the channels open now.
         public var droppedMessages = 0
+        /// The most bytes ever waiting in each inbound queue: socket → ICE, ICE → DTLS, and
+        /// received messages for their readers.
+        public var iceInboundPeakBytes = 0
+        public var dtlsInboundPeakBytes = 0
+        public var messagesPeakBytes = 0
         /// Received bytes waiting for readers, and bytes waiting to be sent.
         public var inboundBufferedBytes = 0
         public var outboundBufferedBytes = 0
@@ -205,13 +212,16 @@ public actor PeerConnection {
         var statistics = Statistics()
         if let ice {
             statistics.iceInboundDropped = ice.inboundDropped
+            statistics.iceInboundPeakBytes = ice.inboundPeakBytes
             statistics.refusedCandidates = await ice.counters.refusedCandidates
         }
         statistics.dtlsInboundDropped = dtlsInboundDroppedBefore + queues.reduce(0) { $0 + $1.counters.dropped }
+        statistics.dtlsInboundPeakBytes = queues.reduce(dtlsInboundPeakBefore) { max($0, $1.counters.peakBytes) }
         if let transport {
             statistics.refusedChannels = await transport.refusedChannels
             statistics.droppedMessages = await transport.droppedMessages
             statistics.inboundBufferedBytes = await transport.inboundBufferedBytes
+            statistics.messagesPeakBytes = await transport.inboundPeakBytes
             statistics.outboundBufferedBytes = await transport.outboundBufferedBytes
             statistics.receivePauses = await transport.receivePauses
             statistics.rejectedMessages = await transport.rejectedSCTPMessages
@@ -230,6 +240,7 @@ public actor PeerConnection {
         tasks = []
         for queue in queues { queue.finish() }
         dtlsInboundDroppedBefore += queues.reduce(0) { $0 + $1.counters.dropped }
+        dtlsInboundPeakBefore = queues.reduce(dtlsInboundPeakBefore) { max($0, $1.counters.peakBytes) }
         queues = []
         setState(.closed)
         candidateSink.finish()

@@ -85,6 +85,8 @@ public actor ICETransport {
     public private(set) var delivered = 0
     /// Datagrams dropped because this transport fell `inboundByteLimit` behind its socket.
     public nonisolated var inboundDropped: Int { inbound.counters.dropped }
+    /// The most bytes of datagrams ever waiting for this actor at once.
+    public nonisolated var inboundPeakBytes: Int { inbound.counters.peakBytes }
 
     public init(_ configuration: Configuration) throws(WebRTCDataError) {
         var sockets: [UDPSocket] = []
