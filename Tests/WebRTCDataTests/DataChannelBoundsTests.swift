@@ -68,7 +68,9 @@ final class DataChannelBoundsTests: XCTestCase {
             var iterator = remote.messages.makeAsyncIterator()
             return await iterator.next()
         }
-        XCTAssertEqual(first, .binary([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
+        // (Sizes first: a leftover piece of the big message would otherwise print 70 KB.)
+        XCTAssertEqual(first?.bytes.count, 10, "the next message, not a piece of the dropped one")
+        if first?.bytes.count == 10 { XCTAssertEqual(first, .binary([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])) }
         let rejected = await pair.server.rejectedSCTPMessages
         XCTAssertEqual(rejected, 1)
         await pair.client.close()
