@@ -62,7 +62,8 @@ class Server:
 
     async def start(self):
         self.proc = await asyncio.create_subprocess_exec(
-            self.trackbag, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR,
+            # --dev: the development key on the namespace's (non-loopback) address.
+            self.trackbag, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR, "--dev",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         deadline = time.monotonic() + STEP
         while time.monotonic() < deadline:
