@@ -37,11 +37,13 @@ final class TransportBoundsTests: XCTestCase {
         }
     }
 
-    /// The next signal response of `session` that `pick` accepts.
-    private func next<T>(_ iterator: inout AsyncStream<Livekit_SignalResponse>.Iterator,
+    /// The next signal response of `session` that `pick` accepts (what the WebSocket writer
+    /// would send, decoded).
+    private func next<T>(_ session: ParticipantSession,
                          _ pick: (Livekit_SignalResponse.OneOf_Message) -> T?) async -> T? {
-        while let response = await iterator.next() {
-            if let message = response.message, let value = pick(message) { return value }
+        while let bytes = await session.outbox.next() {
+            if let message = (try? Livekit_SignalResponse(serializedBytes: bytes))?.message,
+               let value = pick(message) { return value }
         }
         return nil
     }
@@ -61,7 +63,6 @@ final class TransportBoundsTests: XCTestCase {
                                          factory: factory, log: { _ in })
         let joined = await room.join(session, subscriberPrimary: false)
         XCTAssertTrue(joined)
-        var signals = session.signals.makeAsyncIterator()
 
         let client = try PeerConnection(.init(addresses: [loopback]))
         defer { Task { await client.close() } }
@@ -73,7 +74,7 @@ final class TransportBoundsTests: XCTestCase {
         var request = Livekit_SignalRequest()
         request.message = .offer(offer)
         await session.handle(request)
-        let answer = await next(&signals) { if case .answer(let answer) = $0 { answer } else { nil } }
+        let answer = await next(session) { if case .answer(let answer) = $0 { answer } else { nil } }
         try await client.setRemoteDescription(try XCTUnwrap(answer).sdp)
         try await within(15) { try await ignored.opened() }
 
@@ -100,9 +101,8 @@ final class TransportBoundsTests: XCTestCase {
                                          factory: factory, log: { _ in })
         let joined = await room.join(session, subscriberPrimary: session.subscriberPrimary)
         XCTAssertTrue(joined)
-        var signals = session.signals.makeAsyncIterator()
         await session.start()
-        let offer = await next(&signals) { if case .offer(let offer) = $0 { offer } else { nil } }
+        let offer = await next(session) { if case .offer(let offer) = $0 { offer } else { nil } }
         let subscriberOffer = try XCTUnwrap(offer)
 
         let client = try PeerConnection(.init(addresses: [loopback]))
