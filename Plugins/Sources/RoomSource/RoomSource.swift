@@ -72,7 +72,9 @@ public struct RoomSource: SourceStage, StageStatistics {
         var options = RoomOptions()
         switch e2ee.mode {
         case .passthrough: options.e2eePassthrough = true
-        case .decrypt: options.e2ee = e2ee.keys.map(E2EEOptions.init(keyProvider:))
+        // A recorder keeps plaintext tracks too (strict off): the file labels each track's
+        // encryption as the server announced it, so plaintext never poses as decrypted data.
+        case .decrypt: options.e2ee = e2ee.keys.map { E2EEOptions(keyProvider: $0, strict: false) }
         }
         do {
             try await room.connect(url: config.url, token: token, options: options)
