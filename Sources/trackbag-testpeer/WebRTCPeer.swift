@@ -187,6 +187,10 @@ struct WebRTCPeer: AsyncParsableCommand {
         let echo = Task { for await message in pong.messages { try? await pong.send(message.bytes) } }
         results.append(try await DataChannelBench.roundTrips(ping, count: roundTrips))
         echo.cancel()
+        let mixed = try await a.createDataChannel("mixed", ordered: false, maxRetransmits: 0)
+        try await mixed.opened()
+        guard let mixedRemote = await incoming.next() else { throw ValidationError("no incoming channel") }
+        results.append(try await DataChannelBench.mixed(sender: mixed, receiver: mixedRemote))
         emit(["type": "bench", "pair": "swift-swift", "results": results])
         await a.close()
         await b.close()
@@ -285,6 +289,61 @@ enum DataChannelBench {
         let megabytes = Double(received * messageSize) / 1e6
         return ["run": "throughput-\(label)", "sent": sent, "received": received, "seconds": seconds,
                 "MBps": megabytes / max(seconds, 1e-9), "cpuSecondsPerMB": cpu / max(megabytes, 1e-9)]
+    }
+
+    /// A robot's mix on one unordered `maxRetransmits: 0` channel, as data tracks use it: a
+    /// 48-byte message every millisecond and, every 100 ms, a 40,000-byte frame cut into three
+    /// 13,334-byte messages. Reports the one-way delay of the small messages (same process, same
+    /// clock) so a head-of-line stall behind the large ones shows, and the large frames' delay.
+    static func mixed(sender: DataChannel, receiver: DataChannel, seconds: Int = 3) async throws -> [String: Any] {
+        let origin = ContinuousClock.now
+        func stamp() -> UInt64 {
+            let elapsed = ContinuousClock.now - origin
+            return UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+        }
+        let total = seconds * 1000
+        let collector = Task { () -> ([Double], [Double], Int) in
+            var small: [Double] = [], large: [Double] = []
+            var received = 0
+            for await message in receiver.messages {
+                let bytes = message.bytes
+                guard bytes.count >= 9 else { continue }
+                var sent: UInt64 = 0
+                for i in 1 ..< 9 { sent = sent << 8 | UInt64(bytes[i]) }
+                let delayMs = Double(stamp() &- sent) / 1e6
+                if bytes[0] == 0 { small.append(delayMs) } else if bytes[0] == 3 { large.append(delayMs) }
+                received += 1
+                if bytes[0] == 0xFF { break }
+            }
+            return (small, large, received)
+        }
+        func message(_ kind: UInt8, _ size: Int) -> [UInt8] {
+            var bytes = [UInt8](repeating: 0x33, count: size)
+            bytes[0] = kind
+            let now = stamp()
+            for i in 0 ..< 8 { bytes[1 + i] = UInt8(truncatingIfNeeded: now >> (56 - 8 * UInt64(i))) }
+            return bytes
+        }
+        let start = ContinuousClock.now
+        for tick in 0 ..< total {
+            try await Task.sleep(until: start + .milliseconds(tick), clock: .continuous)
+            if tick % 100 == 50 {
+                for part in 1 ... 3 { try await sender.send(message(UInt8(part), 13_334)) }
+            }
+            try await sender.send(message(0, 48))
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        try await sender.send(message(0xFF, 48))
+        let timeout = Task { try await Task.sleep(for: .seconds(2)); collector.cancel() }
+        let (small, large, _) = await collector.value
+        timeout.cancel()
+        func percentile(_ values: [Double], _ p: Double) -> Double {
+            let sorted = values.sorted()
+            return sorted.isEmpty ? -1 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+        }
+        return ["run": "mixed-1kHz48B+10Hz40KB", "small_sent": total, "small_received": small.count,
+                "small_p50ms": percentile(small, 0.5), "small_p99ms": percentile(small, 0.99), "small_maxms": percentile(small, 1),
+                "large_received": large.count, "large_p50ms": percentile(large, 0.5), "large_p99ms": percentile(large, 0.99)]
     }
 
     /// 256-byte ping-pong: the peer echoes each message.

@@ -1,5 +1,6 @@
 """What the live-room drivers share (run inside scripts/netns-run): tokens, starting and
 stopping `trackbag serve`, collecting a subprocess's lines, and the in-order-subset check."""
+import logging
 import os
 import signal
 import subprocess
@@ -36,6 +37,79 @@ def start_server(trackbag, workdir, addr, *extra, dev=True):
             return proc, line.strip().split("listening on ")[1]
     proc.kill()
     raise RuntimeError("server did not report its URL")
+
+
+def udp_socket_drops(pid):
+    """Datagrams the kernel dropped because a receive buffer was full, for each UDP socket that
+    process `pid` holds: {"ip:port": drops}. Read from the `drops` column of /proc/PID/net/udp
+    and udp6 (this namespace's sockets), matched by inode to the process's descriptors, so a
+    loss is attributed to one receiver and not to the whole namespace. Take it while the
+    sockets are open: the count goes with the socket."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[8:-1]))
+    except OSError:
+        return {}
+    drops = {}
+    for table in ("udp", "udp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                rows = [line.split() for line in f][1:]
+        except OSError:
+            continue
+        for row in rows:
+            # sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+            if len(row) >= 13 and int(row[9]) in inodes:
+                address, port = row[1].rsplit(":", 1)
+                if len(address) == 8:  # IPv4, in host (little-endian) byte order
+                    address = ".".join(str(b) for b in bytes.fromhex(address)[::-1])
+                drops[f"{address}:{int(port, 16)}"] = int(row[12])
+    return drops
+
+
+class SDKDropCounter(logging.Handler):
+    """Counts what the official SDK says it dropped after receiving it, from its own debug log
+    (livekit-datatrack `remote/manager.rs`: a track's pipeline queue holds 16 packets and a
+    packet that finds it full is dropped; the depacketizer reports frames it gave up; a
+    subscription whose frame buffer overflowed lags). A frame a viewer lacks is then attributed
+    to the SDK, the kernel (udp_socket_drops) or the server (its counters), never assumed.
+    The SDK hands its debug records to Python only with LIVEKIT_RTC_DEBUG set."""
+    NEEDLES = {"pipeline_full": "Cannot send packet to track pipeline", "frame_dropped": " dropped: ",
+               "frames_lagged": "Cannot send frame to subscribers",
+               # The publishing side: a track's packets found the transport queue full.
+               "transport_full": "Cannot send packets to transport"}
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.counts = {key: 0 for key in self.NEEDLES}
+
+    @classmethod
+    def install(cls):
+        os.environ["LIVEKIT_RTC_DEBUG"] = "1"
+        counter = cls()
+        logger = logging.getLogger("livekit")
+        logger.addHandler(counter)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        return counter
+
+    def emit(self, record):
+        message = record.getMessage()
+        for key, needle in self.NEEDLES.items():
+            if needle in message:
+                self.counts[key] += 1
+
+    def snapshot(self):
+        return dict(self.counts)
+
+    def since(self, before):
+        return {key: self.counts[key] - before.get(key, 0) for key in self.counts}
 
 
 def stop(proc, sig=signal.SIGTERM, timeout=20):

@@ -25,7 +25,8 @@ import time
 
 from livekit import rtc
 
-from live_room import STEP, in_order_subset, read_every_track, read_lines, start_server, stop, testpeer, token, wait_finished
+from live_room import (STEP, SDKDropCounter, in_order_subset, read_every_track, read_lines, start_server, stop,
+                       testpeer, token, udp_socket_drops, wait_finished)
 
 TRACKBAG = sys.argv[1]
 WORKDIR = sys.argv[2]
@@ -39,6 +40,13 @@ KILL = "--kill" in sys.argv
 # `trackbag play --loop`, stopped with SIGINT after about 2.5 passes.
 LOOP = "--loop" in sys.argv
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
+SERVER_PID = [0]
+# Receive-buffer drops per process and socket, taken while the sockets are open (see
+# live_room.udp_socket_drops): where a frame the server sent was lost, if the kernel lost it.
+LOSS_ACCOUNTS = {}
+
+
+SDK_DROPS = SDKDropCounter.install()
 
 # name: (frames per second, payload maker)
 TRACKS = {
@@ -70,6 +78,7 @@ async def push_paced(local, rate, make, seconds, sent, failures, first=0):
 
 
 async def record_phase(url, out):
+    sdk_before = SDK_DROPS.snapshot()
     pub = rtc.Room()
     await asyncio.wait_for(pub.connect(url, token("robot", "live")), STEP)
     locals_ = {}
@@ -113,6 +122,10 @@ async def record_phase(url, out):
                          *([joints_republished()] if REPUBLISH else []))
     pushed_for = time.time() - started
     await asyncio.sleep(1.0)
+    LOSS_ACCOUNTS["record"] = {"sockets": {"robot_sdk": udp_socket_drops(os.getpid()),
+                                           "recorder": udp_socket_drops(recorder.pid),
+                                           "server": udp_socket_drops(SERVER_PID[0])},
+                               "robot_sdk_logged": SDK_DROPS.since(sdk_before)}
     recorder.send_signal(signal.SIGKILL if KILL else signal.SIGINT)
     try:
         rec_status = await asyncio.wait_for(recorder.wait(), STEP)
@@ -138,6 +151,7 @@ def export(path):
 
 
 async def play_phase(url, path, expected):
+    sdk_before = SDK_DROPS.snapshot()
     viewer = rtc.Room()
     received = {}
     publishers = []
@@ -184,6 +198,10 @@ async def play_phase(url, path, expected):
     while time.monotonic() < deadline and sum(len(v) for v in received.values()) < expected:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.3)
+    LOSS_ACCOUNTS["play"] = {"sockets": {"sdk_viewer": udp_socket_drops(os.getpid()),
+                                         "swift_viewer": udp_socket_drops(swift.pid),
+                                         "server": udp_socket_drops(SERVER_PID[0])},
+                             "sdk_viewer_logged": SDK_DROPS.since(sdk_before)}
     for r in readers:
         r.cancel()
     await viewer.disconnect()
@@ -218,6 +236,7 @@ async def main():
     os.makedirs(WORKDIR, exist_ok=True)
     path = os.path.join(WORKDIR, "live.tbag")
     server, url = start_server(TRACKBAG, WORKDIR, ADDR)
+    SERVER_PID[0] = server.pid
     try:
         sent, push_failures, pushed_for, rec_status, rec_out, rec_err = await record_phase(url, path)
         recorded = export(path)
@@ -238,7 +257,8 @@ async def main():
               "record_subscriptions": [l for l in rec_err if "recording robot/" in l], "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
               "record_exit": rec_status, "record_stdout": rec_out, "record_stderr": rec_err[-10:],
               "play_exit": play_status, "play_stdout": play_out.splitlines(), "play_stderr": play_err.splitlines()[-10:],
-              "server_exit": server_exit, "publishers": sorted(set(publishers)), "tracks": {}}
+              "server_exit": server_exit, "publishers": sorted(set(publishers)), "tracks": {},
+              "losses": LOSS_ACCOUNTS}
     all_errors = []
     all_swift_errors = []
     for name in TRACKS:
@@ -291,7 +311,8 @@ async def main():
             "replayed_span_s": (got[-1][2] - got[0][2]) / 1e9 if len(got) > 1 else 0,
             "gap_error_ms_p50": percentile(errors, 50), "gap_error_ms_p99": percentile(errors, 99),
             "gap_error_ms_max": max(errors) if errors else None,
-            "swift_replayed": len(swift_got), "swift_gap_error_ms_p99": percentile(swift_errors, 99),
+            "swift_replayed": len(swift_got),
+            "swift_replayed_span_s": (swift_got[-1][2] - swift_got[0][2]) / 1e9 if len(swift_got) > 1 else 0, "swift_gap_error_ms_p99": percentile(swift_errors, 99),
             "loop_passes": len(got) / len(rec) if rec else 0,
             "loop_in_order": in_order_subset(got_pairs, rec_pairs * (len(got) // max(1, len(rec)) + 2)),
             "first_mismatch": next(({"index": i, "want_ts": a[1], "have_ts": b[1], "want_len": len(a[0]),

@@ -17,7 +17,11 @@ import time
 
 from livekit import api, rtc
 
-from live_room import pipe, proc_stats, push_latency_stream
+from live_room import SDKDropCounter, pipe, proc_stats, push_latency_stream, udp_socket_drops
+
+SDK_DROPS = SDKDropCounter.install()
+# Receive-buffer drops per socket (`live_room.udp_socket_drops`), "sdk|server address": count.
+SOCKET_DROPS = {}
 
 TRACKBAG = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -106,6 +110,12 @@ class Participant:
                 return track
 
     async def close(self):
+        # The sockets' drop counts go with them: note them first (the sum over this process's
+        # sockets and the server's, the largest seen, since participants close one by one).
+        for who, pid in (("sdk", os.getpid()), ("server", SERVER_PID[0])):
+            for address, drops in udp_socket_drops(pid).items():
+                key = f"{who} {address}"
+                SOCKET_DROPS[key] = max(SOCKET_DROPS.get(key, 0), drops)
         try:
             await asyncio.wait_for(self.room.disconnect(), STEP)
         except Exception:
@@ -121,16 +131,19 @@ async def collect(stream, into, stop_after=None):
 
 
 async def prime(local, received, tag=b"probe"):
-    """Pushes probe frames until the subscriber got one: the subscription is then in place."""
+    """Pushes probe frames until the subscriber got one: the subscription is then in place.
+    Returns how many probes the SDK accepted (each is one packet), 0 if none arrived."""
+    pushed = 0
     for _ in range(200):
         try:
             local.try_push(rtc.DataTrackFrame(payload=tag))
+            pushed += 1
         except Exception:
             pass
         await asyncio.sleep(0.05)
         if any(p == tag for p, _ in received):
-            return True
-    return False
+            return pushed
+    return 0
 
 
 async def push_all(local, frames):
@@ -147,6 +160,12 @@ async def push_all(local, frames):
     return failures
 
 
+def packets_of(size, has_timestamp):
+    """Data-track packets a frame travels in: at most 16,000 bytes each, header 12 bytes, 24
+    with a user timestamp (docs/WIRE.md)."""
+    return max(1, -(-size // (16_000 - (24 if has_timestamp else 12))))
+
+
 def compare(sent, received):
     got = [(p, t) for p, t in received if p != b"probe"]
     mismatches = []
@@ -157,7 +176,8 @@ def compare(sent, received):
     missing = [i for i, frame in enumerate(sent) if frame not in got]
     # What did arrive must be exactly what was pushed, in push order.
     order = [sent.index(frame) if frame in sent else -1 for frame in got]
-    return {"sent": len(sent), "received": len(got), "equal": got == sent, "mismatches": mismatches[:5],
+    return {"sent": len(sent), "sent_packets": sum(packets_of(len(p), t is not None) for p, t in sent),
+            "received": len(got), "equal": got == sent, "mismatches": mismatches[:5],
             "missing": [{"index": i, "len": len(sent[i][0]), "ts": sent[i][1]} for i in missing],
             "received_in_order_and_exact": order == sorted(order) and -1 not in order}
 
@@ -598,6 +618,8 @@ async def main():
         errors_before = udp_rcvbuf_errors()
         result = await asyncio.wait_for(SCENARIOS[SCENARIO](url), 120)
         result["udp_rcvbuf_errors"] = udp_rcvbuf_errors() - errors_before
+        result["socket_drops"] = {key: count for key, count in SOCKET_DROPS.items() if count}
+        result["sdk_logged_drops"] = {key: count for key, count in SDK_DROPS.counts.items() if count}
     finally:
         exit_status = server.stop()
     result["server_exit"] = exit_status

@@ -7,8 +7,16 @@ into another room, where an SDK viewer (and a Swift viewer, for comparison) rece
 
 The gap figure is |viewer's inter-arrival gap − recorded inter-arrival gap / rate| per frame,
 p99 over all frames. It includes every scheduler hiccup of the server, the player and the viewer
-on a machine shared with other builds, so the bound asserted is generous
-(TB_GAP_P99_MS, default 30 ms: debug builds on a machine shared by ~8 builders); the measured figures are printed.
+on a machine shared with other builds, so the bounds asserted are generous; the measured figures
+are printed. The Swift viewer stamps a frame when its transport delivers it, so its figure is
+trackbag's pacing as a client sees it (TB_GAP_P99_MS, default 30 ms). The SDK viewer stamps it
+in a Python callback behind the SDK's FFI queue and asyncio loop, which a loaded machine delays
+on its own (TB_SDK_GAP_P99_MS, default 60 ms); its gap tail minus the Swift viewer's is that.
+
+Losses are accounted, not tolerated by a percentage: every frame a viewer lacks must be one
+the SDK says it dropped (its debug log, `live_room.SDKDropCounter`) or one the kernel dropped
+at that viewer's socket (`live_room.udp_socket_drops`), while the server's counters show it
+sent every packet and trackbag's own viewer got every frame.
 """
 import json
 import os
@@ -23,6 +31,7 @@ NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "record_play_driver.py")
 PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 GAP_P99_MS = float(os.environ.get("TB_GAP_P99_MS", "30"))
+SDK_GAP_P99_MS = float(os.environ.get("TB_SDK_GAP_P99_MS", "60"))
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
 
@@ -37,6 +46,17 @@ def run(trackbag, tmp_path, *extra, timeout=240):
         print(name, json.dumps(track))
     assert result["server_exit"] == 0, result
     return result
+
+
+def assert_sdk_viewer_losses_attributed(result):
+    """Each frame the SDK viewer lacks is a packet the SDK logged dropping or a datagram the
+    kernel dropped at its socket: one such drop loses at most one frame."""
+    play = result["losses"]["play"]
+    missing = sum(track["replay_missing"] for track in result["tracks"].values())
+    attributed = sum(play["sdk_viewer_logged"].values()) + sum(play["sockets"]["sdk_viewer"].values())
+    print(f"SDK viewer: {missing} frames missing; the SDK dropped {play['sdk_viewer_logged']}, "
+          f"its sockets {play['sockets']['sdk_viewer']}")
+    assert missing <= attributed, (missing, play)
 
 
 def check_record_and_replay(result):
@@ -57,20 +77,25 @@ def check_record_and_replay(result):
     assert set(r["published"] for r in robots) == {recorder["sent"]}, sessions
     for viewer in (s for s in sessions if s["identity"] in ("viewer", "swiftviewer")):
         assert viewer["sent"] == recorder["sent"] and viewer["dropped"] == 0, sessions
+    # No socket of the server, the recorder or trackbag's viewer dropped a datagram.
+    losses = result["losses"]
+    for phase, who in (("record", "server"), ("record", "recorder"), ("play", "server"), ("play", "swift_viewer")):
+        assert sum(losses[phase]["sockets"][who].values()) == 0, (phase, who, losses)
     for name, track in result["tracks"].items():
         assert track["identities"] == ["robot"], (name, track)
-        # The SDK publisher's own queue drops frames at these rates on a loaded machine (the
-        # server never sees them: robot `published` above). The recording is the sent frames
-        # that reached the server, in order, byte for byte.
+        # The SDK publisher keeps one frame waiting for its `_data_track` channel and evicts
+        # it for the next (livekit `rtc_engine/dc_sender.rs`, drop-oldest, capacity 1): on a
+        # loaded machine it drops frames the server then never sees (robot `published` above,
+        # and no drops at the server's socket). The recording is the sent frames that reached
+        # the server, in order, byte for byte.
         assert track["recorded_in_order_subset_of_sent"], (name, track)
         assert track["recorded"] > 0, (name, track)
         # Every recorded frame replayed, identical payload and user timestamp, in order: the
         # Swift viewer gets all of them. The SDK viewer was sent all of them (server counts
-        # above) but libwebrtc may lose some on the lossy data-track channel when the machine is
-        # starved; for it: in order, byte for byte, at most 2 % missing (the count is printed).
+        # above); what it lacks, it dropped itself or its socket did (checked below).
         assert track["swift_replayed"] == track["recorded"], (name, track)
         assert track["replayed_in_order_subset"], (name, track)
-        assert track["replay_missing"] <= max(1, track["recorded"] // 50), (name, track)
+    assert_sdk_viewer_losses_attributed(result)
     assert any("dropped: 0 before the pipeline" in line and ", 0 in the pipeline" in line
                for line in result["record_stdout"]), result["record_stdout"]
     assert any("dropped 0 " in line for line in result["play_stdout"]), result["play_stdout"]
@@ -81,21 +106,29 @@ def test_record_then_play_every_frame_same_payload_timestamp_and_pacing(trackbag
     check_record_and_replay(result)
     # The camera track was published after the recorder joined, and was recorded.
     assert result["tracks"]["camera"]["recorded"] > 0
-    print(f"gap error p99: SDK viewer {result['gap_error_ms_p99']:.3f} ms, "
+    print(f"gap error p99: SDK viewer {result['gap_error_ms_p99']:.3f} ms (bound {SDK_GAP_P99_MS} ms), "
           f"Swift viewer {result['swift_gap_error_ms_p99']:.3f} ms (bound {GAP_P99_MS} ms)")
-    assert result["gap_error_ms_p99"] <= GAP_P99_MS, result["gap_error_ms_p99"]
-    # Replay span matches the recording's.
+    assert result["swift_gap_error_ms_p99"] <= GAP_P99_MS, result["swift_gap_error_ms_p99"]
+    assert result["gap_error_ms_p99"] <= SDK_GAP_P99_MS, result["gap_error_ms_p99"]
+    # Replay span matches the recording's: as trackbag's viewer saw it, and within 0.1 s
+    # as the SDK's Python callback did.
     for name, track in result["tracks"].items():
-        assert abs(track["replayed_span_s"] - track["recorded_span_s"]) < 0.05, (name, track)
+        assert abs(track["swift_replayed_span_s"] - track["recorded_span_s"]) < 0.05, (name, track)
+        assert abs(track["replayed_span_s"] - track["recorded_span_s"]) < 0.1, (name, track)
 
 
 def test_play_at_rate_2_halves_the_duration(trackbag, tmp_path):
     result = run(trackbag, tmp_path, "--seconds", "3", "--rate", "2")
     check_record_and_replay(result)
     for name, track in result["tracks"].items():
-        ratio = track["replayed_span_s"] / track["recorded_span_s"]
-        print(f"{name}: recorded {track['recorded_span_s']:.3f} s, replayed at rate 2 in {track['replayed_span_s']:.3f} s")
+        # As trackbag's viewer saw it (stamped at delivery), and as the SDK's Python callback
+        # did, whose last frames a loaded machine may hold back tens of milliseconds.
+        ratio = track["swift_replayed_span_s"] / track["recorded_span_s"]
+        sdk_ratio = track["replayed_span_s"] / track["recorded_span_s"]
+        print(f"{name}: recorded {track['recorded_span_s']:.3f} s, replayed at rate 2 in "
+              f"{track['swift_replayed_span_s']:.3f} s (SDK viewer {track['replayed_span_s']:.3f} s)")
         assert 0.48 <= ratio <= 0.52, (name, ratio)
+        assert 0.45 <= sdk_ratio <= 0.55, (name, sdk_ratio)
 
 
 def test_track_unpublished_and_published_again_is_recorded_and_replayed(trackbag, tmp_path):
@@ -110,7 +143,7 @@ def test_track_unpublished_and_published_again_is_recorded_and_replayed(trackbag
     assert joints["recorded_first_half"] > 0 and joints["recorded_second_half"] > 0, joints
     # And replayed the same way to the SDK viewer, which sees the track go and come back.
     assert joints["replayed_in_order_subset"], joints
-    assert joints["replay_missing"] <= max(1, joints["recorded"] // 50), joints
+    assert_sdk_viewer_losses_attributed(result)
     assert result["play_exit"] == 0, result["play_stderr"]
     for name in ("imu", "camera"):
         assert result["tracks"][name]["swift_replayed"] == result["tracks"][name]["recorded"], result["tracks"][name]

@@ -28,6 +28,23 @@ final class SCTPAssociation {
     /// Bytes of messages read per `service` call at most: the owner sees a batch, and can pause
     /// reading, before usrsctp's whole receive buffer has been copied out.
     static let readBatchBytes = 256 << 10
+    /// Payload bytes that surely fit one DATA chunk at our smallest path MTU (1200 − DTLS,
+    /// SCTP common and DATA chunk headers): a bigger message spans several packets.
+    static let singlePacketPayload = 1_100
+    /// What we let usrsctp hold: bytes, sent or not (its send buffer, SO_SNDBUF), and DATA
+    /// chunks in flight (sent, not yet acknowledged; each is at most one datagram). The
+    /// peer's SCTP window is no guide: libwebrtc advertises megabytes but reads from a UDP
+    /// socket with the kernel's default 208 KiB buffer, which holds ~90 full datagrams
+    /// (measured, loopback and veth). A window grown large on a fast link otherwise lets a
+    /// burst overrun that socket whenever the peer's reader is descheduled for a few
+    /// milliseconds, and on a `maxRetransmits: 0` channel each dropped datagram costs a whole
+    /// message. The bound is not scaled by the measured round trip: a slow reader is what
+    /// stretches it on a fast link (libwebrtc's SACKs came 7–13 ms late on veth under load),
+    /// so the window would open exactly when the socket is at risk. The price is throughput
+    /// on long paths: 64 KiB per round trip, 1.3 MB/s at 50 ms. What usrsctp does not hold
+    /// waits in `sendQueue`, where the channel's `bufferedAmount` shows it to the sender.
+    static let sendWindowBytes = 64 << 10
+    static let chunksInFlightLimit = 64
 
     private(set) var state: State = .idle
     /// Messages dropped on receipt: unknown PPID, or larger than `maxMessageSize`.
@@ -59,6 +76,8 @@ final class SCTPAssociation {
     private var queuedBytes: [UInt16: Int] = [:]
     private var queuedTotal = 0
     private var pendingResets: Set<UInt16> = []
+    /// usrsctp's send buffer as last set (`resizeSendBuffer`).
+    private var sendBufferSize = SCTPAssociation.sendWindowBytes
     private var assembler = SCTPMessageAssembler(limit: SCTPAssociation.maxMessageSize)
     private var partialNotification: [UInt8] = []
     private var receiveBuffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -141,7 +160,8 @@ final class SCTPAssociation {
         try setOption(socket, Int32(IPPROTO_SCTP), SCTP_FRAGMENT_INTERLEAVE, &level, "SCTP_FRAGMENT_INTERLEAVE")
         var size = Self.socketBufferSize
         try setOption(socket, SOL_SOCKET, SO_RCVBUF, &size, "SO_RCVBUF")
-        try setOption(socket, SOL_SOCKET, SO_SNDBUF, &size, "SO_SNDBUF")
+        var sendSize = Int32(Self.sendWindowBytes)
+        try setOption(socket, SOL_SOCKET, SO_SNDBUF, &sendSize, "SO_SNDBUF")
     }
 
     private func setOption<T>(_ socket: OpaquePointer, _ level: Int32, _ name: Int32, _ value: inout T,
@@ -216,6 +236,12 @@ final class SCTPAssociation {
         return (Int(status.sstat_instrms), Int(status.sstat_outstrms))
     }
 
+    /// DATA chunks sent and not yet acknowledged (SCTP_STATUS `sstat_unackdata`).
+    var chunksInFlight: Int {
+        guard let socket else { return 0 }
+        return FlightWindow(socket).chunks
+    }
+
     /// Bytes queued here (not yet accepted by usrsctp) for a stream.
     func bufferedAmount(stream: UInt16) -> Int { queuedBytes[stream] ?? 0 }
 
@@ -258,9 +284,22 @@ final class SCTPAssociation {
     private func flush() {
         guard let socket, state == .connected else { return }
         var changed: [UInt16: Int] = [:]
+        // Read only when there is something to send: flush runs after every received packet.
+        var flight = sendQueueHead < sendQueue.count ? FlightWindow(socket) : nil
         while sendQueueHead < sendQueue.count {
             let message = sendQueue[sendQueueHead]
-            guard trySend(message, on: socket) else { break }
+            guard flight?.admits(message.payload.count) ?? true else { break }
+            // usrsctp refuses for good (EMSGSIZE) a message larger than its whole send buffer,
+            // so the buffer is never smaller than the message at the head of the queue.
+            resizeSendBuffer(max(Self.sendWindowBytes, message.payload.count), on: socket)
+            // RFC 7053 §4.1: the message that empties our queue asks for an immediate SACK when
+            // it spans several packets. Otherwise its last packet may be the odd one the
+            // receiver holds for its delayed-SACK timer (20 ms here, up to 200 ms elsewhere)
+            // while our window waits for that SACK: a 40 KB frame then stalls everything
+            // queued behind it for the timer's length.
+            let drainsQueue = sendQueueHead + 1 == sendQueue.count
+            let sackImmediately = drainsQueue && message.payload.count > Self.singlePacketPayload
+            guard trySend(message, sackImmediately: sackImmediately, on: socket) else { break }
             sendQueueHead += 1
             queuedTotal -= message.payload.count
             let left = (queuedBytes[message.stream] ?? 0) - message.payload.count
@@ -282,14 +321,50 @@ final class SCTPAssociation {
         }
     }
 
+    /// What usrsctp has in flight against `chunksInFlightLimit`: read once per flush from
+    /// SCTP_STATUS (RFC 6458 §8.2.1: `sstat_unackdata` is the chunks sent and not acknowledged)
+    /// and counted up as messages are handed over, since usrsctp sends a handed message at once
+    /// when its window allows (what it cannot send yet is bounded by `sendWindowBytes`). The
+    /// wake-up to send more comes with the peer's next SACK: `receive` flushes after every packet.
+    private struct FlightWindow {
+        var chunks: Int
+
+        init(_ socket: OpaquePointer) {
+            var status = sctp_status()
+            var length = socklen_t(MemoryLayout<sctp_status>.size)
+            let read = usrsctp_getsockopt(socket, Int32(IPPROTO_SCTP), SCTP_STATUS, &status, &length) == 0
+            chunks = read ? Int(status.sstat_unackdata) : 0
+        }
+
+        /// Whether a message of `bytes` may go now; counts its chunks when it may. A message
+        /// always goes when nothing is in flight, so one larger than the window still moves.
+        mutating func admits(_ bytes: Int) -> Bool {
+            let needed = max(1, (bytes + SCTPAssociation.singlePacketPayload - 1) / SCTPAssociation.singlePacketPayload)
+            guard chunks == 0 || chunks + needed <= SCTPAssociation.chunksInFlightLimit else { return false }
+            chunks += needed
+            return true
+        }
+    }
+
+    /// Sets usrsctp's send buffer (SO_SNDBUF) when `bytes` differs from what it is: bytes
+    /// already inside stay, new messages wait until they fit.
+    private func resizeSendBuffer(_ bytes: Int, on socket: OpaquePointer) {
+        guard bytes != sendBufferSize else { return }
+        var size = Int32(clamping: bytes)
+        if usrsctp_setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size)) == 0 {
+            sendBufferSize = bytes
+        }
+    }
+
     /// One `usrsctp_sendv`; false when the send buffer is full (EWOULDBLOCK) so the message stays
     /// queued. A message that can never be sent is dropped so the queue cannot wedge.
-    private func trySend(_ message: SCTPMessage, on socket: OpaquePointer) -> Bool {
+    private func trySend(_ message: SCTPMessage, sackImmediately: Bool, on socket: OpaquePointer) -> Bool {
         var spa = sctp_sendv_spa()
         spa.sendv_flags = UInt32(SCTP_SEND_SNDINFO_VALID | SCTP_SEND_PRINFO_VALID)
         spa.sendv_sndinfo.snd_sid = message.stream
         spa.sendv_sndinfo.snd_ppid = message.payloadProtocol.rawValue.bigEndian
         spa.sendv_sndinfo.snd_flags = UInt16(SCTP_EOR) | (message.ordered ? 0 : UInt16(SCTP_UNORDERED))
+            | (sackImmediately ? UInt16(SCTP_SACK_IMMEDIATELY) : 0)
         switch message.reliability {
         case .reliable:
             spa.sendv_prinfo.pr_policy = UInt16(SCTP_PR_SCTP_NONE)
@@ -438,3 +513,4 @@ final class SCTPAssociation {
         }
     }
 }
+
