@@ -58,8 +58,13 @@ public struct RecordingSource: SourceStage {
             if !events.isEmpty { try await output.emit(Batch(events: events)) }
             return
         }
-        let startNs = range.lowerBound &+ (config.start?.nanoseconds ?? 0)
-        let endNs = config.end.map { range.lowerBound &+ $0.nanoseconds } ?? range.upperBound
+        // Offsets from a file's first time saturate rather than wrap past Int64.
+        func offset(_ ns: Int64) -> Int64 {
+            let (r, o) = range.lowerBound.addingReportingOverflow(ns)
+            return o ? (ns > 0 ? .max : .min) : r
+        }
+        let startNs = offset(config.start?.nanoseconds ?? 0)
+        let endNs = config.end.map { offset($0.nanoseconds) } ?? range.upperBound
         let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
         var infos: [Int: TrackInfo] = [:]
         for t in reader.tracks { infos[t.id] = t.info }
@@ -168,4 +173,8 @@ public struct RecordingSource: SourceStage {
             if !rest.isEmpty { try await output.emit(Batch(events: rest)) }
         }
     }
+}
+
+extension RecordingSource {
+    public nonisolated var inputFiles: [String] { [config.path] }
 }
