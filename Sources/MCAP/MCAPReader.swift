@@ -44,6 +44,10 @@ public final class MCAPReader {
     /// End offset of the last record parsed completely (linear path) or of the last chunk
     /// read completely (indexed path).
     public private(set) var bytesReadable: Int64 = 0
+    /// The largest decompressed-chunk buffer sized so far: what the file could make this reader
+    /// allocate, whatever its chunks declare (bounded by `maxChunkSize` and what the compressed
+    /// bytes can expand to).
+    public var largestChunkBuffer: Int { decompressor.largestOutput }
 
     private let input: FileInput
     private let decompressor = ChunkDecompressor()
