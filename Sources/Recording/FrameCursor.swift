@@ -29,6 +29,12 @@ public final class FrameCursor {
     var residentByteLimit = Int(RecordingFormat.maxChunkRawSize) * 2
     /// The most decompressed bytes held at once so far (tests check the bound).
     private(set) var peakResidentBytes = 0
+    /// Bytes decompressed for the first time, and again after a drop: re-decompression may
+    /// cost at most as much as first decompression plus `residentByteLimit`, so a file whose
+    /// overlapping chunks cannot be merged within the limit ends in an error, not in hours of
+    /// work.
+    private(set) var firstDecompressedBytes = 0
+    private(set) var redecompressedBytes = 0
     /// Point query to decompress a chunk again, prepared on first need.
     private var chunkByID: SQLiteStatement?
 
@@ -176,6 +182,7 @@ public final class FrameCursor {
         p.record = ChunkRecord(receiveTimeNs: rows.int64(2), userTimestamp: nil, payloadOffset: 0, payloadCount: 0)
         guard residentBytes(excluding: p) + p.rawSize <= residentByteLimit else { return p }
         try decompress(p, codec: codec, blob: blob)
+        firstDecompressedBytes += p.rawSize
         return try start(p) ? p : { recycle(p); return nil }()
     }
 
@@ -191,6 +198,17 @@ public final class FrameCursor {
             guard let victim = heap.filter({ $0 !== p && $0.isLoaded }).max(by: Self.less) else { break }
             victim.body = []
             victim.isLoaded = false
+        }
+        if p.wasStarted {
+            redecompressedBytes += p.rawSize
+            guard redecompressedBytes <= firstDecompressedBytes + residentByteLimit else {
+                throw RecordingError(.corrupt,
+                                     "chunks overlapping in time need more than the \(residentByteLimit) bytes this reader holds decompressed at once "
+                                     + "(\(redecompressedBytes) bytes decompressed again so far); `trackbag doctor --repair` re-chunks the file",
+                                     file: reader.path, place: "chunk \(p.chunkID) (track \(p.trackID))")
+            }
+        } else {
+            firstDecompressedBytes += p.rawSize
         }
         if chunkByID == nil { chunkByID = try reader.db.prepare("SELECT codec, data FROM chunks WHERE id = ?") }
         guard let q = chunkByID else { return false }

@@ -133,19 +133,26 @@ final class HostileFileTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(d.largestOutput, 0)
     }
 
-    func testOverlappingChunksStayWithinTheResidentLimit() throws {
-        let p = path("overlap.tbag")
+    /// Eight tracks whose chunks overlap in time; `interleaved`: every frame alternates track.
+    func writeOverlapping(_ name: String, interleaved: Bool) throws -> String {
+        let p = path(name)
         let w = try RecordingWriter(path: p, options: .init(chunkBytes: 256 << 10, chunkIntervalNs: nil))
         let tracks = try (0..<8).map { try w.addTrack(TrackInfo(identity: "r", name: "t\($0)")) }
-        // Every track's chunks span the same times: all eight overlap at every instant.
-        for i in 0..<96 {
-            for (k, t) in tracks.enumerated() {
-                try w.append(track: t, receiveTimeNs: Int64(i * 8 + k), userTimestamp: UInt64(i),
+        for (k, t) in tracks.enumerated() {
+            for i in 0..<96 {
+                // Interleaved: times i*8+k. Else runs per track, each track's last frame late,
+                // so the last chunks of all tracks overlap.
+                let time = interleaved ? Int64(i * 8 + k) : (i == 95 ? Int64(100_000 + k) : Int64(k * 1000 + i))
+                try w.append(track: t, receiveTimeNs: time, userTimestamp: UInt64(i),
                              payload: [UInt8](repeating: UInt8(truncatingIfNeeded: i &+ k), count: 16 << 10))
             }
         }
         try w.close()
-        let reader = try RecordingReader(path: p)
+        return p
+    }
+
+    func testOverlappingChunksStayWithinTheResidentLimit() throws {
+        let reader = try RecordingReader(path: try writeOverlapping("overlap.tbag", interleaved: false))
         let free = try reader.frames()
         var expected: [RecordedFrame] = []
         while let f = try free.next() { expected.append(f) }
@@ -158,6 +165,20 @@ final class HostileFileTests: TemporaryDirectoryTestCase {
         while let f = try bounded.next() { got.append(f) }
         XCTAssertEqual(got, expected)
         XCTAssertLessThanOrEqual(bounded.peakResidentBytes, (600 << 10) + (16 << 10))
+        XCTAssertGreaterThan(bounded.redecompressedBytes, 0)
+    }
+
+    func testOverlapThatCannotBeMergedWithinTheLimitEndsInAnErrorNotHoursOfWork() throws {
+        let reader = try RecordingReader(path: try writeOverlapping("interleaved.tbag", interleaved: true))
+        let bounded = try reader.frames()
+        bounded.residentByteLimit = 600 << 10
+        XCTAssertThrowsError(try { while try bounded.next() != nil {} }()) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("chunk "), text)
+            XCTAssertTrue(text.contains("more than the \(600 << 10) bytes"), text)
+        }
+        XCTAssertLessThanOrEqual(bounded.peakResidentBytes, (600 << 10) + (16 << 10))
+        XCTAssertLessThanOrEqual(bounded.redecompressedBytes, bounded.firstDecompressedBytes + (600 << 10) + (300 << 10))
     }
 
     func testWriterRefusesFramesAboveTheFrameLimit() throws {
