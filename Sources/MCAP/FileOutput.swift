@@ -25,8 +25,11 @@ final class FileOutput {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        temporaryPath = "\(directory).\(name).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // A device or pipe (`/dev/stdout`) is written directly: there is nothing to replace.
+        var st = stat()
+        let special = stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG
+        temporaryPath = special ? path : "\(directory).\(name).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        fd = special ? open(path, O_WRONLY | O_CLOEXEC) : open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw MCAPError(.io, "cannot create \(temporaryPath) (to become \(path)): \(String(cString: strerror(errno)))")
         }
@@ -36,7 +39,7 @@ final class FileOutput {
     deinit {
         if fd >= 0 {
             close(fd)
-            unlink(temporaryPath)
+            if temporaryPath != path { unlink(temporaryPath) }
         }
     }
 
@@ -70,10 +73,10 @@ final class FileOutput {
         fd = -1
         guard rc == 0 else {
             let why = String(cString: strerror(errno))
-            unlink(temporaryPath)
+            if temporaryPath != path { unlink(temporaryPath) }
             throw MCAPError(.io, "closing \(path): \(why)")
         }
-        guard rename(temporaryPath, path) == 0 else {
+        guard temporaryPath == path || rename(temporaryPath, path) == 0 else {
             let why = String(cString: strerror(errno))
             unlink(temporaryPath)
             throw MCAPError(.io, "renaming \(temporaryPath) to \(path): \(why)")

@@ -42,13 +42,14 @@ final class HostileChunkTests: XCTestCase {
         return path
     }
 
-    func testLZ4ChunkDeclaringAGibibyteIsRefusedBeforeAllocating() throws {
+    func testLZ4ChunkDeclaringMoreThanItsBytesCanHoldIsRefusedBeforeAllocating() throws {
         for useIndex in [true, false] {
-            let path = try craft(.lz4, declared: 1 << 30)
+            // Within the 256 MiB chunk limit; 34 LZ4 bytes cannot expand to it.
+            let path = try craft(.lz4, declared: 200 << 20)
             let r = try MCAPReader(path: path, options: .init(useIndex: useIndex))
             XCTAssertThrowsError(try { while try r.next() != nil {} }()) { e in
                 let text = "\(e)"
-                XCTAssertTrue(text.contains("lz4 chunk declares 1073741824 uncompressed bytes"), text)
+                XCTAssertTrue(text.contains("lz4 chunk declares 209715200 uncompressed bytes"), text)
                 XCTAssertTrue(text.contains("at most"), text)
             }
             XCTAssertLessThan(r.largestChunkBuffer, 1 << 20)
@@ -56,12 +57,21 @@ final class HostileChunkTests: XCTestCase {
     }
 
     func testZstdChunkDeclaringMoreThanItsBlocksCanHoldIsRefused() throws {
-        let path = try craft(.zstd, declared: 1 << 30)
+        let path = try craft(.zstd, declared: 200 << 20)
         let r = try MCAPReader(path: path, options: .init(useIndex: false))
         XCTAssertThrowsError(try { while try r.next() != nil {} }()) { e in
-            XCTAssertTrue("\(e)".contains("1073741824"), "\(e)")
+            XCTAssertTrue("\(e)".contains("chunk header says 209715200"), "\(e)")
         }
         XCTAssertLessThan(r.largestChunkBuffer, 1 << 20)
+    }
+
+    func testChunkAboveTheSizeLimitIsRefused() throws {
+        let path = try craft(.lz4, declared: 1 << 30)
+        let r = try MCAPReader(path: path, options: .init(useIndex: false))
+        XCTAssertThrowsError(try { while try r.next() != nil {} }()) { e in
+            XCTAssertTrue("\(e)".contains("above the \(256 << 20)-byte limit"), "\(e)")
+        }
+        XCTAssertEqual(r.largestChunkBuffer, 0)
     }
 
     func testExpansionBounds() {
