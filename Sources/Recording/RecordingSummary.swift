@@ -75,12 +75,24 @@ public struct RecordingSummary: Sendable, Hashable, Encodable {
 extension RecordingReader {
     public func summary() throws -> RecordingSummary {
         var perTrack: [Int: (frames: Int64, chunks: Int64, first: Int64?, last: Int64?, raw: Int64, stored: Int64)] = [:]
+        // TOTAL, not SUM: SQLite's SUM fails the whole query on integer overflow, and rows from
+        // a file may hold anything. Sums are exact below 2^53 and saturate beyond Int64.
         let s = try db.prepare("""
-            SELECT track_id, SUM(frame_count), COUNT(*), MIN(start_ns), MAX(end_ns), SUM(raw_size), SUM(length(data))
+            SELECT track_id, TOTAL(frame_count), COUNT(*), MIN(start_ns), MAX(end_ns), TOTAL(raw_size), TOTAL(length(data))
             FROM chunks GROUP BY track_id
             """)
+        var trackProblems: [String] = []
+        func saturated(_ v: Double, _ what: String, _ track: Int64) -> Int64 {
+            if v >= 9_223_372_036_854_775_807 || v <= -9_223_372_036_854_775_808 {
+                trackProblems.append("track \(track): its chunks' \(what) add up to more than Int64 holds; run trackbag doctor")
+                return v > 0 ? .max : .min
+            }
+            return Int64(v)
+        }
         while try s.step() {
-            perTrack[Int(s.int64(0))] = (s.int64(1), s.int64(2), s.optionalInt64(3), s.optionalInt64(4), s.int64(5), s.int64(6))
+            let id = s.int64(0)
+            perTrack[Int(truncatingIfNeeded: id)] = (saturated(s.double(1), "frame counts", id), s.int64(2), s.optionalInt64(3), s.optionalInt64(4),
+                                                     saturated(s.double(5), "raw sizes", id), saturated(s.double(6), "stored sizes", id))
         }
         var drops: [TrackKey: Int64] = [:]
         var gaps: [TrackKey: Int64] = [:]
@@ -106,7 +118,7 @@ extension RecordingReader {
         }
         var st = stat()
         let fileBytes = stat(path, &st) == 0 ? Int64(st.st_size) : 0
-        var problems: [String] = []
+        var problems = trackProblems
         func total(_ name: String, _ values: [Int64]) -> Int64 {
             let (sum, overflowed) = RecordingSummary.checkedSum(values)
             if overflowed { problems.append("the tracks' \(name) add up to more than Int64 holds (shown as \(sum)); run trackbag doctor") }

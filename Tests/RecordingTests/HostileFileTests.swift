@@ -230,4 +230,12 @@ final class HostileFileTests: TemporaryDirectoryTestCase {
         XCTAssertEqual(ReplayClock.saturatingAdd(5, 10), 15)
         clock.setRate(4)
     }
+
+    func testOneTracksFrameCountsOverflowingAreReportedNotAnError() throws {
+        let p = try makeRecording("one.tbag")
+        try setColumns(p, "UPDATE chunks SET frame_count = \(Int64.max) WHERE id <= 2")
+        let s = try RecordingReader(path: p).summary()
+        XCTAssertEqual(s.tracks[0].frameCount, Int64.max)
+        XCTAssertTrue(s.problems.contains { $0.contains("track 1") }, "\(s.problems)")
+    }
 }
