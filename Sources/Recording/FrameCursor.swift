@@ -25,7 +25,8 @@ public final class FrameCursor {
     private let startNs: Int64
     private let endNs: Int64
 
-    /// Most decompressed bytes held at once (never below one chunk of the largest allowed size).
+    /// Most decompressed bytes held at once; by default two chunks of the largest allowed size.
+    /// A single chunk above it is still loaded, alone.
     var residentByteLimit = Int(RecordingFormat.maxChunkRawSize) * 2
     /// The most decompressed bytes held at once so far (tests check the bound).
     private(set) var peakResidentBytes = 0

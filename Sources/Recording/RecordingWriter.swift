@@ -104,7 +104,9 @@ public final class RecordingWriter {
         } catch {
             throw RecordingError(.invalidArgument, error.message, file: path)
         }
-        let exists = fileExists(path)
+        // A sidecar left by a deleted file counts too: SQLite would apply a stale WAL to a new
+        // database of the same name.
+        let exists = ([""] + OutputPath.sidecarSuffixes).contains { fileExists(path + $0) }
         if exists, !options.overwrite {
             throw RecordingError(.io, "file exists (pass overwrite to replace it)", file: path)
         }
