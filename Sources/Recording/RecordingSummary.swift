@@ -84,7 +84,7 @@ extension RecordingReader {
         var trackProblems: [String] = []
         func saturated(_ v: Double, _ what: String, _ track: Int64) -> Int64 {
             if v >= 9_223_372_036_854_775_807 || v <= -9_223_372_036_854_775_808 {
-                trackProblems.append("track \(track): its chunks' \(what) add up to more than Int64 holds; run trackbag doctor")
+                trackProblems.append("track \(track): its chunks' \(what) add up to Int64's limit or beyond (shown as the limit); run trackbag doctor")
                 return v > 0 ? .max : .min
             }
             return Int64(v)
