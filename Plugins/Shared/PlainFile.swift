@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Pipeline
+import TrackModel
 
 /// Plain POSIX file reading and writing for the file stages: large buffered reads and writes,
 /// EINTR retried, every failure a `PipelineError` naming the file and errno's text.
@@ -54,18 +55,26 @@ final class InputFile {
     }
 }
 
-/// A file written in large appends. `-` is standard output.
+/// A file written in large appends. `-` is standard output. A regular file is written as a
+/// temporary file beside `path` and renamed onto it by `close`, so an existing file is replaced
+/// only by a complete one (`OutputPath`); devices and pipes (`/dev/stdout`) are written directly.
 final class OutputFile {
     let path: String
     private var fd: Int32
+    /// The temporary file `close` renames onto `path`; nil when writing `path` directly.
+    private var temporaryPath: String?
 
     init(path: String) throws {
         self.path = path
         if path == "-" {
             fd = STDOUT_FILENO
         } else {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw PipelineError(message: "cannot create: \(String(cString: strerror(errno)))", file: path) }
+            var st = stat()
+            let special = stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG
+            let target = special ? path : OutputPath.temporaryPath(for: path)
+            temporaryPath = special ? nil : target
+            fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw PipelineError(message: "cannot create \(target): \(String(cString: strerror(errno)))", file: path) }
         }
     }
 
@@ -89,9 +98,19 @@ final class OutputFile {
         if fd >= 0 && fd != STDOUT_FILENO && Glibc.close(fd) != 0 {
             throw PipelineError(message: "close failed: \(String(cString: strerror(errno)))", file: path)
         }
+        if fd >= 0, let temporaryPath {
+            self.temporaryPath = nil
+            do {
+                try OutputPath.moveIntoPlace(temporaryPath, path)
+            } catch {
+                throw PipelineError(message: error.message, file: path)
+            }
+        }
     }
 
     deinit {
         if fd >= 0 && fd != STDOUT_FILENO { Glibc.close(fd) }
+        // Never closed: the output is incomplete and replaces nothing.
+        if fd >= 0, let temporaryPath { unlink(temporaryPath) }
     }
 }

@@ -75,6 +75,31 @@ final class ChunkDecompressor {
         if let lz4Context { LZ4F_freeDecompressionContext(lz4Context) }
     }
 
+    /// Most bytes `n` bytes of a zstd frame can become: every block has a 3-byte header and one
+    /// byte at least (an RLE block) and yields at most 128 KiB (RFC 8878 §3.1.1.2), so a size
+    /// declared beyond that cannot be true and is refused before anything is allocated.
+    static func zstdMaxExpansion(_ n: Int) -> Int {
+        let (bound, overflow) = (n / 4 + 1).multipliedReportingOverflow(by: 128 << 10)
+        return overflow ? .max : bound
+    }
+
+    /// Most bytes `n` bytes of an LZ4 frame can become: a sequence copies at most 255 bytes
+    /// per byte of length code (lz4 block format, "Match length"), plus header slack.
+    static func lz4MaxExpansion(_ n: Int) -> Int {
+        let (bound, overflow) = n.multipliedReportingOverflow(by: 255)
+        return overflow || bound > .max - 64 ? .max : bound + 64
+    }
+
+    static func checkExpansion(_ codec: String, _ stored: Int, _ declared: Int, _ bound: Int, _ offset: Int64) throws {
+        guard declared <= bound else {
+            throw MCAPError(.malformed, "\(codec) chunk declares \(declared) uncompressed bytes, more than its \(stored) "
+                            + "compressed bytes can expand to (at most \(bound))", offset: offset)
+        }
+    }
+
+    /// The largest output buffer sized so far (tests check the memory bound).
+    private(set) var largestOutput = 0
+
     /// Fills `output[0..<uncompressedSize]`; `offset` is the chunk's file offset for errors.
     func decompress(_ compression: String, _ input: UnsafeRawBufferPointer, uncompressedSize: Int,
                     offset: Int64) throws {
@@ -93,12 +118,16 @@ final class ChunkDecompressor {
                 throw MCAPError(.malformed, "zstd frame holds \(declared) bytes, chunk header says \(uncompressedSize)",
                                 offset: offset)
             }
+            try Self.checkExpansion("zstd", input.count, uncompressedSize, Self.zstdMaxExpansion(input.count), offset)
+        case "lz4":
+            try Self.checkExpansion("lz4", input.count, uncompressedSize, Self.lz4MaxExpansion(input.count), offset)
         default:
             break
         }
         if output.count < uncompressedSize {
             output = [UInt8](repeating: 0, count: uncompressedSize)
         }
+        largestOutput = max(largestOutput, output.count)
         switch compression {
         case "":
             output.withUnsafeMutableBytes { $0.copyMemory(from: input) }

@@ -6,8 +6,13 @@ import Darwin
 
 /// A file opened for writing through a large buffer, with a running CRC-32 of everything
 /// written (the Data End record needs the CRC of the whole data section, spec "Data End").
+///
+/// The bytes go to a temporary file beside `path` (`.NAME.tmp-PID-N`) that `closeFile` renames
+/// onto `path`: a file already there stays whole until the new one is complete, and an output
+/// abandoned half-way (error, crash) never replaces anything.
 final class FileOutput {
     let path: String
+    let temporaryPath: String
     private var fd: Int32
     private var pending: [UInt8] = []
     private let bufferSize = 4 << 20
@@ -17,15 +22,25 @@ final class FileOutput {
 
     init(path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[...$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        // A device or pipe (`/dev/stdout`) is written directly: there is nothing to replace.
+        var st = stat()
+        let special = stat(path, &st) == 0 && (st.st_mode & S_IFMT) != S_IFREG
+        temporaryPath = special ? path : "\(directory).\(name).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        fd = special ? open(path, O_WRONLY | O_CLOEXEC) : open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw MCAPError(.io, "cannot create \(path): \(String(cString: strerror(errno)))")
+            throw MCAPError(.io, "cannot create \(temporaryPath) (to become \(path)): \(String(cString: strerror(errno)))")
         }
         pending.reserveCapacity(bufferSize)
     }
 
     deinit {
-        if fd >= 0 { close(fd) }
+        if fd >= 0 {
+            close(fd)
+            if temporaryPath != path { unlink(temporaryPath) }
+        }
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -56,7 +71,16 @@ final class FileOutput {
         guard fd >= 0 else { return }
         let rc = close(fd)
         fd = -1
-        guard rc == 0 else { throw MCAPError(.io, "closing \(path): \(String(cString: strerror(errno)))") }
+        guard rc == 0 else {
+            let why = String(cString: strerror(errno))
+            if temporaryPath != path { unlink(temporaryPath) }
+            throw MCAPError(.io, "closing \(path): \(why)")
+        }
+        guard temporaryPath == path || rename(temporaryPath, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(temporaryPath)
+            throw MCAPError(.io, "renaming \(temporaryPath) to \(path): \(why)")
+        }
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {

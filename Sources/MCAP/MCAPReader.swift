@@ -23,10 +23,12 @@ public final class MCAPReader {
         public var validateCRCs: Bool
         /// false forces the linear path even when the file has an index.
         public var useIndex: Bool
-        /// Largest decompressed chunk accepted, checked before allocating.
+        /// Largest decompressed chunk accepted, checked before allocating (with what the
+        /// compressed bytes can expand to). Default 256 MiB: common writers chunk at about
+        /// 1 MiB, and a frame above 64 MiB cannot be recorded anyway.
         public var maxChunkSize: UInt64
 
-        public init(validateCRCs: Bool = true, useIndex: Bool = true, maxChunkSize: UInt64 = 1 << 30) {
+        public init(validateCRCs: Bool = true, useIndex: Bool = true, maxChunkSize: UInt64 = 256 << 20) {
             self.validateCRCs = validateCRCs
             self.useIndex = useIndex
             self.maxChunkSize = maxChunkSize
@@ -44,6 +46,10 @@ public final class MCAPReader {
     /// End offset of the last record parsed completely (linear path) or of the last chunk
     /// read completely (indexed path).
     public private(set) var bytesReadable: Int64 = 0
+    /// The largest decompressed-chunk buffer sized so far: what the file could make this reader
+    /// allocate, whatever its chunks declare (bounded by `maxChunkSize` and what the compressed
+    /// bytes can expand to).
+    public var largestChunkBuffer: Int { decompressor.largestOutput }
 
     private let input: FileInput
     private let decompressor = ChunkDecompressor()

@@ -18,6 +18,13 @@ public protocol BatchEmitter: Sendable {
 /// are actors or final classes confined to that task.
 public protocol SourceStage: Sendable {
     func run(into output: any BatchEmitter) async throws
+    /// Files the source reads; no sink of the same pipeline may write one of them
+    /// (`OutputPath.refuseInput`, checked before anything runs).
+    var inputFiles: [String] { get }
+}
+
+extension SourceStage {
+    public var inputFiles: [String] { [] }
 }
 
 /// A transform turns each incoming batch into an outgoing one. Events pass through unless the
@@ -37,6 +44,13 @@ extension TransformStage {
 public protocol SinkStage: Sendable {
     func write(_ batch: Batch) async throws
     func finish() async throws
+    /// Files the sink writes (before path templates are filled), checked against every
+    /// source's `inputFiles`.
+    var outputFiles: [String] { get }
+}
+
+extension SinkStage {
+    public var outputFiles: [String] { [] }
 }
 
 /// Counters every stage has (Vector's component contract: frames in, out, dropped).

@@ -5,6 +5,14 @@
 /// track's frames were appended in time order (always so for live recordings); otherwise
 /// frames keep their written order within a chunk.
 ///
+/// Memory is bounded whatever the file declares: a chunk's `raw_size` is checked against
+/// `RecordingFormat.maxChunkRawSize` before anything is allocated, and the decompressed chunks
+/// held at once stay within `residentByteLimit`. A chunk that would exceed it waits compressed
+/// (keyed by its row's `start_ns`) until it is the earliest; then the loaded chunk whose next
+/// frame is latest is dropped and decompressed again when its turn comes (its position is kept).
+/// Honest files with many overlapping tracks stay far below the limit; only files with many
+/// huge overlapping chunks pay the re-decompression.
+///
 /// Use `next()` for owned frames, or `advance()` plus the `current…` accessors to visit payloads
 /// without copying them.
 public final class FrameCursor {
@@ -13,14 +21,32 @@ public final class FrameCursor {
     private let rows: SQLiteStatement
     private var rowPending: Bool
     private var pendingStartNs: Int64 = 0
-    private let decompressor: ZstdDecompressor
+    let decompressor: ZstdDecompressor
     private let startNs: Int64
     private let endNs: Int64
 
-    /// A decompressed chunk being walked.
+    /// Most decompressed bytes held at once; by default two chunks of the largest allowed size.
+    /// A single chunk above it is still loaded, alone.
+    var residentByteLimit = Int(RecordingFormat.maxChunkRawSize) * 2
+    /// The most decompressed bytes held at once so far (tests check the bound).
+    private(set) var peakResidentBytes = 0
+    /// Bytes decompressed for the first time, and again after a drop: re-decompression may
+    /// cost at most as much as first decompression plus `residentByteLimit`, so a file whose
+    /// overlapping chunks cannot be merged within the limit ends in an error, not in hours of
+    /// work.
+    private(set) var firstDecompressedBytes = 0
+    private(set) var redecompressedBytes = 0
+    /// Point query to decompress a chunk again, prepared on first need.
+    private var chunkByID: SQLiteStatement?
+
+    /// A chunk being walked: decompressed (`isLoaded`), or waiting compressed with `record`
+    /// holding its row's `start_ns` (never loaded) or its next frame (dropped under pressure).
     final class Position {
         var chunkID: Int64 = 0
         var trackID = 0
+        var rawSize = 0
+        var isLoaded = false
+        var wasStarted = false
         var body: [UInt8] = []
         var decoder = ChunkDecoder()
         var record = ChunkRecord(receiveTimeNs: 0, userTimestamp: nil, payloadOffset: 0, payloadCount: 0)
@@ -81,14 +107,24 @@ public final class FrameCursor {
                 siftDown(0)
             } else {
                 removeTop()
-                spare.append(c)
+                recycle(c)
             }
         }
-        // Load every chunk that may start before the earliest pending frame.
-        while rowPending, heap.isEmpty || pendingStartNs <= heap[0].record.receiveTimeNs {
-            let p = try loadRow()
-            try stepRow()
-            if let p { push(p) }
+        while true {
+            // Take every chunk that may start before the earliest pending frame.
+            while rowPending, heap.isEmpty || pendingStartNs <= heap[0].record.receiveTimeNs {
+                let p = try loadRow()
+                try stepRow()
+                if let p { push(p) }
+            }
+            // The earliest may still wait compressed: load it, and look again.
+            guard let top = heap.first, !top.isLoaded else { break }
+            if try load(top) {
+                siftDown(0)
+            } else {
+                removeTop()
+                recycle(top)
+            }
         }
         hasCurrent = !heap.isEmpty
         return hasCurrent
@@ -116,32 +152,84 @@ public final class FrameCursor {
                              payload: Array(c.body[r.payloadOffset..<(r.payloadOffset + r.payloadCount)]))
     }
 
-    /// Decompresses the current row into a position at its first selected frame (nil when the
-    /// chunk holds none in the window).
+    /// Makes a position for the current row: decompressed at its first selected frame when the
+    /// resident limit allows (nil when the chunk holds none in the window), else waiting
+    /// compressed, keyed by the row's `start_ns`.
     private func loadRow() throws -> Position? {
         let chunkID = rows.int64(0)
-        let trackID = Int(rows.int64(1))
+        let trackID = Int(truncatingIfNeeded: rows.int64(1))
         let place = "chunk \(chunkID) (track \(trackID))"
         let frameCount = rows.int64(4)
         let rawSize = rows.int64(5)
-        guard frameCount >= 0, rawSize >= 0, rawSize <= 1 << 31 else {
-            throw RecordingError(.corrupt, "frame_count \(frameCount) / raw_size \(rawSize) out of range", file: reader.path, place: place)
+        let codec = rows.string(6) ?? ""
+        let blob = rows.blob(7)
+        guard frameCount >= 0, frameCount <= rawSize else {
+            throw RecordingError(.corrupt, "frame_count \(frameCount) is outside 0…raw_size (\(rawSize))", file: reader.path, place: place)
+        }
+        do {
+            try RecordingFormat.checkChunkSizes(rawSize: rawSize, storedSize: blob.count, codec: codec)
+        } catch let e as RecordingError {
+            throw e.inFile(reader.path).at(place)
         }
         let p = spare.popLast() ?? Position()
         p.chunkID = chunkID
         p.trackID = trackID
+        p.rawSize = Int(rawSize)
         p.decoder = ChunkDecoder()
         p.framesSeen = 0
         p.frameCount = Int(frameCount)
-        let codec = rows.string(6) ?? ""
-        let blob = rows.blob(7)
+        p.isLoaded = false
+        p.wasStarted = false
+        p.record = ChunkRecord(receiveTimeNs: rows.int64(2), userTimestamp: nil, payloadOffset: 0, payloadCount: 0)
+        guard residentBytes(excluding: p) + p.rawSize <= residentByteLimit else { return p }
+        try decompress(p, codec: codec, blob: blob)
+        firstDecompressedBytes += p.rawSize
+        return try start(p) ? p : { recycle(p); return nil }()
+    }
+
+    /// Decompresses a waiting position (dropping others while over the limit) and moves it to
+    /// its first selected frame, or back to where it was; false when it holds no more.
+    private func load(_ p: Position) throws -> Bool {
+        while residentBytes(excluding: p) + p.rawSize > residentByteLimit {
+            // Drop the loaded chunk needed last; free its spare buffers first.
+            if let s = spare.firstIndex(where: { $0.body.capacity > 0 }) {
+                spare[s].body = []
+                continue
+            }
+            guard let victim = heap.filter({ $0 !== p && $0.isLoaded }).max(by: Self.less) else { break }
+            victim.body = []
+            victim.isLoaded = false
+        }
+        if p.wasStarted {
+            redecompressedBytes += p.rawSize
+            guard redecompressedBytes <= firstDecompressedBytes + residentByteLimit else {
+                throw RecordingError(.corrupt,
+                                     "chunks overlapping in time need more than the \(residentByteLimit) bytes this reader holds decompressed at once "
+                                     + "(\(redecompressedBytes) bytes decompressed again so far); `trackbag doctor --repair` re-chunks the file",
+                                     file: reader.path, place: "chunk \(p.chunkID) (track \(p.trackID))")
+            }
+        } else {
+            firstDecompressedBytes += p.rawSize
+        }
+        if chunkByID == nil { chunkByID = try reader.db.prepare("SELECT codec, data FROM chunks WHERE id = ?") }
+        guard let q = chunkByID else { return false }
+        q.bind(1, p.chunkID)
+        defer { q.reset() }
+        guard try q.step() else {
+            throw RecordingError(.corrupt, "row vanished while reading", file: reader.path, place: "chunk \(p.chunkID) (track \(p.trackID))")
+        }
+        try decompress(p, codec: q.string(0) ?? "", blob: q.blob(1))
+        return p.wasStarted ? true : try start(p)
+    }
+
+    private func decompress(_ p: Position, codec: String, blob: UnsafeRawBufferPointer) throws {
         do {
             switch codec {
             case RecordingFormat.codecZstd:
-                try decompressor.decompress(blob, expectedSize: Int(rawSize), into: &p.body)
+                try decompressor.decompress(blob, expectedSize: p.rawSize, into: &p.body)
             case RecordingFormat.codecNone:
-                guard blob.count == Int(rawSize) else {
-                    throw RecordingError(.corrupt, "blob is \(blob.count) bytes, raw_size says \(rawSize)")
+                guard blob.count == p.rawSize else {
+                    throw RecordingError(.corrupt, "blob is \(blob.count) bytes, raw_size says \(p.rawSize)")
                 }
                 p.body.removeAll(keepingCapacity: true)
                 p.body.append(contentsOf: blob)
@@ -149,9 +237,30 @@ public final class FrameCursor {
                 throw RecordingError(.corrupt, "unknown chunk codec '\(codec)' (version 1 knows zstd and none)")
             }
         } catch let e as RecordingError {
-            throw e.inFile(reader.path).at(place)
+            throw e.inFile(reader.path).at("chunk \(p.chunkID) (track \(p.trackID))")
         }
-        return try step(p) ? p : { spare.append(p); return nil }()
+        p.isLoaded = true
+        peakResidentBytes = max(peakResidentBytes, residentBytes(excluding: nil))
+    }
+
+    private func start(_ p: Position) throws -> Bool {
+        p.wasStarted = true
+        return try step(p)
+    }
+
+    /// A finished position goes back for reuse; its buffer is kept only within the limit.
+    private func recycle(_ p: Position) {
+        p.isLoaded = false
+        if residentBytes(excluding: nil) > residentByteLimit { p.body = [] }
+        spare.append(p)
+    }
+
+    /// Decompressed bytes held by every position (buffers kept for reuse included).
+    private func residentBytes(excluding p: Position?) -> Int {
+        var n = 0
+        for q in heap where q !== p { n += q.body.capacity }
+        for q in spare where q !== p { n += q.body.capacity }
+        return n
     }
 
     /// Moves a position to its next frame inside the window; false when the chunk is done.

@@ -38,6 +38,8 @@ public enum RecordingDoctor {
         let trackIDs = Set(reader.tracks.map(\.id))
         let decompressor = try ZstdDecompressor()
         var body: [UInt8] = []
+        var trackTotals: [Int64: (frames: Int64, raw: Int64)] = [:]
+        var overflowReported: Set<Int64> = []
         do {
             let s = try reader.db.prepare("SELECT id, track_id, start_ns, end_ns, frame_count, raw_size, codec, data FROM chunks ORDER BY id")
             while try s.step() {
@@ -47,6 +49,23 @@ public enum RecordingDoctor {
                 if !trackIDs.contains(Int(chunk.trackID)) {
                     report.problems.append(Problem(place: chunk.place, message: "track \(chunk.trackID) is not in the tracks table"))
                 }
+                for message in chunk.rowProblems() {
+                    report.problems.append(Problem(place: chunk.place, message: message))
+                }
+                // Totals over rows are what `info` shows: each must fit in Int64.
+                var totals = trackTotals[chunk.trackID] ?? (0, 0)
+                let (frames, framesOverflow) = totals.frames.addingReportingOverflow(max(0, chunk.frameCount))
+                let (raw, rawOverflow) = totals.raw.addingReportingOverflow(max(0, chunk.rawSize))
+                if framesOverflow && !overflowReported.contains(chunk.trackID) {
+                    overflowReported.insert(chunk.trackID)
+                    report.problems.append(Problem(place: chunk.place, message: "frame_count \(chunk.frameCount) makes track \(chunk.trackID)'s frame total overflow Int64"))
+                }
+                if rawOverflow && !overflowReported.contains(chunk.trackID) {
+                    overflowReported.insert(chunk.trackID)
+                    report.problems.append(Problem(place: chunk.place, message: "raw_size \(chunk.rawSize) makes track \(chunk.trackID)'s raw total overflow Int64"))
+                }
+                totals = (framesOverflow ? .max : frames, rawOverflow ? .max : raw)
+                trackTotals[chunk.trackID] = totals
                 do {
                     report.framesChecked += Int64(try chunk.verify(decompressor, &body))
                 } catch let e as RecordingError {
@@ -55,6 +74,15 @@ public enum RecordingDoctor {
             }
         } catch let e as RecordingError {
             report.problems.append(Problem(place: "chunks table after \(report.chunksChecked) chunks", message: e.message))
+        }
+        var all: Int64 = 0
+        for (track, totals) in trackTotals.sorted(by: { $0.key < $1.key }) {
+            let (sum, overflow) = all.addingReportingOverflow(totals.frames)
+            if overflow {
+                report.problems.append(Problem(place: "track \(track)", message: "frame_count totals of all tracks overflow Int64"))
+                break
+            }
+            all = sum
         }
         return report
     }
@@ -74,6 +102,11 @@ public enum RecordingDoctor {
     /// Copies every readable track, event and decodable chunk of `path` into a new, valid file
     /// at `output` and reports what was lost. The source is never modified.
     public static func repair(path: String, output: String) throws -> RepairReport {
+        do {
+            try OutputPath.refuseInput(output: output, inputs: [path])
+        } catch {
+            throw RecordingError(.invalidArgument, error.message, file: path)
+        }
         try RecordingReader.checkFileHeaderForRepair(path)
         let src = try SQLiteConnection(path: path, readOnly: true)
         // A file cut short has a header page count beyond its end, which SQLite refuses as
@@ -91,7 +124,10 @@ public enum RecordingDoctor {
         if let m = try? src.prepare("SELECT key, value FROM meta") {
             while (try? m.step()) == true { if let k = m.string(0) { meta.append((k, m.string(1) ?? "")) } }
         }
-        let writer = try RecordingWriter(path: output, options: .init(chunkIntervalNs: nil, overwrite: true))
+        // Written beside `output` and renamed into place when complete; `path` (and its
+        // sidecars, by any name or link) is refused as the output.
+        let writer = try RecordingWriter(path: output, options: .init(chunkIntervalNs: nil, overwrite: true,
+                                                                      replaceAtClose: true, inputs: [path]))
         for (k, v) in meta where k != RecordingMetaKey.formatVersion && k != RecordingMetaKey.closedAt {
             try writer.setMeta(k, v)
         }
@@ -183,9 +219,23 @@ public enum RecordingDoctor {
         var blob: UnsafeRawBufferPointer
         var place: String { "chunk \(id) (track \(trackID))" }
 
+        /// What the row's own columns get wrong, before any decoding: values no writer
+        /// produces, whose arithmetic would overflow.
+        func rowProblems() -> [String] {
+            var out: [String] = []
+            if frameCount < 0 { out.append("frame_count \(frameCount) is negative") }
+            if frameCount == 0 { out.append("frame_count is 0: the writer never stores an empty chunk") }
+            if startNs > endNs {
+                out.append("start_ns \(startNs) is after end_ns \(endNs)")
+            } else if endNs.subtractingReportingOverflow(startNs).overflow {
+                out.append("the span end_ns - start_ns (\(startNs)…\(endNs)) overflows Int64")
+            }
+            return out
+        }
+
         /// Decodes the chunk into `body` and checks it against its row; returns the frame count.
         func verify(_ decompressor: ZstdDecompressor, _ body: inout [UInt8]) throws -> Int {
-            guard rawSize >= 0, rawSize <= 1 << 31 else { throw RecordingError(.corrupt, "raw_size \(rawSize) out of range") }
+            try RecordingFormat.checkChunkSizes(rawSize: rawSize, storedSize: blob.count, codec: codec)
             switch codec {
             case RecordingFormat.codecZstd: try decompressor.decompress(blob, expectedSize: Int(rawSize), into: &body)
             case RecordingFormat.codecNone:

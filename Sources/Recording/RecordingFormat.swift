@@ -4,6 +4,25 @@ public enum RecordingFormat {
     /// of this version or older; a newer one is refused (`RecordingError.Kind.newerVersion`).
     public static let version = 1
 
+    /// Largest `raw_size` a chunk may declare (schemas/recording-format.md, "Limits"): readers
+    /// refuse a larger one before allocating anything for it, whatever the file claims.
+    public static let maxChunkRawSize: Int64 = 128 << 20
+    /// Largest frame payload the writer accepts; with `chunkBytes` at most this, every chunk it
+    /// writes stays within `maxChunkRawSize`.
+    public static let maxFramePayload = 64 << 20
+
+    /// The row checks every reader makes before decompressing a chunk: `raw_size` within the
+    /// limit, and no more than its stored bytes can expand to (`none`: equal; `zstd`: checked
+    /// against the frame header by `ZstdDecompressor`).
+    static func checkChunkSizes(rawSize: Int64, storedSize: Int, codec: String) throws {
+        guard rawSize >= 0, rawSize <= maxChunkRawSize else {
+            throw RecordingError(.corrupt, "raw_size \(rawSize) is outside 0…\(maxChunkRawSize), the format's chunk size limit")
+        }
+        if codec == codecNone, storedSize != Int(rawSize) {
+            throw RecordingError(.corrupt, "blob is \(storedSize) bytes, raw_size says \(rawSize)")
+        }
+    }
+
     /// Chunk codecs (`chunks.codec`).
     static let codecZstd = "zstd"
     static let codecNone = "none"

@@ -1,4 +1,5 @@
 import CSQLite
+import TrackModel
 
 /// Writes a `.tbag` file (schemas/recording-format.md): frames into per-track chunks, zstd
 /// compressed, one SQLite row per chunk.
@@ -25,8 +26,16 @@ public final class RecordingWriter {
         public var chunkBytes: Int
         /// A chunk is committed once it has been open this long (monotonic time); nil: size only.
         public var chunkIntervalNs: Int64?
-        /// Replace an existing file at the path instead of failing.
+        /// Replace an existing file at the path instead of failing. The old file stays whole
+        /// until `close`: the new one is written beside it and renamed over it.
         public var overwrite: Bool
+        /// Write into a temporary file beside the path and rename it into place at `close`,
+        /// even when nothing exists there yet (batch writers: repair, import). A writer dropped
+        /// without `close` then leaves nothing behind.
+        public var replaceAtClose: Bool
+        /// Files the caller reads while writing: the writer refuses a path that is one of them
+        /// (`OutputPath.refuseInput`: same file by device and inode or resolved path, or a sidecar).
+        public var inputs: [String]
         /// `meta` values: the room and server URL the session came from.
         public var room: String?
         public var url: String?
@@ -34,7 +43,10 @@ public final class RecordingWriter {
         public var startTimeNs: Int64?
 
         public init(zstdLevel: Int? = 1, chunkBytes: Int = 1 << 20, chunkIntervalNs: Int64? = 100_000_000,
-                    overwrite: Bool = false, room: String? = nil, url: String? = nil, startTimeNs: Int64? = nil) {
+                    overwrite: Bool = false, room: String? = nil, url: String? = nil, startTimeNs: Int64? = nil,
+                    replaceAtClose: Bool = false, inputs: [String] = []) {
+            self.replaceAtClose = replaceAtClose
+            self.inputs = inputs
             self.zstdLevel = zstdLevel
             self.chunkBytes = chunkBytes
             self.chunkIntervalNs = chunkIntervalNs
@@ -50,6 +62,9 @@ public final class RecordingWriter {
 
     public let path: String
     public let options: Options
+    /// Where the SQLite database is being written: `path`, or a temporary file beside it that
+    /// `close` renames onto `path`.
+    public let writingPath: String
 
     private let db: SQLiteConnection
     private let compressor: ZstdCompressor?
@@ -81,12 +96,23 @@ public final class RecordingWriter {
     public init(path: String, options: Options = Options()) throws {
         self.path = path
         self.options = options
-        guard options.chunkBytes > 0 else { throw RecordingError(.invalidArgument, "chunkBytes must be > 0", file: path) }
-        if fileExists(path) {
-            guard options.overwrite else { throw RecordingError(.io, "file exists (pass overwrite to replace it)", file: path) }
-            for suffix in ["", "-wal", "-shm", "-journal"] { unlink(path + suffix) }
+        guard options.chunkBytes > 0, options.chunkBytes <= RecordingFormat.maxFramePayload else {
+            throw RecordingError(.invalidArgument, "chunkBytes must be within 1…\(RecordingFormat.maxFramePayload)", file: path)
         }
-        db = try SQLiteConnection(path: path, readOnly: false, create: true)
+        do {
+            try OutputPath.refuseInput(output: path, inputs: options.inputs)
+        } catch {
+            throw RecordingError(.invalidArgument, error.message, file: path)
+        }
+        // A sidecar left by a deleted file counts too: SQLite would apply a stale WAL to a new
+        // database of the same name.
+        let exists = ([""] + OutputPath.sidecarSuffixes).contains { fileExists(path + $0) }
+        if exists, !options.overwrite {
+            throw RecordingError(.io, "file exists (pass overwrite to replace it)", file: path)
+        }
+        // Nothing is deleted up front: an existing file is replaced only by a complete new one.
+        writingPath = exists || options.replaceAtClose ? OutputPath.temporaryPath(for: path) : path
+        db = try SQLiteConnection(path: writingPath, readOnly: false, create: true)
         // WAL + synchronous=NORMAL: a commit appends to the WAL without fsync, and a crash of the
         // process (not the machine) loses nothing committed (sqlite.org/wal.html §"Performance").
         try db.execute("PRAGMA journal_mode=WAL")
@@ -112,7 +138,14 @@ public final class RecordingWriter {
     }
 
     deinit {
-        if !isClosed { try? close() }
+        if isClosed { return }
+        if writingPath == path {
+            try? close()
+        } else {
+            // Never completed: the file it would have replaced stays as it was.
+            db.close()
+            for suffix in [""] + OutputPath.sidecarSuffixes { unlink(writingPath + suffix) }
+        }
     }
 
     /// Sets a `meta` value (kept as text).
@@ -174,6 +207,11 @@ public final class RecordingWriter {
         let index = track &- 1
         guard index >= 0, index < chunks.count else {
             throw RecordingError(.invalidArgument, "unknown track id \(track)", file: path)
+        }
+        // A chunk holds less than chunkBytes plus one frame: within the format's chunk limit.
+        guard payload.count <= RecordingFormat.maxFramePayload else {
+            throw RecordingError(.invalidArgument, "a \(payload.count)-byte frame is above the \(RecordingFormat.maxFramePayload)-byte frame limit",
+                                 file: path, place: "track \(track)")
         }
         let now = options.chunkIntervalNs == nil ? 0 : MonotonicClock.coarseNow()
         // One access to the chunk array per frame (each access to a class's stored `var` is a
@@ -310,6 +348,13 @@ public final class RecordingWriter {
         try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         try? db.execute("PRAGMA journal_mode=DELETE")
         db.close()
+        if writingPath != path {
+            do {
+                try OutputPath.moveIntoPlace(writingPath, path, removingSidecars: true)
+            } catch {
+                throw RecordingError(.io, error.message, file: path)
+            }
+        }
     }
 
     private func checkOpen() throws {

@@ -33,8 +33,21 @@ public struct ReplayClock: Sendable {
     /// The monotonic deadline of a recording time.
     public func deadline(for recordingTimeNs: Int64) -> Int64 {
         let base = t0 ?? Self.now()
-        let delta = Double(recordingTimeNs &- origin) / rate
-        return base &+ Int64(delta.rounded())
+        // Times come from a file: their difference may not fit Int64, nor its scaled value.
+        let (difference, overflow) = recordingTimeNs.subtractingReportingOverflow(origin)
+        let delta = (overflow ? Double(recordingTimeNs) - Double(origin) : Double(difference)) / rate
+        return Self.saturatingAdd(base, delta.rounded())
+    }
+
+    /// `base + delta`, clamped to the Int64 range instead of trapping or wrapping.
+    static func saturatingAdd(_ base: Int64, _ delta: Double) -> Int64 {
+        let sum = Double(base) + delta
+        if sum.isNaN { return base }
+        if sum >= 9.2e18 { return .max }
+        if sum <= -9.2e18 { return .min }
+        guard let step = Int64(exactly: delta) else { return Int64(sum) }
+        let (r, o) = base.addingReportingOverflow(step)
+        return o ? (step > 0 ? .max : .min) : r
     }
 
     /// Blocks the calling thread until the frame at `recordingTimeNs` is due
@@ -82,7 +95,7 @@ public struct ReplayClock: Sendable {
     public mutating func setRate(_ newRate: Double, now: Int64 = ReplayClock.now()) {
         guard newRate > 0, newRate.isFinite else { return }
         if let t = t0 {
-            let position = origin &+ Int64((Double(now &- t) * rate).rounded())
+            let position = Self.saturatingAdd(origin, (Double(now &- t) * rate).rounded())
             origin = position
             t0 = now
         }

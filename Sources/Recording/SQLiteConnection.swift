@@ -123,6 +123,7 @@ final class SQLiteStatement {
     func isNull(_ c: Int32) -> Bool { sqlite3_column_type(stmt, c) == SQLITE_NULL }
     func int64(_ c: Int32) -> Int64 { sqlite3_column_int64(stmt, c) }
     func optionalInt64(_ c: Int32) -> Int64? { isNull(c) ? nil : int64(c) }
+    func double(_ c: Int32) -> Double { sqlite3_column_double(stmt, c) }
     func string(_ c: Int32) -> String? {
         guard let p = sqlite3_column_text(stmt, c) else { return nil }
         return String(cString: p)

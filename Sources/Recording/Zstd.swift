@@ -42,9 +42,28 @@ final class ZstdDecompressor {
 
     /// Decompresses a frame whose content size must be exactly `expectedSize` (the chunk's
     /// `raw_size`); anything else means the blob or its row is damaged.
+    ///
+    /// Nothing is allocated for a size the bytes cannot back: `expectedSize` must be within
+    /// `RecordingFormat.maxChunkRawSize`, and equal to the frame's recorded content size (RFC
+    /// 8878 §3.1.1.1.2, always written by trackbag; a frame without one is refused).
+    /// `destination` grows only after both hold.
     func decompress(_ source: UnsafeRawBufferPointer, expectedSize: Int, into destination: inout [UInt8]) throws {
-        guard expectedSize >= 0, expectedSize <= 1 << 31 else {
-            throw RecordingError(.corrupt, "raw_size \(expectedSize) is out of range")
+        guard expectedSize >= 0, Int64(expectedSize) <= RecordingFormat.maxChunkRawSize else {
+            throw RecordingError(.corrupt, "raw_size \(expectedSize) is outside 0…\(RecordingFormat.maxChunkRawSize), the format's chunk size limit")
+        }
+        // Every zstd block has a 3-byte header and at least one byte, and yields at most
+        // 128 KiB (RFC 8878 §3.1.1.2): a raw_size beyond that is a lie, whatever the header says.
+        let canExpandTo = (source.count / 4 + 1) * (128 << 10)
+        guard expectedSize <= canExpandTo else {
+            throw RecordingError(.corrupt, "raw_size \(expectedSize) is more than \(source.count) zstd bytes can expand to (at most \(canExpandTo))")
+        }
+        let declared = ZSTD_getFrameContentSize(source.baseAddress, source.count)
+        if declared == ZSTD_CONTENTSIZE_ERROR {
+            throw RecordingError(.corrupt, "zstd: the blob does not start with a zstd frame header")
+        } else if declared == ZSTD_CONTENTSIZE_UNKNOWN {
+            throw RecordingError(.corrupt, "zstd frame header records no content size (trackbag always writes one)")
+        } else if declared != UInt64(expectedSize) {
+            throw RecordingError(.corrupt, "zstd frame header says \(declared) bytes, raw_size says \(expectedSize)")
         }
         if destination.count != expectedSize {
             if destination.capacity >= expectedSize {
@@ -54,7 +73,7 @@ final class ZstdDecompressor {
                 destination = [UInt8](repeating: 0, count: expectedSize)
             }
         }
-        // +1 spare byte so a blob that inflates beyond raw_size is detected, not silently cut.
+        largestOutput = max(largestOutput, expectedSize)
         let n: Int = destination.withUnsafeMutableBytes { dst in
             ZSTD_decompressDCtx(context, dst.baseAddress, dst.count, source.baseAddress, source.count)
         }
@@ -65,4 +84,7 @@ final class ZstdDecompressor {
             throw RecordingError(.corrupt, "decompressed to \(n) bytes, raw_size says \(expectedSize)")
         }
     }
+
+    /// The largest output buffer this decompressor has sized (tests check the memory bound).
+    private(set) var largestOutput = 0
 }

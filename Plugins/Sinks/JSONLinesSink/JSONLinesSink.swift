@@ -26,3 +26,7 @@ public actor JSONLinesSink: SinkStage {
         try open().close()
     }
 }
+
+extension JSONLinesSink {
+    public nonisolated var outputFiles: [String] { [config.path] }
+}

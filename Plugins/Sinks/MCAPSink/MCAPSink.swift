@@ -173,3 +173,7 @@ public actor MCAPSink: SinkStage {
         return entries[e].timestampChannel
     }
 }
+
+extension MCAPSink {
+    public nonisolated var outputFiles: [String] { [config.path] }
+}

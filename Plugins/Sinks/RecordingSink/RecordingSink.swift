@@ -174,3 +174,10 @@ public actor RecordingSink: SinkStage {
         return path
     }
 }
+
+extension RecordingSink {
+    /// The first file's path, its template filled as it would be now.
+    public nonisolated var outputFiles: [String] {
+        [Self.resolve(config.path, room: config.room, part: config.split == nil ? nil : 1, unixSeconds: Int64(time(nil)))]
+    }
+}

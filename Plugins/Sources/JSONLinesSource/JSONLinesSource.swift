@@ -38,3 +38,7 @@ public struct JSONLinesSource: SourceStage {
         }
     }
 }
+
+extension JSONLinesSource {
+    public nonisolated var inputFiles: [String] { [config.path] }
+}

@@ -152,3 +152,7 @@ public struct MCAPSource: SourceStage {
                                   schema: schema))
     }
 }
+
+extension MCAPSource {
+    public nonisolated var inputFiles: [String] { [config.path] }
+}

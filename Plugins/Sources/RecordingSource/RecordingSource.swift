@@ -58,8 +58,13 @@ public struct RecordingSource: SourceStage {
             if !events.isEmpty { try await output.emit(Batch(events: events)) }
             return
         }
-        let startNs = range.lowerBound &+ (config.start?.nanoseconds ?? 0)
-        let endNs = config.end.map { range.lowerBound &+ $0.nanoseconds } ?? range.upperBound
+        // Offsets from a file's first time saturate rather than wrap past Int64.
+        func offset(_ ns: Int64) -> Int64 {
+            let (r, o) = range.lowerBound.addingReportingOverflow(ns)
+            return o ? (ns > 0 ? .max : .min) : r
+        }
+        let startNs = offset(config.start?.nanoseconds ?? 0)
+        let endNs = config.end.map { offset($0.nanoseconds) } ?? range.upperBound
         let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
         var infos: [Int: TrackInfo] = [:]
         for t in reader.tracks { infos[t.id] = t.info }
@@ -93,6 +98,8 @@ public struct RecordingSource: SourceStage {
 
     /// The state of one run: sequence numbers and the event position.
     struct Run {
+        /// Payload bytes after which a fast-pace batch is emitted even if not full of frames.
+        static let maximumBatchBytes = 8 << 20
         let config: Config
         let infos: [Int: TrackInfo]
         let events: [SessionEvent]
@@ -122,11 +129,16 @@ public struct RecordingSource: SourceStage {
             emittedThisPass = 0
             var frames: [Frame] = []
             frames.reserveCapacity(config.batchFrames)
+            var bytes = 0
             while try cursor.advance() {
-                frames.append(frame(cursor))
-                if frames.count == config.batchFrames {
+                let f = frame(cursor)
+                bytes += f.payload.count
+                frames.append(f)
+                // Frames of a file may be megabytes each: a batch is cut by bytes too.
+                if frames.count == config.batchFrames || bytes >= Self.maximumBatchBytes {
                     let batch = Batch(frames: frames, events: events(upTo: frames[frames.count - 1].receiveTimeNs))
                     frames.removeAll(keepingCapacity: true)
+                    bytes = 0
                     try await output.emit(batch)
                 }
             }
@@ -154,11 +166,13 @@ public struct RecordingSource: SourceStage {
             while let first = pending {
                 try await waitPausable(until: first.receiveTimeNs, &clock)
                 var frames = [first]
+                var bytes = first.payload.count
                 pending = try cursor.advance() ? frame(cursor) : nil
                 // Frames already due go out with this one (wait records their lateness, no sleep).
-                while let next = pending, frames.count < config.batchFrames,
+                while let next = pending, frames.count < config.batchFrames, bytes < Self.maximumBatchBytes,
                       clock.deadline(for: next.receiveTimeNs) <= ReplayClock.now() {
                     clock.wait(until: next.receiveTimeNs)
+                    bytes += next.payload.count
                     frames.append(next)
                     pending = try cursor.advance() ? frame(cursor) : nil
                 }
@@ -168,4 +182,8 @@ public struct RecordingSource: SourceStage {
             if !rest.isEmpty { try await output.emit(Batch(events: rest)) }
         }
     }
+}
+
+extension RecordingSource {
+    public nonisolated var inputFiles: [String] { [config.path] }
 }

@@ -175,9 +175,25 @@ struct FilterParser {
     var position = 0
     var depth = 0
     static let maximumDepth = 64
+    /// Height of the tree built so far by the last parse function that returned: evaluation
+    /// (and freeing) recurse over it, so it is bounded, chains of `&&` included.
+    var lastHeight = 0
+    static let maximumHeight = 256
+    /// Most tokens a condition may have: a bound on the work per frame.
+    static let maximumTokens = 10_000
+
+    /// Most bytes a condition may have, checked before it is even lexed.
+    static let maximumBytes = 100_000
 
     static func parse(_ text: String) throws -> FilterExpression {
-        var parser = FilterParser(tokens: try FilterLexer.tokens(text))
+        guard text.utf8.count <= maximumBytes else {
+            throw FilterSyntaxError(message: "the condition is longer than \(maximumBytes) bytes (\(text.utf8.count))", column: 1)
+        }
+        let tokens = try FilterLexer.tokens(text)
+        guard tokens.count <= maximumTokens + 1 else {
+            throw FilterSyntaxError(message: "the condition has more than \(maximumTokens) tokens", column: tokens[maximumTokens].column)
+        }
+        var parser = FilterParser(tokens: tokens)
         if case .end = parser.peek.kind {
             throw FilterSyntaxError(message: "the condition is empty", column: 1)
         }
@@ -212,6 +228,15 @@ struct FilterParser {
         return false
     }
 
+    /// Records the height of a node over children of height `children`; throws past the limit
+    /// at the current token.
+    mutating func node(over children: Int, column: Int) throws {
+        lastHeight = children + 1
+        guard lastHeight <= Self.maximumHeight else {
+            throw FilterSyntaxError(message: "the condition is more than \(Self.maximumHeight) operations deep", column: column)
+        }
+    }
+
     mutating func enter() throws {
         depth += 1
         guard depth <= Self.maximumDepth else {
@@ -221,27 +246,37 @@ struct FilterParser {
 
     mutating func parseOr() throws -> FilterExpression {
         var left = try parseAnd()
+        var height = lastHeight
         while isSymbol("||") {
-            _ = advance()
+            let column = advance().column
             left = .or(left, try parseAnd())
+            try node(over: max(height, lastHeight), column: column)
+            height = lastHeight
         }
+        lastHeight = height
         return left
     }
 
     mutating func parseAnd() throws -> FilterExpression {
         var left = try parseCompare()
+        var height = lastHeight
         while isSymbol("&&") {
-            _ = advance()
+            let column = advance().column
             left = .and(left, try parseCompare())
+            try node(over: max(height, lastHeight), column: column)
+            height = lastHeight
         }
+        lastHeight = height
         return left
     }
 
     mutating func parseCompare() throws -> FilterExpression {
         let left = try parseSum()
+        let leftHeight = lastHeight
         if case .symbol(let s) = peek.kind, let op = FilterExpression.ComparisonOperator(rawValue: s) {
-            _ = advance()
+            let column = advance().column
             let right = try parseSum()
+            try node(over: max(leftHeight, lastHeight), column: column)
             if case .symbol(let next) = peek.kind, FilterExpression.ComparisonOperator(rawValue: next) != nil {
                 throw FilterSyntaxError(message: "comparisons do not chain; use '&&'", column: peek.column)
             }
@@ -253,6 +288,7 @@ struct FilterParser {
             guard case .string(let pattern) = advance().kind else {
                 throw FilterSyntaxError(message: "'matches' needs a quoted glob pattern", column: patternToken.column)
             }
+            try node(over: leftHeight, column: patternToken.column)
             return .matches(left, Glob(pattern))
         }
         return left
@@ -260,20 +296,28 @@ struct FilterParser {
 
     mutating func parseSum() throws -> FilterExpression {
         var left = try parseProduct()
+        var height = lastHeight
         while case .symbol(let s) = peek.kind, s == "+" || s == "-" {
-            _ = advance()
+            let column = advance().column
             left = .arithmetic(s == "+" ? .add : .subtract, left, try parseProduct())
+            try node(over: max(height, lastHeight), column: column)
+            height = lastHeight
         }
+        lastHeight = height
         return left
     }
 
     mutating func parseProduct() throws -> FilterExpression {
         var left = try parseUnary()
+        var height = lastHeight
         while case .symbol(let s) = peek.kind, let op = FilterExpression.ArithmeticOperator(rawValue: s),
               op == .multiply || op == .divide || op == .remainder {
-            _ = advance()
+            let column = advance().column
             left = .arithmetic(op, left, try parseUnary())
+            try node(over: max(height, lastHeight), column: column)
+            height = lastHeight
         }
+        lastHeight = height
         return left
     }
 
@@ -281,18 +325,24 @@ struct FilterParser {
         try enter()
         defer { depth -= 1 }
         if isSymbol("!") {
-            _ = advance()
-            return .not(try parseUnary())
+            let column = advance().column
+            let inner = try parseUnary()
+            try node(over: lastHeight, column: column)
+            return .not(inner)
         }
         if isSymbol("-") {
-            _ = advance()
-            return .negate(try parseUnary())
+            let column = advance().column
+            let inner = try parseUnary()
+            try node(over: lastHeight, column: column)
+            return .negate(inner)
         }
         return try parsePrimary()
     }
 
     mutating func parsePrimary() throws -> FilterExpression {
         let token = advance()
+        // A leaf; a parenthesised expression sets its own height below.
+        lastHeight = 1
         switch token.kind {
         case .int(let v): return .literal(.int(v))
         case .uint(let v): return .literal(.uint(v))

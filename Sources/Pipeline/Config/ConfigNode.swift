@@ -89,12 +89,36 @@ extension ConfigNode {
         guard let root else {
             throw PipelineError(message: "the config is empty", file: file, line: 1, column: 1)
         }
-        return try ConfigNode(root, file: file, depth: 0)
+        return try ConfigNode(root, file: file, depth: 0, budget: NodeBudget(limit: maximumNodes(forTextOf: text.utf8.count)))
     }
 
-    init(_ node: Node, file: String?, depth: Int) throws {
+    /// Most nodes a config may expand to: `minimumNodeLimit`, or one per byte of a larger text.
+    /// A document without aliases has fewer nodes than bytes, so only alias expansion
+    /// ("billion laughs": an anchor referenced many times, nested) reaches the limit.
+    static let minimumNodeLimit = 100_000
+    static func maximumNodes(forTextOf bytes: Int) -> Int { max(minimumNodeLimit, bytes) }
+
+    /// Nodes still allowed while converting one document.
+    final class NodeBudget {
+        let limit: Int
+        var remaining: Int
+        init(limit: Int) {
+            self.limit = limit
+            remaining = limit
+        }
+    }
+
+    init(_ node: Node, file: String?, depth: Int, budget: NodeBudget) throws {
         let position = node.mark.map { ConfigPosition(line: $0.line, column: $0.column) }
             ?? ConfigPosition(line: 0, column: 0)
+        budget.remaining -= 1
+        guard budget.remaining >= 0 else {
+            // The position is where the expansion went over: inside an anchored node that an
+            // alias repeats.
+            throw PipelineError(message: "the config expands to more than \(budget.limit) nodes "
+                                + "(YAML aliases repeating anchors, \"billion laughs\"?); refusing to expand it",
+                                file: file, line: position.line, column: position.column)
+        }
         // A config is a few levels deep; a huge nesting is a hostile file, not a config.
         guard depth < 64 else {
             throw PipelineError(message: "config nested too deeply", file: file,
@@ -135,11 +159,11 @@ extension ConfigNode {
                                         line: keyPosition.line, column: keyPosition.column)
                 }
                 members.append((keyScalar.string, keyPosition,
-                                try ConfigNode(valueNode, file: file, depth: depth + 1)))
+                                try ConfigNode(valueNode, file: file, depth: depth + 1, budget: budget)))
             }
             self.init(.mapping(members), at: position)
         case .sequence(let sequence):
-            self.init(.sequence(try sequence.map { try ConfigNode($0, file: file, depth: depth + 1) }), at: position)
+            self.init(.sequence(try sequence.map { try ConfigNode($0, file: file, depth: depth + 1, budget: budget) }), at: position)
         case .alias:
             // Yams resolves aliases while composing; one left over means an anchor we cannot follow.
             throw PipelineError(message: "YAML aliases are not supported in pipeline configs", file: file,

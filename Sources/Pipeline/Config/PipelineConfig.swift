@@ -209,6 +209,13 @@ public struct PipelineConfig: Sendable {
             GraphCheck.Stage(name: $0.name, kind: $0.kind, inputs: $0.inputs.map { ($0.name, $0.position) }, position: $0.position)
         })
         errors.append(contentsOf: check.problems(file: file))
+        let positions = Dictionary(stages.map { ($0.name, $0.position) }, uniquingKeysWith: { a, _ in a })
+        errors.append(contentsOf: graph.fileProblems().map { problem in
+            var placed = problem
+            placed.line = problem.stage.flatMap { positions[$0]?.line }
+            placed.column = problem.stage.flatMap { positions[$0]?.column }
+            return placed
+        })
         guard errors.isEmpty else {
             let sorted = errors.enumerated().sorted { a, b in
                 let x = (a.element.line ?? Int.max, a.element.column ?? 0, a.offset)

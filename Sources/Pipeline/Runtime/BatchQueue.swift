@@ -1,7 +1,9 @@
 import Synchronization
 
 /// The bounded queue in front of one transform or sink: many producers (its inputs), one
-/// consumer (the stage's task). Capacity is in frames (see `EdgeBuffer`).
+/// consumer (the stage's task). Capacity is in frames (see `EdgeBuffer`) and in payload bytes
+/// (`capacityBytes`): 4096 frames of a few hundred bytes are the common case, 4096 frames of a
+/// megabyte (a file can hold them) would be gigabytes.
 ///
 /// Why a mutex and continuations rather than an actor or an AsyncStream: a hop is paid per
 /// batch, and the producer must learn synchronously whether a drop policy discarded its batch
@@ -9,8 +11,11 @@ import Synchronization
 final class BatchQueue: Sendable {
     struct State {
         var batches: [Batch] = []
+        /// Payload bytes of `batches[i]`.
+        var sizes: [Int] = []
         var head = 0
         var queuedFrames = 0
+        var queuedBytes = 0
         var openProducers: Int
         /// The consumer failed or the pipeline is being torn down: accept and discard everything.
         var abandoned = false
@@ -25,12 +30,15 @@ final class BatchQueue: Sendable {
             guard head < batches.count else { return nil }
             let batch = batches[head]
             batches[head] = Batch()
+            queuedBytes -= sizes[head]
             head += 1
             if head == batches.count {
                 batches.removeAll(keepingCapacity: true)
+                sizes.removeAll(keepingCapacity: true)
                 head = 0
             } else if head > 64 && head * 2 > batches.count {
                 batches.removeFirst(head)
+                sizes.removeFirst(head)
                 head = 0
             }
             queuedFrames -= batch.frames.count
@@ -39,11 +47,15 @@ final class BatchQueue: Sendable {
     }
 
     let capacity: Int
+    /// Payload bytes queued before the queue counts as full (one batch always fits).
+    let capacityBytes: Int
+    static let defaultCapacityBytes = 64 << 20
     let policy: OverflowPolicy
     private let state: Mutex<State>
 
-    init(capacity: Int, policy: OverflowPolicy, producers: Int) {
+    init(capacity: Int, policy: OverflowPolicy, producers: Int, capacityBytes: Int = BatchQueue.defaultCapacityBytes) {
         self.capacity = max(1, capacity)
+        self.capacityBytes = max(1, capacityBytes)
         self.policy = policy
         state = Mutex(State(openProducers: producers))
     }
@@ -53,6 +65,8 @@ final class BatchQueue: Sendable {
     /// Offers a batch. Under `block` this waits while the queue is full and throws
     /// `CancellationError` if the producer's task is cancelled while waiting.
     func push(_ batch: Batch) async throws {
+        var bytes = 0
+        for frame in batch.frames { bytes &+= frame.payload.count }
         while true {
             enum Outcome { case done, wait }
             var wake: CheckedContinuation<Batch?, Never>?
@@ -69,7 +83,7 @@ final class BatchQueue: Sendable {
                     handed = batch
                     return .done
                 }
-                let full = !s.isEmpty && s.queuedFrames >= capacity
+                let full = !s.isEmpty && (s.queuedFrames >= capacity || s.queuedBytes >= capacityBytes)
                 switch policy {
                 case .block:
                     if full { return .wait }
@@ -80,13 +94,15 @@ final class BatchQueue: Sendable {
                     }
                 case .dropOldest:
                     // Make room by discarding whole batches from the front, oldest first.
-                    while !s.isEmpty && s.queuedFrames + batch.frames.count > capacity,
+                    while !s.isEmpty && (s.queuedFrames + batch.frames.count > capacity || s.queuedBytes + bytes > capacityBytes),
                           let old = s.popFirst() {
                         s.droppedFrames += UInt64(old.frames.count)
                     }
                 }
                 s.batches.append(batch)
+                s.sizes.append(bytes)
                 s.queuedFrames += batch.frames.count
+                s.queuedBytes += bytes
                 return .done
             }
             if let wake { wake.resume(returning: handed) }
@@ -105,7 +121,8 @@ final class BatchQueue: Sendable {
                 let resumeNow: Bool = state.withLock { s in
                     // Re-check under the lock: room may have appeared, or we were cancelled, since
                     // the caller decided to wait.
-                    if Task.isCancelled || s.abandoned || s.isEmpty || s.queuedFrames < capacity { return true }
+                    if Task.isCancelled || s.abandoned || s.isEmpty
+                        || (s.queuedFrames < capacity && s.queuedBytes < capacityBytes) { return true }
                     s.blockedProducers.append((id, continuation))
                     return false
                 }

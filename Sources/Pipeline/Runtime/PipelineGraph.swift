@@ -1,3 +1,4 @@
+import TrackModel
 /// A pipeline ready to run: named, built stages and who feeds whom. Made either by
 /// `PipelineConfig.compile` from a config file or in code (`trackbag export` is
 /// `recording` source → `jsonl` sink built this way):
@@ -58,7 +59,27 @@ public struct PipelineGraph: Sendable {
     public func problems() -> [PipelineError] {
         GraphCheck(stages: nodes.map {
             GraphCheck.Stage(name: $0.name, kind: $0.kind, inputs: $0.inputs.map { ($0, nil) }, position: nil)
-        }).problems(file: nil)
+        }).problems(file: nil) + fileProblems()
+    }
+
+    /// A sink whose output is a file some source reads (by name, link or sidecar) would destroy
+    /// its own input: refused before anything opens a file.
+    public func fileProblems() -> [PipelineError] {
+        var inputs: [String] = []
+        for node in nodes { if case let .source(s) = node.stage { inputs += s.inputFiles } }
+        guard !inputs.isEmpty else { return [] }
+        var errors: [PipelineError] = []
+        for node in nodes {
+            guard case let .sink(s) = node.stage else { continue }
+            for output in s.outputFiles {
+                do {
+                    try OutputPath.refuseInput(output: output, inputs: inputs)
+                } catch {
+                    errors.append(PipelineError(message: error.message, file: output, stage: node.name))
+                }
+            }
+        }
+        return errors
     }
 
     /// The effective overflow policy of the queue in front of `node`: its own, or drop-oldest

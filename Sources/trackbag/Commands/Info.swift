@@ -63,6 +63,7 @@ struct Info: AsyncParsableCommand {
         }
         out.append("")
         out.append("events     " + (s.eventCounts.isEmpty ? "none" : s.eventCounts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        for problem in s.problems { out.append("problem    \(problem)") }
         return out.joined(separator: "\n")
     }
 
@@ -131,6 +132,8 @@ struct InfoJSON: Encodable {
     var tracks: [Track]
     var schemas: [Schema]
     var events: [String: Int64]
+    /// Totals the rows make impossible (saturated above); empty for a sound file.
+    var problems: [String]
 
     init(_ s: RecordingSummary, schemas: [SchemaInfo]) {
         path = s.path
@@ -155,5 +158,6 @@ struct InfoJSON: Encodable {
         }
         self.schemas = Set(schemas).sorted { $0.name < $1.name }.map { Schema(name: $0.name, encoding: $0.encoding, bytes: $0.data.count) }
         events = s.eventCounts
+        problems = s.problems
     }
 }
