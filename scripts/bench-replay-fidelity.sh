@@ -18,3 +18,6 @@ fi
 # Generation, the pacing baseline (2 × S), the replay (S) and the joins: bounded by 4 × S + 5 min.
 timeout $((4 * ${SECONDS_TO_REPLAY%.*} + 300)) "$ROOT/scripts/netns-run" "$ROOT/.venv-peers/bin/python" \
   "$ROOT/scripts/bench/replay_fidelity.py" "$TRACKBAG" --seconds "$SECONDS_TO_REPLAY"
+# The same with a 10 Hz × 40 KB camera track beside it: whether large frames hold up small ones.
+timeout $((4 * ${SECONDS_TO_REPLAY%.*} + 300)) "$ROOT/scripts/netns-run" "$ROOT/.venv-peers/bin/python" \
+  "$ROOT/scripts/bench/replay_fidelity.py" "$TRACKBAG" --seconds "$SECONDS_TO_REPLAY" --camera

@@ -3,7 +3,11 @@ timing reaches the room. Figures are printed, never asserted. Run INSIDE scripts
 (LiveKit's SDK ignores loopback, so the server listens on the namespace's veth address), by the
 pinned venv's python; `scripts/bench-replay-fidelity.sh` does both.
 
-usage: replay_fidelity.py TRACKBAG [--seconds S] [--json]
+usage: replay_fidelity.py TRACKBAG [--seconds S] [--camera] [--json]
+
+With --camera the recording also holds `robot/camera`, 10 Hz × 40,000 B (a robot's real mix:
+each frame is 3 data-track packets), and both viewers subscribe to it too; the figures stay
+`imu`'s, so they show whether a large frame holds up the small ones queued behind it.
 
 One run, side by side:
 1. A recording is generated: one track `robot/imu`, 1 kHz for S seconds (default 60), 64-byte
@@ -53,6 +57,7 @@ RATE_HZ = 1000
 PAYLOAD_BYTES = 64
 PERIOD_NS = 1_000_000_000 // RATE_HZ
 IDENTITY, TRACK, ROOM = "robot", "imu", "fidelity"
+CAMERA_TRACK, CAMERA_HZ, CAMERA_BYTES = "camera", 10, 40_000
 # The targets this benchmark is judged by.
 SENDER_P99_TARGET_MS = 0.5
 DRIFT_TARGET_MS = 1.0
@@ -114,17 +119,23 @@ async def end_async_process(proc, sig=signal.SIGTERM, timeout=10.0):
     return proc.returncode
 
 
-def make_recording(trackbag, workdir, seconds):
+def make_recording(trackbag, workdir, seconds, camera=False):
     """JSON lines in the export format (README.md), then `trackbag import`."""
     frames = int(RATE_HZ * seconds)
     jsonl = os.path.join(workdir, "imu.jsonl")
     # Receive times start at a whole second of today's Unix time; exactly 1 ms apart.
     base_ns = (time.time_ns() // 1_000_000_000) * 1_000_000_000
+    camera_period = RATE_HZ // CAMERA_HZ
+    camera_payload = base64.b64encode(bytes(i & 0xFF for i in range(CAMERA_BYTES))).decode()
     with open(jsonl, "w") as f:
         for i in range(frames):
             f.write(json.dumps({"identity": IDENTITY, "track": TRACK, "time_ns": base_ns + i * PERIOD_NS,
                                 "user_timestamp": i * (PERIOD_NS // 1000),
                                 "payload_b64": base64.b64encode(payload(i)).decode()}) + "\n")
+            if camera and i % camera_period == camera_period // 2:
+                f.write(json.dumps({"identity": IDENTITY, "track": CAMERA_TRACK, "time_ns": base_ns + i * PERIOD_NS + 1,
+                                    "user_timestamp": i * (PERIOD_NS // 1000) + 1,
+                                    "payload_b64": camera_payload}) + "\n")
     tbag = os.path.join(workdir, "imu.tbag")
     done = subprocess.run([trackbag, "import", jsonl, "--out", tbag], capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
@@ -165,19 +176,23 @@ def start_server(trackbag, workdir, addr):
     raise RuntimeError("trackbag serve did not report its URL")
 
 
-async def replay(trackbag, workdir, url, tbag, frames, seconds):
+async def replay(trackbag, workdir, url, tbag, frames, seconds, camera=False):
     """Both viewers in the room, then `trackbag play`; returns what each viewer saw."""
     sdk_frames = []  # (user_timestamp, payload, monotonic ns at arrival)
+    camera_frames = []  # arrival ns, for the count only
     readers = []
     viewer = rtc.Room()
 
     def on_published(track):
-        if track.publisher_identity != IDENTITY or track.info.name != TRACK:
+        if track.publisher_identity != IDENTITY or track.info.name not in (TRACK, CAMERA_TRACK):
             return
 
         async def read():
             async for frame in track.subscribe(buffer_size=8192):
-                sdk_frames.append((frame.user_timestamp, bytes(frame.payload), time.monotonic_ns()))
+                if track.info.name == TRACK:
+                    sdk_frames.append((frame.user_timestamp, bytes(frame.payload), time.monotonic_ns()))
+                else:
+                    camera_frames.append(time.monotonic_ns())
         readers.append(asyncio.ensure_future(read()))
 
     viewer.on("data_track_published", on_published)
@@ -196,6 +211,10 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
     try:
         swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": IDENTITY, "track": TRACK, "buffer": 8192,
                                        "timeout": int(STEP_S * 2), "timing_only": True}) + "\n").encode())
+        if camera:
+            swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": IDENTITY, "track": CAMERA_TRACK,
+                                           "buffer": 8192, "timeout": int(STEP_S * 2), "timing_only": True})
+                               + "\n").encode())
         await swift.stdin.drain()
         with open(play_out_path, "w") as out, open(play_err_path, "w") as err:
             player = await asyncio.create_subprocess_exec(
@@ -242,8 +261,10 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
                 continue
             m = json.loads(line)
             if m.get("event") == "timing":
-                swift_frames.append((m["user_timestamp"], m["size"], m["recv_ns"]))
-            elif m.get("reply") == "subscribe":
+                # The imu subscription is the first one; camera frames are counted, not timed.
+                if subscribe_reply is None or m.get("sub") == subscribe_reply.get("sub"):
+                    swift_frames.append((m["user_timestamp"], m["size"], m["recv_ns"]))
+            elif m.get("reply") == "subscribe" and subscribe_reply is None:
                 subscribe_reply = m
             elif m.get("reply") == "stats":
                 swift_stats = {k: m.get(k) for k in ("frames_received", "buffer_drops", "depacketizer_drops")}
@@ -255,7 +276,8 @@ async def replay(trackbag, workdir, url, tbag, frames, seconds):
         return t is not None and 0 <= t < 1 << 60 and p == payload(t // 1000)
     return {"sdk": [(t, len(p), a, intact(t, p)) for t, p, a in sdk_frames],
             "swift": [(t, n, a, None) for t, n, a in swift_frames],
-            "swift_subscribe": subscribe_reply, "swift_stats": swift_stats, "play_status": play_status, "play_out": play_out, "play_err": play_err}
+            "swift_subscribe": subscribe_reply, "swift_stats": swift_stats, "play_status": play_status, "play_out": play_out, "play_err": play_err,
+            "sdk_camera_frames": len(camera_frames)}
 
 
 def server_sessions(workdir):
@@ -317,6 +339,9 @@ def print_report(r):
     build = r["build"]
     print(f"== replay fidelity: {IDENTITY}/{TRACK}, {RATE_HZ} Hz × {PAYLOAD_BYTES} B for {r['seconds']:g} s "
           f"({r['frames']} frames); trackbag {build} build ({r['trackbag']})")
+    if r.get("camera"):
+        print(f"   beside {IDENTITY}/{CAMERA_TRACK}, {CAMERA_HZ} Hz × {CAMERA_BYTES} B, subscribed by both viewers "
+              f"(SDK viewer got {r['sdk_camera_frames']} camera frames); figures below are {TRACK}'s")
     print("sender lateness (actual send − deadline, ms)   p50      p99      max   end drift   target")
     rows = [("trackbag play (republish → serve)", r["play"]),
             ("baseline: bench pacing, bare ReplayClock", r["pacing"].get("bare_loop")),
@@ -367,6 +392,7 @@ async def main():
     trackbag = os.path.abspath(args[0])
     seconds = float(args[args.index("--seconds") + 1]) if "--seconds" in args else 60.0
     as_json = "--json" in args
+    camera = "--camera" in args
     if not 1 <= seconds <= 3600:
         sys.exit("--seconds must be 1…3600")
     addr = os.environ.get("TB_ADDR_A")
@@ -377,13 +403,13 @@ async def main():
     workdir = tempfile.mkdtemp(prefix="trackbag-replay-fidelity-")
     server = None
     try:
-        tbag, frames = make_recording(trackbag, workdir, seconds)
+        tbag, frames = make_recording(trackbag, workdir, seconds, camera)
         recorded_ns = [i * PERIOD_NS for i in range(frames)]
         pacing = pacing_baseline(trackbag, workdir, seconds)
         if pacing.pop("debug_build_note"):
             build = "debug"
         server, url = start_server(trackbag, workdir, addr)
-        seen = await replay(trackbag, workdir, url, tbag, frames, seconds)
+        seen = await replay(trackbag, workdir, url, tbag, frames, seconds, camera)
     finally:
         server_status = end_process(server) if server is not None else None
         sessions = server_sessions(workdir)
@@ -391,7 +417,8 @@ async def main():
 
     play = next((parse_paced(l) for l in seen["play_out"] if l.startswith("timing:")), None)
     summary = next((l for l in seen["play_out"] if l.startswith("frames sent")), None)
-    result = {"trackbag": trackbag, "build": build, "seconds": seconds, "frames": frames,
+    result = {"trackbag": trackbag, "build": build, "seconds": seconds, "frames": frames, "camera": camera,
+              "sdk_camera_frames": seen["sdk_camera_frames"],
               "play_exit": seen["play_status"], "server_exit": server_status, "play": play, "play_summary": summary,
               "play_stderr": seen["play_err"][-10:], "pacing": pacing,
               "swift_subscribe": seen["swift_subscribe"], "swift_stats": seen["swift_stats"],
