@@ -23,6 +23,9 @@ public struct RecordingSummary: Sendable, Hashable, Encodable {
         public var droppedFrames: Int64
         /// `gap` events recorded for the track.
         public var gapEvents: Int64
+        /// Frames of which nothing arrived, by the publisher's frame numbers (sum of `gap`
+        /// events' counts).
+        public var missingFrames: Int64 = 0
 
         /// In Double: the span of two Int64 times from a file can exceed Int64.
         public var durationSeconds: Double { RecordingSummary.seconds(from: firstNs, to: lastNs) }
@@ -96,6 +99,7 @@ extension RecordingReader {
         }
         var drops: [TrackKey: Int64] = [:]
         var gaps: [TrackKey: Int64] = [:]
+        var missing: [TrackKey: Int64] = [:]
         var counts: [String: Int64] = [:]
         let e = try db.prepare("SELECT kind, identity, track, SUM(COALESCE(count, 1)), COUNT(*) FROM events GROUP BY kind, identity, track")
         while try e.step() {
@@ -104,7 +108,10 @@ extension RecordingReader {
             guard let identity = e.string(1), let track = e.string(2) else { continue }
             let key = TrackKey(identity: identity, name: track)
             if kind == SessionEvent.Kind.drop.rawValue { drops[key] = RecordingSummary.checkedSum([drops[key, default: 0], e.int64(3)]).sum }
-            if kind == SessionEvent.Kind.gap.rawValue { gaps[key] = RecordingSummary.checkedSum([gaps[key, default: 0], e.int64(4)]).sum }
+            if kind == SessionEvent.Kind.gap.rawValue {
+                gaps[key] = RecordingSummary.checkedSum([gaps[key, default: 0], e.int64(4)]).sum
+                missing[key] = RecordingSummary.checkedSum([missing[key, default: 0], e.int64(3)]).sum
+            }
         }
         let rows = tracks.map { t -> RecordingSummary.Track in
             let p = perTrack[t.id] ?? (0, 0, nil, nil, 0, 0)
@@ -114,7 +121,8 @@ extension RecordingReader {
                 schemaName: t.info.schema?.name, schemaEncoding: t.info.schema?.encoding,
                 frameCount: p.frames, chunkCount: p.chunks, firstNs: p.first, lastNs: p.last,
                 rawBytes: p.raw, storedBytes: p.stored,
-                droppedFrames: drops[t.info.key] ?? 0, gapEvents: gaps[t.info.key] ?? 0)
+                droppedFrames: drops[t.info.key] ?? 0, gapEvents: gaps[t.info.key] ?? 0,
+                missingFrames: missing[t.info.key] ?? 0)
         }
         var st = stat()
         let fileBytes = stat(path, &st) == 0 ? Int64(st.st_size) : 0

@@ -15,6 +15,12 @@ public struct DataTrackSubscription: AsyncSequence, Sendable {
     public var droppedFrames: Int { counters.dropped.load(ordering: .relaxed) }
     /// Frames delivered into the buffer.
     public var receivedFrames: Int { counters.received.load(ordering: .relaxed) }
+    /// Frames of this track that arrived incomplete (a packet lost before reassembly), since
+    /// this subscription began.
+    public var incompleteFrames: Int { counters.incomplete.load(ordering: .relaxed) }
+    /// Frames of this track of which nothing arrived: their frame numbers were skipped, so the
+    /// sender, the link or the server lost them (`FrameNumberGaps`).
+    public var missingFrames: Int { counters.missing.load(ordering: .relaxed) }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: AsyncStream<DataTrackFrame>.AsyncIterator
@@ -27,6 +33,8 @@ public struct DataTrackSubscription: AsyncSequence, Sendable {
 final class SubscriptionCounters: Sendable {
     let dropped = Atomic<Int>(0)
     let received = Atomic<Int>(0)
+    let incomplete = Atomic<Int>(0)
+    let missing = Atomic<Int>(0)
 }
 
 /// Every subscription of one remote track: frames fan out to each subscription's own bounded
@@ -80,6 +88,14 @@ struct SubscriptionFanout {
             }
         }
         return dropped
+    }
+
+    /// Counts frames of this track lost before they could be delivered, on every subscription.
+    func countLost(incomplete: Int, missing: Int) {
+        for sink in sinks.values {
+            sink.counters.incomplete.add(incomplete, ordering: .relaxed)
+            sink.counters.missing.add(missing, ordering: .relaxed)
+        }
     }
 
     /// Ends every subscription (track unpublished, room disconnected).

@@ -204,7 +204,10 @@ extension Room {
     }
 
     func applySubscriberHandles(_ snapshot: Livekit_DataTrackSubscriberHandles) {
-        for handle in handleMap.apply(snapshot) { depacketizers[handle] = nil }
+        for handle in handleMap.apply(snapshot) {
+            depacketizers[handle] = nil
+            frameNumberGaps[handle] = nil
+        }
     }
 
     /// Subscriptions whose track did not come back within its grace end now.
@@ -333,8 +336,18 @@ extension Room {
         }
         depacketizers[handle] = depacketizer
         statistics.depacketizerDrops += output.drops.count
-        guard let frame = output.frame else { return }
+        // Losses per track, for the subscriptions to report: frames that arrived incomplete,
+        // and frames of which nothing arrived (their numbers skipped).
+        var gaps = frameNumberGaps[handle] ?? FrameNumberGaps()
+        var missing = 0
+        for drop in output.drops { missing += gaps.observe(drop.frameNumber) }
+        if let frame = output.frame { missing += gaps.observe(frame.frameNumber) }
+        frameNumberGaps[handle] = gaps
         let key = RemoteTrackKey(identity: participant.identity, handle: publication.handle)
+        if !output.drops.isEmpty || missing != 0 {
+            subscriptions[key]?.countLost(incomplete: output.drops.count, missing: missing)
+        }
+        guard let frame = output.frame else { return }
         guard let fanout = subscriptions[key] else { return }
         var delivered = DataTrackFrame(payload: frame.payload, userTimestamp: frame.userTimestamp)
         if !publication.encrypted, frame.e2ee == nil, cryptor != nil, options.e2ee?.strict == true {

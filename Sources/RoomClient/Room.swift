@@ -104,6 +104,8 @@ public actor Room {
     var remote: [String: RemoteParticipantState] = [:]
     var handleMap = SubscriberHandleMap()
     var depacketizers: [UInt16: Depacketizer] = [:]
+    /// Per subscriber handle: frame numbers seen, for the frames that never arrived.
+    var frameNumberGaps: [UInt16: FrameNumberGaps] = [:]
     var subscriptions: [RemoteTrackKey: SubscriptionFanout] = [:]
     /// The sid each subscribed key is subscribed under in the current session.
     var subscribedSids: [RemoteTrackKey: String] = [:]

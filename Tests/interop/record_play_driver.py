@@ -137,6 +137,15 @@ async def record_phase(url, out):
     return sent, failures[0], pushed_for, rec_status, rec_out, rec_err
 
 
+def recorded_losses(path):
+    """Per track, what the recording says was lost before it: `trackbag info --json`'s
+    dropped_frames (drop events) and missing_frames (frame numbers skipped, gap events)."""
+    done = subprocess.run([TRACKBAG, "info", path, "--json"], check=True, capture_output=True, text=True, timeout=60)
+    info = json.loads(done.stdout)
+    return {t["name"]: {"dropped": t["dropped_frames"], "missing": t["missing_frames"], "gap_events": t["gap_events"]}
+            for t in info["tracks"]}
+
+
 def export(path):
     jsonl = path + ".jsonl"
     subprocess.run([TRACKBAG, "export", path, "--format", "jsonl", "--out", jsonl], check=True,
@@ -240,6 +249,7 @@ async def main():
     try:
         sent, push_failures, pushed_for, rec_status, rec_out, rec_err = await record_phase(url, path)
         recorded = export(path)
+        file_losses = recorded_losses(path)
         expected = sum(len(v) for v in recorded.values())
         received, swift_received, publishers, play_status, play_out, play_err = await play_phase(url, path, expected)
     finally:
@@ -307,6 +317,7 @@ async def main():
             "replayed_equals_recorded": got_pairs == rec_pairs,
             "replayed_in_order_subset": in_order, "replay_missing": len(rec) - len(got),
             "identities": sorted(set(i for _, _, _, i in rec)),
+            "file_losses": file_losses.get(name),
             "recorded_span_s": (rec[-1][2] - rec[0][2]) / 1e9 if len(rec) > 1 else 0,
             "replayed_span_s": (got[-1][2] - got[0][2]) / 1e9 if len(got) > 1 else 0,
             "gap_error_ms_p50": percentile(errors, 50), "gap_error_ms_p99": percentile(errors, 99),

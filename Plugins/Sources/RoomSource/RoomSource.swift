@@ -264,6 +264,8 @@ actor TrackSubscriptions {
         var subscription: DataTrackSubscription?
         var task: Task<Void, Never>?
         var reportedDrops = 0
+        var reportedIncomplete = 0
+        var reportedMissing = 0
     }
 
     /// The current description of a track, shared by its reader task and the actor.
@@ -285,7 +287,6 @@ actor TrackSubscriptions {
     var readers: [TrackKey: Reader] = [:]
     var nextID = 0
     var stopped = false
-    var reportedDepacketizerDrops = 0
     var reportedE2EEDrops = 0
     var reportedOverflow = 0
 
@@ -405,15 +406,38 @@ actor TrackSubscriptions {
         }
     }
 
+    /// A track's losses since the last report, as events on that track: frames our
+    /// subscription buffer dropped (ours), frames that arrived incomplete (a packet lost on the
+    /// way), and frames of which nothing arrived (frame numbers skipped: the sender, the link or
+    /// the server lost them; the server's own counts say whether it was the server).
     private func reportDrops(of key: TrackKey) {
         guard let reader = readers[key], let subscription = reader.subscription else { return }
+        let now = unixNanoseconds()
         let dropped = subscription.droppedFrames
-        let delta = dropped - reader.reportedDrops
-        guard delta > 0 else { return }
-        readers[key]?.reportedDrops = dropped
-        tally.dropped(key, delta)
-        buffer.add(event: SessionEvent(timeNs: unixNanoseconds(), kind: .drop, identity: key.identity, track: key.name,
-                                       count: Int64(delta), detail: "subscription buffer full (buffer_size \(bufferSize))"))
+        if dropped > reader.reportedDrops {
+            let delta = dropped - reader.reportedDrops
+            readers[key]?.reportedDrops = dropped
+            tally.dropped(key, delta)
+            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, identity: key.identity, track: key.name,
+                                           count: Int64(delta), detail: "subscription buffer full (buffer_size \(bufferSize))"))
+        }
+        let incomplete = subscription.incompleteFrames
+        if incomplete > reader.reportedIncomplete {
+            let delta = incomplete - reader.reportedIncomplete
+            readers[key]?.reportedIncomplete = incomplete
+            tally.dropped(key, delta)
+            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, identity: key.identity, track: key.name,
+                                           count: Int64(delta), detail: "incomplete frames (packets lost before reassembly)"))
+        }
+        // Late frames take the count back down; a gap event reports only growth.
+        let missing = subscription.missingFrames
+        if missing > reader.reportedMissing {
+            let delta = missing - reader.reportedMissing
+            readers[key]?.reportedMissing = missing
+            buffer.add(event: SessionEvent(timeNs: now, kind: .gap, identity: key.identity, track: key.name,
+                                           count: Int64(delta),
+                                           detail: "frame numbers skipped: frames that never arrived (lost by the sender, the link or the server)"))
+        }
     }
 
     /// Turns drops counted since the last call into `drop` events.
@@ -421,13 +445,6 @@ actor TrackSubscriptions {
         for key in readers.keys { reportDrops(of: key) }
         let stats = await room.currentStatistics
         let now = unixNanoseconds()
-        let incomplete = stats.depacketizerDrops - reportedDepacketizerDrops
-        if incomplete > 0 {
-            reportedDepacketizerDrops = stats.depacketizerDrops
-            tally.dropped(nil, incomplete)
-            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, count: Int64(incomplete),
-                                           detail: "incomplete frames (packets lost before reassembly)"))
-        }
         let undecrypted = stats.e2eeDrops.total - reportedE2EEDrops
         if undecrypted > 0 {
             reportedE2EEDrops = stats.e2eeDrops.total

@@ -38,14 +38,14 @@ struct Info: AsyncParsableCommand {
         }
         out.append("frames     \(s.frameCount) in \(s.chunkCount) chunks; raw \(bytes(s.rawBytes)), stored \(bytes(s.storedBytes)), compression \(String(format: "%.2f", s.compressionRatio))x")
         out.append("")
-        var rows: [[String]] = [["id", "track", "sid", "handle", "encoding", "encryption", "frames", "duration s", "rate Hz", "raw", "stored", "ratio", "drops", "gaps"]]
+        var rows: [[String]] = [["id", "track", "sid", "handle", "encoding", "encryption", "frames", "duration s", "rate Hz", "raw", "stored", "ratio", "drops", "gaps", "missing"]]
         for t in s.tracks {
             rows.append([
                 String(t.id), "\(t.identity)/\(t.name)", t.sid ?? "-", t.pubHandle.map(String.init) ?? "-",
                 t.frameEncoding ?? "-", t.encryption, String(t.frameCount), String(format: "%.3f", t.durationSeconds),
                 String(format: "%.1f", t.rateHz), bytes(t.rawBytes), bytes(t.storedBytes),
                 t.storedBytes > 0 ? String(format: "%.2fx", Double(t.rawBytes) / Double(t.storedBytes)) : "-",
-                String(t.droppedFrames), String(t.gapEvents),
+                String(t.droppedFrames), String(t.gapEvents), String(t.missingFrames),
             ])
         }
         out.append(contentsOf: table(rows))
@@ -111,6 +111,7 @@ struct InfoJSON: Encodable {
         var compression_ratio: Double?
         var dropped_frames: Int64
         var gap_events: Int64
+        var missing_frames: Int64
     }
     struct Schema: Encodable {
         var name: String
@@ -154,7 +155,7 @@ struct InfoJSON: Encodable {
                   first_ns: t.firstNs, last_ns: t.lastNs, duration_s: t.durationSeconds, rate_hz: t.rateHz,
                   raw_bytes: t.rawBytes, stored_bytes: t.storedBytes,
                   compression_ratio: t.storedBytes > 0 ? Double(t.rawBytes) / Double(t.storedBytes) : nil,
-                  dropped_frames: t.droppedFrames, gap_events: t.gapEvents)
+                  dropped_frames: t.droppedFrames, gap_events: t.gapEvents, missing_frames: t.missingFrames)
         }
         self.schemas = Set(schemas).sorted { $0.name < $1.name }.map { Schema(name: $0.name, encoding: $0.encoding, bytes: $0.data.count) }
         events = s.eventCounts
