@@ -65,9 +65,7 @@ func printError(_ text: String) {
 }
 
 /// Every target, in the order `scripts/fuzz.sh` runs them.
-let fuzzTargets: [FuzzTarget] = [
-    FuzzTarget(name: "smoke", summary: "driver self-check", run: { _ in }),
-]
+let fuzzTargets: [FuzzTarget] = codecsTargets + wireTargets + storageTargets + configTargets
 
 /// libFuzzer's callback; `FuzzMain` has already picked the target.
 @_cdecl("LLVMFuzzerTestOneInput")
