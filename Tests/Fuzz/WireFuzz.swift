@@ -146,7 +146,8 @@ let wireTargets: [FuzzTarget] = [
 ]
 
 let fuzzKeys: E2EEKeyProvider = {
-    guard let keys = try? E2EEKeyProvider(sharedPassphrase: "fuzz") else { finding("cannot derive the fuzz key") }
+    // The key the SDK captures in the seeds were encrypted with (testvectors README).
+    guard let keys = try? E2EEKeyProvider(sharedKey: Array("spike-shared-key".utf8)) else { finding("cannot derive the fuzz key") }
     return keys
 }()
 let fuzzCryptor = FrameCryptor(keys: fuzzKeys)
