@@ -64,6 +64,26 @@ let wireTargets: [FuzzTarget] = [
             association.close()
             return
         }
+        if mode & 0x40 != 0 {
+            // Partial deliveries into the message assembler (RFC 8841 §6 size limit): whatever it
+            // delivers is within the limit and is exactly the pieces since the last record end.
+            var assembler = SCTPMessageAssembler(limit: 64)
+            var since: [UInt8] = []
+            var tooLarge = false
+            for piece in Pieces(bytes, from: 1) {
+                let endOfRecord = piece.first.map { $0 & 1 == 1 } ?? false
+                since += piece
+                tooLarge = tooLarge || since.count > 64
+                let message = assembler.push(piece[...], endOfRecord: endOfRecord)
+                if let message, message.count > 64 || tooLarge || message != since { finding("assembler delivered \(message.count) bytes") }
+                if endOfRecord {
+                    if message == nil && !tooLarge { finding("assembler dropped a message within the limit") }
+                    since = []
+                    tooLarge = false
+                }
+            }
+            return
+        }
         // Raw packets first (framing and checksum checks), then the same with a valid CRC32c so
         // usrsctp parses the chunks; bit 0 of the mode byte starts the association first.
         guard let association = try? SCTPAssociation(mtu: 1200, maxQueuedBytes: 1 << 16) else { return }
