@@ -8,7 +8,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop bench bench-live bench-live-run bench-replay clean
+.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -18,7 +18,19 @@ demo: deps release
 test: deps
 	swift build --build-tests $(SWIFT_BUILD_FLAGS)
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+	$(MAKE) --no-print-directory fuzz-check
 	$(MAKE) --no-print-directory interop
+
+# Fuzzing (docs/FUZZING.md): one libFuzzer binary in .build-fuzz with every parser of untrusted
+# bytes. fuzz-check replays every seed and saved crasher and mutates each target for 5 s
+# (about 3 minutes warm, plus a ~10 minute first build); fuzz runs each target for
+# FUZZ_SECONDS (default 600) and keeps what it learns in .build-fuzz/corpus.
+FUZZ_SECONDS ?= 600
+fuzz-check: debs
+	scripts/fuzz.sh check
+
+fuzz: debs
+	scripts/fuzz.sh long $(FUZZ_SECONDS)
 
 # Interop tests: our binaries judged by the real peers from the pinned venv.
 interop: build
@@ -68,4 +80,4 @@ $(VENV)/.pinned: Makefile
 	echo "$(PEERS)" > $@
 
 clean:
-	rm -rf .build $(VENV)
+	rm -rf .build .build-fuzz $(VENV)

@@ -3,6 +3,11 @@
 // C shims, Codecs → DataTracks, WebRTCData, LiveKitProtocol, TrackModel → Recording, MCAP → Pipeline
 // → Stages → trackbag (docs/ARCHITECTURE.md).
 import PackageDescription
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 let package = Package(
     name: "trackbag",
@@ -113,3 +118,14 @@ let package = Package(
         .testTarget(name: "StagesTests", dependencies: ["TestSupport", "Synthetic", "Stages", "Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "RoomClient"]),
     ]
 )
+
+// The libFuzzer driver (docs/FUZZING.md): declared only when TRACKBAG_FUZZ=1, because it must be
+// built with -sanitize=fuzzer,address into its own build directory (scripts/fuzz.sh does both).
+if let flag = getenv("TRACKBAG_FUZZ"), String(cString: flag) == "1" {
+    package.products.append(.executable(name: "trackbag-fuzz", targets: ["trackbag-fuzz"]))
+    package.targets.append(.target(name: "FuzzDriver", path: "Tests/FuzzDriver"))
+    package.targets.append(.executableTarget(name: "trackbag-fuzz", dependencies: [
+        "FuzzDriver", "Codecs", "TrackModel", "DataTracks", "WebRTCData", "LiveKitProtocol", "Recording", "MCAP", "Pipeline", "Stages",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ], path: "Tests/Fuzz", exclude: ["corpus", "regressions"]))
+}

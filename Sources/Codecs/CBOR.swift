@@ -123,11 +123,15 @@ struct CBORReader {
             if let n = try argument(info, at: start) {
                 let count = try length(n, unit: 2, at: start)
                 members.reserveCapacity(count)
-                for _ in 0..<count { members.append((key(try item()), try item())) }
+                for _ in 0..<count {
+                    let keyStart = index
+                    members.append((try mapKeyText(try item(), format: "CBOR", at: keyStart), try item()))
+                }
             } else {
                 while true {
                     if index < bytes.count && bytes[index] == 0xFF { index += 1; break }
-                    members.append((key(try item()), try item()))
+                    let keyStart = index
+                    members.append((try mapKeyText(try item(), format: "CBOR", at: keyStart), try item()))
                 }
             }
             return .object(members)
@@ -158,11 +162,6 @@ struct CBORReader {
     mutating func enter(_ at: Int) throws {
         depth += 1
         guard depth <= maximumNestingDepth else { throw CodecError("CBOR nested deeper than \(maximumNestingDepth)", at: at) }
-    }
-
-    func key(_ value: Value) -> String {
-        if case .string(let s) = value { return s }
-        return JSONText.text(value)
     }
 
     /// IEEE 754 binary16 to binary32 (RFC 8949 Appendix D).

@@ -69,9 +69,8 @@ struct MessagePackReader {
         var members: [(key: String, value: Value)] = []
         members.reserveCapacity(Int(count))
         for _ in 0..<count {
-            let k = try item()
-            let keyText: String
-            if case .string(let s) = k { keyText = s } else { keyText = JSONText.text(k) }
+            let keyStart = index
+            let keyText = try mapKeyText(try item(), format: "MessagePack", at: keyStart)
             members.append((keyText, try item()))
         }
         return .object(members)

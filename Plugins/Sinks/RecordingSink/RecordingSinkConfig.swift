@@ -107,7 +107,12 @@ public struct ByteCount: Sendable, Hashable, Decodable, CustomStringConvertible 
             throw RecordingError(.invalidArgument, "unknown size unit '\(unit)' in '\(text)' (use B, KB, MB, GB, KiB, MiB, GiB)",
                                  place: "column \(digits.count + 1)")
         }
-        bytes = Int64(value * scale)
+        // Int64(_:) traps beyond Int64.max (an exabyte or so); a typed size never needs that.
+        let total = (value * scale).rounded(.down)
+        guard total.isFinite, total < 9.2e18 else {
+            throw RecordingError(.invalidArgument, "size '\(text)' is too large (at most 8 EiB)", place: "column 1")
+        }
+        bytes = Int64(total)
     }
 
     public init(from decoder: any Decoder) throws {

@@ -472,7 +472,7 @@ final class SCTPAssociation {
 
     /// Notifications are C structs (RFC 6458 §6.1); their fields are read at the offsets the
     /// imported declarations give, after checking the declared length.
-    private func handleNotification(_ bytes: [UInt8]) {
+    func handleNotification(_ bytes: [UInt8]) {
         guard bytes.count >= 8 else { return }
         bytes.withUnsafeBytes { raw in
             let type = raw.loadUnaligned(fromByteOffset: 0, as: UInt16.self)

@@ -1,0 +1,53 @@
+// Targets for the pure codecs every layer uses: JSON, JSON lines, CBOR, MessagePack, base64 and
+// base64url, and globs. Property: no input crashes, and what decodes round-trips.
+import Codecs
+@testable import Stages
+import TrackModel
+
+let codecsTargets: [FuzzTarget] = [
+    FuzzTarget(name: "json", summary: "JSON text → Value → JSON text → same Value") { bytes in
+        guard let value = try? JSONText.parse(bytes) else { return }
+        var out: [UInt8] = []
+        JSONText.write(value, into: &out)
+        guard let again = try? JSONText.parse(out) else { finding("JSON we wrote does not parse: \(String(decoding: out, as: UTF8.self))") }
+        if !sameJSON(again, value) { finding("JSON round trip changed the value") }
+    },
+    FuzzTarget(name: "jsonlines", summary: "JSON lines frame codec (export/import format)") { bytes in
+        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            _ = try? JSONLinesCodec.decode(Array(line))
+        }
+    },
+    FuzzTarget(name: "cbor", summary: "CBOR decoder (RFC 8949)") { bytes in
+        _ = try? CBOR.decode(bytes)
+    },
+    FuzzTarget(name: "msgpack", summary: "MessagePack decoder") { bytes in
+        _ = try? MessagePack.decode(bytes)
+    },
+    FuzzTarget(name: "base64", summary: "base64 and base64url decoders, round trip") { bytes in
+        if let decoded = try? Base64.decode(bytes) {
+            let again = try? Base64.decode(Array(Base64.encode(decoded).utf8))
+            if again != decoded { finding("base64 round trip changed \(decoded.count) bytes") }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if let decoded = Base64.decodeURL(text) {
+            if Base64.decodeURL(Base64.encodeURL(decoded)) != decoded { finding("base64url round trip changed \(decoded.count) bytes") }
+        }
+    },
+    FuzzTarget(name: "glob", summary: "glob and track-glob patterns matched against names") { bytes in
+        // Pattern, a NUL, then the names to match (one per line).
+        let split = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+        let pattern = String(decoding: split[0].prefix(256), as: UTF8.self)
+        let names = split.count > 1 ? split[1].split(separator: 0x0A).prefix(16).map { String(decoding: $0.prefix(256), as: UTF8.self) } : ["robot/pose"]
+        let glob = Glob(pattern)
+        let trackGlob = try? TrackGlob(pattern)
+        for name in names {
+            _ = glob.matches(name)
+            if let trackGlob { _ = trackGlob.matches(identity: name, name: name) }
+        }
+    },
+]
+
+/// Values equal as JSON sees them: NaN is not JSON, integers and doubles may trade places.
+func sameJSON(_ a: Value, _ b: Value) -> Bool {
+    a == b || JSONText.text(a) == JSONText.text(b)
+}
