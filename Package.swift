@@ -78,7 +78,8 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "Stages", dependencies: ["Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol"],
+        .target(name: "Stages", dependencies: ["Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol",
+                                           .product(name: "UnixSignals", package: "swift-service-lifecycle")],
                 path: "Plugins"),
 
         .executableTarget(name: "trackbag", dependencies: [

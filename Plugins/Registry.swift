@@ -16,6 +16,7 @@ public enum BuiltinStages {
         MCAPSink.registration,
         RoomSource.registration,
         RepublishSink.registration,
+        SnapshotSink.registration,
     ]
 
     public static func registration(for type: String, kind: StageKind) -> StageRegistration? {

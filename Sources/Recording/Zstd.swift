@@ -88,3 +88,32 @@ final class ZstdDecompressor {
     /// The largest output buffer this decompressor has sized (tests check the memory bound).
     private(set) var largestOutput = 0
 }
+
+/// zstd as the recording writer uses it, for other in-memory stores of frames (the snapshot
+/// sink's ring): one reused context each way. Confined to one task at a time.
+public final class FrameBlockCompressor: @unchecked Sendable {
+    private let compressor: ZstdCompressor?
+    private let decompressor: ZstdDecompressor
+    private var scratch: [UInt8] = []
+
+    /// `level` 1…22 as the writer's `zstd_level`; 0 stores blocks as they are.
+    public init(level: Int) throws {
+        compressor = level == 0 ? nil : try ZstdCompressor(level: level)
+        decompressor = try ZstdDecompressor()
+    }
+
+    /// The compressed form of `raw` (or `raw` itself at level 0).
+    public func compress(_ raw: [UInt8]) throws -> [UInt8] {
+        guard let compressor else { return raw }
+        let n = try raw.withUnsafeBytes { try compressor.compress($0, into: &scratch) }
+        return Array(scratch[0..<n])
+    }
+
+    /// `rawSize` bytes back from what `compress` returned.
+    public func decompress(_ stored: [UInt8], rawSize: Int) throws -> [UInt8] {
+        guard compressor != nil else { return stored }
+        var out: [UInt8] = []
+        try stored.withUnsafeBytes { try decompressor.decompress($0, expectedSize: rawSize, into: &out) }
+        return out
+    }
+}

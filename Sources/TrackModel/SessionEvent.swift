@@ -8,6 +8,9 @@ public struct SessionEvent: Sendable, Hashable, Codable {
         /// A gap noticed in a track (sequence or time), `detail` says which.
         case gap
         case note
+        /// A flight-recorder snapshot fired (`detail`: what fired it and the window's end;
+        /// `identity`/`track`: the frame that fired it, if one did).
+        case snapshot
     }
     /// Unix epoch, nanoseconds.
     public var timeNs: Int64

@@ -34,6 +34,16 @@ struct Record: AsyncParsableCommand {
     @Option(help: "Environment variable holding the shared E2EE key.") var e2eeKeyEnv: String?
     @Flag(help: "Join hidden: others do not see the recorder (LiveKit's hidden grant; with --token, the token must carry it).")
     var hidden = false
+    @Flag(help: ArgumentHelp("Flight recorder: keep the last --pre in memory and write a new file to --snapshot-dir only when a trigger fires (--trigger, SIGUSR1).",
+                             discussion: "Each file holds --pre before the trigger and --post after it; triggers inside a window extend it. --out and --split-* do not apply."))
+    var snapshot = false
+    @Option(help: "With --snapshot: how much before a trigger each file holds.") var pre = "10s"
+    @Option(help: "With --snapshot: how much after a trigger.") var post = "5s"
+    @Option(help: "With --snapshot: most bytes the in-memory ring holds (payload + 64 per frame); the oldest go first and are counted.")
+    var maxBytes = "256MiB"
+    @Option(help: "With --snapshot: a condition in the filter language; a frame that matches fires a snapshot (e.g. 'track == \"events\" && value.kind == \"estop\"').")
+    var trigger: String?
+    @Option(help: "With --snapshot: directory of the snapshot files (named after the trigger time).") var snapshotDir = "snapshots"
 
     func run() async throws {
         let stopAfter = try duration.map(TimeOffset.init(parsing:))
@@ -42,7 +52,7 @@ struct Record: AsyncParsableCommand {
             split = .init(size: try splitSize.map(ByteCount.init(parsing:)), duration: try splitDuration.map(TimeOffset.init(parsing:)))
         }
         // The file is created only once something arrives; say now, not then, that it exists.
-        if !overwrite, split == nil, !out.contains("{"), FileManager.default.fileExists(atPath: out) {
+        if !snapshot, !overwrite, split == nil, !out.contains("{"), FileManager.default.fileExists(atPath: out) {
             printErrors(PipelineError(message: "\(out) exists (pass --overwrite to replace it)"))
             throw ExitCode(1)
         }
@@ -58,12 +68,57 @@ struct Record: AsyncParsableCommand {
             throw ExitCode(1)
         }
         source.onNotice = { line in FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
+        var graph = PipelineGraph()
+        graph.addSource("room", source, type: "room", isLive: true)
+        if snapshot {
+            let sink: SnapshotSink
+            do {
+                sink = try SnapshotSink(config: .init(directory: snapshotDir, pre: try TimeOffset(parsing: pre),
+                                                      post: try TimeOffset(parsing: post), maxBytes: try ByteCount(parsing: maxBytes),
+                                                      trigger: trigger, signal: true, wallClock: true, room: room))
+            } catch let error as PipelineError {
+                printErrors(PipelineError(message: "--\(error.message)"))
+                throw ExitCode(1)
+            }
+            await sink.setNotice { line in FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
+            // A condition over `value` needs the payload decoded first; the sink drops the value
+            // before buffering, so the ring's byte bound holds.
+            var input = "room"
+            if trigger?.contains("value") == true {
+                graph.addTransform("decode", Decode(config: .init()), inputs: ["room"], type: "decode", buffer: EdgeBuffer(policy: .block))
+                input = "decode"
+            }
+            graph.addSink("snapshot", sink, inputs: [input], type: "snapshot", buffer: EdgeBuffer(policy: .block))
+            let stop = PipelineStop()
+            let timer = stopAfter.map { offset in
+                Task {
+                    try await Task.sleep(for: .nanoseconds(offset.nanoseconds))
+                    stop.stop()
+                }
+            }
+            let report: PipelineReport
+            do {
+                report = try await graph.runUntilSignalled(stop: stop)
+            } catch let error as PipelineError {
+                printErrors(error)
+                throw ExitCode(1)
+            }
+            timer?.cancel()
+            let files = await sink.files
+            print(Self.summary(tally: source.tally, report: report, files: files))
+            let peak = await sink.peakBufferedBytes
+            let evicted = await sink.framesEvicted
+            print("snapshot ring: peak \(peak) bytes (bound \(maxBytes)), \(evicted) frames evicted by the bound")
+            if !report.failures.isEmpty {
+                printErrors(PipelineError(grouping: report.failures))
+                throw ExitCode(1)
+            }
+            return
+        }
         let directory = (out as NSString).deletingLastPathComponent
         if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
         let sink = RecordingSink(config: .init(path: out, room: room, split: split, overwrite: overwrite,
                                                createWhenEmpty: false))
-        var graph = PipelineGraph()
-        graph.addSource("room", source, type: "room", isLive: true)
         // The room source already holds a bounded buffer of its own (at least 65,536 frames, its
         // overflow counted and written as `drop` events), so the edge to the file blocks instead
         // of the live default, drop-oldest: with a 4,096-frame drop-oldest edge a sink stalled
