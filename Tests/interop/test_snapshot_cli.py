@@ -4,6 +4,7 @@ from 10 s before that frame to 5 s after it, byte for byte, and a `snapshot` eve
 expression."""
 import base64
 import json
+import pathlib
 import sqlite3
 import subprocess
 
@@ -88,3 +89,58 @@ def test_a_second_run_never_overwrites_the_first_file(trackbag, tmp_path):
     names = sorted(f.name for f in out_dir.iterdir())
     assert names == ["snapshot-20260528-202655.050-2.tbag", "snapshot-20260528-202655.050.tbag"], names
     assert (out_dir / "snapshot-20260528-202655.050.tbag").read_bytes() == first
+
+
+def test_sigusr1_fires_a_snapshot_at_the_newest_frame(trackbag, tmp_path):
+    """Frames arrive on standard input; SIGUSR1 fires at the newest frame's receive time (an
+    offline pipeline's clock), so the file holds the 10 s before it and the 5 s after."""
+    import os
+    import signal
+    import time
+    out_dir = tmp_path / "snaps"
+    config = tmp_path / "p.yaml"
+    config.write_text(f"""sources:
+  s: {{type: jsonl, path: "-", batch_size: 1}}
+sinks:
+  blackbox: {{type: snapshot, inputs: [s], directory: {out_dir}, pre: 10s, post: 5s}}
+""")
+    proc = subprocess.Popen([trackbag, "run", str(config)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        # 20 s of one frame a second, then signal until the file appears (the sink listens from
+        # its first frame; a signal before that is ignored), then 20 s more.
+        for i in range(21):
+            proc.stdin.write(line("robot-1", "imu", T0 + i * S, bytes([i])) + "\n")
+        proc.stdin.flush()
+        # Until trackbag ignores or catches SIGUSR1 (before running the pipeline), the signal's
+        # default action would end it: wait for the bit in /proc (Linux).
+        for _ in range(600):
+            status = pathlib.Path(f"/proc/{proc.pid}/status").read_text()
+            masks = [int(status.split(k)[1].split()[0], 16) for k in ("SigIgn:", "SigCgt:")]
+            if (masks[0] | masks[1]) & (1 << (signal.SIGUSR1 - 1)):
+                break
+            time.sleep(0.05)
+        for _ in range(100):
+            os.kill(proc.pid, signal.SIGUSR1)
+            time.sleep(0.1)
+            if out_dir.exists() and list(out_dir.iterdir()):
+                break
+        for i in range(21, 41):
+            proc.stdin.write(line("robot-1", "imu", T0 + i * S, bytes([i])) + "\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    files = sorted(out_dir.iterdir())
+    assert len(files) == 1, files
+    with sqlite3.connect(files[0]) as db:
+        events = db.execute("SELECT time_ns, detail FROM events WHERE kind = 'snapshot' ORDER BY id").fetchall()
+    assert events[0][0] == T0 + 20 * S and "signal: SIGUSR1" in events[0][1], events
+    exported = tmp_path / "out.jsonl"
+    subprocess.run([trackbag, "export", str(files[0]), "--format", "jsonl", "--out", str(exported)], check=True, timeout=60)
+    got = [json.loads(l)["payload_b64"] for l in exported.read_text().splitlines()]
+    # 10..20 from the ring, 21..25 after: every signal that arrived while the window was open only
+    # extended it (at the same newest frame, so to the same end).
+    assert got == [base64.b64encode(bytes([i])).decode() for i in range(10, 26)], got

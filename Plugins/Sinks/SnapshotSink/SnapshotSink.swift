@@ -68,7 +68,7 @@ public actor SnapshotSink: SinkStage {
     public func setNotice(_ notice: @escaping @Sendable (String) -> Void) { onNotice = notice }
 
     public func write(_ batch: Batch) async throws {
-        if signalTask == nil && config.signal { startSignalListener() }
+        listenForSignals()
         do {
             for var frame in batch.frames {
                 var trigger: SnapshotTrigger?
@@ -129,7 +129,9 @@ public actor SnapshotSink: SinkStage {
         }
     }
 
-    private func startSignalListener() {
+    /// With `signal`, starts listening for SIGUSR1 (the first `write` does it too). Idempotent.
+    public func listenForSignals() {
+        guard config.signal, signalTask == nil else { return }
         signalTask = Task { [weak self] in
             for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
                 try? await self?.fire(SnapshotTrigger(source: "signal", detail: "SIGUSR1"))

@@ -81,6 +81,9 @@ struct Record: AsyncParsableCommand {
                 throw ExitCode(1)
             }
             await sink.setNotice { line in FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
+            // SIGUSR1 fires a snapshot from the start, not only once the first frame arrived.
+            signal(SIGUSR1, SIG_IGN)
+            await sink.listenForSignals()
             // A condition over `value` needs the payload decoded first; the sink drops the value
             // before buffering, so the ring's byte bound holds.
             var input = "room"

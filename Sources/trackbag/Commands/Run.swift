@@ -26,6 +26,9 @@ struct Run: AsyncParsableCommand {
             printErrors(error)
             throw ExitCode(1)
         }
+        // SIGUSR1 fires a `snapshot` sink; one that arrives before the sink listens (or in a
+        // pipeline without one) is ignored instead of ending the process.
+        signal(SIGUSR1, SIG_IGN)
         let report: PipelineReport
         do {
             report = try await graph.runUntilSignalled()
