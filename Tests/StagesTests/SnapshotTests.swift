@@ -25,10 +25,10 @@ final class SnapshotTests: XCTestCase {
         func apply(_ actions: [SnapshotRing.Action]) {
             for a in actions {
                 switch a {
-                case let .open(_, _, frames, evicted):
+                case let .open(_, _, contents, evicted):
                     XCTAssertFalse(open, "open while a file is open")
                     open = true
-                    out.append((frames.map { $0.payload.first ?? 0 }, evicted, 0))
+                    out.append((try! contents.frames().map { $0.payload.first ?? 0 }, evicted, 0))
                 case .extend:
                     XCTAssertTrue(open)
                     out[out.count - 1].extensions += 1
@@ -82,9 +82,10 @@ final class SnapshotTests: XCTestCase {
         let out = files(&ring, frames, fires: [15])
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(out[0].frames, Array(11...17).map(UInt8.init))
-        // Frames 0…10 left by the bound (the byte bound binds before the 10 s one does).
-        XCTAssertEqual(out[0].evicted, 11)
-        XCTAssertEqual(ring.evictedTotal, 11 + 0)
+        // Frames 0…10 left by the bound (it binds before the 10 s one does); 5…10 were inside
+        // the pre window [5, 15], so the file counts 6.
+        XCTAssertEqual(out[0].evicted, 6)
+        XCTAssertEqual(ring.evictedTotal, 11)
     }
 
     func testBoundHoldsWhateverTheRate() throws {
@@ -106,9 +107,9 @@ final class SnapshotTests: XCTestCase {
         var ring = SnapshotRing(preNs: 3 * Self.s, postNs: 2 * Self.s, maxBytes: 1 << 20)
         for i in 0...5 { _ = try ring.ingest(f(Int64(i), UInt8(i))) }
         let a = try ring.fire(trig, atNs: 5 * Self.s)
-        guard case let .open(_, at, frames, _) = a.first else { return XCTFail("\(a)") }
+        guard case let .open(_, at, contents, _) = a.first else { return XCTFail("\(a)") }
         XCTAssertEqual(at, 5 * Self.s)
-        XCTAssertEqual(frames.map { $0.payload[0] }, [2, 3, 4, 5])
+        XCTAssertEqual(try contents.frames().map { $0.payload[0] }, [2, 3, 4, 5])
         XCTAssertTrue(ring.advance(toNs: 7 * Self.s).isEmpty, "the end is inclusive")
         guard case .close = ring.advance(toNs: 7 * Self.s + 1).first else { return XCTFail() }
         XCTAssertTrue(ring.finish().isEmpty)
@@ -164,9 +165,9 @@ final class SnapshotTests: XCTestCase {
                 let fires = i == 1200 * 3 || i == 2500 * 3 + 1
                 for a in try ring.ingest(fr, fires: fires ? trig : nil) {
                     switch a {
-                    case let .open(_, _, fs, evicted):
+                    case let .open(_, _, contents, evicted):
                         XCTAssertEqual(evicted, 0)
-                        files.append(fs)
+                        files.append(try contents.frames())
                     case let .write(fs): files[files.count - 1] += fs
                     default: break
                     }
@@ -199,6 +200,27 @@ final class SnapshotTests: XCTestCase {
         let uncompressedFit = maxBytes / (120 + SnapshotRing.frameOverhead)
         XCTAssertGreaterThan(ring.bufferedFrames, 5 * uncompressedFit, "\(ring.bufferedFrames) frames in \(ring.sealedBlocks) blocks")
         XCTAssertEqual(UInt64(200_000 - ring.bufferedFrames), ring.evicted)
+    }
+
+    func testEvictedCountsOnlyThePreWindowWithBlocks() throws {
+        // 20k frames/s for 15 s into a 256 KiB ring; trigger at 12 s, pre 10 s: the file's
+        // frames and its evicted count together cover the pre window [2 s, 12 s] (200,001
+        // frames), plus at most the one block that straddles 2 s.
+        let maxBytes = 256 << 10
+        var ring = SnapshotRing(preNs: 10 * Self.s, postNs: 0, maxBytes: maxBytes,
+                                blockBytes: SnapshotRing.blockBytes(forMaxBytes: maxBytes), codec: try Self.zstd())
+        var opened: (frames: Int, evicted: UInt64)?
+        for i in 0...(12 * 20_000) {
+            let payload = Array(#"{"seq":\#(i),"z":9.81}"#.utf8)
+            for a in try ring.ingest(frame(payload: payload, time: Int64(i) * 50_000), fires: i == 12 * 20_000 ? trig : nil) {
+                if case let .open(_, _, contents, evicted) = a { opened = (try contents.frames().count, evicted) }
+            }
+        }
+        let o = try XCTUnwrap(opened)
+        let covered = UInt64(o.frames) + o.evicted
+        XCTAssertGreaterThanOrEqual(covered, 200_001)
+        XCTAssertLessThan(covered, 200_001 + 20_000, "\(o)")
+        XCTAssertGreaterThan(ring.evictedTotal, o.evicted, "frames before 2 s were evicted too, but are not the file's")
     }
 
     // MARK: the sink, writing files

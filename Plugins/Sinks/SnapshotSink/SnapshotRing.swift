@@ -26,8 +26,9 @@ public struct SnapshotTrigger: Sendable, Hashable {
 ///
 /// Rules:
 /// - While buffering, a frame joins the ring; frames older than the newest minus `pre` leave it,
-///   and while the ring holds more than `maxBytes` the oldest frames leave it and are counted
-///   (`evicted`) when they were still inside the `pre` window.
+///   and while the ring holds more than `maxBytes` the oldest frames (or the oldest sealed block)
+///   leave it and are counted. A file's `evicted` count is those whose receive time is inside
+///   its pre window (a block straddling the window's start counts whole).
 /// - A trigger at time T opens a file with the ring's frames at or after T − `pre`, then every
 ///   frame until T + `post` (inclusive) goes to that file.
 /// - A trigger while a file is open moves its end to T′ + `post` if that is later: one file,
@@ -41,9 +42,10 @@ public struct SnapshotRing: Sendable {
     public static let frameOverhead = 64
 
     public enum Action: Sendable {
-        /// Open a new file starting with these frames (the pre window, oldest first).
-        /// `evicted`: frames of the pre window the byte bound pushed out before the trigger.
-        case open(trigger: SnapshotTrigger, atNs: Int64, frames: [Frame], evicted: UInt64)
+        /// Open a new file starting with these frames (the pre window, oldest first; decoded a
+        /// block at a time as the caller walks them). `evicted`: frames of the pre window the
+        /// byte bound pushed out before the trigger.
+        case open(trigger: SnapshotTrigger, atNs: Int64, contents: Contents, evicted: UInt64)
         /// A later trigger extended the open file's window.
         case extend(trigger: SnapshotTrigger, atNs: Int64, untilNs: Int64)
         /// Append these frames to the open file.
@@ -64,6 +66,29 @@ public struct SnapshotRing: Sendable {
         public static let none = Codec(compress: { $0 }, decompress: { b, _ in b })
     }
 
+    /// The pre window handed to the file: sealed blocks and unsealed frames, filtered to
+    /// `startNs` and decoded one block at a time, so opening a file never holds the whole
+    /// window decompressed.
+    public struct Contents: Sendable {
+        let blocks: [SnapshotBlock]
+        let tail: [Frame]
+        public let startNs: Int64
+        let codec: Codec
+
+        public func forEach(_ body: (Frame) throws -> Void) throws {
+            for b in blocks where b.newestNs >= startNs {
+                for f in try b.frames(decompress: codec.decompress) where f.receiveTimeNs >= startNs { try body(f) }
+            }
+            for f in tail where f.receiveTimeNs >= startNs { try body(f) }
+        }
+
+        public func frames() throws -> [Frame] {
+            var out: [Frame] = []
+            try forEach { out.append($0) }
+            return out
+        }
+    }
+
     public let preNs: Int64
     public let postNs: Int64
     public let maxBytes: Int
@@ -81,8 +106,14 @@ public struct SnapshotRing: Sendable {
     private var head = 0
     private var tailBytes = 0
     public private(set) var bufferedBytes = 0
-    /// Frames the byte bound pushed out while inside the pre window, since the last file opened.
-    public private(set) var evicted: UInt64 = 0
+    /// What the byte bound pushed out, as runs of receive times (oldest first from
+    /// `evictionHead`); runs older than the pre window are forgotten, and past
+    /// `maxEvictionRuns` the two oldest merge, so this stays small whatever the rate.
+    private var evictions: [(oldestNs: Int64, newestNs: Int64, count: UInt64)] = []
+    private var evictionHead = 0
+    static let maxEvictionRuns = 4096
+    /// Frames the byte bound pushed out whose receive time is within `pre` of the newest frame.
+    public var evicted: UInt64 { evicted(since: windowStart(latestNs)) }
     /// All frames evicted by the byte bound, ever.
     public private(set) var evictedTotal: UInt64 = 0
     /// Newest receive time seen.
@@ -141,21 +172,13 @@ public struct SnapshotRing: Sendable {
         }
         let from = atNs.subtractingReportingOverflow(preNs)
         let start = from.overflow ? Int64.min : from.partialValue
-        var frames: [Frame] = []
-        frames.reserveCapacity(bufferedFrames)
-        for b in blocks[blockHead...] where b.newestNs >= start {
-            for f in try b.frames(decompress: codec.decompress) where f.receiveTimeNs >= start {
-                frames.append(f)
-            }
-        }
-        for i in head..<ring.count where ring[i].receiveTimeNs >= start {
-            frames.append(ring[i])
-        }
-        let count = evicted
+        let contents = Contents(blocks: Array(blocks[blockHead...]), tail: Array(ring[head...]), startNs: start, codec: codec)
+        let count = evicted(since: start)
         clear()
-        evicted = 0
+        evictions.removeAll()
+        evictionHead = 0
         captureUntilNs = end
-        return [.open(trigger: trigger, atNs: atNs, frames: frames, evicted: count)]
+        return [.open(trigger: trigger, atNs: atNs, contents: contents, evicted: count)]
     }
 
     /// The caller's clock moved to `nowNs` with no frame: closes a window that has ended.
@@ -175,6 +198,36 @@ public struct SnapshotRing: Sendable {
             return [.close]
         }
         return []
+    }
+
+    private func windowStart(_ t: Int64) -> Int64 {
+        let from = t.subtractingReportingOverflow(preNs)
+        return from.overflow ? Int64.min : from.partialValue
+    }
+
+    private func evicted(since start: Int64) -> UInt64 {
+        var n: UInt64 = 0
+        for i in evictionHead..<evictions.count where evictions[i].newestNs >= start { n += evictions[i].count }
+        return n
+    }
+
+    private mutating func noteEviction(oldestNs: Int64, newestNs: Int64, count: Int, merging: Bool) {
+        evictedTotal += UInt64(count)
+        if merging, evictionHead < evictions.count {
+            let i = evictions.count - 1
+            evictions[i].oldestNs = min(evictions[i].oldestNs, oldestNs)
+            evictions[i].newestNs = max(evictions[i].newestNs, newestNs)
+            evictions[i].count += UInt64(count)
+            return
+        }
+        evictions.append((oldestNs, newestNs, UInt64(count)))
+        if evictions.count - evictionHead > Self.maxEvictionRuns {
+            let a = evictions[evictionHead]
+            evictionHead += 1
+            evictions[evictionHead].oldestNs = min(a.oldestNs, evictions[evictionHead].oldestNs)
+            evictions[evictionHead].newestNs = max(a.newestNs, evictions[evictionHead].newestNs)
+            evictions[evictionHead].count += a.count
+        }
     }
 
     private mutating func clear() {
@@ -214,19 +267,29 @@ public struct SnapshotRing: Sendable {
             tailBytes = 0
         }
         // Byte bound: the oldest go first; counted, since they were inside the pre window.
+        var lastWasFrame = false
         while bufferedBytes > maxBytes {
             if blockHead < blocks.count {
-                let n = blocks[blockHead].frameCount
+                let b = blocks[blockHead]
                 dropBlock()
-                evicted += UInt64(n)
-                evictedTotal += UInt64(n)
+                noteEviction(oldestNs: b.oldestNs, newestNs: b.newestNs, count: b.frameCount, merging: false)
+                lastWasFrame = false
             } else if head < ring.count {
+                let t = ring[head].receiveTimeNs
                 dropHead()
-                evicted += 1
-                evictedTotal += 1
+                // Frames evicted one by one in one call form one run.
+                noteEviction(oldestNs: t, newestNs: t, count: 1, merging: lastWasFrame)
+                lastWasFrame = true
             } else {
                 break
             }
+        }
+        while evictionHead < evictions.count, evictions[evictionHead].newestNs < keepFrom {
+            evictionHead += 1
+        }
+        if evictionHead > 256 && evictionHead * 2 > evictions.count {
+            evictions.removeFirst(evictionHead)
+            evictionHead = 0
         }
         if head > 1024 && head * 2 > ring.count {
             ring.removeFirst(head)

@@ -142,8 +142,8 @@ public actor SnapshotSink: SinkStage {
     private func perform(_ actions: [SnapshotRing.Action]) throws {
         for action in actions {
             switch action {
-            case let .open(trigger, atNs, frames, evicted):
-                try open(trigger: trigger, atNs: atNs, frames: frames, evicted: evicted)
+            case let .open(trigger, atNs, contents, evicted):
+                try open(trigger: trigger, atNs: atNs, contents: contents, evicted: evicted)
             case let .extend(trigger, atNs, untilNs):
                 try writer?.record(event: Self.event(trigger, atNs: atNs, untilNs: untilNs, extended: true))
             case let .write(frames):
@@ -154,7 +154,7 @@ public actor SnapshotSink: SinkStage {
         }
     }
 
-    private func open(trigger: SnapshotTrigger, atNs: Int64, frames: [Frame], evicted: UInt64) throws {
+    private func open(trigger: SnapshotTrigger, atNs: Int64, contents: SnapshotRing.Contents, evicted: UInt64) throws {
         let path = try Self.freshPath(directory: config.directory, triggerNs: atNs)
         let w = try RecordingWriter(path: path, options: .init(
             zstdLevel: config.zstdLevel == 0 ? nil : config.zstdLevel, overwrite: false, room: config.room))
@@ -170,7 +170,7 @@ public actor SnapshotSink: SinkStage {
             try w.record(event: SessionEvent(timeNs: atNs, kind: .drop, count: Int64(clamping: evicted),
                                              detail: "snapshot: \(evicted) frames of the pre window evicted to stay within max_bytes \(config.maxBytes.bytes)"))
         }
-        for f in frames { try append(f) }
+        try contents.forEach { try append($0) }
         onNotice?("snapshot: \(trigger.source) \(trigger.detail) at \(UnixTime.iso8601(ns: atNs)): writing \(path)")
     }
 
