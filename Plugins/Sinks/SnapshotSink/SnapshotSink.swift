@@ -27,6 +27,10 @@ public actor SnapshotSink: SinkStage {
         }
     }
 
+    /// The data track `trackbag snapshot` publishes; a frame on it fires a snapshot (with
+    /// `commands`), naming its publisher and carrying its note.
+    public static let commandTrack = "trackbag.snapshot"
+
     public let config: Config
     let expression: FilterExpression?
     private var ring: SnapshotRing
@@ -74,6 +78,11 @@ public actor SnapshotSink: SinkStage {
                 var trigger: SnapshotTrigger?
                 if let expression, expression.accepts(frame) {
                     trigger = SnapshotTrigger(source: "expression", detail: config.trigger ?? "",
+                                              identity: frame.track.identity, track: frame.track.name)
+                } else if config.commands, frame.track.name == Self.commandTrack {
+                    // The request's JSON as sent (`{"note":…}`), at most 512 bytes of it.
+                    let text = String(decoding: frame.payload.prefix(512), as: UTF8.self)
+                    trigger = SnapshotTrigger(source: "command", detail: "trackbag snapshot from \(frame.track.identity) \(text)",
                                               identity: frame.track.identity, track: frame.track.name)
                 }
                 // The decoded value served the condition; the file stores payloads, and the

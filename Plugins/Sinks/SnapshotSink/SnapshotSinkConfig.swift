@@ -31,6 +31,9 @@ extension SnapshotSink {
         public var trigger: String?
         /// SIGUSR1 fires a trigger. Default true.
         public var signal: Bool
+        /// A frame on the `trackbag.snapshot` track (what `trackbag snapshot --room` sends)
+        /// fires a trigger. Default true.
+        public var commands: Bool
         /// Live input: close a window when the wall clock passes its end even if no frame
         /// arrives, and time signals by the wall clock. Default false (a replay's clock is its
         /// frames' receive times).
@@ -41,7 +44,7 @@ extension SnapshotSink {
         public var room: String?
 
         enum CodingKeys: String, CodingKey {
-            case directory, pre, post, trigger, signal, room
+            case directory, pre, post, trigger, signal, room, commands
             case maxBytes = "max_bytes"
             case wallClock = "wall_clock"
             case zstdLevel = "zstd_level"
@@ -49,13 +52,14 @@ extension SnapshotSink {
 
         public init(directory: String, pre: TimeOffset = TimeOffset(seconds: 10), post: TimeOffset = TimeOffset(seconds: 5),
                     maxBytes: ByteCount = ByteCount(bytes: 256 << 20), trigger: String? = nil, signal: Bool = true,
-                    wallClock: Bool = false, zstdLevel: Int = 1, room: String? = nil) {
+                    commands: Bool = true, wallClock: Bool = false, zstdLevel: Int = 1, room: String? = nil) {
             self.directory = directory
             self.pre = pre
             self.post = post
             self.maxBytes = maxBytes
             self.trigger = trigger
             self.signal = signal
+            self.commands = commands
             self.wallClock = wallClock
             self.zstdLevel = zstdLevel
             self.room = room
@@ -69,6 +73,7 @@ extension SnapshotSink {
             maxBytes = try c.decodeIfPresent(ByteCount.self, forKey: .maxBytes) ?? ByteCount(bytes: 256 << 20)
             trigger = try c.decodeIfPresent(String.self, forKey: .trigger)
             signal = try c.decodeIfPresent(Bool.self, forKey: .signal) ?? true
+            commands = try c.decodeIfPresent(Bool.self, forKey: .commands) ?? true
             wallClock = try c.decodeIfPresent(Bool.self, forKey: .wallClock) ?? false
             zstdLevel = try c.decodeIfPresent(Int.self, forKey: .zstdLevel) ?? 1
             room = try c.decodeIfPresent(String.self, forKey: .room)

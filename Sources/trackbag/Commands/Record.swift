@@ -34,7 +34,7 @@ struct Record: AsyncParsableCommand {
     @Option(help: "Environment variable holding the shared E2EE key.") var e2eeKeyEnv: String?
     @Flag(help: "Join hidden: others do not see the recorder (LiveKit's hidden grant; with --token, the token must carry it).")
     var hidden = false
-    @Flag(help: ArgumentHelp("Flight recorder: keep the last --pre in memory and write a new file to --snapshot-dir only when a trigger fires (--trigger, SIGUSR1).",
+    @Flag(help: ArgumentHelp("Flight recorder: keep the last --pre in memory and write a new file to --snapshot-dir only when a trigger fires (--trigger, SIGUSR1, `trackbag snapshot --room`).",
                              discussion: "Each file holds --pre before the trigger and --post after it; triggers inside a window extend it. --out and --split-* do not apply."))
     var snapshot = false
     @Option(help: "With --snapshot: how much before a trigger each file holds.") var pre = "10s"
@@ -111,7 +111,10 @@ struct Record: AsyncParsableCommand {
             print(Self.summary(tally: source.tally, report: report, files: files))
             let peak = await sink.peakBufferedBytes
             let evicted = await sink.framesEvicted
-            print("snapshot ring: peak \(peak) bytes (bound \(maxBytes)), \(evicted) frames evicted by the bound")
+            let written = await sink.framesWritten
+            // "wrote" above counts what the sink accepted; these are the frames in the files.
+            print("snapshot: \(written) frames in \(files.count) file(s); ring peak \(peak) bytes (bound \(maxBytes)), "
+                  + "\(evicted) frames evicted by the bound")
             if !report.failures.isEmpty {
                 printErrors(PipelineError(grouping: report.failures))
                 throw ExitCode(1)

@@ -1,0 +1,99 @@
+"""`trackbag snapshot --room` over loopback, only trackbag's own participants (no root):
+`trackbag serve`, `trackbag play` publishing robot/imu at 100 Hz, `trackbag record --snapshot`
+buffering it, and `trackbag snapshot` from another process asking for a snapshot mid-replay.
+One file is written; its `snapshot` event names the asking identity and its note, and it holds
+the robot's frames from about `pre` before the request to `post` after it."""
+import base64
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+
+FRAMES = 1000
+
+
+def read_lines(stream, into):
+    for line in iter(stream.readline, ""):
+        into.append(line.rstrip("\n"))
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_snapshot_command_fires_the_recorder_in_the_room(trackbag, tmp_path):
+    jsonl = tmp_path / "in.jsonl"
+    t0 = 1_790_000_000_000_000_000
+    with open(jsonl, "w") as f:
+        for i in range(FRAMES):
+            f.write(json.dumps({"identity": "robot", "track": "imu", "time_ns": t0 + i * 10_000_000, "user_timestamp": i,
+                                "payload_b64": base64.b64encode(i.to_bytes(4, "big")).decode()}) + "\n")
+    tbag = tmp_path / "in.tbag"
+    subprocess.run([trackbag, "import", str(jsonl), "--out", str(tbag)], check=True, capture_output=True, timeout=60)
+    snaps = tmp_path / "snaps"
+    procs, rec_err, rec_out, play_err = [], [], [], []
+    try:
+        server = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
+                                   "--node-ip", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(server)
+        url = None
+        deadline = time.monotonic() + 30
+        while url is None and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if "listening on" in line:
+                url = line.strip().split("listening on ")[1]
+        assert url, "server did not start"
+        recorder = subprocess.Popen([trackbag, "record", "--url", url, "--room", "lab", "--snapshot", "--pre", "2s",
+                                     "--post", "1s", "--snapshot-dir", str(snaps)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(recorder)
+        threading.Thread(target=read_lines, args=(recorder.stderr, rec_err), daemon=True).start()
+        threading.Thread(target=read_lines, args=(recorder.stdout, rec_out), daemon=True).start()
+        player = subprocess.Popen([trackbag, "play", str(tbag), "--url", url, "--room", "lab",
+                                   "--wait-for-subscribers", "1", "--lead-in", "1"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(player)
+        threading.Thread(target=read_lines, args=(player.stderr, play_err), daemon=True).start()
+        wait_for(lambda: any("replaying" in l for l in play_err), 60, "play to start")
+        time.sleep(4.0)
+        asked = time.time_ns()
+        done = subprocess.run([trackbag, "snapshot", "--url", url, "--room", "lab", "--identity", "operator",
+                               "--note", "wobble at the gripper", "--lead-in", "1"],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done
+        wait_for(lambda: any("closed" in l for l in rec_err), 30, "the snapshot file to close")
+        player.wait(timeout=60)
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=30)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nrecord: {rec_err[-10:]}\nplay: {play_err[-5:]}") from None
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    print("\n".join(rec_err + rec_out))
+    files = sorted(snaps.iterdir())
+    assert len(files) == 1, files
+    with sqlite3.connect(files[0]) as db:
+        events = db.execute("SELECT time_ns, identity, track, detail FROM events WHERE kind = 'snapshot'").fetchall()
+        frames = db.execute("SELECT SUM(frame_count) FROM chunks JOIN tracks ON tracks.id = chunks.track_id "
+                            "WHERE tracks.name = 'imu'").fetchone()[0]
+    assert len(events) == 1, events
+    time_ns, identity, track, detail = events[0]
+    assert (identity, track) == ("operator", "trackbag.snapshot"), events
+    assert "wobble at the gripper" in detail and detail.startswith("fired by command"), detail
+    assert abs(time_ns - asked) < 5_000_000_000, (time_ns, asked)
+    # About 2 s before and 1 s after at 100 Hz: 300 frames, give or take the live edges.
+    assert 250 <= frames <= 310, frames
