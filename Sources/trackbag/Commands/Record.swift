@@ -59,7 +59,7 @@ struct Record: AsyncParsableCommand {
         var source: RoomSource
         do {
             source = try RoomSource(config: .init(url: url, room: room, identity: identity, apiKey: apiKey, apiSecret: apiSecret,
-                                                  token: token, tracks: tracks.isEmpty ? ["*/*"] : tracks,
+                                                  token: token, tracks: Self.subscribed(tracks, snapshot: snapshot),
                                                   e2ee: E2EESettings(mode: e2eeMode, key: e2eeKey, keyEnv: e2eeKeyEnv),
                                                   hidden: hidden),
                                     environment: ProcessInfo.processInfo.environment, stage: "room")
@@ -152,6 +152,13 @@ struct Record: AsyncParsableCommand {
             printErrors(PipelineError(grouping: report.failures))
             throw ExitCode(1)
         }
+    }
+
+    /// The track globs to subscribe: `*/*` by default; a flight recorder always also takes
+    /// `trackbag snapshot`'s request track, whatever `--tracks` says.
+    static func subscribed(_ tracks: [String], snapshot: Bool) -> [String] {
+        if tracks.isEmpty { return ["*/*"] }
+        return snapshot ? tracks + ["*/\(SnapshotSink.commandTrack)"] : tracks
     }
 
     /// One line per track (frames, rate over its own span, MB, drops), totals and the files.
