@@ -253,6 +253,40 @@ final class SnapshotTests: XCTestCase {
         }
     }
 
+    func testWallClockClosesTheWindowWithoutFramesAndSignalTimeIsNow() async throws {
+        let dir = temporaryPath("snapshots-\(UUID().uuidString)")
+        let sink = try SnapshotSink(config: .init(directory: dir, pre: TimeOffset(seconds: 10), post: TimeOffset(seconds: 0.2),
+                                                  signal: false, wallClock: true))
+        let now = UnixTime.nowNs()
+        try await sink.write(Batch(frames: [frame(payload: [1], time: now - 20 * Self.s), frame(payload: [2], time: now - Self.s)]))
+        let before = UnixTime.nowNs()
+        try await sink.fire(SnapshotTrigger(source: "test", detail: "by hand"))
+        // No frame arrives: the timer closes the file once the wall clock passes the window's end.
+        let deadline = Date().addingTimeInterval(10)
+        var closed = false
+        while !closed && Date() < deadline {
+            try await Task.sleep(nanoseconds: 50_000_000)
+            if let path = await sink.files.first, (try? RecordingReader(path: path)) != nil,
+               !FileManager.default.fileExists(atPath: path + "-wal") {
+                closed = true
+            }
+        }
+        XCTAssertTrue(closed)
+        let written = await sink.files
+        let path = try XCTUnwrap(written.first)
+        let reader = try RecordingReader(path: path)
+        let cursor = try reader.frames()
+        var payloads: [UInt8] = []
+        while let f = try cursor.next() { payloads.append(f.payload[0]) }
+        XCTAssertEqual(payloads, [2], "the frame 20 s old is outside pre")
+        let event = try XCTUnwrap(reader.events().first { $0.kind == .snapshot })
+        XCTAssertGreaterThanOrEqual(event.timeNs, before)
+        XCTAssertEqual(event.detail?.hasPrefix("fired by test: by hand"), true)
+        try await sink.finish()
+        let files = await sink.files
+        XCTAssertEqual(files.count, 1)
+    }
+
     func testBadTriggerNamesTheColumn() {
         XCTAssertThrowsError(try SnapshotSink(config: .init(directory: "x", trigger: "track == "))) { error in
             XCTAssertTrue("\(error)".contains("trigger, column"), "\(error)")

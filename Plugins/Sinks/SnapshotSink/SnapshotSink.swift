@@ -17,7 +17,7 @@ import UnixSignals
 public actor SnapshotSink: SinkStage {
     public static let registration = StageRegistration(
         type: "snapshot", kind: .sink,
-        summary: "flight recorder: keeps the last `pre` in memory, writes pre+post around each trigger (condition, SIGUSR1) to a new .tbag"
+        summary: "flight recorder: keeps the last `pre` in memory, writes pre+post around each trigger (condition, SIGUSR1, trackbag snapshot) to a new .tbag"
     ) { options, _ in
         let config = try options.decode(Config.self)
         do {
