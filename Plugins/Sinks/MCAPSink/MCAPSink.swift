@@ -140,6 +140,14 @@ public actor MCAPSink: SinkStage {
 
     private func addDataChannel(_ e: Int, mode: MCAPTrackMapping.UserTimestampMode) throws -> UInt16 {
         let t = entries[e]
+        // A channel imported from another tool goes back as it was: its user timestamps are its
+        // publish_time in ns, which a re-import reads from a channel without trackbag keys.
+        if case .publishTime(unit: "ns", _) = mode, let origin = config.channelOrigins[t.info.key] {
+            let id = try writer.addChannel(topic: origin.topic, messageEncoding: t.info.frameEncoding ?? "",
+                                           schemaId: t.schemaId, metadata: origin.metadata)
+            sequences.append(0)
+            return id
+        }
         let id = try writer.addChannel(topic: t.topic, messageEncoding: t.info.frameEncoding ?? "",
                                        schemaId: t.schemaId,
                                        metadata: MCAPTrackMapping.channelMetadata(t.info, mode: mode))
