@@ -99,7 +99,7 @@ public final class MCAPReader {
     // Log-time order: chunks by message_start_time, and the messages of those opened so far.
     private var chunkQueue: [ChunkIndex] = []
     private var chunkQueueIndex = 0
-    private var openChunks: [(messages: [Message], cursor: Int)] = []
+    private var openChunks: [(messages: [Message], cursor: Int, offset: Int64)] = []
 
     public init(path: String, options: Options = Options()) throws {
         self.options = options
@@ -343,7 +343,9 @@ public final class MCAPReader {
         var best = -1
         for i in openChunks.indices {
             let c = openChunks[i]
-            if best < 0 || c.messages[c.cursor].logTime < openChunks[best].messages[openChunks[best].cursor].logTime {
+            // Equal log times: the chunk earlier in the file first.
+            if best < 0 || (c.messages[c.cursor].logTime, c.offset)
+                < (openChunks[best].messages[openChunks[best].cursor].logTime, openChunks[best].offset) {
                 best = i
             }
         }
@@ -367,7 +369,7 @@ public final class MCAPReader {
             if !messages.isEmpty {
                 // Stable: equal log times keep their order in the chunk.
                 let sorted = messages.enumerated().sorted { ($0.element.logTime, $0.offset) < ($1.element.logTime, $1.offset) }
-                openChunks.append((sorted.map(\.element), 0))
+                openChunks.append((sorted.map(\.element), 0, offset))
             }
             return .some(nil)
         }
