@@ -36,13 +36,17 @@ public final class MCAPReader {
         public var maxChunkSize: UInt64
         /// Message order on the indexed path; the linear path always reads in file order.
         public var order: Order
+        /// Log-time order: most decompressed chunk bytes held at once (chunks overlapping in
+        /// time). Default 1 GiB; past it the read stops with `overLimit`.
+        public var maxHeldChunkBytes: UInt64
 
         public init(validateCRCs: Bool = true, useIndex: Bool = true, maxChunkSize: UInt64 = 256 << 20,
-                    order: Order = .file) {
+                    order: Order = .file, maxHeldChunkBytes: UInt64 = 1 << 30) {
             self.validateCRCs = validateCRCs
             self.useIndex = useIndex
             self.maxChunkSize = maxChunkSize
             self.order = order
+            self.maxHeldChunkBytes = maxHeldChunkBytes
         }
     }
 
@@ -99,7 +103,8 @@ public final class MCAPReader {
     // Log-time order: chunks by message_start_time, and the messages of those opened so far.
     private var chunkQueue: [ChunkIndex] = []
     private var chunkQueueIndex = 0
-    private var openChunks: [(messages: [Message], cursor: Int, offset: Int64)] = []
+    private var openChunks: [(messages: [Message], cursor: Int, offset: Int64, bytes: UInt64)] = []
+    private var heldChunkBytes: UInt64 = 0
 
     public init(path: String, options: Options = Options()) throws {
         self.options = options
@@ -354,6 +359,12 @@ public final class MCAPReader {
             let index = chunkQueue[chunkQueueIndex]
             chunkQueueIndex += 1
             let offset = Int64(bitPattern: index.chunkStartOffset)
+            // Overflow-free: each size was checked against maxChunkSize when declared.
+            guard index.uncompressedSize <= options.maxHeldChunkBytes,
+                  heldChunkBytes <= options.maxHeldChunkBytes - index.uncompressedSize else {
+                throw MCAPError(.overLimit, "log-time order would hold more than \(options.maxHeldChunkBytes) bytes of chunks overlapping in time (chunk at offset \(offset)); read this file in file order",
+                                offset: offset)
+            }
             _ = try readIndexed((offset, Int64(bitPattern: index.chunkLength), .chunk))
             var messages: [Message] = []
             while chunkCursor < chunkEnd, let record = try nextInChunk() {
@@ -369,14 +380,18 @@ public final class MCAPReader {
             if !messages.isEmpty {
                 // Stable: equal log times keep their order in the chunk.
                 let sorted = messages.enumerated().sorted { ($0.element.logTime, $0.offset) < ($1.element.logTime, $1.offset) }
-                openChunks.append((sorted.map(\.element), 0, offset))
+                openChunks.append((sorted.map(\.element), 0, offset, index.uncompressedSize))
+                heldChunkBytes += index.uncompressedSize
             }
             return .some(nil)
         }
         guard best >= 0 else { return nil }
         let m = openChunks[best].messages[openChunks[best].cursor]
         openChunks[best].cursor += 1
-        if openChunks[best].cursor == openChunks[best].messages.count { openChunks.remove(at: best) }
+        if openChunks[best].cursor == openChunks[best].messages.count {
+            heldChunkBytes -= openChunks[best].bytes
+            openChunks.remove(at: best)
+        }
         return .some(m)
     }
 

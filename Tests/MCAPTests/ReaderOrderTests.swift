@@ -105,6 +105,24 @@ final class ReaderOrderTests: XCTestCase {
         XCTAssertEqual(messages(try readAll(path, .init(useIndex: false, order: .logTime)).1), written)
     }
 
+    /// Log-time order holds overlapping chunks up to a limit, then stops with `overLimit`.
+    func testLogTimeOrderIsBoundedInMemory() throws {
+        let path = dir + "/held.mcap"
+        let w = try MCAPWriter(path: path, options: .init(compression: .none, chunkSize: 200))
+        let a = try w.addChannel(topic: "/a", messageEncoding: "")
+        // Every chunk spans early and late times, so all of them overlap.
+        for i in 0..<40 {
+            try w.addMessage(channelId: a, sequence: 0, logTime: UInt64(i % 2 == 0 ? i : 1000 - i), publishTime: 0,
+                             data: [UInt8](repeating: 1, count: 60))
+        }
+        try w.finish()
+        XCTAssertNoThrow(try readAll(path, .init(order: .logTime)))
+        XCTAssertThrowsError(try readAll(path, .init(order: .logTime, maxHeldChunkBytes: 500))) { error in
+            XCTAssertEqual((error as? MCAPError)?.kind, .overLimit, "\(error)")
+        }
+        XCTAssertNoThrow(try readAll(path, .init(order: .file, maxHeldChunkBytes: 500)))
+    }
+
     /// Metadata and attachments come before the first message in log-time order, once each.
     func testLogTimeOrderKeepsMetadataAndAttachments() throws {
         let path = dir + "/meta.mcap"
