@@ -366,6 +366,12 @@ public final class MCAPReader {
                                 offset: offset)
             }
             _ = try readIndexed((offset, Int64(bitPattern: index.chunkLength), .chunk))
+            // What the chunk itself declares counts, whatever its index said.
+            let size = UInt64(max(chunkEnd, 0))
+            guard heldChunkBytes <= options.maxHeldChunkBytes, size <= options.maxHeldChunkBytes - heldChunkBytes else {
+                throw MCAPError(.overLimit, "log-time order would hold more than \(options.maxHeldChunkBytes) bytes of chunks overlapping in time (chunk at offset \(offset)); read this file in file order",
+                                offset: offset)
+            }
             var messages: [Message] = []
             while chunkCursor < chunkEnd, let record = try nextInChunk() {
                 if case .message(let m) = record {
@@ -380,8 +386,8 @@ public final class MCAPReader {
             if !messages.isEmpty {
                 // Stable: equal log times keep their order in the chunk.
                 let sorted = messages.enumerated().sorted { ($0.element.logTime, $0.offset) < ($1.element.logTime, $1.offset) }
-                openChunks.append((sorted.map(\.element), 0, offset, index.uncompressedSize))
-                heldChunkBytes += index.uncompressedSize
+                openChunks.append((sorted.map(\.element), 0, offset, size))
+                heldChunkBytes += size
             }
             return .some(nil)
         }
