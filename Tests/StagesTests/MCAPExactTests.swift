@@ -62,7 +62,9 @@ final class MCAPExactTests: XCTestCase {
         let bare = try w.addChannel(topic: "odom", messageEncoding: "cdr")
         var written: [Message] = []
         for i in 0..<50 {
-            let m = Message(channelId: i % 2 == 0 ? imu : bare, sequence: UInt32(i / 2), logTime: UInt64(1_000 + i * 10),
+            // imu counts from 5; bare leaves every sequence at 0, as writers with defaults do.
+            let m = Message(channelId: i % 2 == 0 ? imu : bare, sequence: i % 2 == 0 ? UInt32(5 + i / 2) : 0,
+                            logTime: UInt64(1_000 + i * 10),
                             publishTime: UInt64(990 + i * 10 - i % 3), data: [UInt8(i)])
             try w.addMessage(channelId: m.channelId, sequence: m.sequence, logTime: m.logTime, publishTime: m.publishTime,
                              data: m.data)
@@ -75,6 +77,8 @@ final class MCAPExactTests: XCTestCase {
         let origins = try MCAPChannelOrigin.fromRecordingMeta(meta)
         XCTAssertEqual(origins[TrackKey(identity: "mcap", name: "odom")]?.topic, "odom")
         XCTAssertEqual(origins[TrackKey(identity: "robot", name: "imu")]?.metadata, ["k": "v"])
+        XCTAssertEqual(origins[TrackKey(identity: "robot", name: "imu")]?.sequence, .init(first: 5, step: 1))
+        XCTAssertEqual(origins[TrackKey(identity: "mcap", name: "odom")]?.sequence, .init(first: 0, step: 0))
 
         let frames = try await read(MCAPSourceConfig(path: src))
         let out = dir + "/back.mcap"
