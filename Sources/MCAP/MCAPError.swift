@@ -18,6 +18,8 @@ public struct MCAPError: Error, Sendable, CustomStringConvertible {
         case compression
         /// The caller passed something the writer cannot encode (unknown channel id…).
         case invalidArgument
+        /// Reading as asked would hold more memory than the reader's limit allows.
+        case overLimit
     }
 
     public var kind: Kind

@@ -14,6 +14,13 @@ public enum Record: Sendable {
 /// - **indexed**: when the footer leads to a summary with Chunk Index records, schemas and
 ///   channels come from the summary and chunks, metadata and attachments are read at the
 ///   offsets the summary gives, in file order. The summary CRC and chunk CRCs are checked.
+///   Messages come in file order (`Order.file`) or merged by `log_time` across chunks
+///   (`Order.logTime`, what MCAP's indexed readers do).
+///
+/// Whatever the path, a Schema is handed out before any Channel that names it, and a Channel
+/// before its first Message. A summary Channel whose Schema the summary lacks (the Schema is
+/// only inside a chunk) waits until that Schema comes out of a chunk, or until its first
+/// Message, whichever is first.
 /// - **linear**: otherwise (no summary, unchunked or unindexed files, or a missing footer),
 ///   every record from the start is parsed in order; the data section CRC and chunk CRCs are
 ///   checked. A file that ends early throws `MCAPError(.truncated)` with the offset and how many
@@ -27,12 +34,30 @@ public final class MCAPReader {
         /// compressed bytes can expand to). Default 256 MiB: common writers chunk at about
         /// 1 MiB, and a frame above 64 MiB cannot be recorded anyway.
         public var maxChunkSize: UInt64
+        /// Message order on the indexed path; the linear path always reads in file order.
+        public var order: Order
+        /// Log-time order: most decompressed chunk bytes held at once (chunks overlapping in
+        /// time). Default 1 GiB; past it the read stops with `overLimit`.
+        public var maxHeldChunkBytes: UInt64
 
-        public init(validateCRCs: Bool = true, useIndex: Bool = true, maxChunkSize: UInt64 = 256 << 20) {
+        public init(validateCRCs: Bool = true, useIndex: Bool = true, maxChunkSize: UInt64 = 256 << 20,
+                    order: Order = .file, maxHeldChunkBytes: UInt64 = 1 << 30) {
             self.validateCRCs = validateCRCs
             self.useIndex = useIndex
             self.maxChunkSize = maxChunkSize
+            self.order = order
+            self.maxHeldChunkBytes = maxHeldChunkBytes
         }
+    }
+
+    /// The order messages come in.
+    public enum Order: String, Sendable {
+        /// Chunks by file offset, messages in chunk order: one chunk in memory at a time.
+        case file
+        /// By `log_time` (ties in file order), merged across chunks through the chunk index:
+        /// holds every chunk whose time range overlaps the one being read. Metadata and
+        /// attachments come before the first message.
+        case logTime = "log-time"
     }
 
     public enum Mode: Sendable { case indexed, linear }
@@ -65,12 +90,21 @@ public final class MCAPReader {
     private var finished = false
     private var failure: MCAPError?
 
-    // Indexed path state: summary definitions still to hand out, then locations by offset.
-    private var pendingDefinitions: [Record] = []
+    // Records decided but not handed out yet, first in first out.
+    private var queue: [Record] = []
+    private var queueHead = 0
+    // Indexed path state: locations by offset.
     private var plan: [(offset: Int64, length: Int64, op: Opcode)] = []
     private var planIndex = 0
     private var seenSchemas = Set<UInt16>()
     private var seenChannels = Set<UInt16>()
+    /// Summary channels waiting for their schema (or their first message).
+    private var deferredChannels: [UInt16: Channel] = [:]
+    // Log-time order: chunks by message_start_time, and the messages of those opened so far.
+    private var chunkQueue: [ChunkIndex] = []
+    private var chunkQueueIndex = 0
+    private var openChunks: [(messages: [Message], cursor: Int, offset: Int64, bytes: UInt64)] = []
+    private var heldChunkBytes: UInt64 = 0
 
     public init(path: String, options: Options = Options()) throws {
         self.options = options
@@ -218,15 +252,29 @@ public final class MCAPReader {
         if let failure { throw failure }
         do {
             while true {
-                if chunkCursor < chunkEnd, let record = try nextInChunk() { return record }
+                if queueHead < queue.count {
+                    let record = queue[queueHead]
+                    queueHead += 1
+                    if queueHead == queue.count {
+                        queue.removeAll(keepingCapacity: true)
+                        queueHead = 0
+                    }
+                    return record
+                }
+                if chunkCursor < chunkEnd, let record = try nextInChunk() { return handOut(record) }
                 switch mode {
                 case .indexed:
-                    if let d = pendingDefinitions.popLast() { return d }
-                    guard planIndex < plan.count else { return nil }
-                    if let record = try nextIndexed() { return record }
+                    if planIndex < plan.count {
+                        if let record = try nextIndexed() { return handOut(record) }
+                    } else if options.order == .logTime {
+                        guard let step = try nextByLogTime() else { return nil }
+                        if let m = step { return handOut(.message(m)) }
+                    } else {
+                        return nil
+                    }
                 case .linear:
                     if finished { return nil }
-                    if let record = try nextLinear() { return record }
+                    if let record = try nextLinear() { return handOut(record) }
                 }
             }
         } catch var error as MCAPError {
@@ -239,21 +287,128 @@ public final class MCAPReader {
 
     private func startIndexed(_ summary: Summary) {
         mode = .indexed
-        // Handed out by popLast: schemas first (by id), then channels (by id).
-        var defs: [Record] = summary.schemas.keys.sorted().compactMap { summary.schemas[$0].map(Record.schema) }
-        defs += summary.channels.keys.sorted().compactMap { summary.channels[$0].map(Record.channel) }
+        // Schemas first (by id), then the channels whose schema is known (by id). A channel
+        // naming a schema the summary lacks waits for it (type comment).
+        queue = summary.schemas.keys.sorted().compactMap { summary.schemas[$0].map(Record.schema) }
         seenSchemas = Set(summary.schemas.keys)
-        seenChannels = Set(summary.channels.keys)
-        pendingDefinitions = defs.reversed()
-        plan = summary.chunkIndexes.map { (Int64(bitPattern: $0.chunkStartOffset), Int64(bitPattern: $0.chunkLength), .chunk) }
-            + summary.metadataIndexes.map { (Int64(bitPattern: $0.offset), Int64(bitPattern: $0.length), .metadata) }
+        for id in summary.channels.keys.sorted() {
+            guard let c = summary.channels[id] else { continue }
+            if c.schemaId == 0 || seenSchemas.contains(c.schemaId) {
+                queue.append(.channel(c))
+                seenChannels.insert(id)
+            } else {
+                deferredChannels[id] = c
+            }
+        }
+        plan = summary.metadataIndexes.map { (Int64(bitPattern: $0.offset), Int64(bitPattern: $0.length), .metadata) }
             + summary.attachmentIndexes.map { (Int64(bitPattern: $0.offset), Int64(bitPattern: $0.length), .attachment) }
+        if options.order == .logTime {
+            chunkQueue = summary.chunkIndexes.sorted {
+                ($0.messageStartTime, $0.chunkStartOffset) < ($1.messageStartTime, $1.chunkStartOffset)
+            }
+        } else {
+            plan += summary.chunkIndexes.map { (Int64(bitPattern: $0.chunkStartOffset), Int64(bitPattern: $0.chunkLength), .chunk) }
+        }
         plan.sort { $0.offset < $1.offset }
+    }
+
+    /// Takes a record on its way out: a new Schema releases the channels waiting for it (right
+    /// after it), a Message on a waiting channel is preceded by that Channel.
+    private func handOut(_ record: Record) -> Record {
+        switch record {
+        case .schema(let s):
+            if !deferredChannels.isEmpty {
+                for id in deferredChannels.keys.sorted() where deferredChannels[id]?.schemaId == s.id {
+                    if let c = deferredChannels.removeValue(forKey: id), seenChannels.insert(id).inserted {
+                        queue.append(.channel(c))
+                    }
+                }
+            }
+            return record
+        case .channel(let c):
+            deferredChannels[c.id] = nil
+            return record
+        case .message(let m):
+            messagesRead += 1
+            if let c = deferredChannels.removeValue(forKey: m.channelId) {
+                seenChannels.insert(c.id)
+                queue.append(record)
+                return .channel(c)
+            }
+            return record
+        default:
+            return record
+        }
+    }
+
+    /// Log-time order: the next message across chunks, `.some(nil)` when a chunk was opened
+    /// (its schemas and channels are queued), nil at the end. A chunk is opened once no open
+    /// chunk holds a message earlier than its message_start_time.
+    private func nextByLogTime() throws -> Message?? {
+        var best = -1
+        for i in openChunks.indices {
+            let c = openChunks[i]
+            // Equal log times: the chunk earlier in the file first.
+            if best < 0 || (c.messages[c.cursor].logTime, c.offset)
+                < (openChunks[best].messages[openChunks[best].cursor].logTime, openChunks[best].offset) {
+                best = i
+            }
+        }
+        if chunkQueueIndex < chunkQueue.count,
+           best < 0 || chunkQueue[chunkQueueIndex].messageStartTime <= openChunks[best].messages[openChunks[best].cursor].logTime {
+            let index = chunkQueue[chunkQueueIndex]
+            chunkQueueIndex += 1
+            let offset = Int64(bitPattern: index.chunkStartOffset)
+            // Overflow-free: each size was checked against maxChunkSize when declared.
+            guard index.uncompressedSize <= options.maxHeldChunkBytes,
+                  heldChunkBytes <= options.maxHeldChunkBytes - index.uncompressedSize else {
+                throw MCAPError(.overLimit, "log-time order would hold more than \(options.maxHeldChunkBytes) bytes of chunks overlapping in time (chunk at offset \(offset)); read this file in file order",
+                                offset: offset)
+            }
+            _ = try readIndexed((offset, Int64(bitPattern: index.chunkLength), .chunk))
+            // What the chunk itself declares counts, whatever its index said.
+            let size = UInt64(max(chunkEnd, 0))
+            guard heldChunkBytes <= options.maxHeldChunkBytes, size <= options.maxHeldChunkBytes - heldChunkBytes else {
+                throw MCAPError(.overLimit, "log-time order would hold more than \(options.maxHeldChunkBytes) bytes of chunks overlapping in time (chunk at offset \(offset)); read this file in file order",
+                                offset: offset)
+            }
+            var messages: [Message] = []
+            while chunkCursor < chunkEnd, let record = try nextInChunk() {
+                if case .message(let m) = record {
+                    messages.append(m)
+                } else {
+                    // handOut appends what it releases; the record itself goes before that.
+                    let at = queue.count
+                    let first = handOut(record)
+                    queue.insert(first, at: at)
+                }
+            }
+            if !messages.isEmpty {
+                // Stable: equal log times keep their order in the chunk.
+                let sorted = messages.enumerated().sorted { ($0.element.logTime, $0.offset) < ($1.element.logTime, $1.offset) }
+                openChunks.append((sorted.map(\.element), 0, offset, size))
+                heldChunkBytes += size
+            }
+            return .some(nil)
+        }
+        guard best >= 0 else { return nil }
+        let m = openChunks[best].messages[openChunks[best].cursor]
+        openChunks[best].cursor += 1
+        if openChunks[best].cursor == openChunks[best].messages.count {
+            heldChunkBytes -= openChunks[best].bytes
+            openChunks.remove(at: best)
+        }
+        return .some(m)
     }
 
     private func nextIndexed() throws -> Record? {
         let item = plan[planIndex]
         planIndex += 1
+        return try readIndexed(item)
+    }
+
+    /// Reads and decodes the record the summary locates (a Chunk is opened).
+    private func readIndexed(_ item: (offset: Int64, length: Int64, op: Opcode)) throws -> Record? {
         guard item.length >= Int64(recordPrefixSize), item.offset >= 8 else {
             throw MCAPError(.malformed, "summary index points at \(item.length) bytes at offset \(item.offset)",
                             offset: item.offset)
@@ -359,9 +514,7 @@ public final class MCAPReader {
             return .channel(c)
         case .message:
             var r = FieldReader(body, record: "Message", baseOffset: at + 9)
-            let m = try Message(decoding: &r)
-            messagesRead += 1
-            return .message(m)
+            return .message(try Message(decoding: &r))
         case .metadata:
             var r = FieldReader(body, record: "Metadata", baseOffset: at + 9)
             return .metadata(try Metadata(decoding: &r))

@@ -40,6 +40,9 @@ public final class MCAPWriter {
 
     public private(set) var schemas: [Schema] = []
     public private(set) var channels: [Channel] = []
+    /// false leaves Schema records out of the summary (they stay in the chunks), as some
+    /// writers do; tests use it to check readers do not depend on summary schemas.
+    var summaryHoldsSchemas = true
     private var statistics = Statistics()
     private var channelMessageCounts: [UInt64] = [0]   // indexed by channel id
 
@@ -248,7 +251,7 @@ public final class MCAPWriter {
                                              groupLength: UInt64(summary.count - start)))
             }
         }
-        group(.schema) { w in for s in schemas { s.encode(into: &w) } }
+        if summaryHoldsSchemas { group(.schema) { w in for s in schemas { s.encode(into: &w) } } }
         group(.channel) { w in for c in channels { c.encode(into: &w) } }
         statistics.schemaCount = UInt16(schemas.count)
         statistics.channelCount = UInt32(channels.count)

@@ -244,11 +244,14 @@ extension MCAPTool {
         static let configuration = CommandConfiguration(commandName: "to-frames")
         @Argument var input: String
         @Option var identity: String = "mcap"
+        @Option(help: "file or log-time") var order: String = "file"
         @Flag(help: "Draw progress on stderr even when it is not a terminal.") var progress = false
 
         func run() async throws {
             let reporter = progress ? ProgressReporter(label: "mcap import", totalBytes: fileSize(input), force: true) : nil
-            let source = try MCAPSource(config: MCAPSourceConfig(path: input, identity: identity), progress: reporter)
+            let source = try MCAPSource(config: MCAPSourceConfig(path: input, identity: identity,
+                                                                 order: MCAPSourceConfig.order(order)),
+                                        progress: reporter)
             let collector = BatchCollector()
             do {
                 try await source.run(into: collector)

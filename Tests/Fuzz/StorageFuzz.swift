@@ -66,10 +66,12 @@ let storageTargets: [FuzzTarget] = [
     FuzzTarget(name: "tbag-file", summary: "whole .tbag files (SQLite) → open, summary, doctor, frame cursor") { bytes in
         readRecording(ScratchFile.write(bytes, name: "input.tbag"))
     },
-    FuzzTarget(name: "mcap", summary: "MCAP reader: records, summary and index, chunks (zstd/lz4), both modes") { bytes in
+    FuzzTarget(name: "mcap", summary: "MCAP reader: records, summary and index, chunks (zstd/lz4), both modes, log-time order") { bytes in
         let path = ScratchFile.write(bytes, name: "input.mcap")
         for options in [MCAPReader.Options(validateCRCs: true, useIndex: true, maxChunkSize: UInt64(fuzzMaxDeclaredBytes)),
-                        MCAPReader.Options(validateCRCs: false, useIndex: false, maxChunkSize: UInt64(fuzzMaxDeclaredBytes))] {
+                        MCAPReader.Options(validateCRCs: false, useIndex: false, maxChunkSize: UInt64(fuzzMaxDeclaredBytes)),
+                        MCAPReader.Options(validateCRCs: false, useIndex: true, maxChunkSize: UInt64(fuzzMaxDeclaredBytes),
+                                           order: .logTime, maxHeldChunkBytes: UInt64(fuzzMaxDeclaredBytes))] {
             guard let reader = try? MCAPReader(path: path, options: options) else { continue }
             _ = try? reader.readSummary()
             var records = 0

@@ -36,7 +36,10 @@ public actor MCAPSink: SinkStage {
     private var entriesByKey: [TrackKey: [Int]] = [:]
     private var lastEntry = -1
     private var schemaIds: [SchemaInfo: UInt16] = [:]
+    /// Per channel id: the next message's sequence and what is added after each message (1,
+    /// or 0 for a channel whose origin kept one constant sequence).
     private var sequences: [UInt32] = [0]
+    private var sequenceSteps: [UInt32] = [1]
     private let progress: ProgressReporter?
     public private(set) var counters = StageCounters()
 
@@ -109,7 +112,7 @@ public actor MCAPSink: SinkStage {
 
     private func put(_ channel: UInt16, logTime: UInt64, publishTime: UInt64, payload: [UInt8]) throws {
         let seq = sequences[Int(channel)]
-        sequences[Int(channel)] = seq &+ 1
+        sequences[Int(channel)] = seq &+ sequenceSteps[Int(channel)]
         try writer.addMessage(channelId: channel, sequence: seq, logTime: logTime, publishTime: publishTime,
                               data: payload)
     }
@@ -140,10 +143,20 @@ public actor MCAPSink: SinkStage {
 
     private func addDataChannel(_ e: Int, mode: MCAPTrackMapping.UserTimestampMode) throws -> UInt16 {
         let t = entries[e]
+        // A channel imported from another tool goes back as it was: its user timestamps are its
+        // publish_time in ns, which a re-import reads from a channel without trackbag keys.
+        if case .publishTime(unit: "ns", _) = mode, let origin = config.channelOrigins[t.info.key] {
+            let id = try writer.addChannel(topic: origin.topic, messageEncoding: t.info.frameEncoding ?? "",
+                                           schemaId: t.schemaId, metadata: origin.metadata)
+            sequences.append(origin.sequence?.first ?? 0)
+            sequenceSteps.append(origin.sequence?.step ?? 1)
+            return id
+        }
         let id = try writer.addChannel(topic: t.topic, messageEncoding: t.info.frameEncoding ?? "",
                                        schemaId: t.schemaId,
                                        metadata: MCAPTrackMapping.channelMetadata(t.info, mode: mode))
         sequences.append(0)
+        sequenceSteps.append(1)
         return id
     }
 
@@ -169,6 +182,7 @@ public actor MCAPSink: SinkStage {
                 metadata: [MCAPTrackMapping.roleKey: MCAPTrackMapping.companionRole,
                            MCAPTrackMapping.companionOfKey: String(of)])
             sequences.append(0)
+            sequenceSteps.append(1)
         }
         return entries[e].timestampChannel
     }

@@ -1,5 +1,6 @@
 import MCAP
 import Pipeline
+import TrackModel
 
 /// Options of the `mcap` sink (schemas/mcap-mapping.md says what lands where).
 ///
@@ -30,6 +31,11 @@ public struct MCAPSinkConfig: Decodable, Sendable, Equatable {
     public var userTimestampUnit: String?
     /// Print progress (frames, MB/s) to stderr when it is a terminal.
     public var progress: Bool
+    /// Channels to write as another tool had them: a track found here whose user timestamps
+    /// map onto `publish_time` in ns gets the origin's topic and metadata (no trackbag keys),
+    /// so an imported MCAP exports the same. Set by `trackbag export` from the recording's
+    /// meta; not a YAML option.
+    public var channelOrigins: [TrackKey: MCAPChannelOrigin] = [:]
 
     enum CodingKeys: String, CodingKey {
         case path

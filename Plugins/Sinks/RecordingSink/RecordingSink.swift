@@ -136,6 +136,7 @@ public actor RecordingSink: SinkStage {
                                 unixSeconds: Int64(time(nil)))
         let w = try RecordingWriter(path: path, options: .init(
             zstdLevel: config.zstdLevel == 0 ? nil : config.zstdLevel, overwrite: config.overwrite, room: config.room))
+        for key in config.meta.keys.sorted() { try w.setMeta(key, config.meta[key] ?? "") }
         writer = w
         files.append(path)
         tracks = []

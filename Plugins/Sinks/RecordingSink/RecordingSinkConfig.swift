@@ -35,6 +35,8 @@ extension RecordingSink {
         /// pipeline that ran over nothing still says so. `trackbag record` turns it off, so a
         /// recorder that never joined leaves no file behind.
         public var createWhenEmpty: Bool
+        /// Extra `meta` entries written into every file (keys readers do not know are kept).
+        public var meta: [String: String]
 
         public struct Split: Decodable, Sendable, Hashable {
             /// `512MiB`, `1GiB`, `100MB`, `65536` (bytes).
@@ -48,13 +50,14 @@ extension RecordingSink {
         }
 
         enum CodingKeys: String, CodingKey {
-            case path, room, split, overwrite
+            case path, room, split, overwrite, meta
             case zstdLevel = "zstd_level"
             case createWhenEmpty = "create_when_empty"
         }
 
         public init(path: String, room: String? = nil, zstdLevel: Int = 1, split: Split? = nil, overwrite: Bool = false,
-                    createWhenEmpty: Bool = true) {
+                    createWhenEmpty: Bool = true, meta: [String: String] = [:]) {
+            self.meta = meta
             self.createWhenEmpty = createWhenEmpty
             self.path = path
             self.room = room
@@ -71,6 +74,7 @@ extension RecordingSink {
             split = try c.decodeIfPresent(Split.self, forKey: .split)
             overwrite = try c.decodeIfPresent(Bool.self, forKey: .overwrite) ?? false
             createWhenEmpty = try c.decodeIfPresent(Bool.self, forKey: .createWhenEmpty) ?? true
+            meta = try c.decodeIfPresent([String: String].self, forKey: .meta) ?? [:]
             guard (0...22).contains(zstdLevel) else {
                 throw DecodingError.dataCorruptedError(forKey: .zstdLevel, in: c, debugDescription: "zstd_level must be 0…22, got \(zstdLevel)")
             }

@@ -39,14 +39,17 @@ public struct MCAPSource: SourceStage {
     public func run(into output: any BatchEmitter) async throws {
         let reader: MCAPReader
         do {
-            reader = try MCAPReader(path: config.path, options: .init(validateCRCs: config.validateCRCs))
+            reader = try MCAPReader(path: config.path, options: .init(validateCRCs: config.validateCRCs, order: config.order))
         } catch let e as MCAPError {
             throw PipelineError(message: "mcap source \(config.path): \(e)")
         }
         let progress = reporter
             ?? (config.progress ? ProgressReporter(label: "mcap import", totalBytes: reader.fileSize) : nil)
         var schemas: [UInt16: Schema] = [:]
-        // Indexed by channel id, grown as channels appear (ids are u16).
+        // Indexed by channel id, grown as channels appear (ids are u16). A channel's role (and
+        // so its schema) is settled at its first message, not when it is announced: a Schema
+        // record may come between the two.
+        var channels: [Channel?] = []
         var roles: [ChannelRole?] = []
         /// Companion timestamp waiting for the next message of a data channel: (log_time, ts).
         var pending: [(UInt64, UInt64)?] = []
@@ -73,14 +76,23 @@ public struct MCAPSource: SourceStage {
                     schemas[s.id] = s
                 case .channel(let c):
                     if roles.count <= Int(c.id) {
+                        channels += Array(repeating: nil, count: Int(c.id) + 1 - channels.count)
                         roles += Array(repeating: nil, count: Int(c.id) + 1 - roles.count)
                         pending += Array(repeating: nil, count: Int(c.id) + 1 - pending.count)
                     }
-                    roles[Int(c.id)] = role(of: c, schemas: schemas)
+                    channels[Int(c.id)] = c
+                    roles[Int(c.id)] = nil
                 case .message(let m):
                     let id = Int(m.channelId)
-                    guard id < roles.count, let r = roles[id] else {
+                    guard id < channels.count, let c = channels[id] else {
                         throw PipelineError(message: "mcap source \(config.path): message on channel \(m.channelId), which has no Channel record before it")
+                    }
+                    let r: ChannelRole
+                    if let known = roles[id] {
+                        r = known
+                    } else {
+                        r = role(of: c, schemas: schemas)
+                        roles[id] = r
                     }
                     let receive = Int64(bitPattern: m.logTime)
                     lastReceive = receive

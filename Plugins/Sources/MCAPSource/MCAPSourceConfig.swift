@@ -1,3 +1,4 @@
+import MCAP
 import Pipeline
 
 /// Options of the `mcap` source: reads any MCAP file (ours or another tool's) as frames.
@@ -25,9 +26,13 @@ public struct MCAPSourceConfig: Decodable, Sendable, Equatable {
     /// `note` event saying where the file was cut, and end normally. Default false: a
     /// truncated file is an error. Corrupt data (CRC mismatch, malformed records) is always one.
     public var allowTruncated: Bool
+    /// `file` (default): messages in file order, one chunk in memory at a time. `log-time`:
+    /// by log_time through the chunk index, as MCAP's indexed readers give them (holds the
+    /// chunks that overlap in time); a file without an index is read in file order.
+    public var order: MCAPReader.Order
 
     enum CodingKeys: String, CodingKey {
-        case path, identity
+        case path, identity, order
         case batchSize = "batch_size"
         case validateCRCs = "validate_crcs"
         case progress
@@ -35,7 +40,8 @@ public struct MCAPSourceConfig: Decodable, Sendable, Equatable {
     }
 
     public init(path: String, identity: String = "mcap", batchSize: Int = 4096, validateCRCs: Bool = true,
-                progress: Bool = false, allowTruncated: Bool = false) {
+                progress: Bool = false, allowTruncated: Bool = false, order: MCAPReader.Order = .file) {
+        self.order = order
         self.path = path
         self.identity = identity
         self.batchSize = batchSize
@@ -51,6 +57,16 @@ public struct MCAPSourceConfig: Decodable, Sendable, Equatable {
                   batchSize: try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 4096,
                   validateCRCs: try c.decodeIfPresent(Bool.self, forKey: .validateCRCs) ?? true,
                   progress: try c.decodeIfPresent(Bool.self, forKey: .progress) ?? false,
-                  allowTruncated: try c.decodeIfPresent(Bool.self, forKey: .allowTruncated) ?? false)
+                  allowTruncated: try c.decodeIfPresent(Bool.self, forKey: .allowTruncated) ?? false,
+                  order: try Self.order(c.decodeIfPresent(String.self, forKey: .order)))
+    }
+
+    /// `file` or `log-time` (nil: `file`), or an error naming the option.
+    public static func order(_ text: String?) throws -> MCAPReader.Order {
+        guard let text else { return .file }
+        guard let order = MCAPReader.Order(rawValue: text) else {
+            throw PipelineError(message: "order: expected file or log-time, got '\(text)'")
+        }
+        return order
     }
 }

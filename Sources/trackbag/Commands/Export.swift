@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MCAP
 import Pipeline
 import Recording
 import Stages
@@ -36,7 +37,7 @@ struct Export: AsyncParsableCommand {
     var end: String?
 
     @Option(name: .customLong("user-timestamp-unit"),
-            help: "MCAP only: unit of the user timestamps (ns, us or ms); MCAP publish_time is then the user timestamp in ns.")
+            help: "MCAP only: unit of the user timestamps (ns, us or ms); MCAP publish_time is then the user timestamp in ns. Default: the unit the recording names (ns for an imported MCAP), else none.")
     var userTimestampUnit: String?
 
     @Option(help: "The room's shared E2EE key: tracks recorded as ciphertext (E2EE passthrough) are exported decrypted.")
@@ -72,7 +73,19 @@ struct Export: AsyncParsableCommand {
         case .jsonl:
             graph.addSink(format.rawValue, JSONLinesSink(config: .init(path: out)), inputs: [input], type: "jsonl")
         case .mcap:
-            graph.addSink(format.rawValue, try MCAPExportTarget.sink(path: out, userTimestampUnit: userTimestampUnit),
+            // A recording imported from MCAP names its unit (ns) and its channels' origins, so
+            // the export writes them back as they were (schemas/mcap-mapping.md, "Round trips").
+            let meta = try RecordingReader(path: file).meta
+            let origins: [TrackKey: MCAPChannelOrigin]
+            do {
+                origins = try MCAPChannelOrigin.fromRecordingMeta(meta)
+            } catch let error as PipelineError {
+                printErrors(error)
+                throw ExitCode(1)
+            }
+            let unit = userTimestampUnit ?? meta[MCAPChannelOrigin.userTimestampUnitMetaKey]
+            graph.addSink(format.rawValue, try MCAPExportTarget.sink(path: out, userTimestampUnit: unit,
+                                                                     channelOrigins: origins),
                           inputs: [input], type: "mcap")
         }
         let report = try await runConversion(graph, describing: "export \(file) → \(out)")
@@ -110,18 +123,32 @@ struct Import: AsyncParsableCommand {
           help: "MCAP only: import what is readable from a file that ends early, with a note event, instead of failing.")
     var allowTruncated = false
 
+    @Option(help: "MCAP only: message order, file (default: file order, one chunk in memory) or log-time (by log_time through the chunk index, as MCAP's indexed readers).")
+    var order = "file"
+
     func run() async throws {
         var graph = PipelineGraph()
         let lower = file.lowercased()
+        var meta: [String: String] = [:]
         if lower.hasSuffix(".mcap") {
+            let readOrder: MCAPReader.Order
+            do {
+                readOrder = try MCAPSourceConfig.order(order)
+            } catch let error as PipelineError {
+                throw ValidationError("--order: \(error.message.replacingOccurrences(of: "order: ", with: ""))")
+            }
+            // What export needs to write the file's channels back as they were.
+            meta = (try? MCAPChannelOrigin.importMeta(path: file, identity: identity)) ?? [:]
             graph.addSource("input", try MCAPExportTarget.source(path: file, identity: identity,
-                                                                 allowTruncated: allowTruncated), type: "mcap")
+                                                                 allowTruncated: allowTruncated, order: readOrder),
+                            type: "mcap")
         } else if lower.hasSuffix(".jsonl") || lower.hasSuffix(".ndjson") || lower.hasSuffix(".json") {
             graph.addSource("input", JSONLinesSource(config: .init(path: file)), type: "jsonl")
         } else {
             throw ValidationError("\(file): unknown input format (expected .jsonl or .mcap)")
         }
-        graph.addSink("recording", RecordingSink(config: .init(path: out, overwrite: overwrite)), inputs: ["input"], type: "recording")
+        graph.addSink("recording", RecordingSink(config: .init(path: out, overwrite: overwrite, meta: meta)),
+                      inputs: ["input"], type: "recording")
         try await runConversion(graph, describing: "import \(file) → \(out)")
     }
 }
