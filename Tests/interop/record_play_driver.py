@@ -318,6 +318,10 @@ async def main():
             "replayed_in_order_subset": in_order, "replay_missing": len(rec) - len(got),
             "identities": sorted(set(i for _, _, _, i in rec)),
             "file_losses": file_losses.get(name),
+            # Frames sent before the first recorded one and after the last: a receiver has no
+            # frame number to see them skipped by, so no file can count them.
+            "sent_before_first_recorded": want.index(rec_pairs[0]) if rec_pairs and rec_pairs[0] in want else None,
+            "sent_after_last_recorded": (len(want) - 1 - want.index(rec_pairs[-1])) if rec_pairs and rec_pairs[-1] in want else None,
             "recorded_span_s": (rec[-1][2] - rec[0][2]) / 1e9 if len(rec) > 1 else 0,
             "replayed_span_s": (got[-1][2] - got[0][2]) / 1e9 if len(got) > 1 else 0,
             "gap_error_ms_p50": percentile(errors, 50), "gap_error_ms_p99": percentile(errors, 99),
