@@ -411,33 +411,26 @@ actor TrackSubscriptions {
     /// way), and frames of which nothing arrived (frame numbers skipped: the sender, the link or
     /// the server lost them; the server's own counts say whether it was the server).
     private func reportDrops(of key: TrackKey) {
-        guard let reader = readers[key], let subscription = reader.subscription else { return }
+        guard let subscription = readers[key]?.subscription else { return }
         let now = unixNanoseconds()
-        let dropped = subscription.droppedFrames
-        if dropped > reader.reportedDrops {
-            let delta = dropped - reader.reportedDrops
-            readers[key]?.reportedDrops = dropped
-            tally.dropped(key, delta)
-            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, identity: key.identity, track: key.name,
-                                           count: Int64(delta), detail: "subscription buffer full (buffer_size \(bufferSize))"))
-        }
-        let incomplete = subscription.incompleteFrames
-        if incomplete > reader.reportedIncomplete {
-            let delta = incomplete - reader.reportedIncomplete
-            readers[key]?.reportedIncomplete = incomplete
-            tally.dropped(key, delta)
-            buffer.add(event: SessionEvent(timeNs: now, kind: .drop, identity: key.identity, track: key.name,
-                                           count: Int64(delta), detail: "incomplete frames (packets lost before reassembly)"))
-        }
-        // Late frames take the count back down; a gap event reports only growth.
-        let missing = subscription.missingFrames
-        if missing > reader.reportedMissing {
-            let delta = missing - reader.reportedMissing
-            readers[key]?.reportedMissing = missing
-            buffer.add(event: SessionEvent(timeNs: now, kind: .gap, identity: key.identity, track: key.name,
-                                           count: Int64(delta),
-                                           detail: "frame numbers skipped: frames that never arrived (lost by the sender, the link or the server)"))
-        }
+        report(subscription.droppedFrames, since: \.reportedDrops, of: key, as: .drop, countsAsDropped: true, at: now,
+               detail: "subscription buffer full (buffer_size \(bufferSize))")
+        report(subscription.incompleteFrames, since: \.reportedIncomplete, of: key, as: .drop, countsAsDropped: true, at: now,
+               detail: "incomplete frames (packets lost before reassembly)")
+        // Not ours to count as dropped; late frames take this count back down, and an event
+        // reports only growth.
+        report(subscription.missingFrames, since: \.reportedMissing, of: key, as: .gap, countsAsDropped: false, at: now,
+               detail: "frame numbers skipped: frames that never arrived (lost by the sender, the link or the server)")
+    }
+
+    /// An event on `key`'s track for what `count` grew by since it was last reported.
+    private func report(_ count: Int, since reported: WritableKeyPath<Reader, Int>, of key: TrackKey,
+                        as kind: SessionEvent.Kind, countsAsDropped: Bool, at now: Int64, detail: String) {
+        guard let before = readers[key]?[keyPath: reported], count > before else { return }
+        readers[key]?[keyPath: reported] = count
+        if countsAsDropped { tally.dropped(key, count - before) }
+        buffer.add(event: SessionEvent(timeNs: now, kind: kind, identity: key.identity, track: key.name,
+                                       count: Int64(count - before), detail: detail))
     }
 
     /// Turns drops counted since the last call into `drop` events.

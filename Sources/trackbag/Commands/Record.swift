@@ -92,21 +92,7 @@ struct Record: AsyncParsableCommand {
                 input = "decode"
             }
             graph.addSink("snapshot", sink, inputs: [input], type: "snapshot", buffer: EdgeBuffer(policy: .block))
-            let stop = PipelineStop()
-            let timer = stopAfter.map { offset in
-                Task {
-                    try await Task.sleep(for: .nanoseconds(offset.nanoseconds))
-                    stop.stop()
-                }
-            }
-            let report: PipelineReport
-            do {
-                report = try await graph.runUntilSignalled(stop: stop)
-            } catch let error as PipelineError {
-                printErrors(error)
-                throw ExitCode(1)
-            }
-            timer?.cancel()
+            let report = try await Self.run(graph, stopAfter: stopAfter)
             let files = await sink.files
             print(Self.summary(tally: source.tally, report: report, files: files))
             let peak = await sink.peakBufferedBytes
@@ -131,6 +117,18 @@ struct Record: AsyncParsableCommand {
         // for ~0.1 s (commit, CPU starved on a shared machine) lost 349-582 frames at 44k
         // frames/s in the live-recording bench (scripts/bench/live_record.py).
         graph.addSink("recording", sink, inputs: ["room"], type: "recording", buffer: EdgeBuffer(policy: .block))
+        let report = try await Self.run(graph, stopAfter: stopAfter)
+        let files = await sink.files
+        print(Self.summary(tally: source.tally, report: report, files: files))
+        if !report.failures.isEmpty {
+            printErrors(PipelineError(grouping: report.failures))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Runs the recording graph until SIGINT/SIGTERM or, with `--duration`, until that much
+    /// time has passed; a pipeline error is printed and exits 1.
+    static func run(_ graph: PipelineGraph, stopAfter: TimeOffset?) async throws -> PipelineReport {
         let stop = PipelineStop()
         let timer = stopAfter.map { offset in
             Task {
@@ -138,18 +136,11 @@ struct Record: AsyncParsableCommand {
                 stop.stop()
             }
         }
-        let report: PipelineReport
+        defer { timer?.cancel() }
         do {
-            report = try await graph.runUntilSignalled(stop: stop)
+            return try await graph.runUntilSignalled(stop: stop)
         } catch let error as PipelineError {
             printErrors(error)
-            throw ExitCode(1)
-        }
-        timer?.cancel()
-        let files = await sink.files
-        print(Self.summary(tally: source.tally, report: report, files: files))
-        if !report.failures.isEmpty {
-            printErrors(PipelineError(grouping: report.failures))
             throw ExitCode(1)
         }
     }
