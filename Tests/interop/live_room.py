@@ -112,6 +112,39 @@ class SDKDropCounter(logging.Handler):
         return {key: self.counts[key] - before.get(key, 0) for key in self.counts}
 
 
+def read_lines_blocking(stream, into):
+    """Collects a subprocess stream's lines from a thread (for tests without an event loop)."""
+    for line in iter(stream.readline, ""):
+        into.append(line.rstrip("\n"))
+
+
+def wait_until(predicate, timeout, what, poll=0.02):
+    """Polls `predicate` until it holds; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(poll)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def imu_recording(trackbag, workdir, frames):
+    """A .tbag of `robot/imu`, `frames` frames 10 ms apart, user timestamp = index, payload =
+    the index as 4 big-endian bytes: written as JSON lines and turned into a file by
+    `trackbag import`. Returns its path."""
+    import base64
+    import json
+    jsonl = os.path.join(workdir, "in.jsonl")
+    t0 = 1_790_000_000_000_000_000
+    with open(jsonl, "w") as f:
+        for i in range(frames):
+            f.write(json.dumps({"identity": "robot", "track": "imu", "time_ns": t0 + i * 10_000_000, "user_timestamp": i,
+                                "payload_b64": base64.b64encode(i.to_bytes(4, "big")).decode()}) + "\n")
+    tbag = os.path.join(workdir, "in.tbag")
+    subprocess.run([trackbag, "import", jsonl, "--out", tbag], check=True, capture_output=True, timeout=60)
+    return tbag
+
+
 def stop(proc, sig=signal.SIGTERM, timeout=20):
     """Ends a process we started: `sig`, then SIGKILL after `timeout`; its exit status."""
     if proc.poll() is None:

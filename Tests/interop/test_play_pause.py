@@ -6,7 +6,6 @@ terminal on its stdin. A space after ~0.5 s of replay, another 1 s later: the vi
 gap of about a second, then the rest of the frames at the recording's pacing, every frame
 delivered once; the terminal's mode is as before when play exits.
 """
-import base64
 import json
 import os
 import pty
@@ -15,35 +14,16 @@ import subprocess
 import termios
 import threading
 import time
-from live_room import testpeer
+from live_room import imu_recording, read_lines_blocking, testpeer, wait_until
 
 RATE = 100
 FRAMES = 200
 
 
-def read_lines(stream, into):
-    for line in iter(stream.readline, ""):
-        into.append(line.rstrip("\n"))
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
-    jsonl = tmp_path / "in.jsonl"
-    t0 = 1_790_000_000_000_000_000
-    with open(jsonl, "w") as f:
-        for i in range(FRAMES):
-            f.write(json.dumps({"identity": "robot", "track": "imu", "time_ns": t0 + i * 10_000_000, "user_timestamp": i,
-                                "payload_b64": base64.b64encode(i.to_bytes(4, "big")).decode()}) + "\n")
-    tbag = tmp_path / "in.tbag"
-    subprocess.run([trackbag, "import", str(jsonl), "--out", str(tbag)], check=True, capture_output=True, timeout=60)
+    tbag = imu_recording(trackbag, str(tmp_path), FRAMES)
 
     procs = []
     play_err, play_out, viewer_lines = [], [], []
@@ -64,7 +44,7 @@ def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
         viewer = subprocess.Popen([testpeer(trackbag), "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         procs.append(viewer)
-        threading.Thread(target=read_lines, args=(viewer.stdout, viewer_lines), daemon=True).start()
+        threading.Thread(target=read_lines_blocking, args=(viewer.stdout, viewer_lines), daemon=True).start()
         viewer.stdin.write(json.dumps({"cmd": "subscribe", "identity": "robot", "track": "imu", "buffer": 1024,
                                        "timeout": 60, "timing_only": True}) + "\n")
         viewer.stdin.flush()
@@ -74,21 +54,21 @@ def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
                                    "--wait-for-subscribers", "1", "--lead-in", "0.5"],
                                   stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(player)
-        threading.Thread(target=read_lines, args=(player.stderr, play_err), daemon=True).start()
-        threading.Thread(target=read_lines, args=(player.stdout, play_out), daemon=True).start()
+        threading.Thread(target=read_lines_blocking, args=(player.stderr, play_err), daemon=True).start()
+        threading.Thread(target=read_lines_blocking, args=(player.stdout, play_out), daemon=True).start()
 
         def frames():
             return [json.loads(l) for l in viewer_lines if '"timing"' in l]
 
-        wait_for(lambda: any("space pauses and resumes" in l for l in play_err), 60, "play to take the terminal")
-        wait_for(lambda: len(frames()) >= 50, 60, "50 replayed frames")
+        wait_until(lambda: any("space pauses and resumes" in l for l in play_err), 60, "play to take the terminal")
+        wait_until(lambda: len(frames()) >= 50, 60, "50 replayed frames")
         os.write(master, b" ")
-        wait_for(lambda: any("paused" in l for l in play_err), 10, "the pause notice")
+        wait_until(lambda: any("paused" in l for l in play_err), 10, "the pause notice")
         time.sleep(1.0)
         held = len(frames())
         os.write(master, b" ")
         player.wait(timeout=60)
-        wait_for(lambda: len(frames()) >= FRAMES, 10, "every frame at the viewer")
+        wait_until(lambda: len(frames()) >= FRAMES, 10, "every frame at the viewer")
         time.sleep(0.2)
         got = frames()
         mode_after = termios.tcgetattr(slave)

@@ -3,8 +3,6 @@
 buffering it, and `trackbag snapshot` from another process asking for a snapshot mid-replay.
 One file is written; its `snapshot` event names the asking identity and its note, and it holds
 the robot's frames from about `pre` before the request to `post` after it."""
-import base64
-import json
 import os
 import signal
 import sqlite3
@@ -12,32 +10,15 @@ import subprocess
 import threading
 import time
 
+from live_room import imu_recording, read_lines_blocking, wait_until
+
 FRAMES = 1000
 
 
-def read_lines(stream, into):
-    for line in iter(stream.readline, ""):
-        into.append(line.rstrip("\n"))
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_snapshot_command_fires_the_recorder_in_the_room(trackbag, tmp_path):
-    jsonl = tmp_path / "in.jsonl"
-    t0 = 1_790_000_000_000_000_000
-    with open(jsonl, "w") as f:
-        for i in range(FRAMES):
-            f.write(json.dumps({"identity": "robot", "track": "imu", "time_ns": t0 + i * 10_000_000, "user_timestamp": i,
-                                "payload_b64": base64.b64encode(i.to_bytes(4, "big")).decode()}) + "\n")
-    tbag = tmp_path / "in.tbag"
-    subprocess.run([trackbag, "import", str(jsonl), "--out", str(tbag)], check=True, capture_output=True, timeout=60)
+    tbag = imu_recording(trackbag, str(tmp_path), FRAMES)
     snaps = tmp_path / "snaps"
     procs, rec_err, rec_out, play_err = [], [], [], []
     try:
@@ -55,21 +36,21 @@ def test_snapshot_command_fires_the_recorder_in_the_room(trackbag, tmp_path):
                                      "--post", "1s", "--snapshot-dir", str(snaps)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         procs.append(recorder)
-        threading.Thread(target=read_lines, args=(recorder.stderr, rec_err), daemon=True).start()
-        threading.Thread(target=read_lines, args=(recorder.stdout, rec_out), daemon=True).start()
+        threading.Thread(target=read_lines_blocking, args=(recorder.stderr, rec_err), daemon=True).start()
+        threading.Thread(target=read_lines_blocking, args=(recorder.stdout, rec_out), daemon=True).start()
         player = subprocess.Popen([trackbag, "play", str(tbag), "--url", url, "--room", "lab",
                                    "--wait-for-subscribers", "1", "--lead-in", "1"],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         procs.append(player)
-        threading.Thread(target=read_lines, args=(player.stderr, play_err), daemon=True).start()
-        wait_for(lambda: any("replaying" in l for l in play_err), 60, "play to start")
+        threading.Thread(target=read_lines_blocking, args=(player.stderr, play_err), daemon=True).start()
+        wait_until(lambda: any("replaying" in l for l in play_err), 60, "play to start", poll=0.05)
         time.sleep(4.0)
         asked = time.time_ns()
         done = subprocess.run([trackbag, "snapshot", "--url", url, "--room", "lab", "--identity", "operator",
                                "--note", "wobble at the gripper", "--lead-in", "1"],
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done
-        wait_for(lambda: any("closed" in l for l in rec_err), 30, "the snapshot file to close")
+        wait_until(lambda: any("closed" in l for l in rec_err), 30, "the snapshot file to close", poll=0.05)
         player.wait(timeout=60)
         recorder.send_signal(signal.SIGINT)
         recorder.wait(timeout=30)
