@@ -80,6 +80,3 @@ public enum RoomCredentials: Sendable, Hashable {
     }
 }
 
-/// Unix epoch nanoseconds from the system clock (receive times of live frames).
-@inline(__always)
-func unixNanoseconds() -> Int64 { UnixTime.nowNs() }

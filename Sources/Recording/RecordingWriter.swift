@@ -128,7 +128,7 @@ public final class RecordingWriter {
         begin = try db.prepare("BEGIN")
         commit = try db.prepare("COMMIT")
 
-        let start = options.startTimeNs ?? UnixTime.nowNs()
+        let start = options.startTimeNs ?? SessionClock.system.nowNs()
         try setMeta(RecordingMetaKey.formatVersion, String(RecordingFormat.version))
         try setMeta(RecordingMetaKey.createdAt, UnixTime.iso8601(ns: UnixTime.nowNs()))
         try setMeta(RecordingMetaKey.startTimeNs, String(start))

@@ -41,12 +41,15 @@ struct ReconnectSchedule: Sendable, Equatable {
 }
 
 /// Ping bookkeeping (docs/WIRE.md): `ping_req` every `ping_interval`, and the connection counts
-/// as lost when no `pong_resp` came for `ping_timeout`. Times are milliseconds of any clock.
+/// as lost when no `pong_resp` came for `ping_timeout`. Times are milliseconds of a monotonic
+/// clock: a step of the system clock must not look like a lost connection. The ping's wire
+/// timestamp (Unix ms, as LiveKit's SDKs send it) only matches a pong to its ping.
 struct SignalLiveness: Sendable, Equatable {
     var intervalMs: Int64
     var timeoutMs: Int64
     private(set) var lastPongMs: Int64
     private(set) var lastPingMs: Int64?
+    private var lastPingWireMs: Int64?
     private(set) var rttMs: Int64 = 0
 
     init(intervalSeconds: Int32, timeoutSeconds: Int32, nowMs: Int64) {
@@ -60,12 +63,17 @@ struct SignalLiveness: Sendable, Equatable {
         return nowMs - last >= intervalMs
     }
 
-    mutating func pinged(nowMs: Int64) { lastPingMs = nowMs }
+    /// A ping went out at `nowMs` carrying `wireTimestampMs`.
+    mutating func pinged(nowMs: Int64, wireTimestampMs: Int64) {
+        lastPingMs = nowMs
+        lastPingWireMs = wireTimestampMs
+    }
 
-    /// A pong for the ping sent at `sentMs` (our own timestamp, echoed back).
-    mutating func ponged(sentMs: Int64, nowMs: Int64) {
+    /// A pong that echoes `echoedMs` (0: a plain `pong`): the connection lives; when it echoes
+    /// our last ping, the round trip is measured on the monotonic clock.
+    mutating func ponged(echoedMs: Int64, nowMs: Int64) {
         lastPongMs = nowMs
-        if sentMs > 0, nowMs >= sentMs { rttMs = nowMs - sentMs }
+        if echoedMs != 0, echoedMs == lastPingWireMs, let sent = lastPingMs, nowMs >= sent { rttMs = nowMs - sent }
     }
 
     func timedOut(nowMs: Int64) -> Bool { nowMs - lastPongMs > timeoutMs }

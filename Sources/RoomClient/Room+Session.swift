@@ -154,7 +154,7 @@ extension Room {
         localSid = join.participant.sid
         roomName = join.room.name
         roomSid = join.room.sid
-        let now = Self.nowMs()
+        let now = Self.monotonicMs()
         liveness = SignalLiveness(intervalSeconds: join.pingInterval > 0 ? join.pingInterval : 5,
                                   timeoutSeconds: join.pingTimeout > 0 ? join.pingTimeout : 15, nowMs: now)
         applyParticipants(join.otherParticipants, fromJoin: true)
@@ -191,9 +191,9 @@ extension Room {
         case .update(let update)?:
             applyParticipants(update.participants, fromJoin: false)
         case .pongResp(let pong)?:
-            liveness?.ponged(sentMs: pong.lastPingTimestamp, nowMs: Self.nowMs())
+            liveness?.ponged(echoedMs: pong.lastPingTimestamp, nowMs: Self.monotonicMs())
         case .pong?:
-            liveness?.ponged(sentMs: 0, nowMs: Self.nowMs())
+            liveness?.ponged(echoedMs: 0, nowMs: Self.monotonicMs())
         case .leave(let leave)?:
             switch leave.action {
             case .reconnect, .resume:
@@ -296,21 +296,30 @@ extension Room {
         guard session == generation, state == .connected || state == .connecting, var liveness else {
             return session == generation && state != .closed
         }
-        let now = Self.nowMs()
+        let now = Self.monotonicMs()
         if liveness.timedOut(nowMs: now) {
             sessionLost(session: session, reason: "no pong for \(liveness.timeoutMs) ms")
             return false
         }
         if liveness.pingDue(nowMs: now) {
-            signal?.send(SignalRequests.ping(timestampMs: now, rttMs: liveness.rttMs))
-            liveness.pinged(nowMs: now)
+            let wire = Self.unixMs()
+            signal?.send(SignalRequests.ping(timestampMs: wire, rttMs: liveness.rttMs))
+            liveness.pinged(nowMs: now, wireTimestampMs: wire)
         }
         self.liveness = liveness
         expirePendingSubscriptions()
         return true
     }
 
-    static func nowMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+    /// Unix milliseconds, for the wire.
+    static func unixMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// Milliseconds of CLOCK_MONOTONIC, for timing the signal connection.
+    static func monotonicMs() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
 
     // MARK: Loss and reconnect
 

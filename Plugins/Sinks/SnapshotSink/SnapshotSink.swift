@@ -101,10 +101,10 @@ public actor SnapshotSink: SinkStage {
         if timer == nil && config.wallClock { startTimer() }
     }
 
-    /// Fires a trigger now: at the wall clock with `wall_clock`, else at the newest frame's
-    /// receive time (a replay's own clock).
+    /// Fires a trigger now: at the session clock with `wall_clock` (the clock live receive times come
+    /// from), else at the newest frame's receive time (a replay's own clock).
     public func fire(_ trigger: SnapshotTrigger) throws {
-        let now = config.wallClock ? UnixTime.nowNs() : (ring.latestNs == .min ? UnixTime.nowNs() : ring.latestNs)
+        let now = config.wallClock ? SessionClock.system.nowNs() : (ring.latestNs == .min ? SessionClock.system.nowNs() : ring.latestNs)
         do {
             try perform(try ring.fire(trigger, atNs: now))
         } catch let e as RecordingError {
@@ -125,7 +125,7 @@ public actor SnapshotSink: SinkStage {
     }
 
     func tick() {
-        try? perform(ring.advance(toNs: UnixTime.nowNs()))
+        try? perform(ring.advance(toNs: SessionClock.system.nowNs()))
         try? writer?.commitDueChunks()
     }
 

@@ -12,7 +12,7 @@ import TrackModel
 /// It subscribes to tracks present when it joins, tracks published later, and tracks
 /// re-published after their publisher re-joined (the room client keeps a subscription waiting
 /// across a publisher's re-join; a track unpublished and published again gets a new one).
-/// Receive time is our clock at delivery (Unix ns); the user timestamp is passed on untouched.
+/// Receive time is the session clock at delivery (Unix ns that a system clock step does not move); the user timestamp is passed on untouched.
 ///
 /// Live sources default to drop-oldest edges (`isLive`), so a slow pipeline never stalls the
 /// room; what is dropped anywhere on our side is counted and emitted as `drop` events.
@@ -289,6 +289,9 @@ actor TrackSubscriptions {
     var stopped = false
     var reportedE2EEDrops = 0
     var reportedOverflow = 0
+    /// Receive and event times (schemas/recording-format.md, "Clocks").
+    let clock = SessionClock.system
+    var clockSteps = ClockStepWatch(offsetNs: SessionClock.system.systemOffsetNs())
 
     init(room: Room, globs: [TrackGlob], bufferSize: Int, decrypts: Bool = false, buffer: LiveBatchBuffer,
          tally: RoomSourceTally, notice: (@Sendable (String) -> Void)?) {
@@ -310,7 +313,7 @@ actor TrackSubscriptions {
     }
 
     func handle(_ event: RoomEvent) async {
-        let now = unixNanoseconds()
+        let now = clock.nowNs()
         switch event {
         case .connected:
             break
@@ -365,16 +368,16 @@ actor TrackSubscriptions {
         } catch {
             if readers[key]?.id == id { readers[key] = nil }
             notice?("could not subscribe to \(key): \(error)")
-            buffer.add(event: SessionEvent(timeNs: unixNanoseconds(), kind: .note, identity: key.identity, track: key.name,
+            buffer.add(event: SessionEvent(timeNs: clock.nowNs(), kind: .note, identity: key.identity, track: key.name,
                                            detail: "subscribe failed: \(error)"))
             return
         }
         guard readers[key]?.id == id else { return }
-        let buffer = self.buffer, tally = self.tally
+        let buffer = self.buffer, tally = self.tally, clock = self.clock
         // Detached: frames must not queue behind the actor's own work.
         let task = Task.detached {
             for await frame in subscription {
-                let now = unixNanoseconds()
+                let now = clock.nowNs()
                 tally.received(key, bytes: frame.payload.count, at: now)
                 if let sealed = frame.sealed {
                     // E2EE passthrough: ciphertext with its key index and IV, marked encrypted.
@@ -412,7 +415,7 @@ actor TrackSubscriptions {
     /// the server lost them; the server's own counts say whether it was the server).
     private func reportDrops(of key: TrackKey) {
         guard let subscription = readers[key]?.subscription else { return }
-        let now = unixNanoseconds()
+        let now = clock.nowNs()
         report(subscription.droppedFrames, since: \.reportedDrops, of: key, as: .drop, countsAsDropped: true, at: now,
                detail: "subscription buffer full (buffer_size \(bufferSize))")
         report(subscription.incompleteFrames, since: \.reportedIncomplete, of: key, as: .drop, countsAsDropped: true, at: now,
@@ -433,11 +436,17 @@ actor TrackSubscriptions {
                                        count: Int64(count - before), detail: detail))
     }
 
-    /// Turns drops counted since the last call into `drop` events.
+    /// Turns drops counted since the last call into `drop` events, and a step of the system
+    /// clock into a `note`: the file's times keep following the session clock.
     func reportDrops() async {
         for key in readers.keys { reportDrops(of: key) }
+        if let step = clockSteps.check(offsetNs: clock.systemOffsetNs()) {
+            let text = ClockStepWatch.describe(stepNs: step)
+            notice?(text)
+            buffer.add(event: SessionEvent(timeNs: clock.nowNs(), kind: .note, detail: text))
+        }
         let stats = await room.currentStatistics
-        let now = unixNanoseconds()
+        let now = clock.nowNs()
         let undecrypted = stats.e2eeDrops.total - reportedE2EEDrops
         if undecrypted > 0 {
             reportedE2EEDrops = stats.e2eeDrops.total

@@ -36,7 +36,7 @@ struct Snapshot: AsyncParsableCommand {
             var payload: [UInt8] = []
             JSONText.writeString(note, into: &payload)
             let frame = Frame(track: info, payload: Array("{\"note\":".utf8) + payload + Array("}".utf8), userTimestamp: nil,
-                              receiveTimeNs: UnixTime.nowNs())
+                              receiveTimeNs: SessionClock.system.nowNs())
             try await sink.write(Batch(frames: [frame]))
             // Let the frame leave before the participant does.
             try await Task.sleep(for: .milliseconds(500))
