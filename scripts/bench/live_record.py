@@ -3,6 +3,7 @@
 usage: live_record.py TRACKBAG [--rates 1000,10000,50000] [--seconds 10] [--tracks 16]
                       [--size 256] [--publisher sdk,swift] [--publishers N] [--buffer-size N]
                       [--compression zstd|lz4] [--no-baseline] [--alone RATE|0] [--keep]
+                      [--hog N] [--record-args "--nice -10 …"] [--label TEXT]
 
 Per rate, a fresh `trackbag serve` on TB_ADDR_A; SDK publisher processes (livekit==1.2.1, this
 file in `publisher` mode) publish the data tracks and push 256-byte frames with user timestamps
@@ -24,6 +25,11 @@ frames the server handed to that recorder's transport; recorder-caused loss = S 
 file. CPU is utime+stime from /proc/PID/stat over the window [publishers start, recorders told
 to stop] as % of one core; RSS (VmRSS) is sampled every 0.5 s. Figures are printed, never
 asserted (benchmarks; the smoke test in Tests/interop only checks that the run worked).
+
+A busy machine: `--hog N` runs N busy-looping processes (nice 0) for each rate's whole run,
+started before the publishers and ended by PID after it; `--record-args` adds options to
+`trackbag record` (e.g. `--nice -10`, `--realtime 10`) to measure what they win back
+(scripts/bench-recorder-priority.sh runs that matrix).
 
 The last stdout line is JSON with every figure (for the smoke test and for scripts).
 """
@@ -388,7 +394,7 @@ class SwiftPublisher:
 
 
 async def one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buffer_size, compression, workdir,
-                   with_baseline=True, with_trackbag=True):
+                   with_baseline=True, with_trackbag=True, hog=0, record_args=()):
     room_name = f"bench-{kind}-{rate}"
     folder = tempfile.mkdtemp(prefix=f"{kind}-{rate}-", dir=workdir)
     server_log = open(os.path.join(folder, "server.log"), "w")
@@ -396,7 +402,9 @@ async def one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buf
         trackbag, "serve", "--host", ADDR, "--port", "0", "--rtc-port", "0", "--node-ip", ADDR, "--dev",
         stdout=asyncio.subprocess.PIPE, stderr=server_log)
     started = []  # every process we start, ended by PID in `finally`
-    result = {"publisher": kind, "rate": rate, "seconds": seconds, "tracks": ntracks, "size": size, "publisher_processes": publishers}
+    for _ in range(hog):
+        started.append(await asyncio.create_subprocess_exec(sys.executable, "-c", "while True: pass"))
+    result = {"hog_processes": hog, "record_args": list(record_args), "publisher": kind, "rate": rate, "seconds": seconds, "tracks": ntracks, "size": size, "publisher_processes": publishers}
     try:
         line = await asyncio.wait_for(server.stdout.readline(), STEP)
         m = re.search(r"listening on (\S+)", line.decode())
@@ -422,7 +430,7 @@ async def one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buf
         rec_out, rec_err, rec_wake, rec_readers, recorder = [], [], asyncio.Event(), [], None
         if with_trackbag:
             recorder = await asyncio.create_subprocess_exec(
-                trackbag, "record", "--url", url, "--room", room_name, "--out", tbag,
+                trackbag, "record", "--url", url, "--room", room_name, "--out", tbag, *record_args,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             started.append(recorder)
             rec_readers = [asyncio.ensure_future(lines_of(recorder.stdout, rec_out)),
@@ -630,6 +638,8 @@ async def driver_main():
     kinds = arg("--publisher", "sdk,swift").split(",")
     with_baseline = "--no-baseline" not in sys.argv
     alone_rate = arg("--alone", 50000, int)
+    hog = arg("--hog", 0, int)
+    record_args = tuple(arg("--record-args", "").split())
     if not set(kinds) <= {"sdk", "swift"}:
         raise SystemExit("--publisher takes sdk, swift or sdk,swift")
     binary_kind = "release" if "/release/" in os.path.realpath(trackbag) else (
@@ -647,7 +657,7 @@ async def driver_main():
                 if kind == "swift":
                     publishers = 1
                 r = await one_rate(trackbag, kind, rate, seconds, ntracks, size, publishers, buffer_size, compression,
-                                   workdir, with_baseline)
+                                   workdir, with_baseline, hog=hog, record_args=record_args)
                 results.append(r)
                 print(table(r, binary_kind), flush=True)
         # The same load one recorder at a time: what each does with both cores to share with the

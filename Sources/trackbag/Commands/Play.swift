@@ -44,7 +44,15 @@ struct Play: AsyncParsableCommand {
         guard leadIn >= 0, leadIn < 3600 else { throw ValidationError("--lead-in must be 0…3600 seconds") }
     }
 
+    @OptionGroup(title: "Scheduling on a busy machine") var scheduling: SchedulingOptions
+
     func run() async throws {
+        do {
+            for line in try scheduling.apply() { FileHandle.standardError.write(Data("play: \(line)\n".utf8)) }
+        } catch let error as ValidationError {
+            printErrors(PipelineError(message: error.message))
+            throw ExitCode(1)
+        }
         let notice: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data("play: \(line)\n".utf8)) }
         let source: RecordingSource
         let sink: RepublishSink

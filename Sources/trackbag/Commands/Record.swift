@@ -45,7 +45,15 @@ struct Record: AsyncParsableCommand {
     var trigger: String?
     @Option(help: "With --snapshot: directory of the snapshot files (named after the trigger time).") var snapshotDir = "snapshots"
 
+    @OptionGroup(title: "Scheduling on a busy machine") var scheduling: SchedulingOptions
+
     func run() async throws {
+        do {
+            for line in try scheduling.apply() { FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
+        } catch let error as ValidationError {
+            printErrors(PipelineError(message: error.message))
+            throw ExitCode(1)
+        }
         let stopAfter = try duration.map(TimeOffset.init(parsing:))
         var split: RecordingSink.Config.Split?
         if splitSize != nil || splitDuration != nil {
