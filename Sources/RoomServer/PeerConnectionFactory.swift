@@ -10,14 +10,26 @@ import WebRTCData
 final class PeerConnectionFactory: Sendable {
     let addresses: [IPAddress]
     let mux: ICEUDPMux
+    /// Bound address → what candidates name instead (`--advertise-address`); empty = the bound ones.
+    let advertised: [TransportAddress: TransportAddress]
 
-    init(addresses: [IPAddress], port: UInt16) throws(WebRTCDataError) {
+    /// `advertise`: none, or one per address in order, each an IP and maybe a port (nil = the
+    /// bound port).
+    init(addresses: [IPAddress], port: UInt16, advertise: [(ip: IPAddress, port: UInt16?)] = []) throws(WebRTCDataError) {
         self.addresses = addresses
         mux = try ICEUDPMux(addresses: addresses.map { TransportAddress(ip: $0, port: port) })
+        var advertised: [TransportAddress: TransportAddress] = [:]
+        for (bound, shown) in zip(mux.boundAddresses, advertise) {
+            advertised[bound] = TransportAddress(ip: shown.ip, port: shown.port ?? bound.port)
+        }
+        self.advertised = advertised
     }
 
     /// The UDP addresses and ports in use.
     var boundAddresses: [TransportAddress] { mux.boundAddresses }
+
+    /// What the candidates name, in the order of `boundAddresses`.
+    var advertisedAddresses: [TransportAddress] { mux.boundAddresses.map { advertised[$0] ?? $0 } }
 
     /// Every up IPv4 interface address that is not loopback, then 127.0.0.1.
     static func defaultAddresses() -> [IPAddress] {
@@ -32,7 +44,7 @@ final class PeerConnectionFactory: Sendable {
     /// and buffer limits: `DataChannelLimits`' defaults, per peer connection.
     private func configuration(iceLite: Bool) -> PeerConnection.Configuration {
         PeerConnection.Configuration(addresses: mux.boundAddresses, iceLite: iceLite, preferredSetup: .active, mux: mux,
-                                     remoteCandidates: .server(boundTo: mux.boundAddresses))
+                                     remoteCandidates: .server(boundTo: mux.boundAddresses), advertisedAddresses: advertised)
     }
 
     /// Stops the shared sockets (server shutdown).

@@ -27,15 +27,35 @@ public struct RoomServer: Sendable {
         public var nodeIPs: [String]
         /// Appends every received data-track packet to this file (`DataTrackCapture`).
         public var dataTrackCapture: String?
+        /// What the WebRTC candidates name instead of the bound addresses, `IP` (the bound port)
+        /// or `IP:PORT` (`[IPv6]:PORT`), one per entry of `nodeIPs` in order: the server sits
+        /// behind a 1:1 NAT, a port forward or a relay (livekit-server's `rtc.node_ip`).
+        public var advertisedAddresses: [String]
 
         public init(host: String = "127.0.0.1", port: Int = 7880, rtcPort: Int = 7882,
-                    keys: [String: String] = ["devkey": "secret"], nodeIPs: [String] = [], dataTrackCapture: String? = nil) {
+                    keys: [String: String] = ["devkey": "secret"], nodeIPs: [String] = [], dataTrackCapture: String? = nil,
+                    advertisedAddresses: [String] = []) {
             self.host = host
             self.port = port
             self.rtcPort = rtcPort
             self.keys = keys
             self.nodeIPs = nodeIPs
             self.dataTrackCapture = dataTrackCapture
+            self.advertisedAddresses = advertisedAddresses
+        }
+
+        /// `IP`, `IP:PORT` or `[IPv6]:PORT` → the IP and the port if one was given.
+        static func parseAdvertised(_ text: String) throws(RoomServerError) -> (ip: IPAddress, port: UInt16?) {
+            if let ip = IPAddress(text) { return (ip, nil) }
+            guard let colon = text.lastIndex(of: ":") else {
+                throw .badConfiguration("advertise address \(text) is not IP or IP:PORT")
+            }
+            var host = String(text[..<colon])
+            if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard let ip = IPAddress(host), let port = UInt16(text[text.index(after: colon)...]), port > 0 else {
+                throw .badConfiguration("advertise address \(text) is not IP or IP:PORT")
+            }
+            return (ip, port)
         }
     }
 
@@ -45,6 +65,8 @@ public struct RoomServer: Sendable {
     public let configuration: Configuration
     /// The WebRTC addresses in use, each `IP:port` (the one shared UDP port).
     public let rtcAddresses: [String]
+    /// What the candidates name, in the same order (equal to `rtcAddresses` unless advertised).
+    public let advertisedRTCAddresses: [String]
     private let directory: RoomDirectory
     private let factory: PeerConnectionFactory
 
@@ -59,13 +81,22 @@ public struct RoomServer: Sendable {
         }
         if addresses.isEmpty { addresses = PeerConnectionFactory.defaultAddresses() }
         guard !addresses.isEmpty else { throw .badConfiguration("no address for WebRTC") }
+        var advertise: [(ip: IPAddress, port: UInt16?)] = []
+        for text in configuration.advertisedAddresses { advertise.append(try Configuration.parseAdvertised(text)) }
+        // Each advertised address stands for one bound address; guessing which is which for
+        // the default interface list would advertise the wrong one on some machine.
+        guard advertise.isEmpty || (!configuration.nodeIPs.isEmpty && advertise.count == addresses.count) else {
+            throw .badConfiguration("\(advertise.count) advertise address(es) for \(configuration.nodeIPs.count) node IP(s): "
+                                    + "give one per node IP, in the same order")
+        }
         self.configuration = configuration
         do {
-            self.factory = try PeerConnectionFactory(addresses: addresses, port: UInt16(configuration.rtcPort))
+            self.factory = try PeerConnectionFactory(addresses: addresses, port: UInt16(configuration.rtcPort), advertise: advertise)
         } catch {
             throw .badConfiguration("cannot bind UDP port \(configuration.rtcPort) on \(addresses.map(\.description).joined(separator: ", ")): \(error)")
         }
         self.rtcAddresses = factory.boundAddresses.map(\.description)
+        self.advertisedRTCAddresses = factory.advertisedAddresses.map(\.description)
         let capture = try configuration.dataTrackCapture.map { path throws(RoomServerError) in try DataTrackCapture(path: path) }
         self.directory = RoomDirectory(server: ServerIdentity.make(), capture: capture)
     }

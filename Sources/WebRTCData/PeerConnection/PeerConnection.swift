@@ -27,12 +27,18 @@ public actor PeerConnection {
         public var remoteCandidates: RemoteCandidatePolicy
         /// What the data-channel transport holds for the peer (channels, unread bytes).
         public var limits: DataChannelLimits
+        /// Bound address → the address our host candidate names instead (a 1:1 NAT, a port
+        /// forward or a relay in front of us, as pion's NAT 1:1 host candidates). Only what we
+        /// tell the peer changes; sockets, checks and replies stay on the bound address.
+        public var advertisedAddresses: [TransportAddress: TransportAddress]
 
         public init(addresses: [TransportAddress], iceLite: Bool = false, preferredSetup: SDPSetup = .active,
                     aggressiveNomination: Bool = true, mux: ICEUDPMux? = nil,
                     remoteCandidates: RemoteCandidatePolicy = RemoteCandidatePolicy(),
-                    limits: DataChannelLimits = DataChannelLimits()) {
+                    limits: DataChannelLimits = DataChannelLimits(),
+                    advertisedAddresses: [TransportAddress: TransportAddress] = [:]) {
             self.addresses = addresses
+            self.advertisedAddresses = advertisedAddresses
             self.iceLite = iceLite
             self.preferredSetup = preferredSetup
             self.aggressiveNomination = aggressiveNomination
@@ -260,7 +266,15 @@ public actor PeerConnection {
 
     /// What SDP needs from ICE (credentials, host candidates), also reported for trickle.
     private func parameters(for ice: ICETransport) async -> DataChannelParameters {
-        let candidates = await ice.localCandidates
+        let candidates = await ice.localCandidates.map { candidate in
+            guard let bound = candidate.transportAddress, let shown = configuration.advertisedAddresses[bound] else {
+                return candidate
+            }
+            var advertised = candidate
+            advertised.address = shown.ip.description
+            advertised.port = shown.port
+            return advertised
+        }
         for candidate in candidates {
             candidateSink.yield(ICECandidateInit(candidate, sdpMid: dataMid, sdpMLineIndex: dataMLineIndex))
         }

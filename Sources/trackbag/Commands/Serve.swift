@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
     var dev = false
     @Option(name: .customLong("node-ip"), help: "Address to advertise and bind for WebRTC (repeatable; default: every up interface address and 127.0.0.1).")
     var nodeIPs: [String] = []
+    @Option(name: .customLong("advertise-address"),
+            help: "Address to advertise as the WebRTC candidate instead of the matching --node-ip, which is still the one bound: IP (same port) or IP:PORT, one per --node-ip in order (behind a 1:1 NAT, a port forward or a relay).")
+    var advertiseAddresses: [String] = []
     @Option(help: "Append every data-track packet the server receives to this file (u32 length ‖ bytes): what the server can read.")
     var captureDataTracks: String?
 
@@ -49,11 +52,13 @@ struct Serve: AsyncParsableCommand {
         let server: RoomServer
         do {
             server = try RoomServer(.init(host: host, port: port, rtcPort: rtcPort, keys: apiKeys.secrets, nodeIPs: nodeIPs,
-                                        dataTrackCapture: captureDataTracks))
+                                        dataTrackCapture: captureDataTracks, advertisedAddresses: advertiseAddresses))
         } catch {
             throw ValidationError("\(error)")
         }
-        let addresses = server.rtcAddresses.joined(separator: ", ")
+        let addresses = zip(server.rtcAddresses, server.advertisedRTCAddresses)
+            .map { bound, shown in bound == shown ? bound : "\(bound) (advertised as \(shown))" }
+            .joined(separator: ", ")
         try await server.run { url in
             // Written straight to fd 1 so a parent reading a pipe sees it at once. Key names only.
             let text = "trackbag serve: listening on \(url)\n  API keys: \(apiKeys)\n"
