@@ -134,6 +134,66 @@ final class RecordingStagesTests: XCTestCase {
         XCTAssertTrue(events.contains { $0.kind == .note && ($0.detail ?? "").contains("replay pacing") })
     }
 
+    /// Part `n` of a split imu session: frames `range` 10 ms apart, and the track's publish
+    /// event in the first part only (as a split writes it).
+    func makePart(_ name: String, _ range: ClosedRange<Int>) throws -> String {
+        let p = path(name)
+        let w = try RecordingWriter(path: p)
+        let a = try w.addTrack(imu)
+        if range.lowerBound == 0 {
+            try w.record(event: SessionEvent(timeNs: Self.t0 - 1, kind: .publish, identity: "robot-1", track: "imu"))
+        }
+        for i in range {
+            try w.append(track: a, receiveTimeNs: Self.t0 + Int64(i) * 10_000_000, userTimestamp: UInt64(i), payload: [UInt8(i)])
+        }
+        try w.close()
+        return p
+    }
+
+    /// The parts of a split recording, named in any order, play as one session: in time order,
+    /// one sequence, one clock (no restart of the pacing at the boundary).
+    func testSplitPartsPlayAsOneSession() async throws {
+        let one = try makePart("s-1.tbag", 0...9), two = try makePart("s-2.tbag", 10...19), three = try makePart("s-3.tbag", 20...29)
+        let out = CollectingEmitter()
+        try await RecordingSource(config: .init(paths: [three, one, two], batchFrames: 4)).run(into: out)
+        let frames = await out.frames
+        XCTAssertEqual(frames.map(\.userTimestamp), (0...29).map { UInt64($0) })
+        XCTAssertEqual(frames.map(\.sequence), (0...29).map { UInt64($0) })
+        XCTAssertEqual(Set(frames.map(\.track)), [imu])
+        let kinds = await out.events.map(\.kind)
+        XCTAssertEqual(kinds, [.publish])
+
+        let timing = TimingEmitter()
+        let started = ReplayClock.now()
+        try await RecordingSource(config: .init(paths: [one, two, three], pace: .original, start: try TimeOffset(parsing: "50ms"),
+                                                end: try TimeOffset(parsing: "250ms"))).run(into: timing)
+        let times = await timing.times
+        XCTAssertEqual(times.count, 21)
+        // 200 ms of session across two boundaries: paced on, not restarted at each part.
+        XCTAssertGreaterThanOrEqual(times.last! - times.first!, 195_000_000)
+        XCTAssertLessThan(times.last! - started, 1_500_000_000)
+    }
+
+    func testFilesThatOverlapInTimeAreRefusedWithBothNames() async throws {
+        let one = try makePart("o-1.tbag", 0...9), two = try makePart("o-2.tbag", 5...14)
+        do {
+            try await RecordingSource(config: .init(paths: [one, two])).run(into: CollectingEmitter())
+            XCTFail("overlapping files must be refused")
+        } catch let error as RecordingError {
+            XCTAssertTrue(error.description.contains("o-2.tbag") && error.description.contains("overlaps") &&
+                          error.description.contains("o-1.tbag"), error.description)
+        }
+    }
+
+    func testPathTakesOneFileOrAList() throws {
+        let list = try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":["a-2.tbag","a-1.tbag"]}"#.utf8))
+        XCTAssertEqual(list.paths, ["a-2.tbag", "a-1.tbag"])
+        XCTAssertEqual(try RecordingSource(config: list).inputFiles, ["a-2.tbag", "a-1.tbag"])
+        let one = try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":"a.tbag"}"#.utf8))
+        XCTAssertEqual(one.paths, ["a.tbag"])
+        XCTAssertThrowsError(try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":[]}"#.utf8)))
+    }
+
     /// Pause holds every frame; resume continues at the recording's pacing (no burst of the
     /// frames that fell due while paused), and the pause is not lateness.
     func testPauseHoldsFramesAndResumeKeepsThePacing() async throws {

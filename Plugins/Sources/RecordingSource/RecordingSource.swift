@@ -2,8 +2,9 @@ import Pipeline
 import Recording
 import TrackModel
 
-/// `type: recording` source: reads a `.tbag` file and emits its frames in receive-time order
-/// across tracks, with the file's session events beside them.
+/// `type: recording` source: reads a `.tbag` file (or the parts of a split recording, one after
+/// another) and emits its frames in receive-time order across tracks, with the file's session
+/// events beside them.
 ///
 /// `fast` pace fills batches of `batch_frames`; `original` pace emits each frame at its absolute
 /// deadline (`ReplayClock`), batching only frames already due, and reports its lateness
@@ -52,42 +53,46 @@ public struct RecordingSource: SourceStage {
     }
 
     public func run(into output: any BatchEmitter) async throws {
-        let reader = try RecordingReader(path: config.path)
-        guard let range = try reader.timeRange() else {
-            let events = try reader.events()
+        let parts = try Self.openParts(config.paths)
+        guard let first = parts.first?.range, let last = parts.last?.range else {
+            let events = try parts.flatMap { try $0.reader.events() }
             if !events.isEmpty { try await output.emit(Batch(events: events)) }
             return
         }
-        // Offsets from a file's first time saturate rather than wrap past Int64.
+        let range = first.lowerBound...max(first.upperBound, last.upperBound)
+        // Offsets from the session's first time saturate rather than wrap past Int64.
         func offset(_ ns: Int64) -> Int64 {
             let (r, o) = range.lowerBound.addingReportingOverflow(ns)
             return o ? (ns > 0 ? .max : .min) : r
         }
         let startNs = offset(config.start?.nanoseconds ?? 0)
         let endNs = config.end.map { offset($0.nanoseconds) } ?? range.upperBound
-        let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
-        var infos: [Int: TrackInfo] = [:]
-        for t in reader.tracks { infos[t.id] = t.info }
-        // Without explicit offsets every event is replayed, including those just before the
-        // first frame (join, publish) and after the last (leave, unpublish).
-        let events = try reader.events(startNs: config.start == nil ? nil : startNs,
-                                       endNs: config.end == nil ? nil : endNs).filter { e in
-            guard !globs.isEmpty, let identity = e.identity, let track = e.track else { return true }
-            return globs.anyMatches(TrackKey(identity: identity, name: track))
-        }
-        var run = Run(config: config, infos: infos, events: events, control: control)
+        var run = Run(config: config, control: control)
         var clock = ReplayClock(rate: config.rate)
         defer {
             if config.pace == .original { onPacingReport?(PacingReport(clock.lateness)) }
         }
         repeat {
-            let cursor = try reader.frames(FrameSelection(trackIDs: ids, startNs: startNs, endNs: endNs))
-            run.eventIndex = 0
-            switch config.pace {
-            case .fast: try await run.fast(cursor, output)
-            case .original:
-                clock.restart()
-                try await run.original(cursor, &clock, output)
+            run.emittedThisPass = 0
+            clock.restart()
+            // Parts play one after another on one clock: the pacing runs on across a boundary.
+            for part in parts {
+                let reader = part.reader
+                let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
+                run.infos = Dictionary(uniqueKeysWithValues: reader.tracks.map { ($0.id, $0.info) })
+                // Without explicit offsets every event is replayed, including those just before the
+                // first frame (join, publish) and after the last (leave, unpublish).
+                run.events = try reader.events(startNs: config.start == nil ? nil : startNs,
+                                               endNs: config.end == nil ? nil : endNs).filter { e in
+                    guard !globs.isEmpty, let identity = e.identity, let track = e.track else { return true }
+                    return globs.anyMatches(TrackKey(identity: identity, name: track))
+                }
+                run.eventIndex = 0
+                let cursor = try reader.frames(FrameSelection(trackIDs: ids, startNs: startNs, endNs: endNs))
+                switch config.pace {
+                case .fast: try await run.fast(cursor, output)
+                case .original: try await run.original(cursor, &clock, output)
+                }
             }
         } while config.loop && !Task.isCancelled && run.emittedThisPass > 0
         if config.pace == .original {
@@ -96,14 +101,35 @@ public struct RecordingSource: SourceStage {
         }
     }
 
+    /// The files, opened before anything plays (a missing part fails at once), in the order of
+    /// their first receive time; files without frames first. Parts of a split recording follow
+    /// each other; files that overlap in time are two sessions, and replaying them as one
+    /// would need a merge this source does not do, so they are refused.
+    static func openParts(_ paths: [String]) throws -> [(reader: RecordingReader, range: ClosedRange<Int64>?)] {
+        var parts: [(reader: RecordingReader, range: ClosedRange<Int64>?)] = []
+        for path in paths {
+            let reader = try RecordingReader(path: path)
+            parts.append((reader, try reader.timeRange()))
+        }
+        parts.sort { ($0.range?.lowerBound ?? .min) < ($1.range?.lowerBound ?? .min) }
+        let timed = parts.filter { $0.range != nil }
+        for (a, b) in zip(timed, timed.dropFirst()) where b.range!.lowerBound <= a.range!.upperBound {
+            throw RecordingError(.invalidArgument, "overlaps \(a.reader.path) in time: several files play as one session only when "
+                                 + "each starts after the previous one ends (the parts of a split recording)",
+                                 file: b.reader.path, place: "path")
+        }
+        return parts.filter { $0.range == nil } + timed
+    }
+
     /// The state of one run: sequence numbers and the event position.
     struct Run {
         /// Payload bytes after which a fast-pace batch is emitted even if not full of frames.
         static let maximumBatchBytes = 8 << 20
         let config: Config
-        let infos: [Int: TrackInfo]
-        let events: [SessionEvent]
         let control: ReplayControl
+        /// The current part's tracks and events.
+        var infos: [Int: TrackInfo] = [:]
+        var events: [SessionEvent] = []
         var eventIndex = 0
         var sequence: UInt64 = 0
         var emittedThisPass = 0
@@ -126,7 +152,6 @@ public struct RecordingSource: SourceStage {
         }
 
         mutating func fast(_ cursor: FrameCursor, _ output: any BatchEmitter) async throws {
-            emittedThisPass = 0
             var frames: [Frame] = []
             frames.reserveCapacity(config.batchFrames)
             var bytes = 0
@@ -161,7 +186,6 @@ public struct RecordingSource: SourceStage {
         }
 
         mutating func original(_ cursor: FrameCursor, _ clock: inout ReplayClock, _ output: any BatchEmitter) async throws {
-            emittedThisPass = 0
             var pending = try cursor.advance() ? frame(cursor) : nil
             while let first = pending {
                 try await waitPausable(until: first.receiveTimeNs, &clock)
@@ -185,5 +209,5 @@ public struct RecordingSource: SourceStage {
 }
 
 extension RecordingSource {
-    public nonisolated var inputFiles: [String] { [config.path] }
+    public nonisolated var inputFiles: [String] { config.paths }
 }

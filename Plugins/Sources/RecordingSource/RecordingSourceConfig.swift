@@ -9,7 +9,7 @@ extension RecordingSource {
     /// sources:
     ///   replay:
     ///     type: recording
-    ///     path: recordings/lab.tbag
+    ///     path: recordings/lab.tbag  # or a list: the parts of a split recording, in any order
     ///     pace: original        # or fast (default)
     ///     rate: 2.0
     ///     loop: false
@@ -26,8 +26,12 @@ extension RecordingSource {
             case fast
         }
 
-        /// The `.tbag` file to read.
-        public var path: String
+        /// The `.tbag` files to read: one, or the parts of a split recording, which play one
+        /// after another as one session (ordered by their first receive time; parts must not
+        /// overlap in time).
+        public var paths: [String]
+        /// The first file: what messages about the input name.
+        public var path: String { paths[0] }
         /// `original` or `fast`. Default `fast`: a pipeline over a file is offline work unless
         /// it says it replays; `trackbag play` sets `original` explicitly.
         public var pace: Pace
@@ -52,7 +56,14 @@ extension RecordingSource {
 
         public init(path: String, pace: Pace = .fast, rate: Double = 1, loop: Bool = false, start: TimeOffset? = nil,
                     end: TimeOffset? = nil, tracks: [String]? = nil, batchFrames: Int = 4096) {
-            self.path = path
+            self.init(paths: [path], pace: pace, rate: rate, loop: loop, start: start, end: end, tracks: tracks, batchFrames: batchFrames)
+        }
+
+        /// `paths` must not be empty.
+        public init(paths: [String], pace: Pace = .fast, rate: Double = 1, loop: Bool = false, start: TimeOffset? = nil,
+                    end: TimeOffset? = nil, tracks: [String]? = nil, batchFrames: Int = 4096) {
+            precondition(!paths.isEmpty, "a recording source needs a file")
+            self.paths = paths
             self.pace = pace
             self.rate = rate
             self.loop = loop
@@ -64,7 +75,14 @@ extension RecordingSource {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            path = try c.decode(String.self, forKey: .path)
+            if let list = try? c.decode([String].self, forKey: .path) {
+                guard !list.isEmpty else {
+                    throw DecodingError.dataCorruptedError(forKey: .path, in: c, debugDescription: "path: the list of files is empty")
+                }
+                paths = list
+            } else {
+                paths = [try c.decode(String.self, forKey: .path)]
+            }
             pace = try c.decodeIfPresent(Pace.self, forKey: .pace) ?? .fast
             rate = try c.decodeIfPresent(Double.self, forKey: .rate) ?? 1
             loop = try c.decodeIfPresent(Bool.self, forKey: .loop) ?? false

@@ -16,7 +16,8 @@ struct Play: AsyncParsableCommand {
         commandName: "play",
         abstract: "Replay a .tbag recording into a LiveKit room at its original pacing.")
 
-    @Argument(help: "The .tbag file to replay.") var file: String
+    @Argument(help: "The .tbag file to replay, or the parts of a split recording (played one after another as one session).")
+    var files: [String]
     @Option(help: "Server URL.") var url = "ws://127.0.0.1:7880"
     @Option(help: "Room to publish into.") var room: String
     @Option(help: "API key that signs our tokens (default devkey).") var apiKey: String?
@@ -59,14 +60,16 @@ struct Play: AsyncParsableCommand {
         let recorded: [TrackInfo]
         do {
             var s = try RecordingSource(config: .init(
-                path: file, pace: .original, rate: rate, loop: loop, start: start.map(TimeOffset.init(parsing:)),
+                paths: files, pace: .original, rate: rate, loop: loop, start: start.map(TimeOffset.init(parsing:)),
                 end: end.map(TimeOffset.init(parsing:)), tracks: tracks.isEmpty ? nil : tracks))
             let pacing = Mutex<PacingReport?>(nil)
             s.onPacingReport = { report in pacing.withLock { $0 = report } }
             source = s
             let globs = try tracks.map(TrackGlob.init)
-            let reader = try RecordingReader(path: file)
-            recorded = reader.tracks.map(\.info).filter { globs.isEmpty || globs.anyMatches($0.key) }
+            // Every track of every part, once: a track that goes on in the next part is one track.
+            var seen = Set<TrackKey>()
+            recorded = try files.flatMap { try RecordingReader(path: $0).tracks.map(\.info) }
+                .filter { (globs.isEmpty || globs.anyMatches($0.key)) && seen.insert($0.key).inserted }
             sink = try RepublishSink(config: .init(url: url, room: room, identityPrefix: identityPrefix, identitySuffix: identitySuffix,
                                                    single: single, apiKey: apiKey, apiSecret: apiSecret, token: token,
                                                    publish: .eager,
@@ -81,7 +84,7 @@ struct Play: AsyncParsableCommand {
             var graph = PipelineGraph()
             graph.addSource("recording", source, type: "recording")
             graph.addSink("republish", sink, inputs: ["recording"], type: "republish")
-            notice("replaying \(recorded.count) track(s) from \(file) at rate \(rate)\(loop ? ", looping" : "")")
+            notice("replaying \(recorded.count) track(s) from \(files.count == 1 ? files[0] : "\(files.count) parts") at rate \(rate)\(loop ? ", looping" : "")")
             let keys = PauseKey(control: source.control, notice: notice)
             let report: PipelineReport
             do {
