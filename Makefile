@@ -8,7 +8,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay clean
+.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority soak clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -54,6 +54,18 @@ bench-live-run:
 # namespace; sender lateness and drift, the pacing baseline, and two viewers' inter-arrival error.
 bench-replay: deps release
 	scripts/bench-replay-fidelity.sh $(TRACKBAG_RELEASE)
+
+# Recording loss beside two busy loops, with and without record --nice / --realtime (root, ~1 min).
+bench-priority: deps release
+	scripts/bench-recorder-priority.sh $(CURDIR)/$(TRACKBAG_RELEASE)
+
+# A long session (not part of `make test`): SDK robot at 2,000 frames/s over 8 tracks through a
+# 1 %-loss relay, recorded with --split-duration 5m while a viewer watches; RSS, descriptors and
+# CPU per frame sampled every 10 s, the split set checked and replayed as one session.
+# SOAK_MINUTES (default 30), SOAK_SPLIT (default 5m). Needs root.
+SOAK_MINUTES ?= 30
+soak: deps release
+	SOAK_MINUTES=$(SOAK_MINUTES) scripts/soak.sh $(CURDIR)/$(TRACKBAG_RELEASE)
 
 build:
 	swift build $(SWIFT_BUILD_FLAGS)
