@@ -8,7 +8,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority soak clean
+.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority soak test-loaded clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -20,6 +20,11 @@ test: deps
 	swift test --skip-build $(SWIFT_BUILD_FLAGS)
 	$(MAKE) --no-print-directory fuzz-check
 	$(MAKE) --no-print-directory interop
+
+# The whole suite with two busy loops beside it (scripts/with-cpu-hog), as on a busy on-board
+# computer: the live tests must hold there too, with every loss attributed, not tolerated.
+test-loaded: deps
+	scripts/with-cpu-hog -n 2 $(MAKE) --no-print-directory test
 
 # Fuzzing (docs/FUZZING.md): one libFuzzer binary in .build-fuzz with every parser of untrusted
 # bytes. fuzz-check replays every seed and saved crasher and mutates each target for 5 s
