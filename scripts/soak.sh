@@ -11,4 +11,4 @@ TRACKBAG="${1:-$ROOT/.build/release/trackbag}"
 MINUTES="${SOAK_MINUTES:-30}"
 # Bounded: the run itself plus ten minutes for setup, the checks and the replay.
 timeout "$(( ${MINUTES%.*} * 60 + 600 ))" "$ROOT/scripts/netns-run" "$ROOT/.venv-peers/bin/python" "$ROOT/scripts/bench/soak.py" \
-  "$TRACKBAG" --minutes "$MINUTES" --split "${SOAK_SPLIT:-5m}" | grep -v '^{"samples"'
+  "$TRACKBAG" --minutes "$MINUTES" --split "${SOAK_SPLIT:-5m}" | grep --line-buffered -v '^{"samples"'
