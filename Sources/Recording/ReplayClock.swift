@@ -19,6 +19,11 @@ public struct ReplayClock: Sendable {
     private var origin: Int64 = 0
     private var pausedAt: Int64?
     public private(set) var lateness = LatenessHistogram()
+    /// Overload `slow`: how much later than recorded the replay runs, and in how many steps.
+    public private(set) var slowedNs: Int64 = 0
+    public private(set) var slowdowns = 0
+    /// Overload `drop`: frames left out because they were already too late.
+    public private(set) var droppedLate = 0
 
     public init(rate: Double = 1) {
         self.rate = rate > 0 && rate.isFinite ? rate : 1
@@ -102,6 +107,25 @@ public struct ReplayClock: Sendable {
         rate = newRate
     }
 
+    /// Overload `slow`: moves every later deadline by `ns`, so the frame that was that late is
+    /// on time and the ones after it keep their recorded spacing; the replay runs longer
+    /// instead of bursting to catch up.
+    public mutating func delay(by ns: Int64) {
+        guard ns > 0, let t = t0 else { return }
+        t0 = t &+ ns
+        slowedNs &+= ns
+        slowdowns += 1
+    }
+
+    /// Overload `drop`: counts a frame left out.
+    public mutating func dropLate() { droppedLate += 1 }
+
+    /// How late the frame at `recordingTimeNs` would be if it left now (negative: early).
+    public func lateness(of recordingTimeNs: Int64, now: Int64 = ReplayClock.now()) -> Int64 {
+        guard isAnchored else { return 0 }
+        return now &- deadline(for: recordingTimeNs)
+    }
+
     /// Restarts pacing (e.g. for a loop) keeping the lateness statistics.
     public mutating func restart() {
         t0 = nil
@@ -174,6 +198,11 @@ public struct PacingReport: Sendable, Hashable, Encodable, CustomStringConvertib
     public var p99Ms: Double
     public var maxMs: Double
     public var endDriftMs: Double
+    /// Overload `slow`: how much longer than recorded the replay ran, in how many steps.
+    public var slowedMs: Double = 0
+    public var slowdowns = 0
+    /// Overload `drop`: frames left out for being too late.
+    public var droppedLate = 0
 
     public init(_ h: LatenessHistogram) {
         frames = h.count
@@ -183,9 +212,20 @@ public struct PacingReport: Sendable, Hashable, Encodable, CustomStringConvertib
         endDriftMs = Double(h.lastNs) / 1e6
     }
 
+    /// The report of a whole paced run, overload figures included.
+    public init(_ clock: ReplayClock) {
+        self.init(clock.lateness)
+        slowedMs = Double(clock.slowedNs) / 1e6
+        slowdowns = clock.slowdowns
+        droppedLate = clock.droppedLate
+    }
+
     public var description: String {
         func f(_ v: Double) -> String { String(format3(v)) }
-        return "paced \(frames) frames: lateness p50 \(f(p50Ms)) ms, p99 \(f(p99Ms)) ms, max \(f(maxMs)) ms, end drift \(f(endDriftMs)) ms"
+        var text = "paced \(frames) frames: lateness p50 \(f(p50Ms)) ms, p99 \(f(p99Ms)) ms, max \(f(maxMs)) ms, end drift \(f(endDriftMs)) ms"
+        if slowdowns > 0 { text += "; slowed \(f(slowedMs)) ms in \(slowdowns) step(s) to keep up" }
+        if droppedLate > 0 { text += "; dropped \(droppedLate) frame(s) that were too late" }
+        return text
     }
 }
 

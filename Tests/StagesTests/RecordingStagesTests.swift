@@ -27,6 +27,25 @@ actor TimingEmitter: BatchEmitter {
     }
 }
 
+/// A sender that stalls once: the batch holding frame `stallAt` takes `stall` to send, as a
+/// 40 KB frame on a slow link would. Records when each frame was handed over (monotonic ns).
+actor StallingEmitter: BatchEmitter {
+    var times: [(user: UInt64?, at: Int64)] = []
+    var events: [SessionEvent] = []
+    let stallAt: UInt64
+    let stall: Duration
+    init(stallAt: UInt64, stall: Duration) {
+        self.stallAt = stallAt
+        self.stall = stall
+    }
+    func emit(_ batch: Batch) async throws {
+        let now = ReplayClock.now()
+        times.append(contentsOf: batch.frames.map { ($0.userTimestamp, now) })
+        events.append(contentsOf: batch.events)
+        if batch.frames.contains(where: { $0.userTimestamp == stallAt }) { try await Task.sleep(for: stall) }
+    }
+}
+
 final class RecordingStagesTests: XCTestCase {
     var dir: URL!
     override func setUpWithError() throws {
@@ -192,6 +211,96 @@ final class RecordingStagesTests: XCTestCase {
         let one = try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":"a.tbag"}"#.utf8))
         XCTAssertEqual(one.paths, ["a.tbag"])
         XCTAssertThrowsError(try JSONDecoder().decode(RecordingSource.Config.self, from: Data(#"{"path":[]}"#.utf8)))
+    }
+
+    /// 60 imu frames 10 ms apart (user timestamp = index), one track.
+    func makeEven(_ name: String, receiveJitterNs: (Int) -> Int64 = { _ in 0 }, unit: String? = nil) throws -> String {
+        let p = path(name)
+        let w = try RecordingWriter(path: p)
+        let a = try w.addTrack(imu)
+        for i in 0..<60 {
+            try w.append(track: a, receiveTimeNs: Self.t0 + Int64(i) * 10_000_000 + receiveJitterNs(i), userTimestamp: UInt64(i) * 10_000,
+                         payload: [UInt8(i)])
+        }
+        if let unit { try w.setMeta("user_timestamp_unit", unit) }
+        try w.close()
+        return p
+    }
+
+    /// A sender stalled 150 ms at frame 10. `slow` moves the rest of the replay back by the
+    /// stall: the frames after it keep their 10 ms spacing, and the report says so.
+    func testOverloadSlowKeepsTheSpacingAfterAStall() async throws {
+        let p = try makeEven("slow.tbag")
+        let out = StallingEmitter(stallAt: 10 * 10_000, stall: .milliseconds(150))
+        let reported = LockedBox<PacingReport>()
+        var source = try RecordingSource(config: .init(paths: [p], pace: .original, overload: .slow))
+        source.onPacingReport = { reported.set($0) }
+        try await source.run(into: out)
+        let times = await out.times
+        XCTAssertEqual(times.count, 60)
+        let after = times.filter { ($0.user ?? 0) >= 11 * 10_000 }.map(\.at)
+        let gaps = zip(after.dropFirst(), after).map { $0 - $1 }
+        // Bunched, the ten frames due during the stall would leave < 2 ms apart (see the burst
+        // test); a busy machine may bunch one or two after a scheduling hiccup.
+        XCTAssertLessThanOrEqual(gaps.filter { $0 < 2_000_000 }.count, 2, "frames after the stall must not bunch: \(gaps)")
+        let report = try XCTUnwrap(reported.get())
+        XCTAssertGreaterThanOrEqual(report.slowdowns, 1)
+        XCTAssertGreaterThan(report.slowedMs, 100)
+        XCTAssertTrue(report.description.contains("slowed"), report.description)
+    }
+
+    /// `burst` catches up: the frames that fell due during the stall leave together.
+    func testOverloadBurstCatchesUpAtOnce() async throws {
+        let p = try makeEven("burst.tbag")
+        let out = StallingEmitter(stallAt: 10 * 10_000, stall: .milliseconds(150))
+        try await RecordingSource(config: .init(paths: [p], pace: .original, overload: .burst)).run(into: out)
+        let times = await out.times
+        XCTAssertEqual(times.count, 60)
+        let after = times.filter { ($0.user ?? 0) >= 11 * 10_000 && ($0.user ?? 0) <= 20 * 10_000 }.map(\.at)
+        XCTAssertLessThan(after.last! - after.first!, 20_000_000, "the ten frames due during the stall leave together")
+    }
+
+    /// `drop` leaves out what is already more than the threshold late, counted per track.
+    func testOverloadDropLeavesOutLateFramesAndSaysSo() async throws {
+        let p = try makeEven("drop.tbag")
+        let out = StallingEmitter(stallAt: 10 * 10_000, stall: .milliseconds(150))
+        let reported = LockedBox<PacingReport>()
+        var source = try RecordingSource(config: .init(paths: [p], pace: .original, overload: .drop,
+                                                       overloadThreshold: TimeOffset(nanoseconds: 30_000_000)))
+        source.onPacingReport = { reported.set($0) }
+        try await source.run(into: out)
+        let sent = await out.times.count
+        let report = try XCTUnwrap(reported.get())
+        // 150 ms stall, 30 ms threshold: the frames due 11…22 are 140…30 ms late; about 11 go.
+        XCTAssertGreaterThanOrEqual(report.droppedLate, 8)
+        XCTAssertLessThanOrEqual(report.droppedLate, 16, "a busy machine may add a hiccup or two")
+        XCTAssertEqual(sent + report.droppedLate, 60)
+        let drops = await out.events.filter { $0.kind == .drop }
+        XCTAssertEqual(drops.map(\.count), [Int64(report.droppedLate)])
+        XCTAssertEqual(drops.first?.track, "imu")
+    }
+
+    /// Receive times smeared by a jittery link (±8 ms); `clock: user` paces by the publisher's
+    /// timestamps (microseconds here), so the replay is even again.
+    func testUserClockPacesByUserTimestamps() async throws {
+        let jitter: (Int) -> Int64 = { i in [0, 8, -8, 4][i % 4] * 1_000_000 }
+        let p = try makeEven("user.tbag", receiveJitterNs: jitter, unit: "us")
+        let out = StallingEmitter(stallAt: .max, stall: .zero)
+        try await RecordingSource(config: .init(paths: [p], pace: .original, clock: .user)).run(into: out)
+        let times = await out.times.map(\.at)
+        let gaps = zip(times.dropFirst(), times).map { Double($0 - $1) / 1e6 }
+        let sorted = gaps.sorted()
+        XCTAssertEqual(times.count, 60)
+        XCTAssertGreaterThan(sorted[sorted.count / 10], 7.5, "\(gaps)")
+        XCTAssertLessThan(sorted[sorted.count * 9 / 10], 12.5, "\(gaps)")
+        // Without a unit in the file or the config, user time cannot be read: say so.
+        let bare = try makeEven("bare.tbag")
+        do {
+            try await RecordingSource(config: .init(paths: [bare], pace: .original, clock: .user)).run(into: CollectingEmitter())
+            XCTFail("a user clock without a unit must be refused")
+        } catch let error as RecordingError {
+            XCTAssertTrue(error.description.contains("user_timestamp_unit"), error.description)
+        }
     }
 
     /// Pause holds every frame; resume continues at the recording's pacing (no burst of the

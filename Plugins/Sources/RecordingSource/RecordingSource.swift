@@ -68,9 +68,12 @@ public struct RecordingSource: SourceStage {
         let startNs = offset(config.start?.nanoseconds ?? 0)
         let endNs = config.end.map { offset($0.nanoseconds) } ?? range.upperBound
         var run = Run(config: config, control: control)
+        if config.pace == .original, config.clock == .user {
+            run.userTimestampUnitNs = try Self.userTimestampUnit(config, parts.map(\.reader))
+        }
         var clock = ReplayClock(rate: config.rate)
         defer {
-            if config.pace == .original { onPacingReport?(PacingReport(clock.lateness)) }
+            if config.pace == .original { onPacingReport?(PacingReport(clock)) }
         }
         repeat {
             run.emittedThisPass = 0
@@ -96,9 +99,26 @@ public struct RecordingSource: SourceStage {
             }
         } while config.loop && !Task.isCancelled && run.emittedThisPass > 0
         if config.pace == .original {
-            let report = PacingReport(clock.lateness)
-            try await output.emit(Batch(events: [SessionEvent(timeNs: endNs, kind: .note, detail: "replay pacing: \(report)")]))
+            let report = PacingReport(clock)
+            var events = [SessionEvent(timeNs: endNs, kind: .note, detail: "replay pacing: \(report)")]
+            for (key, count) in run.droppedLate.sorted(by: { $0.key.description < $1.key.description }) {
+                events.append(SessionEvent(timeNs: endNs, kind: .drop, identity: key.identity, track: key.name, count: Int64(count),
+                                           detail: "replay overload: frames more than \(config.overloadThreshold) late left out"))
+            }
+            try await output.emit(Batch(events: events))
         }
+    }
+
+    /// Nanoseconds per user-timestamp tick for `clock: user`: the config's, else the files'
+    /// `user_timestamp_unit` (all parts must agree), else an error that says what to add.
+    static func userTimestampUnit(_ config: Config, _ readers: [RecordingReader]) throws -> Int64 {
+        if let ns = config.userTimestampUnitNs { return ns }
+        let units = Set(readers.map { $0.meta[MCAPChannelOrigin.userTimestampUnitMetaKey] })
+        guard units.count == 1, let name = units.first ?? nil, let ns = Config.nanoseconds(perUserTimestampUnit: name) else {
+            throw RecordingError(.invalidArgument, "clock: user needs user_timestamp_unit (ns, us or ms): the file does not say "
+                                 + "which unit its user timestamps are in", file: config.path, place: "user_timestamp_unit")
+        }
+        return ns
     }
 
     /// The files, opened before anything plays (a missing part fails at once), in the order of
@@ -127,6 +147,12 @@ public struct RecordingSource: SourceStage {
         static let maximumBatchBytes = 8 << 20
         let config: Config
         let control: ReplayControl
+        /// With `clock: user`: nanoseconds per user-timestamp tick; nil paces by receive time.
+        var userTimestampUnitNs: Int64?
+        /// The last pacing time handed out: user times never go back (see `pacingTime`).
+        var lastPacingNs = Int64.min
+        /// Overload `drop`: frames left out, per track.
+        var droppedLate: [TrackKey: Int] = [:]
         /// The current part's tracks and events.
         var infos: [Int: TrackInfo] = [:]
         var events: [SessionEvent] = []
@@ -171,10 +197,39 @@ public struct RecordingSource: SourceStage {
             if !batch.isEmpty { try await output.emit(batch) }
         }
 
+        /// The time that paces `frame`: its receive time, or with `clock: user` its user
+        /// timestamp in nanoseconds; a frame without one, or behind the frame before it, takes
+        /// the previous frame's time (it leaves right after it, not as an overload).
+        mutating func pacingTime(_ frame: Frame) -> Int64 {
+            guard let unit = userTimestampUnitNs else { return frame.receiveTimeNs }
+            var time = lastPacingNs
+            if let user = frame.userTimestamp {
+                let (ns, overflow) = Int64(clamping: user).multipliedReportingOverflow(by: unit)
+                time = max(time, overflow ? .max : ns)
+            }
+            if time == .min { time = frame.receiveTimeNs }
+            lastPacingNs = time
+            return time
+        }
+
+        /// Overload `drop`: true (and counted) when the frame is already more than the
+        /// threshold late and must be left out.
+        mutating func leftOut(_ frame: Frame, at time: Int64, _ clock: inout ReplayClock) -> Bool {
+            guard config.overload == .drop, clock.lateness(of: time) > config.overloadThreshold.nanoseconds else { return false }
+            clock.dropLate()
+            droppedLate[frame.track.key, default: 0] += 1
+            return true
+        }
+
+        /// Overload `slow`: a frame that left more than the threshold late delays the rest.
+        func absorb(lateness: Int64, _ clock: inout ReplayClock) {
+            if config.overload == .slow, lateness > config.overloadThreshold.nanoseconds { clock.delay(by: lateness) }
+        }
+
         /// Waits for a frame's deadline, pausing when asked: long waits sleep in slices of at
         /// most 50 ms so a pause is noticed within that, and the last 2 ms are the clock's
-        /// precise absolute sleep (its lateness recorded once per frame).
-        func waitPausable(until recordingTimeNs: Int64, _ clock: inout ReplayClock) async throws {
+        /// precise absolute sleep (its lateness recorded once per frame and returned).
+        func waitPausable(until recordingTimeNs: Int64, _ clock: inout ReplayClock) async throws -> Int64 {
             while true {
                 if await control.holdIfPaused(&clock) { continue }
                 guard clock.isAnchored else { break }
@@ -182,23 +237,34 @@ public struct RecordingSource: SourceStage {
                 guard coarse > 0 else { break }
                 try await Task.sleep(nanoseconds: UInt64(min(coarse, 50_000_000)))
             }
-            try await clock.waitAsync(until: recordingTimeNs)
+            return try await clock.waitAsync(until: recordingTimeNs)
         }
 
         mutating func original(_ cursor: FrameCursor, _ clock: inout ReplayClock, _ output: any BatchEmitter) async throws {
-            var pending = try cursor.advance() ? frame(cursor) : nil
+            func next(_ run: inout Run) throws -> (frame: Frame, time: Int64)? {
+                guard try cursor.advance() else { return nil }
+                let f = run.frame(cursor)
+                return (f, run.pacingTime(f))
+            }
+            var pending = try next(&self)
             while let first = pending {
-                try await waitPausable(until: first.receiveTimeNs, &clock)
-                var frames = [first]
-                var bytes = first.payload.count
-                pending = try cursor.advance() ? frame(cursor) : nil
+                if leftOut(first.frame, at: first.time, &clock) {
+                    pending = try next(&self)
+                    continue
+                }
+                absorb(lateness: try await waitPausable(until: first.time, &clock), &clock)
+                var frames = [first.frame]
+                var bytes = first.frame.payload.count
+                pending = try next(&self)
                 // Frames already due go out with this one (wait records their lateness, no sleep).
-                while let next = pending, frames.count < config.batchFrames, bytes < Self.maximumBatchBytes,
-                      clock.deadline(for: next.receiveTimeNs) <= ReplayClock.now() {
-                    clock.wait(until: next.receiveTimeNs)
-                    bytes += next.payload.count
-                    frames.append(next)
-                    pending = try cursor.advance() ? frame(cursor) : nil
+                while let due = pending, frames.count < config.batchFrames, bytes < Self.maximumBatchBytes,
+                      clock.deadline(for: due.time) <= ReplayClock.now() {
+                    if !leftOut(due.frame, at: due.time, &clock) {
+                        absorb(lateness: clock.wait(until: due.time), &clock)
+                        bytes += due.frame.payload.count
+                        frames.append(due.frame)
+                    }
+                    pending = try next(&self)
                 }
                 try await output.emit(Batch(frames: frames, events: events(upTo: frames[frames.count - 1].receiveTimeNs)))
             }

@@ -38,11 +38,18 @@ struct Play: AsyncParsableCommand {
     @Option(help: "Environment variable holding the shared E2EE key.") var e2eeKeyEnv: String?
     @Option(help: "Seconds between publishing the tracks and the first frame when waiting for subscribers, so they can subscribe.")
     var leadIn: Double = 1.0
+    @Option(help: "What paces the replay: receive (the recorder's receive times) or user (the publishers' user timestamps).")
+    var clock: RecordingSource.Config.Clock = .receive
+    @Option(help: "With --clock user, when the file does not say: ns, us or ms.") var userTimestampUnit: String?
+    @Option(help: "When frames cannot leave on time: slow (the whole replay, keeping tracks' spacing), burst (catch up at once) or drop (leave out late frames).")
+    var overload: RecordingSource.Config.Overload = .slow
+    @Option(help: "Lateness that counts as overload (default 50ms).") var overloadThreshold = "50ms"
 
     func validate() throws {
         guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a number > 0") }
         guard waitForSubscribers >= 0 else { throw ValidationError("--wait-for-subscribers must be ≥ 0") }
         guard leadIn >= 0, leadIn < 3600 else { throw ValidationError("--lead-in must be 0…3600 seconds") }
+        if let userTimestampUnit { _ = try Self.unitNanoseconds(userTimestampUnit) }
     }
 
     @OptionGroup(title: "Scheduling on a busy machine") var scheduling: SchedulingOptions
@@ -61,7 +68,9 @@ struct Play: AsyncParsableCommand {
         do {
             var s = try RecordingSource(config: .init(
                 paths: files, pace: .original, rate: rate, loop: loop, start: start.map(TimeOffset.init(parsing:)),
-                end: end.map(TimeOffset.init(parsing:)), tracks: tracks.isEmpty ? nil : tracks))
+                end: end.map(TimeOffset.init(parsing:)), tracks: tracks.isEmpty ? nil : tracks, clock: clock,
+                userTimestampUnitNs: try userTimestampUnit.map(Self.unitNanoseconds), overload: overload,
+                overloadThreshold: try TimeOffset(parsing: overloadThreshold)))
             let pacing = Mutex<PacingReport?>(nil)
             s.onPacingReport = { report in pacing.withLock { $0 = report } }
             source = s
@@ -122,4 +131,14 @@ struct Play: AsyncParsableCommand {
         }
         return lines.joined(separator: "\n")
     }
+
+    static func unitNanoseconds(_ name: String) throws -> Int64 {
+        guard let ns = RecordingSource.Config.nanoseconds(perUserTimestampUnit: name) else {
+            throw ValidationError("--user-timestamp-unit '\(name)': expected ns, us or ms")
+        }
+        return ns
+    }
 }
+
+extension RecordingSource.Config.Clock: ExpressibleByArgument {}
+extension RecordingSource.Config.Overload: ExpressibleByArgument {}
