@@ -303,6 +303,40 @@ final class RecordingStagesTests: XCTestCase {
         }
     }
 
+    /// A state track (`robot-1/mode`, changing at 50 ms and 150 ms) beside imu: a replay that
+    /// starts at 200 ms sends the 150 ms state first, at once, with its own user timestamp,
+    /// and again at every loop; tracks not latched are not.
+    func testLatchedTracksSendTheirStateBeforeTheStartPosition() async throws {
+        let p = path("latch.tbag")
+        let w = try RecordingWriter(path: p)
+        let a = try w.addTrack(imu)
+        let mode = try w.addTrack(TrackInfo(identity: "robot-1", name: "mode"))
+        for i in 0..<40 { try w.append(track: a, receiveTimeNs: Self.t0 + Int64(i) * 10_000_000, userTimestamp: UInt64(i), payload: [UInt8(i)]) }
+        try w.append(track: mode, receiveTimeNs: Self.t0 + 50_000_000, userTimestamp: 500, payload: Array("idle".utf8))
+        try w.append(track: mode, receiveTimeNs: Self.t0 + 150_000_000, userTimestamp: 1500, payload: Array("moving".utf8))
+        try w.close()
+        let out = CollectingEmitter(limit: 2 * 20 + 2)
+        let source = try RecordingSource(config: .init(paths: [p], loop: true, start: try TimeOffset(parsing: "200ms"),
+                                                       latch: ["*/mode"]))
+        do { try await source.run(into: out) } catch is CancellationError {}
+        let batches = await out.batches
+        let first = try XCTUnwrap(batches.first)
+        XCTAssertEqual(first.frames.map(\.track.name), ["mode"])
+        XCTAssertEqual(first.frames.first?.payload, Array("moving".utf8))
+        XCTAssertEqual(first.frames.first?.userTimestamp, 1500)
+        let frames = await out.frames
+        // Per pass: the latched state, then imu 20…39 (the mode track has nothing after 200 ms).
+        XCTAssertEqual(frames.prefix(21).map(\.track.name), ["mode"] + Array(repeating: "imu", count: 20))
+        XCTAssertEqual(frames.dropFirst(21).first?.track.name, "mode", "the state again when the loop restarts")
+        XCTAssertEqual(frames.map(\.sequence), (0..<UInt64(frames.count)).map { $0 })
+
+        // From the very beginning there is nothing before the position to latch.
+        let plain = CollectingEmitter()
+        try await RecordingSource(config: .init(paths: [p], latch: ["*/mode"])).run(into: plain)
+        let count = await plain.frames.count
+        XCTAssertEqual(count, 42)
+    }
+
     /// Pause holds every frame; resume continues at the recording's pacing (no burst of the
     /// frames that fell due while paused), and the pause is not lateness.
     func testPauseHoldsFramesAndResumeKeepsThePacing() async throws {

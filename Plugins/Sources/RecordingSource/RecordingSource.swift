@@ -30,6 +30,7 @@ public struct RecordingSource: SourceStage {
 
     public let config: Config
     let globs: [TrackGlob]
+    let latchGlobs: [TrackGlob]
     /// Called once when an `original`-paced run ends (normally or cancelled).
     public var onPacingReport: (@Sendable (PacingReport) -> Void)?
     /// Pause and resume of an `original`-paced replay (`trackbag play`'s space bar).
@@ -47,6 +48,15 @@ public struct RecordingSource: SourceStage {
             }
         }
         self.globs = globs
+        var latchGlobs: [TrackGlob] = []
+        for (i, g) in (config.latch ?? []).enumerated() {
+            do { latchGlobs.append(try TrackGlob(g)) } catch {
+                var e = error
+                e.place = "latch[\(i)] " + (e.place ?? "")
+                throw e
+            }
+        }
+        self.latchGlobs = latchGlobs
         if let s = config.start, let e = config.end, e < s {
             throw RecordingError(.invalidArgument, "end (\(e)) is before start (\(s))", file: config.path, place: "start/end")
         }
@@ -78,6 +88,8 @@ public struct RecordingSource: SourceStage {
         repeat {
             run.emittedThisPass = 0
             clock.restart()
+            let latched = try latchedFrames(before: startNs, in: parts.map(\.reader), &run)
+            if !latched.isEmpty { try await output.emit(Batch(frames: latched)) }
             // Parts play one after another on one clock: the pacing runs on across a boundary.
             for part in parts {
                 let reader = part.reader
@@ -107,6 +119,33 @@ public struct RecordingSource: SourceStage {
             }
             try await output.emit(Batch(events: events))
         }
+    }
+
+    /// The last frame before `positionNs` of every latched track (that the replay selects),
+    /// across the parts, in time order: sent at once when a replay begins after them. Looks
+    /// back through windows of growing length (1 s, 1 min, 1 h, all) so a dense file is not
+    /// read from its start to find one frame.
+    func latchedFrames(before positionNs: Int64, in readers: [RecordingReader], _ run: inout Run) throws -> [Frame] {
+        guard !latchGlobs.isEmpty, positionNs > .min else { return [] }
+        var latest: [TrackKey: Frame] = [:]
+        for reader in readers {
+            let wanted = reader.tracks.filter { latchGlobs.anyMatches($0.info.key) && (globs.isEmpty || globs.anyMatches($0.info.key)) }
+            for track in wanted {
+                for lookback: Int64 in [1_000_000_000, 60_000_000_000, 3_600_000_000_000, .max] {
+                    let (from, overflow) = positionNs.subtractingReportingOverflow(lookback)
+                    let cursor = try reader.frames(FrameSelection(trackIDs: [track.id], startNs: overflow || lookback == .max ? nil : from,
+                                                                  endNs: positionNs &- 1))
+                    var last: RecordedFrame?
+                    while let frame = try cursor.next() { last = frame }
+                    guard let last else { continue }
+                    if let held = latest[track.info.key], held.receiveTimeNs >= last.receiveTimeNs { break }
+                    latest[track.info.key] = Frame(track: track.info, payload: last.payload, userTimestamp: last.userTimestamp,
+                                                   receiveTimeNs: last.receiveTimeNs, sequence: run.nextSequence())
+                    break
+                }
+            }
+        }
+        return latest.values.sorted { $0.receiveTimeNs < $1.receiveTimeNs }
     }
 
     /// Nanoseconds per user-timestamp tick for `clock: user`: the config's, else the files'
@@ -159,6 +198,11 @@ public struct RecordingSource: SourceStage {
         var eventIndex = 0
         var sequence: UInt64 = 0
         var emittedThisPass = 0
+
+        mutating func nextSequence() -> UInt64 {
+            defer { sequence += 1 }
+            return sequence
+        }
 
         mutating func frame(_ cursor: FrameCursor) -> Frame {
             let payload = cursor.withCurrentPayload { [UInt8]($0) }

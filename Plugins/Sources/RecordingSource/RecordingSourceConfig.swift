@@ -20,6 +20,7 @@ extension RecordingSource {
     ///     user_timestamp_unit: us   # with clock: user, when the file does not say (ns, us, ms)
     ///     overload: slow        # or burst, drop: when frames cannot leave on time
     ///     overload_threshold: 50ms
+    ///     latch: ["*/map", "*/robot_description"]   # state tracks: last frame sent on start and loop
     /// ```
     public struct Config: Decodable, Sendable, Hashable {
         public enum Pace: String, Decodable, Sendable, Hashable {
@@ -76,6 +77,11 @@ extension RecordingSource {
         /// Most frames per emitted batch (fast pace fills them; original pace sends what is
         /// due). Default 4096.
         public var batchFrames: Int
+        /// Globs of state tracks (a map, a robot description, a mode): when a replay begins
+        /// after a track's first frame (`start`, every loop), the last frame of each such track
+        /// before that position is sent at once, with its own user timestamp, so subscribers
+        /// start from the state the session was in. Default: none.
+        public var latch: [String]?
         /// `receive` (default) or `user`.
         public var clock: Clock
         /// Nanoseconds per user-timestamp tick with `clock: user`; nil: the file's
@@ -94,6 +100,7 @@ extension RecordingSource {
             case userTimestampUnit = "user_timestamp_unit"
             case overload
             case overloadThreshold = "overload_threshold"
+            case latch
         }
 
         /// Nanoseconds per tick of a user-timestamp unit name.
@@ -118,9 +125,10 @@ extension RecordingSource {
         public init(paths: [String], pace: Pace = .fast, rate: Double = 1, loop: Bool = false, start: TimeOffset? = nil,
                     end: TimeOffset? = nil, tracks: [String]? = nil, batchFrames: Int = 4096, clock: Clock = .receive,
                     userTimestampUnitNs: Int64? = nil, overload: Overload = .slow,
-                    overloadThreshold: TimeOffset = Config.defaultOverloadThreshold) {
+                    overloadThreshold: TimeOffset = Config.defaultOverloadThreshold, latch: [String]? = nil) {
             precondition(!paths.isEmpty, "a recording source needs a file")
             self.paths = paths
+            self.latch = latch
             self.clock = clock
             self.userTimestampUnitNs = userTimestampUnitNs
             self.overload = overload
@@ -163,6 +171,7 @@ extension RecordingSource {
             }
             overload = try c.decodeIfPresent(Overload.self, forKey: .overload) ?? .slow
             overloadThreshold = try c.decodeIfPresent(TimeOffset.self, forKey: .overloadThreshold) ?? Self.defaultOverloadThreshold
+            latch = try c.decodeIfPresent([String].self, forKey: .latch)
             guard rate > 0, rate.isFinite else {
                 throw DecodingError.dataCorruptedError(forKey: .rate, in: c, debugDescription: "rate must be a number > 0, got \(rate)")
             }

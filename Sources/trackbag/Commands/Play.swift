@@ -44,6 +44,8 @@ struct Play: AsyncParsableCommand {
     @Option(help: "When frames cannot leave on time: slow (the whole replay, keeping tracks' spacing), burst (catch up at once) or drop (leave out late frames).")
     var overload: RecordingSource.Config.Overload = .slow
     @Option(help: "Lateness that counts as overload (default 50ms).") var overloadThreshold = "50ms"
+    @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start and every loop, the last frame of each before the position is sent at once.")
+    var latch: [String] = []
 
     func validate() throws {
         guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a number > 0") }
@@ -70,7 +72,7 @@ struct Play: AsyncParsableCommand {
                 paths: files, pace: .original, rate: rate, loop: loop, start: start.map(TimeOffset.init(parsing:)),
                 end: end.map(TimeOffset.init(parsing:)), tracks: tracks.isEmpty ? nil : tracks, clock: clock,
                 userTimestampUnitNs: try userTimestampUnit.map(Self.unitNanoseconds), overload: overload,
-                overloadThreshold: try TimeOffset(parsing: overloadThreshold)))
+                overloadThreshold: try TimeOffset(parsing: overloadThreshold), latch: latch.isEmpty ? nil : latch))
             let pacing = Mutex<PacingReport?>(nil)
             s.onPacingReport = { report in pacing.withLock { $0 = report } }
             source = s
