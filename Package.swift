@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // System libraries (Debian -dev packages, installed by `make deps`).
@@ -44,6 +46,9 @@ let package = Package(
         // The shared vocabulary above the wire: tracks, schemas, session events, track globs and
         // time offsets. Storage, pipeline and stages all name tracks with it.
         .target(name: "TrackModel", dependencies: ["Codecs"]),
+        // Metric samples and their publication through swift-metrics: the pipeline and the server
+        // describe their live counters with it; the CLI picks the backend (Prometheus).
+        .target(name: "Observability", dependencies: [.product(name: "CoreMetrics", package: "swift-metrics")]),
         // Synthetic robot sessions for the demo, benchmarks and tests (seeded, reproducible).
         .target(name: "Synthetic", dependencies: ["TrackModel", "Codecs"]),
 
@@ -63,6 +68,7 @@ let package = Package(
             "DataTracks", "WebRTCData", "LiveKitProtocol",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Logging", package: "swift-log"), "Observability",
         ]),
 
         // Storage layers.
@@ -76,10 +82,12 @@ let package = Package(
             "TrackModel", "Codecs", .product(name: "Yams", package: "Yams"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Logging", package: "swift-log"), "Observability",
         ]),
         .target(name: "Stages", dependencies: ["Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol",
-                                           .product(name: "UnixSignals", package: "swift-service-lifecycle")],
+                                           .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                                           .product(name: "Logging", package: "swift-log"),
+                                           "Observability"],
                 path: "Plugins"),
 
         .executableTarget(name: "trackbag", dependencies: [
@@ -87,6 +95,9 @@ let package = Package(
             "RoomClient", "RoomServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Logging", package: "swift-log"),
+            "Observability", .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Hummingbird", package: "hummingbird"),
         ]),
 
         // What every test target shares: the SDK captures, hex literals, waiting, scratch paths.
@@ -114,7 +125,10 @@ let package = Package(
         .testTarget(name: "TrackModelTests", dependencies: ["TestSupport", "TrackModel"]),
         .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Synthetic", "Recording", "TrackModel"]),
         .testTarget(name: "MCAPTests", dependencies: ["TestSupport", "MCAP"]),
-        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "TrackModel", "Codecs",
+        .testTarget(name: "ObservabilityTests", dependencies: [
+            "Observability", .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ]),
+        .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "TrackModel", "Codecs", "Observability",
                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(name: "StagesTests", dependencies: ["TestSupport", "Synthetic", "Stages", "Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "RoomClient"]),
     ]

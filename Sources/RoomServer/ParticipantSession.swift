@@ -1,6 +1,7 @@
 import DataTracks
 import Foundation
 import LiveKitProtocol
+import Logging
 import Synchronization
 import WebRTCData
 
@@ -49,13 +50,14 @@ actor ParticipantSession {
     private nonisolated let outgoing = ChannelTable()
     private nonisolated let ended = Mutex(false)
     /// Packets this participant published on `_data_track`, and how many bytes.
-    private nonisolated let publishedPackets = PublishedCounter()
+    nonisolated let publishedPackets = PublishedCounter()
     /// What became of the DataPackets this participant sent (counted by the room).
     nonisolated let dataPacketTally = DataPacketTally()
 
     private let room: Room
     private let factory: PeerConnectionFactory
-    private let log: @Sendable (String) -> Void
+    /// The server's log ("serve"): joins, leaves with their counts, refusals.
+    private let logger: Logger
     private var publisher: PeerConnection?
     /// The offer and our answer that set up `publisher`, to answer a later offer on the same
     /// connection (`PublisherRenegotiation`).
@@ -77,14 +79,14 @@ actor ParticipantSession {
 
     init(parameters: JoinParameters, room: Room, factory: PeerConnectionFactory,
          window: SignalLossWindow = SignalLossWindow(), outboxLimits: SignalOutbox.Limits = .init(),
-         log: @escaping @Sendable (String) -> Void) {
+         logger: Logger = Logger(label: "serve")) {
         self.sid = Identifiers.participant()
         self.identity = parameters.claims.identity
         self.parameters = parameters
         self.room = room
         self.factory = factory
         self.window = window
-        self.log = log
+        self.logger = logger
         outbox = SignalOutbox(limits: outboxLimits)
         (ending, endingSink) = AsyncStream.makeStream(of: Never.self)
         dataPacketQueues = Dictionary(uniqueKeysWithValues: DataLane.allCases.map { ($0, $0.queue()) })
@@ -159,11 +161,11 @@ actor ParticipantSession {
         switch window.signalClosed(transportConnected: transportConnected, transportLost: transportLost,
                                    now: .now) {
         case .removeNow:
-            log("\(identity) (\(sid)): signal closed before its peer connection connected: removed (SIGNAL_CLOSE)")
+            logger.info("\(identity) (\(sid)): signal closed before its peer connection connected: removed (SIGNAL_CLOSE)")
             await room.leave(sid, session: self, reason: .signalClose)
             terminate(sending: nil)
         case .keepUntil(let deadline):
-            log("\(identity) (\(sid)): signal closed without leave: kept \(Self.seconds(deadline - .now)) s for a re-join")
+            logger.info("\(identity) (\(sid)): signal closed without leave: kept \(Self.seconds(deadline - .now)) s for a re-join")
             outbox.finish()
             scheduleRemoval(at: deadline)
         }
@@ -190,7 +192,7 @@ actor ParticipantSession {
 
     private func windowEnded() async {
         guard !ended.withLock({ $0 }) else { return }
-        log("\(identity) (\(sid)): nobody re-joined after the signal loss: removed (SIGNAL_CLOSE)")
+        logger.info("\(identity) (\(sid)): nobody re-joined after the signal loss: removed (SIGNAL_CLOSE)")
         await room.leave(sid, session: self, reason: .signalClose)
         terminate(sending: nil)
     }
@@ -214,7 +216,7 @@ actor ParticipantSession {
         case .failed, .closed:
             transportLost = true
             if let sooner = window.transportLost(now: .now) {
-                log("\(identity) (\(sid)): peer connection \(state) while kept: removal in \(Self.seconds(sooner - .now)) s")
+                logger.info("\(identity) (\(sid)): peer connection \(state) while kept: removal in \(Self.seconds(sooner - .now)) s")
                 scheduleRemoval(at: sooner)
             }
         case .new, .connecting, .disconnected:
@@ -241,11 +243,12 @@ actor ParticipantSession {
                              + "(peak queued: \(statistics.iceInboundPeakBytes / 1024) KiB ICE, "
                              + "\(statistics.dtlsInboundPeakBytes / 1024) KiB DTLS, \(statistics.messagesPeakBytes / 1024) KiB messages)")
         }
-        log("\(identity) left: published \(published.count) packets (\(published.bytes) B); "
+        let summary: String = "\(identity) left: published \(published.count) packets (\(published.bytes) B); "
             + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped, "
             + "\(queue.unsent) unsent" + (dataPacketTally.summary.map { "; data packets \($0)" } ?? "")
             + "; relayed to it: \(lanes)"
-            + (transport.isEmpty ? "" : "; " + transport.joined(separator: "; ")))
+            + (transport.isEmpty ? "" : "; " + transport.joined(separator: "; "))
+        logger.info("\(summary)")
         for task in tasks { task.cancel() }
         tasks = []
         removal?.cancel()
@@ -269,7 +272,7 @@ actor ParticipantSession {
             do {
                 try await subscriber.setRemoteDescription(answer.sdp)
             } catch {
-                log("\(identity): subscriber answer refused: \(error)")
+                logger.warning("\(identity): subscriber answer refused: \(error)")
             }
         case .trickle(let trickle):
             await addCandidate(trickle)
@@ -304,7 +307,7 @@ actor ParticipantSession {
         do {
             candidate = try ICECandidateInit(json: trickle.candidateInit)
         } catch {
-            log("\(identity): bad trickle candidate: \(error)")
+            logger.warning("\(identity): bad trickle candidate: \(error)")
             return
         }
         // Single PC mode has only the publisher connection, whatever the target says.
@@ -337,7 +340,7 @@ actor ParticipantSession {
         if let old = publisher {
             // An ICE restart or a different data section: our stack cannot apply it to the
             // running connection, so a new one replaces it.
-            log("\(identity): publisher offer \(offer.id) is not a renegotiation of the running connection: replacing it")
+            logger.info("\(identity): publisher offer \(offer.id) is not a renegotiation of the running connection: replacing it")
             publisher = nil
             publisherDescriptions = nil
             await old.close()
@@ -347,7 +350,7 @@ actor ParticipantSession {
         do {
             (connection, answerSDP) = try await factory.answer(offer.sdp)
         } catch {
-            log("\(identity): publisher offer refused: \(error)")
+            logger.warning("\(identity): publisher offer refused: \(error)")
             return
         }
         guard !closed else {
@@ -377,7 +380,7 @@ actor ParticipantSession {
         do {
             (connection, offerSDP, channels) = try await factory.offer()
         } catch {
-            log("\(identity): subscriber offer failed: \(error)")
+            logger.warning("\(identity): subscriber offer failed: \(error)")
             return
         }
         guard !closed else {
@@ -405,7 +408,7 @@ actor ParticipantSession {
         let room = self.room
         let sid = self.sid
         let outgoing = self.outgoing
-        let log = self.log
+        let logger = self.logger
         let identity = self.identity
         let counters = self.publishedPackets
         tasks.append(Task {
@@ -430,7 +433,7 @@ actor ParticipantSession {
                         // Nobody reads it: drop what arrives rather than let it pile up
                         // (livekit-server reads such channels and hands them to nobody too).
                         channel.discardIncomingMessages()
-                        log("\(identity): ignoring data channel \(channel.label)")
+                        logger.info("\(identity): ignoring data channel \(channel.label)")
                     }
                 }
             }
@@ -440,12 +443,12 @@ actor ParticipantSession {
     /// Channels a client opens on its subscriber connection: LiveKit clients open none there,
     /// and the server reads nothing there, so whatever arrives is discarded.
     private func discardIncomingChannels(of connection: PeerConnection) {
-        let log = self.log
+        let logger = self.logger
         let identity = self.identity
         tasks.append(Task {
             for await channel in connection.incomingDataChannels {
                 channel.discardIncomingMessages()
-                log("\(identity): ignoring data channel \(channel.label) on its subscriber connection")
+                logger.info("\(identity): ignoring data channel \(channel.label) on its subscriber connection")
             }
         })
     }

@@ -79,6 +79,22 @@ actor Room {
 
     var participantCount: Int { members.count }
 
+    /// The room's members and published tracks now, for the metrics endpoint.
+    func statistics() -> ServerStatistics.Room {
+        var room = ServerStatistics.Room(name: name, tracks: tracks.count)
+        for sid in order {
+            guard let member = members[sid] else { continue }
+            let session = member.session
+            let published = session.publishedPackets.value
+            let queue = session.dataTrackQueue.counters
+            room.participants.append(.init(
+                identity: session.identity, packetsPublished: UInt64(published.count), bytesPublished: UInt64(published.bytes),
+                packetsForwarded: UInt64(queue.sent), packetsDropped: UInt64(queue.dropped), packetsUnsent: UInt64(queue.unsent),
+                queuedPackets: session.dataTrackQueue.count))
+        }
+        return room
+    }
+
     // MARK: - Join and leave
 
     /// Admits `session`, replacing an earlier session of the same identity (LiveKit closes the

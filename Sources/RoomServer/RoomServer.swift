@@ -127,6 +127,11 @@ public struct RoomServer: Sendable {
         factory.close()
     }
 
+    /// Rooms, participants and their data-track counters now (`trackbag serve --metrics-addr`).
+    public func statistics() async -> ServerStatistics {
+        await directory.statistics()
+    }
+
     // MARK: - Routes
 
     private static func query(of request: Request) -> [String: String] {
@@ -188,14 +193,12 @@ public struct RoomServer: Sendable {
 
     private func serve(_ parameters: JoinParameters, inbound: WebSocketInboundStream,
                        outbound: WebSocketOutboundWriter, channel: any Channel) async {
-        let log: @Sendable (String) -> Void = { message in
-            FileHandle.standardError.write(Data("serve: \(message)\n".utf8))
-        }
+        let logger = Logger(label: "serve")
         if parameters.reconnect {
-            await refuseResume(parameters, outbound: outbound, log: log)
+            await refuseResume(parameters, outbound: outbound, logger: logger)
             return
         }
-        let session = await directory.join(parameters, factory: factory, log: log)
+        let session = await directory.join(parameters, factory: factory, logger: logger)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while let bytes = await session.outbox.next() {
@@ -213,7 +216,7 @@ public struct RoomServer: Sendable {
             // The writer may be blocked on the unread socket, so the connection is closed under it.
             group.addTask {
                 for await overflow in session.outbox.overflowed {
-                    log("\(session.identity) (\(session.sid)): \(overflow): signal connection closed")
+                    logger.warning("\(session.identity) (\(session.sid)): \(overflow): signal connection closed")
                     try? await channel.close()
                 }
             }
@@ -255,15 +258,16 @@ public struct RoomServer: Sendable {
     /// later, `{can_reconnect: true, reason: STATE_MISMATCH}` before. The client then re-joins
     /// with the same identity, which replaces the kept participant (DUPLICATE_IDENTITY).
     private func refuseResume(_ parameters: JoinParameters, outbound: WebSocketOutboundWriter,
-                              log: @Sendable (String) -> Void) async {
+                              logger: Logger) async {
         var kept = false
         if !parameters.resumeSID.isEmpty, let room = await directory.room(named: parameters.room),
            let session = await room.session(of: parameters.resumeSID), session.identity == parameters.claims.identity {
             kept = await session.isKeptAfterSignalLoss
         }
-        log("\(parameters.claims.identity): resume attempt on \(parameters.path.rawValue) for "
+        let attempt: String = "\(parameters.claims.identity): resume attempt on \(parameters.path.rawValue) for "
             + "\(parameters.resumeSID.isEmpty ? "no sid" : parameters.resumeSID) (reason \(parameters.reconnectReason), "
-            + "\(kept ? "kept after its signal loss" : "not kept")): answered Leave{RECONNECT}, expecting a re-join")
+            + "\(kept ? "kept after its signal loss" : "not kept")): answered Leave{RECONNECT}, expecting a re-join"
+        logger.info("\(attempt)")
         var leave = Livekit_LeaveRequest()
         leave.reason = .stateMismatch
         // `action` for every client (one that misreports its protocol as 0 still reads it);

@@ -40,7 +40,7 @@ final class RoomTests: XCTestCase {
     }
 
     private func join(_ room: Room, _ parameters: JoinParameters) async -> Peer {
-        let session = ParticipantSession(parameters: parameters, room: room, factory: factory, log: { _ in })
+        let session = ParticipantSession(parameters: parameters, room: room, factory: factory)
         let joined = await room.join(session, subscriberPrimary: false)
         XCTAssertTrue(joined)
         return Peer(session)

@@ -80,7 +80,7 @@ final class SignalLossTests: XCTestCase {
 
     private func join(_ room: Room, _ identity: String, window: SignalLossWindow = SignalLossWindow()) async -> Peer {
         let session = ParticipantSession(parameters: parameters(identity), room: room, factory: factory,
-                                         window: window, log: { _ in })
+                                         window: window)
         let joined = await room.join(session, subscriberPrimary: false)
         XCTAssertTrue(joined)
         let peer = Peer(session)

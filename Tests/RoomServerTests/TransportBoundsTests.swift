@@ -60,7 +60,7 @@ final class TransportBoundsTests: XCTestCase {
     func testAChannelWithALabelTheServerIgnoresIsDiscardedAsItArrives() async throws {
         let room = Room(name: "lab", server: .make())
         let session = ParticipantSession(parameters: parameters("attacker", path: .singlePeerConnection), room: room,
-                                         factory: factory, log: { _ in })
+                                         factory: factory)
         let joined = await room.join(session, subscriberPrimary: false)
         XCTAssertTrue(joined)
 
@@ -98,7 +98,7 @@ final class TransportBoundsTests: XCTestCase {
     func testWhatAClientSendsOnItsSubscriberConnectionIsDiscarded() async throws {
         let room = Room(name: "lab", server: .make())
         let session = ParticipantSession(parameters: parameters("attacker", path: .dualPeerConnection), room: room,
-                                         factory: factory, log: { _ in })
+                                         factory: factory)
         let joined = await room.join(session, subscriberPrimary: session.subscriberPrimary)
         XCTAssertTrue(joined)
         await session.start()

@@ -11,7 +11,7 @@ import TrackModel
 /// starting a new file when `split` says so. An actor: the runtime's one task for this sink
 /// calls `write`; a timer inside commits chunks older than 100 ms when input goes quiet, so a
 /// crash loses at most about 100 ms of a live session.
-public actor RecordingSink: SinkStage {
+public actor RecordingSink: SinkStage, StageMonitoring {
     public static let registration = StageRegistration(
         type: "recording", kind: .sink,
         summary: "write a .tbag file (path template {date} {room} {part}, zstd_level, split by size/duration)"
@@ -113,6 +113,24 @@ public actor RecordingSink: SinkStage {
         } catch let e as RecordingError {
             throw PipelineError(message: "recording sink: \(e.description)")
         }
+    }
+
+    /// Frames written and the size on disk of every file so far (the database and its journal).
+    public func figures() async -> StageFigures {
+        var figures = StageFigures()
+        figures.gauges["file_bytes"] = Double(files.reduce(0) { $0 + Self.sizeOnDisk($1) })
+        figures.gauges["files"] = Double(files.count)
+        return figures
+    }
+
+    /// Bytes of `path` and of SQLite's `-wal` beside it (where committed chunks wait for a checkpoint).
+    static func sizeOnDisk(_ path: String) -> Int64 {
+        var total: Int64 = 0
+        for file in [path, path + "-wal"] {
+            var info = stat()
+            if stat(file, &info) == 0 { total += Int64(info.st_size) }
+        }
+        return total
     }
 
     /// Commits chunks that are due (called by the timer).

@@ -1,4 +1,5 @@
 import DataTracks
+import Logging
 import Pipeline
 import Recording
 import RoomClient
@@ -14,21 +15,24 @@ import TrackModel
 /// `recording` source's `pace: original`). Recorded `unpublish` events unpublish the track; its
 /// next frame publishes it again. A frame that cannot be queued within `push_timeout` (the
 /// publisher queue holds 16 frames) is counted as dropped and reported, never lost silently.
-public actor RepublishSink: SinkStage, StageStatistics {
+public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
     public static let registration = StageRegistration(
         type: "republish", kind: .sink,
         summary: "publish frames as data tracks into a LiveKit room (one participant per recorded identity)"
     ) { options, context in
         let config = try options.decode(Config.self)
-        let stage = context.stageName
-        return .sink(try RepublishSink(config: config, environment: context.environment, stage: stage, file: context.configPath,
-                                       notice: { line in FileOutput.standardError("\(stage): \(line)\n") }))
+        return .sink(try RepublishSink(config: config, environment: context.environment, stage: context.stageName,
+                                       file: context.configPath))
     }
 
     /// Frames sent and dropped on one track.
     public struct TrackCounts: Sendable, Hashable {
         public var sent: UInt64 = 0
+        /// Payload bytes of the frames sent.
+        public var bytes: UInt64 = 0
         public var dropped: UInt64 = 0
+        /// `dropped` by reason: `not_sealed`, `publisher_queue_full`, `not_published`.
+        public var droppedByReason: [String: UInt64] = [:]
         /// Our participant and track name it went out under.
         public var identity = ""
         public var name = ""
@@ -44,7 +48,7 @@ public actor RepublishSink: SinkStage, StageStatistics {
     /// Keys to encrypt plaintext tracks with (nil: they go out as plaintext).
     let keys: E2EEKeyProvider?
     let stageName: String
-    let notice: (@Sendable (String) -> Void)?
+    let logger: Logger
     var rooms: [String: Task<Room, any Error>] = [:]
     var published: [TrackKey: Published] = [:]
     /// Names in use per participant (`single` may bring two recorded tracks of one name).
@@ -54,9 +58,9 @@ public actor RepublishSink: SinkStage, StageStatistics {
 
     /// `notice` gets lines worth telling a user (joined, publishing, first drop on a track).
     public init(config: Config, environment: [String: String] = [:], stage: String = "republish", file: String? = nil,
-                notice: (@Sendable (String) -> Void)? = nil) throws {
+                logger: Logger? = nil) throws {
         self.config = config
-        self.notice = notice
+        self.logger = logger ?? Logger(label: stage)
         self.stageName = stage
         credentials = try RoomCredentials.resolve(token: config.token, tokenEnv: config.tokenEnv, apiKey: config.apiKey,
                                                   apiSecret: config.apiSecret, environment: environment,
@@ -66,6 +70,22 @@ public actor RepublishSink: SinkStage, StageStatistics {
 
     /// Per recorded track: frames sent and dropped so far.
     public func trackCounts() -> [TrackKey: TrackCounts] { counts }
+
+    /// Per track: frames and bytes sent, drops by reason.
+    public func figures() async -> StageFigures {
+        var figures = StageFigures()
+        for (key, c) in counts {
+            figures.tracks[key] = TrackFigures(frames: c.sent, bytes: c.bytes, dropped: c.droppedByReason)
+        }
+        return figures
+    }
+
+    /// Counts one frame of `key` lost for `reason`; true for the track's first loss.
+    private func countDrop(_ key: TrackKey, _ reason: String) -> Bool {
+        counts[key, default: TrackCounts()].dropped += 1
+        counts[key, default: TrackCounts()].droppedByReason[reason, default: 0] += 1
+        return counts[key]?.dropped == 1
+    }
 
     public func statistics() async -> [(name: String, value: UInt64)] {
         let sent = counts.values.reduce(0) { $0 + $1.sent }
@@ -98,7 +118,8 @@ public actor RepublishSink: SinkStage, StageStatistics {
         }
         rooms[identity] = task
         let room = try await task.value
-        notice?("joined room '\(config.room)' as \(await room.identity)")
+        let joinedAs = await room.identity
+        logger.info("joined room '\(config.room)' as \(joinedAs)")
         return room
     }
 
@@ -125,7 +146,8 @@ public actor RepublishSink: SinkStage, StageStatistics {
         published[info.key] = Published(track: local, identity: identity)
         counts[info.key, default: TrackCounts()].identity = identity
         counts[info.key, default: TrackCounts()].name = name
-        notice?("publishing \(info.key) as \(await room.identity)/\(name)")
+        let joinedAs = await room.identity
+        logger.info("publishing \(info.key) as \(joinedAs)/\(name)")
         return local
     }
 
@@ -209,8 +231,8 @@ public actor RepublishSink: SinkStage, StageStatistics {
             do {
                 outgoing = DataTrackFrame(sealed: try SealedFrame(stored: frame.payload), userTimestamp: frame.userTimestamp)
             } catch {
-                counts[key, default: TrackCounts()].dropped += 1
-                notice?("\(key): frame \(frame.sequence) is not a sealed E2EE frame (\(error)); dropped (counted)")
+                _ = countDrop(key, "not_sealed")
+                logger.warning("\(key): frame \(frame.sequence) is not a sealed E2EE frame (\(error)); dropped (counted)")
                 return
             }
         }
@@ -220,13 +242,13 @@ public actor RepublishSink: SinkStage, StageStatistics {
             do {
                 try local.tryPush(outgoing)
                 counts[key, default: TrackCounts()].sent += 1
+                counts[key, default: TrackCounts()].bytes += UInt64(frame.payload.count)
                 pushedPerRoom[published[key]?.identity ?? "", default: 0] += 1
                 return
             } catch .dropped {
                 // The queue drains at network speed: give it a moment before calling it a drop.
                 if ContinuousClock.now >= deadline {
-                    counts[key, default: TrackCounts()].dropped += 1
-                    if counts[key]?.dropped == 1 { notice?("\(key): publisher queue full, frames dropped (counted)") }
+                    if countDrop(key, "publisher_queue_full") { logger.warning("\(key): publisher queue full, frames dropped (counted)") }
                     return
                 }
                 if waited {
@@ -236,8 +258,7 @@ public actor RepublishSink: SinkStage, StageStatistics {
                     waited = true
                 }
             } catch {
-                counts[key, default: TrackCounts()].dropped += 1
-                if counts[key]?.dropped == 1 { notice?("\(key): track not published (\(error)), frames dropped (counted)") }
+                if countDrop(key, "not_published") { logger.warning("\(key): track not published (\(error)), frames dropped (counted)") }
                 return
             }
         }

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Logging
 import Pipeline
 import Recording
 import TrackModel
@@ -18,10 +19,10 @@ public actor SnapshotSink: SinkStage {
     public static let registration = StageRegistration(
         type: "snapshot", kind: .sink,
         summary: "flight recorder: keeps the last `pre` in memory, writes pre+post around each trigger (condition, SIGUSR1, trackbag snapshot) to a new .tbag"
-    ) { options, _ in
+    ) { options, context in
         let config = try options.decode(Config.self)
         do {
-            return .sink(try SnapshotSink(config: config))
+            return .sink(try SnapshotSink(config: config, logger: Logger(label: context.stageName)))
         } catch let error as PipelineError {
             throw options.error(error.message, at: options.node?["trigger"]?.position)
         }
@@ -45,12 +46,13 @@ public actor SnapshotSink: SinkStage {
     public var framesEvicted: UInt64 { ring.evictedTotal }
     /// Largest byte count the ring held (the bound's accounting, not the process RSS).
     public private(set) var peakBufferedBytes = 0
-    /// Called with one line per file opened and closed (the CLI prints them).
-    private var onNotice: (@Sendable (String) -> Void)?
+    /// Gets one line per file opened and closed.
+    private let logger: Logger
 
     /// Throws a `PipelineError` naming the column when `trigger` does not parse.
-    public init(config: Config) throws {
+    public init(config: Config, logger: Logger = Logger(label: "snapshot")) throws {
         self.config = config
+        self.logger = logger
         do {
             self.expression = try config.trigger.map { try FilterParser.parse($0) }
         } catch let error as FilterSyntaxError {
@@ -68,8 +70,6 @@ public actor SnapshotSink: SinkStage {
                                  codec: .init(compress: { try compressor.compress($0) },
                                               decompress: { try compressor.decompress($0, rawSize: $1) }))
     }
-
-    public func setNotice(_ notice: @escaping @Sendable (String) -> Void) { onNotice = notice }
 
     public func write(_ batch: Batch) async throws {
         listenForSignals()
@@ -180,7 +180,7 @@ public actor SnapshotSink: SinkStage {
                                              detail: "snapshot: \(evicted) frames of the pre window evicted to stay within max_bytes \(config.maxBytes.bytes)"))
         }
         try contents.forEach { try append($0) }
-        onNotice?("snapshot: \(trigger.source) \(trigger.detail) at \(UnixTime.iso8601(ns: atNs)): writing \(path)")
+        logger.info("snapshot: \(trigger.source) \(trigger.detail) at \(UnixTime.iso8601(ns: atNs)): writing \(path)")
     }
 
     private func append(_ frame: Frame) throws {
@@ -200,7 +200,7 @@ public actor SnapshotSink: SinkStage {
         guard let w = writer else { return }
         writer = nil
         try w.close()
-        onNotice?("snapshot: closed \(w.path)")
+        logger.info("snapshot: closed \(w.path)")
     }
 
     /// The `snapshot` event: kind, when, what fired (source and detail) and the window's end.

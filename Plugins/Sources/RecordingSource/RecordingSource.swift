@@ -1,5 +1,7 @@
+import Logging
 import Pipeline
 import Recording
+import Synchronization
 import TrackModel
 
 /// `type: recording` source: reads a `.tbag` file (or the parts of a split recording, one after
@@ -10,7 +12,7 @@ import TrackModel
 /// deadline (`ReplayClock`), batching only frames already due, and reports its lateness
 /// (p50/p99/max, end drift) when the run ends: as a `note` event, to `onPacingReport`, and on
 /// standard error when built from a config.
-public struct RecordingSource: SourceStage {
+public struct RecordingSource: SourceStage, StageMonitoring {
     public static let registration = StageRegistration(
         type: "recording", kind: .source,
         summary: "replay a .tbag file (pace original|fast, rate, loop, start/end, track globs)"
@@ -20,7 +22,7 @@ public struct RecordingSource: SourceStage {
             var source = try RecordingSource(config: config)
             let stage = context.stageName
             source.onPacingReport = { report in
-                FileOutput.standardError("\(stage): \(report)\n")
+                Logger(label: stage).info("\(report)")
             }
             return .source(source)
         } catch let e as RecordingError {
@@ -35,6 +37,8 @@ public struct RecordingSource: SourceStage {
     public var onPacingReport: (@Sendable (PacingReport) -> Void)?
     /// Pause and resume of an `original`-paced replay (`trackbag play`'s space bar).
     public let control = ReplayControl()
+    /// How far the replay is and how late, while it runs (`trackbag play`'s status, metrics).
+    let progress = ReplayProgress()
 
     /// Validates the options (globs, start before end); the file is opened by `run`.
     public init(config: Config) throws {
@@ -77,7 +81,8 @@ public struct RecordingSource: SourceStage {
         }
         let startNs = offset(config.start?.nanoseconds ?? 0)
         let endNs = config.end.map { offset($0.nanoseconds) } ?? range.upperBound
-        var run = Run(config: config, control: control)
+        progress.started(durationNs: endNs &- startNs)
+        var run = Run(config: config, control: control, progress: progress, startNs: startNs)
         if config.pace == .original, config.clock == .user {
             run.userTimestampUnitNs = try Self.userTimestampUnit(config, parts.map(\.reader))
         }
@@ -192,6 +197,8 @@ public struct RecordingSource: SourceStage {
         var lastPacingNs = Int64.min
         /// Overload `drop`: frames left out, per track.
         var droppedLate: [TrackKey: Int] = [:]
+        let progress: ReplayProgress
+        let startNs: Int64
         /// The current part's tracks and events.
         var infos: [Int: TrackInfo] = [:]
         var events: [SessionEvent] = []
@@ -235,6 +242,7 @@ public struct RecordingSource: SourceStage {
                     frames.removeAll(keepingCapacity: true)
                     bytes = 0
                     try await output.emit(batch)
+                    progress.reached(batch.frames.last.map { $0.receiveTimeNs &- startNs })
                 }
             }
             let batch = Batch(frames: frames, events: events(upTo: nil))
@@ -311,6 +319,7 @@ public struct RecordingSource: SourceStage {
                     pending = try next(&self)
                 }
                 try await output.emit(Batch(frames: frames, events: events(upTo: frames[frames.count - 1].receiveTimeNs)))
+                progress.reached(frames[frames.count - 1].receiveTimeNs &- startNs, lateness: clock.lateness)
             }
             let rest = events(upTo: nil)
             if !rest.isEmpty { try await output.emit(Batch(events: rest)) }
@@ -320,4 +329,43 @@ public struct RecordingSource: SourceStage {
 
 extension RecordingSource {
     public nonisolated var inputFiles: [String] { config.paths }
+}
+
+extension RecordingSource {
+    /// Replay position and duration (seconds of the recording), lateness of the paced replay.
+    public func figures() async -> StageFigures {
+        let p = progress.state.withLock { $0 }
+        var figures = StageFigures()
+        figures.gauges["replay_position_seconds"] = Double(p.positionNs) / 1e9
+        figures.gauges["replay_duration_seconds"] = Double(p.durationNs) / 1e9
+        if config.pace == .original {
+            figures.gauges["replay_lateness_seconds"] = Double(p.latenessLastNs) / 1e9
+            figures.gauges["replay_lateness_max_seconds"] = Double(p.latenessMaxNs) / 1e9
+        }
+        return figures
+    }
+}
+
+/// The replay's position, written by the source's task after each batch and read by monitors.
+final class ReplayProgress: Sendable {
+    struct State {
+        var positionNs: Int64 = 0
+        var durationNs: Int64 = 0
+        var latenessLastNs: Int64 = 0
+        var latenessMaxNs: Int64 = 0
+    }
+
+    let state = Mutex(State())
+
+    func started(durationNs: Int64) { state.withLock { $0.durationNs = max(0, durationNs) } }
+
+    func reached(_ positionNs: Int64?, lateness: LatenessHistogram? = nil) {
+        state.withLock { s in
+            if let positionNs { s.positionNs = positionNs }
+            if let lateness {
+                s.latenessLastNs = lateness.lastNs
+                s.latenessMaxNs = lateness.maxNs
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import DataTracks
+import Logging
 import Pipeline
 import Recording
 import RoomClient
@@ -16,18 +17,15 @@ import TrackModel
 ///
 /// Live sources default to drop-oldest edges (`isLive`), so a slow pipeline never stalls the
 /// room; what is dropped anywhere on our side is counted and emitted as `drop` events.
-public struct RoomSource: SourceStage, StageStatistics {
+public struct RoomSource: SourceStage, StageStatistics, StageMonitoring {
     public static let registration = StageRegistration(
         type: "room", kind: .source,
         summary: "record data tracks from a LiveKit room (url, room, identity, credentials, track globs)",
         isLive: true
     ) { options, context in
         let config = try options.decode(Config.self)
-        var source = try RoomSource(config: config, environment: context.environment,
-                                    stage: context.stageName, file: context.configPath)
-        let stage = context.stageName
-        source.onNotice = { line in FileOutput.standardError("\(stage): \(line)\n") }
-        return .source(source)
+        return .source(try RoomSource(config: config, environment: context.environment,
+                                      stage: context.stageName, file: context.configPath))
     }
 
     public let config: Config
@@ -38,13 +36,15 @@ public struct RoomSource: SourceStage, StageStatistics {
     let stageName: String
     /// Per-track counts, readable while and after the source runs (`trackbag record` prints them).
     public let tally = RoomSourceTally()
-    /// Lines worth telling a user: joined, subscribed, reconnecting, left.
-    public var onNotice: (@Sendable (String) -> Void)?
+    /// Where it tells what a user should know: joined, subscribed (info), reconnecting, left,
+    /// could not subscribe (warning). Labelled with the stage's name unless set.
+    public var logger: Logger
 
     /// Checks the globs and resolves the credentials; the room is joined by `run`.
     public init(config: Config, environment: [String: String] = [:], stage: String = "room", file: String? = nil) throws {
         self.config = config
         self.stageName = stage
+        logger = Logger(label: stage)
         var globs: [TrackGlob] = []
         for (i, pattern) in config.tracks.enumerated() {
             do { globs.append(try TrackGlob(pattern)) } catch {
@@ -64,6 +64,17 @@ public struct RoomSource: SourceStage, StageStatistics {
         return [("frames_received", totals.frames), ("frames_dropped", totals.dropped), ("reconnects", totals.reconnects)]
     }
 
+    /// The tally as live figures: per-track frames, bytes and drops by reason, reconnects.
+    public func figures() async -> StageFigures {
+        var figures = StageFigures()
+        for (key, track) in tally.tracks() {
+            figures.tracks[key] = TrackFigures(frames: track.frames, bytes: track.bytes, dropped: track.droppedByReason)
+        }
+        figures.untrackedDrops = tally.untrackedByReason()
+        figures.counters["reconnects"] = tally.totals().reconnects
+        return figures
+    }
+
     public func run(into output: any BatchEmitter) async throws {
         let room = Room()
         let events = room.events()
@@ -81,10 +92,11 @@ public struct RoomSource: SourceStage, StageStatistics {
         } catch {
             throw PipelineError(message: "cannot join room '\(config.room)' at \(config.url): \(error)", stage: stageName)
         }
-        onNotice?("joined room '\(config.room)' at \(config.url) as \(await room.identity)")
+        let joinedAs = await room.identity
+        logger.info("joined room '\(config.room)' at \(config.url) as \(joinedAs)")
         let buffer = LiveBatchBuffer(limit: max(65_536, config.bufferSize * 16))
         let subscriptions = TrackSubscriptions(room: room, globs: globs, bufferSize: config.bufferSize,
-                                               decrypts: e2ee.mode == .decrypt, buffer: buffer, tally: tally, notice: onNotice)
+                                               decrypts: e2ee.mode == .decrypt, buffer: buffer, tally: tally, logger: logger)
         let eventTask = Task { for await event in events { await subscriptions.handle(event) } }
         // Drops are counted where they happen; once a second the new ones become events.
         let dropTask = Task {
@@ -196,6 +208,8 @@ public final class RoomSourceTally: Sendable {
         public var frames: UInt64 = 0
         public var bytes: UInt64 = 0
         public var dropped: UInt64 = 0
+        /// `dropped` by reason (`RoomSourceTally.Reason`).
+        public var droppedByReason: [String: UInt64] = [:]
         public var firstNs: Int64 = 0
         public var lastNs: Int64 = 0
     }
@@ -207,7 +221,15 @@ public final class RoomSourceTally: Sendable {
         public var untracked: UInt64 = 0
     }
 
-    private let state = Mutex<(tracks: [TrackKey: Track], reconnects: UInt64, untracked: UInt64)>(([:], 0, 0))
+    /// Why frames were lost on our side; the metric label `reason` (docs/operations.md).
+    enum Reason {
+        static let subscriptionBufferFull = "subscription_buffer_full"
+        static let incomplete = "incomplete"
+        static let undecryptable = "undecryptable"
+        static let recorderBufferFull = "recorder_buffer_full"
+    }
+
+    private let state = Mutex<(tracks: [TrackKey: Track], reconnects: UInt64, untracked: [String: UInt64])>(([:], 0, [:]))
 
     public init() {}
 
@@ -222,16 +244,20 @@ public final class RoomSourceTally: Sendable {
         }
     }
 
-    func dropped(_ key: TrackKey?, _ count: Int) {
+    func dropped(_ key: TrackKey?, _ count: Int, reason: String) {
         guard count > 0 else { return }
         state.withLock { s in
             guard let key else {
-                s.untracked += UInt64(count)
+                s.untracked[reason, default: 0] += UInt64(count)
                 return
             }
             s.tracks[key, default: Track()].dropped += UInt64(count)
+            s.tracks[key, default: Track()].droppedByReason[reason, default: 0] += UInt64(count)
         }
     }
+
+    /// Frames lost before they could be tied to a track, by reason.
+    public func untrackedByReason() -> [String: UInt64] { state.withLock { $0.untracked } }
 
     func reconnected() { state.withLock { $0.reconnects += 1 } }
 
@@ -245,8 +271,9 @@ public final class RoomSourceTally: Sendable {
                 t.frames += track.frames
                 t.dropped += track.dropped
             }
-            t.dropped += s.untracked
-            t.untracked = s.untracked
+            let untracked = s.untracked.values.reduce(0, +)
+            t.dropped += untracked
+            t.untracked = untracked
             t.reconnects = s.reconnects
             return t
         }
@@ -283,7 +310,7 @@ actor TrackSubscriptions {
     let decrypts: Bool
     let buffer: LiveBatchBuffer
     let tally: RoomSourceTally
-    let notice: (@Sendable (String) -> Void)?
+    let logger: Logger
     var readers: [TrackKey: Reader] = [:]
     var nextID = 0
     var stopped = false
@@ -294,14 +321,14 @@ actor TrackSubscriptions {
     var clockSteps = ClockStepWatch(offsetNs: SessionClock.system.systemOffsetNs())
 
     init(room: Room, globs: [TrackGlob], bufferSize: Int, decrypts: Bool = false, buffer: LiveBatchBuffer,
-         tally: RoomSourceTally, notice: (@Sendable (String) -> Void)?) {
+         tally: RoomSourceTally, logger: Logger) {
         self.room = room
         self.globs = globs
         self.bufferSize = bufferSize
         self.decrypts = decrypts
         self.buffer = buffer
         self.tally = tally
-        self.notice = notice
+        self.logger = logger
     }
 
     /// The recorded description; `decrypted` tracks are stored as plaintext, so not `gcm`.
@@ -334,14 +361,14 @@ actor TrackSubscriptions {
                                            detail: "sid \(track.sid)"))
         case .reconnecting(let reason):
             tally.reconnected()
-            notice?("reconnecting: \(reason)")
+            logger.warning("reconnecting: \(reason)")
             buffer.add(event: SessionEvent(timeNs: now, kind: .reconnect, detail: "reconnecting: \(reason)"))
         case .reconnected:
-            notice?("reconnected")
+            logger.info("reconnected")
             buffer.add(event: SessionEvent(timeNs: now, kind: .reconnect, detail: "reconnected"))
         case .disconnected(let reason):
             if !stopped {
-                notice?("disconnected: \(reason)")
+                logger.warning("disconnected: \(reason)")
                 buffer.add(event: SessionEvent(timeNs: now, kind: .leave, identity: await room.identity, detail: reason))
                 buffer.finish(reason: reason)
             }
@@ -367,7 +394,7 @@ actor TrackSubscriptions {
             subscription = try await track.subscribe(bufferSize: bufferSize)
         } catch {
             if readers[key]?.id == id { readers[key] = nil }
-            notice?("could not subscribe to \(key): \(error)")
+            logger.warning("could not subscribe to \(key): \(error)")
             buffer.add(event: SessionEvent(timeNs: clock.nowNs(), kind: .note, identity: key.identity, track: key.name,
                                            detail: "subscribe failed: \(error)"))
             return
@@ -394,7 +421,7 @@ actor TrackSubscriptions {
         }
         readers[key]?.subscription = subscription
         readers[key]?.task = task
-        notice?("recording \(key) (sid \(track.sid))")
+        logger.info("recording \(key) (sid \(track.sid))")
     }
 
     /// A subscription ended (track unpublished, or its publisher did not come back). If the
@@ -416,22 +443,25 @@ actor TrackSubscriptions {
     private func reportDrops(of key: TrackKey) {
         guard let subscription = readers[key]?.subscription else { return }
         let now = clock.nowNs()
-        report(subscription.droppedFrames, since: \.reportedDrops, of: key, as: .drop, countsAsDropped: true, at: now,
+        report(subscription.droppedFrames, since: \.reportedDrops, of: key, as: .drop,
+               countsAsDropped: RoomSourceTally.Reason.subscriptionBufferFull, at: now,
                detail: "subscription buffer full (buffer_size \(bufferSize))")
-        report(subscription.incompleteFrames, since: \.reportedIncomplete, of: key, as: .drop, countsAsDropped: true, at: now,
+        report(subscription.incompleteFrames, since: \.reportedIncomplete, of: key, as: .drop,
+               countsAsDropped: RoomSourceTally.Reason.incomplete, at: now,
                detail: "incomplete frames (packets lost before reassembly)")
         // Not ours to count as dropped; late frames take this count back down, and an event
         // reports only growth.
-        report(subscription.missingFrames, since: \.reportedMissing, of: key, as: .gap, countsAsDropped: false, at: now,
+        report(subscription.missingFrames, since: \.reportedMissing, of: key, as: .gap, countsAsDropped: nil, at: now,
                detail: "frame numbers skipped: frames that never arrived (lost by the sender, the link or the server)")
     }
 
-    /// An event on `key`'s track for what `count` grew by since it was last reported.
+    /// An event on `key`'s track for what `count` grew by since it was last reported; counted
+    /// in the tally as dropped for the reason given (a gap is not ours to count).
     private func report(_ count: Int, since reported: WritableKeyPath<Reader, Int>, of key: TrackKey,
-                        as kind: SessionEvent.Kind, countsAsDropped: Bool, at now: Int64, detail: String) {
+                        as kind: SessionEvent.Kind, countsAsDropped reason: String?, at now: Int64, detail: String) {
         guard let before = readers[key]?[keyPath: reported], count > before else { return }
         readers[key]?[keyPath: reported] = count
-        if countsAsDropped { tally.dropped(key, count - before) }
+        if let reason { tally.dropped(key, count - before, reason: reason) }
         buffer.add(event: SessionEvent(timeNs: now, kind: kind, identity: key.identity, track: key.name,
                                        count: Int64(count - before), detail: detail))
     }
@@ -442,7 +472,7 @@ actor TrackSubscriptions {
         for key in readers.keys { reportDrops(of: key) }
         if let step = clockSteps.check(offsetNs: clock.systemOffsetNs()) {
             let text = ClockStepWatch.describe(stepNs: step)
-            notice?(text)
+            logger.warning("\(text)")
             buffer.add(event: SessionEvent(timeNs: clock.nowNs(), kind: .note, detail: text))
         }
         let stats = await room.currentStatistics
@@ -450,7 +480,7 @@ actor TrackSubscriptions {
         let undecrypted = stats.e2eeDrops.total - reportedE2EEDrops
         if undecrypted > 0 {
             reportedE2EEDrops = stats.e2eeDrops.total
-            tally.dropped(nil, undecrypted)
+            tally.dropped(nil, undecrypted, reason: RoomSourceTally.Reason.undecryptable)
             let d = stats.e2eeDrops
             buffer.add(event: SessionEvent(timeNs: now, kind: .drop, count: Int64(undecrypted),
                                            detail: "encrypted frames not delivered (total: \(d.authenticationFailed) failed authentication, "
@@ -459,7 +489,7 @@ actor TrackSubscriptions {
         let overflow = buffer.overflow - reportedOverflow
         if overflow > 0 {
             reportedOverflow = buffer.overflow
-            tally.dropped(nil, overflow)
+            tally.dropped(nil, overflow, reason: RoomSourceTally.Reason.recorderBufferFull)
             buffer.add(event: SessionEvent(timeNs: now, kind: .drop, count: Int64(overflow),
                                            detail: "recorder buffer full (pipeline too slow)"))
         }

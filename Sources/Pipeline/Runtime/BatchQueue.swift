@@ -61,6 +61,8 @@ final class BatchQueue: Sendable {
     }
 
     var droppedFrames: UInt64 { state.withLock { $0.droppedFrames } }
+    /// Frames waiting now.
+    var depth: Int { state.withLock { $0.queuedFrames } }
 
     /// Offers a batch. Under `block` this waits while the queue is full and throws
     /// `CancellationError` if the producer's task is cancelled while waiting.

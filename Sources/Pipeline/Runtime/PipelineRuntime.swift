@@ -9,9 +9,10 @@ extension PipelineGraph {
     /// - Parameter stop: stops the run from outside: sources stop and the graph drains. Signals
     ///   are the business of the service group a command runs the graph in (`PipelineService`,
     ///   `runUntilSignalled`).
+    /// - Parameter monitor: reads the counters while the run goes (metrics, status view).
     @discardableResult
-    public func run(stop: PipelineStop? = nil) async throws -> PipelineReport {
-        let report = try await runReporting(stop: stop)
+    public func run(stop: PipelineStop? = nil, monitor: PipelineMonitor? = nil) async throws -> PipelineReport {
+        let report = try await runReporting(stop: stop, monitor: monitor)
         if !report.failures.isEmpty {
             throw report.failures.count == 1 ? report.failures[0] : PipelineError(grouping: report.failures)
         }
@@ -20,12 +21,14 @@ extension PipelineGraph {
 
     /// Like `run`, but a stage failure is returned in `report.failures` (with `ending == .failed`)
     /// so the caller can still print the counters.
-    public func runReporting(stop: PipelineStop? = nil) async throws -> PipelineReport {
+    public func runReporting(stop: PipelineStop? = nil, monitor: PipelineMonitor? = nil) async throws -> PipelineReport {
         let problems = problems()
         if !problems.isEmpty {
             throw problems.count == 1 ? problems[0] : PipelineError(grouping: problems)
         }
-        return await PipelineRun(graph: self).execute(stop: stop)
+        let run = PipelineRun(graph: self)
+        monitor?.attach(run)
+        return await run.execute(stop: stop)
     }
 }
 
@@ -41,7 +44,9 @@ final class PipelineRun: Sendable {
     let graph: PipelineGraph
     let queues: [String: BatchQueue]
     let outputs: [String: StageOutput]
+    let progress: [String: StageProgress]
     let control = Mutex(Control())
+    let started = monotonicNanoseconds()
 
     init(graph: PipelineGraph) {
         self.graph = graph
@@ -57,6 +62,41 @@ final class PipelineRun: Sendable {
         }
         self.queues = queues
         self.outputs = outputs
+        progress = Dictionary(uniqueKeysWithValues: graph.nodes.filter { $0.kind != .source }.map { ($0.name, StageProgress()) })
+    }
+
+    /// The counters so far, read without stopping any stage.
+    func snapshot() async -> PipelineSnapshot {
+        var stages: [PipelineSnapshot.Stage] = []
+        for node in graph.nodes {
+            let live = progress[node.name]?.state.withLock { $0 } ?? StageProgress.Live()
+            var counters = live.counters
+            let tally = outputs[node.name]?.tally.withLock { $0 }
+            if node.kind == .source {
+                counters.framesIn = tally?.frames ?? 0
+                counters.framesOut = tally?.frames ?? 0
+                counters.bytesIn = tally?.bytes ?? 0
+            } else if node.kind == .transform {
+                counters.framesOut = tally?.frames ?? 0
+            }
+            let queue = queues[node.name]
+            if let queue { counters.framesDropped = queue.droppedFrames }
+            let figures: StageFigures
+            switch node.stage {
+            case .source(let s): figures = await Self.figures(of: s)
+            case .transform(let t): figures = await Self.figures(of: t)
+            case .sink(let k): figures = await Self.figures(of: k)
+            }
+            stages.append(.init(name: node.name, kind: node.kind, type: node.type, counters: counters,
+                                bytesOut: node.kind == .sink ? live.bytesOut : tally?.bytes ?? 0,
+                                queueDepth: queue?.depth ?? 0, queueCapacity: queue?.capacity ?? 0, figures: figures))
+        }
+        return PipelineSnapshot(stages: stages, elapsedSeconds: Double(monotonicNanoseconds() - started) / 1e9)
+    }
+
+    private static func figures(of stage: Any) async -> StageFigures {
+        guard let monitored = stage as? any StageMonitoring else { return StageFigures() }
+        return await monitored.figures()
     }
 
     /// First request: stop the sources and let the graph drain. Later ones: abandon the queues so
@@ -105,7 +145,6 @@ final class PipelineRun: Sendable {
     var isStopping: Bool { control.withLock { $0.stopRequests > 0 } }
 
     func execute(stop: PipelineStop?) async -> PipelineReport {
-        let started = monotonicNanoseconds()
         stop?.observe { [self] in requestStop(.stopped) }
 
         var reports: [String: PipelineReport.StageReport] = [:]
@@ -164,12 +203,14 @@ final class PipelineRun: Sendable {
     private func runTransform(_ node: PipelineGraph.Node, _ transform: any TransformStage) async -> PipelineReport.StageReport {
         let output = outputs[node.name] ?? StageOutput(queues: [], checksCancellation: false)
         var counters = StageCounters()
+        let live = progress[node.name]
         var busy: UInt64 = 0
         var failed = false
         if let queue = queues[node.name] {
             while let batch = await queue.next() {
                 counters.framesIn &+= UInt64(batch.frames.count)
                 for frame in batch.frames { counters.bytesIn &+= UInt64(frame.payload.count) }
+                live?.state.withLock { [counters] in $0.counters = counters }
                 let start = monotonicNanoseconds()
                 do {
                     let out = try await transform.process(batch)
@@ -203,16 +244,25 @@ final class PipelineRun: Sendable {
 
     private func runSink(_ node: PipelineGraph.Node, _ sink: any SinkStage) async -> PipelineReport.StageReport {
         var counters = StageCounters()
+        let live = progress[node.name]
         var busy: UInt64 = 0
+        var bytesOut: UInt64 = 0
         if let queue = queues[node.name] {
             while let batch = await queue.next() {
                 counters.framesIn &+= UInt64(batch.frames.count)
-                for frame in batch.frames { counters.bytesIn &+= UInt64(frame.payload.count) }
+                var bytes: UInt64 = 0
+                for frame in batch.frames { bytes &+= UInt64(frame.payload.count) }
+                counters.bytesIn &+= bytes
                 let start = monotonicNanoseconds()
                 do {
                     try await sink.write(batch)
                     busy &+= monotonicNanoseconds() &- start
                     counters.framesOut &+= UInt64(batch.frames.count)
+                    bytesOut &+= bytes
+                    live?.state.withLock { [counters, bytesOut] in
+                        $0.counters = counters
+                        $0.bytesOut = bytesOut
+                    }
                 } catch {
                     queue.abandon()
                     fail(node.name, .sink, error)

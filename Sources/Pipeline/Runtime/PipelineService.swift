@@ -13,19 +13,21 @@ import UnixSignals
 public struct PipelineService: Service {
     public let graph: PipelineGraph
     public let stop: PipelineStop
+    public let monitor: PipelineMonitor?
     private let onReport: @Sendable (PipelineReport) -> Void
 
-    public init(graph: PipelineGraph, stop: PipelineStop = PipelineStop(),
+    public init(graph: PipelineGraph, stop: PipelineStop = PipelineStop(), monitor: PipelineMonitor? = nil,
                 onReport: @escaping @Sendable (PipelineReport) -> Void = { _ in }) {
         self.graph = graph
         self.stop = stop
+        self.monitor = monitor
         self.onReport = onReport
     }
 
     public func run() async throws {
-        let stop = self.stop
+        let stop = self.stop, monitor = self.monitor
         let report = try await withGracefulShutdownHandler {
-            try await graph.runReporting(stop: stop)
+            try await graph.runReporting(stop: stop, monitor: monitor)
         } onGracefulShutdown: {
             stop.stop()
             // The group trapped the first signal; a second one means "do not wait for the drain".
@@ -47,13 +49,13 @@ extension PipelineGraph {
     /// Runs the graph in a service group that stops it on SIGINT or SIGTERM, and returns its
     /// report (failures included, as `runReporting` does). What every command that runs a
     /// pipeline calls.
-    public func runUntilSignalled(stop: PipelineStop = PipelineStop()) async throws -> PipelineReport {
+    public func runUntilSignalled(stop: PipelineStop = PipelineStop(), monitor: PipelineMonitor? = nil) async throws -> PipelineReport {
         let problems = problems()
         if !problems.isEmpty {
             throw problems.count == 1 ? problems[0] : PipelineError(grouping: problems)
         }
         let box = ReportBox()
-        let service = PipelineService(graph: self, stop: stop) { box.set($0) }
+        let service = PipelineService(graph: self, stop: stop, monitor: monitor) { box.set($0) }
         let group = ServiceGroup(configuration: .init(services: [.init(service: service,
                                                                          successTerminationBehavior: .gracefullyShutdownGroup,
                                                                          failureTerminationBehavior: .gracefullyShutdownGroup)],

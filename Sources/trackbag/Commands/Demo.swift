@@ -26,7 +26,10 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "Which part to run: all, offline or live.")
     var part: Part = .all
 
+    @OptionGroup var logging: LogOptions
+
     func run() async throws {
+        logging.bootstrap()
         if part != .live { try await runOffline() }
         if part != .offline {
             if part == .all { print("") }

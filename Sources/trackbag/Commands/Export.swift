@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import MCAP
 import Pipeline
 import Recording
@@ -46,7 +47,10 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Environment variable holding the shared E2EE key.")
     var keyEnv: String?
 
+    @OptionGroup var logging: LogOptions
+
     func run() async throws {
+        logging.bootstrap()
         for glob in tracks { _ = try TrackGlob(glob) }
         let source = try RecordingSource(config: .init(
             path: file, pace: .fast, start: start.map(TimeOffset.init(parsing:)),
@@ -66,8 +70,8 @@ struct Export: AsyncParsableCommand {
             graph.addTransform("decrypt", decrypt, inputs: [input], type: "decrypt")
             input = "decrypt"
         } else if !encrypted.isEmpty {
-            FileHandle.standardError.write(Data(("export: \(encrypted.count) track(s) hold E2EE ciphertext (\(encrypted.map(\.key.description).joined(separator: ", "))); "
-                + "exported as ciphertext marked encrypted (give --key to decrypt)\n").utf8))
+            let tracks = encrypted.map(\.key.description).joined(separator: ", ")
+            Logger(label: "export").warning("\(encrypted.count) track(s) hold E2EE ciphertext (\(tracks)); exported as ciphertext marked encrypted (give --key to decrypt)")
         }
         switch format {
         case .jsonl:
@@ -88,12 +92,12 @@ struct Export: AsyncParsableCommand {
                                                                      channelOrigins: origins),
                           inputs: [input], type: "mcap")
         }
-        let report = try await runConversion(graph, describing: "export \(file) → \(out)")
+        let report = try await runConversion(graph, verb: "export", describing: "\(file) → \(out)")
         if let counters = report.stages.first(where: { $0.name == "decrypt" })?.statistics, !counters.isEmpty {
             let figures = counters.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
-            FileHandle.standardError.write(Data("export: decrypt: \(figures)\n".utf8))
+            Logger(label: "export").info("decrypt: \(figures)")
             if counters.contains(where: { $0.name.hasPrefix("dropped") && $0.value > 0 }) {
-                FileHandle.standardError.write(Data("export: some encrypted frames did not decrypt with this key and were left out\n".utf8))
+                Logger(label: "export").error("some encrypted frames did not decrypt with this key and were left out")
                 throw ExitCode(2)
             }
         }
@@ -126,7 +130,10 @@ struct Import: AsyncParsableCommand {
     @Option(help: "MCAP only: message order, file (default: file order, one chunk in memory) or log-time (by log_time through the chunk index, as MCAP's indexed readers).")
     var order = "file"
 
+    @OptionGroup var logging: LogOptions
+
     func run() async throws {
+        logging.bootstrap()
         var graph = PipelineGraph()
         let lower = file.lowercased()
         var meta: [String: String] = [:]
@@ -149,14 +156,14 @@ struct Import: AsyncParsableCommand {
         }
         graph.addSink("recording", RecordingSink(config: .init(path: out, overwrite: overwrite, meta: meta)),
                       inputs: ["input"], type: "recording")
-        try await runConversion(graph, describing: "import \(file) → \(out)")
+        try await runConversion(graph, verb: "import", describing: "\(file) → \(out)")
     }
 }
 
 /// Runs a conversion pipeline; on failure prints every problem and exits 1, so a bad input
 /// file never ends in a crash or a silent partial result.
 @discardableResult
-func runConversion(_ graph: PipelineGraph, describing what: String) async throws -> PipelineReport {
+func runConversion(_ graph: PipelineGraph, verb: String, describing what: String) async throws -> PipelineReport {
     let report: PipelineReport
     do {
         report = try await graph.runUntilSignalled()
@@ -169,6 +176,6 @@ func runConversion(_ graph: PipelineGraph, describing what: String) async throws
         throw ExitCode(1)
     }
     let frames = report.stages.first { $0.kind == .sink }?.counters.framesIn ?? 0
-    FileHandle.standardError.write(Data("\(what): \(frames) frames in \(String(format: "%.2f", report.elapsedSeconds)) s\n".utf8))
+    Logger(label: verb).info("\(what): \(frames) frames in \(String(format: "%.2f", report.elapsedSeconds)) s")
     return report
 }

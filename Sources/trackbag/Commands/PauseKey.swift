@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Stages
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ final class PauseKey: Sendable {
     private let saved: termios
 
     /// Nil when stdin is not a terminal or its mode cannot be changed.
-    init?(control: ReplayControl, notice: @escaping @Sendable (String) -> Void) {
+    init?(control: ReplayControl, logger: Logger) {
         // Not from the background: a background job changing its controlling terminal's mode
         // would be stopped by SIGTTOU (and its keys belong to the shell anyway). A terminal
         // that is not our controlling one (tcgetpgrp fails) sends no such signal.
@@ -30,13 +31,13 @@ final class PauseKey: Sendable {
         }
         guard tcsetattr(0, TCSANOW, &raw) == 0 else { return nil }
         saved = original
-        notice("space pauses and resumes")
+        logger.info("space pauses and resumes")
         // A plain thread: the read blocks, and must not hold a cooperative-pool thread.
         let reader = Thread {
             var byte: UInt8 = 0
             while read(0, &byte, 1) == 1 {
                 guard byte == UInt8(ascii: " ") else { continue }
-                notice(control.toggle() ? "paused (space resumes)" : "resumed")
+                logger.info(control.toggle() ? "paused (space resumes)" : "resumed")
             }
         }
         reader.name = "trackbag-play-keys"

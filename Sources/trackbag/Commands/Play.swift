@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Pipeline
 import Recording
 import Stages
@@ -46,6 +47,8 @@ struct Play: AsyncParsableCommand {
     @Option(help: "Lateness that counts as overload (default 50ms).") var overloadThreshold = "50ms"
     @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start and every loop, the last frame of each before the position is sent at once.")
     var latch: [String] = []
+    @OptionGroup var operations: OperatorOptions
+    @OptionGroup var status: StatusOptions
 
     func validate() throws {
         guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a number > 0") }
@@ -57,13 +60,14 @@ struct Play: AsyncParsableCommand {
     @OptionGroup(title: "Scheduling on a busy machine") var scheduling: SchedulingOptions
 
     func run() async throws {
+        operations.bootstrapLogging()
+        let logger = Logger(label: "play")
         do {
-            for line in try scheduling.apply() { FileHandle.standardError.write(Data("play: \(line)\n".utf8)) }
+            for line in try scheduling.apply() { logger.info("\(line)") }
         } catch let error as ValidationError {
             printErrors(PipelineError(message: error.message))
             throw ExitCode(1)
         }
-        let notice: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data("play: \(line)\n".utf8)) }
         let source: RecordingSource
         let sink: RepublishSink
         let recorded: [TrackInfo]
@@ -85,23 +89,27 @@ struct Play: AsyncParsableCommand {
                                                    single: single, apiKey: apiKey, apiSecret: apiSecret, token: token,
                                                    publish: .eager,
                                                    e2ee: e2eeKey == nil && e2eeKeyEnv == nil ? nil : E2EESettings(key: e2eeKey, keyEnv: e2eeKeyEnv)),
-                                     environment: ProcessInfo.processInfo.environment, stage: "republish", notice: notice)
+                                     environment: ProcessInfo.processInfo.environment, stage: "republish", logger: logger)
             try await sink.prepare(tracks: recorded)
             if waitForSubscribers > 0 {
-                notice("waiting for \(waitForSubscribers) other participant(s) in room '\(room)'")
+                logger.info("waiting for \(waitForSubscribers) other participant(s) in room '\(room)'")
                 try await sink.waitForParticipants(waitForSubscribers, timeout: .seconds(600))
                 try await Task.sleep(for: .milliseconds(Int(leadIn * 1000)))
             }
             var graph = PipelineGraph()
             graph.addSource("recording", source, type: "recording")
             graph.addSink("republish", sink, inputs: ["recording"], type: "republish")
-            notice("replaying \(recorded.count) track(s) from \(files.count == 1 ? files[0] : "\(files.count) parts") at rate \(rate)\(loop ? ", looping" : "")")
-            let keys = PauseKey(control: source.control, notice: notice)
-            let report: PipelineReport
-            do {
-                defer { keys?.restore() }
-                report = try await graph.runUntilSignalled()
-            }
+            logger.info("replaying \(recorded.count) track(s) from \(files.count == 1 ? files[0] : "\(files.count) parts") at rate \(rate)\(loop ? ", looping" : "")")
+            let keys = PauseKey(control: source.control, logger: logger)
+            let monitor = PipelineMonitor()
+            let metrics = operations.startMetrics(logger: logger) { await monitor.snapshot()?.metricSamples() ?? [] }
+            let view = status.start(monitor, title: "playing")
+            let result: Result<PipelineReport, any Error>
+            do { result = .success(try await graph.runUntilSignalled(monitor: monitor)) } catch { result = .failure(error) }
+            keys?.restore()
+            metrics?.cancel()
+            await status.stop(view)
+            let report = try result.get()
             let counts = await sink.trackCounts()
             print(Self.summary(counts: counts, pacing: pacing.withLock { $0 }, report: report))
             if !report.failures.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Pipeline
 import Recording
 import Stages
@@ -44,12 +45,16 @@ struct Record: AsyncParsableCommand {
     @Option(help: "With --snapshot: a condition in the filter language; a frame that matches fires a snapshot (e.g. 'track == \"events\" && value.kind == \"estop\"').")
     var trigger: String?
     @Option(help: "With --snapshot: directory of the snapshot files (named after the trigger time).") var snapshotDir = "snapshots"
+    @OptionGroup var operations: OperatorOptions
+    @OptionGroup var status: StatusOptions
 
     @OptionGroup(title: "Scheduling on a busy machine") var scheduling: SchedulingOptions
 
     func run() async throws {
+        operations.bootstrapLogging()
+        let logger = Logger(label: "record")
         do {
-            for line in try scheduling.apply() { FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
+            for line in try scheduling.apply() { logger.info("\(line)") }
         } catch let error as ValidationError {
             printErrors(PipelineError(message: error.message))
             throw ExitCode(1)
@@ -75,7 +80,7 @@ struct Record: AsyncParsableCommand {
             printErrors(error)
             throw ExitCode(1)
         }
-        source.onNotice = { line in FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
+        source.logger = logger
         var graph = PipelineGraph()
         graph.addSource("room", source, type: "room", isLive: true)
         if snapshot {
@@ -83,12 +88,12 @@ struct Record: AsyncParsableCommand {
             do {
                 sink = try SnapshotSink(config: .init(directory: snapshotDir, pre: try TimeOffset(parsing: pre),
                                                       post: try TimeOffset(parsing: post), maxBytes: try ByteCount(parsing: maxBytes),
-                                                      trigger: trigger, signal: true, wallClock: true, room: room))
+                                                      trigger: trigger, signal: true, wallClock: true, room: room),
+                                      logger: logger)
             } catch let error as PipelineError {
                 printErrors(PipelineError(message: "--\(error.message)"))
                 throw ExitCode(1)
             }
-            await sink.setNotice { line in FileHandle.standardError.write(Data("record: \(line)\n".utf8)) }
             // SIGUSR1 fires a snapshot from the start, not only once the first frame arrived.
             signal(SIGUSR1, SIG_IGN)
             await sink.listenForSignals()
@@ -100,7 +105,7 @@ struct Record: AsyncParsableCommand {
                 input = "decode"
             }
             graph.addSink("snapshot", sink, inputs: [input], type: "snapshot", buffer: EdgeBuffer(policy: .block))
-            let report = try await Self.run(graph, stopAfter: stopAfter)
+            let report = try await run(graph, stopAfter: stopAfter, logger: logger)
             let files = await sink.files
             print(Self.summary(tally: source.tally, report: report, files: files))
             let peak = await sink.peakBufferedBytes
@@ -125,7 +130,7 @@ struct Record: AsyncParsableCommand {
         // for ~0.1 s (commit, CPU starved on a shared machine) lost 349-582 frames at 44k
         // frames/s in the live-recording bench (scripts/bench/live_record.py).
         graph.addSink("recording", sink, inputs: ["room"], type: "recording", buffer: EdgeBuffer(policy: .block))
-        let report = try await Self.run(graph, stopAfter: stopAfter)
+        let report = try await run(graph, stopAfter: stopAfter, logger: logger)
         let files = await sink.files
         print(Self.summary(tally: source.tally, report: report, files: files))
         if !report.failures.isEmpty {
@@ -135,18 +140,26 @@ struct Record: AsyncParsableCommand {
     }
 
     /// Runs the recording graph until SIGINT/SIGTERM or, with `--duration`, until that much
-    /// time has passed; a pipeline error is printed and exits 1.
-    static func run(_ graph: PipelineGraph, stopAfter: TimeOffset?) async throws -> PipelineReport {
+    /// time has passed, with the metrics endpoint and the status view beside it; a pipeline
+    /// error is printed and exits 1.
+    func run(_ graph: PipelineGraph, stopAfter: TimeOffset?, logger: Logger) async throws -> PipelineReport {
         let stop = PipelineStop()
+        let monitor = PipelineMonitor()
+        let metrics = operations.startMetrics(logger: logger) { await monitor.snapshot()?.metricSamples() ?? [] }
+        let view = status.start(monitor, title: "recording")
         let timer = stopAfter.map { offset in
             Task {
                 try await Task.sleep(for: .nanoseconds(offset.nanoseconds))
                 stop.stop()
             }
         }
-        defer { timer?.cancel() }
+        let result: Result<PipelineReport, any Error>
+        do { result = .success(try await graph.runUntilSignalled(stop: stop, monitor: monitor)) } catch { result = .failure(error) }
+        timer?.cancel()
+        metrics?.cancel()
+        await status.stop(view)
         do {
-            return try await graph.runUntilSignalled(stop: stop)
+            return try result.get()
         } catch let error as PipelineError {
             printErrors(error)
             throw ExitCode(1)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Pipeline
 import Stages
 
@@ -13,10 +14,12 @@ struct Run: AsyncParsableCommand {
     @Argument(help: "The pipeline config file (YAML or JSON).")
     var pipeline: String
 
-    @Flag(help: "Print nothing but errors.")
-    var quiet = false
+    @OptionGroup var operations: OperatorOptions
+    @OptionGroup var status: StatusOptions
 
     func run() async throws {
+        operations.bootstrapLogging()
+        let logger = Logger(label: "run")
         let graph: PipelineGraph
         do {
             let config = try PipelineConfig.load(path: pipeline)
@@ -29,14 +32,21 @@ struct Run: AsyncParsableCommand {
         // SIGUSR1 fires a `snapshot` sink; one that arrives before the sink listens (or in a
         // pipeline without one) is ignored instead of ending the process.
         signal(SIGUSR1, SIG_IGN)
+        let monitor = PipelineMonitor()
+        let metrics = operations.startMetrics(logger: logger) { await monitor.snapshot()?.metricSamples() ?? [] }
+        let view = status.start(monitor, title: "running")
+        let result: Result<PipelineReport, any Error>
+        do { result = .success(try await graph.runUntilSignalled(monitor: monitor)) } catch { result = .failure(error) }
+        metrics?.cancel()
+        await status.stop(view)
         let report: PipelineReport
         do {
-            report = try await graph.runUntilSignalled()
+            report = try result.get()
         } catch let error as PipelineError {
             printErrors(error)
             throw ExitCode(1)
         }
-        if !quiet { print(report.formatted()) }
+        if !status.quiet { print(report.formatted()) }
         if !report.failures.isEmpty {
             printErrors(PipelineError(grouping: report.failures))
             throw ExitCode(1)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import RoomServer
 
 /// `trackbag serve`: the embedded LiveKit-compatible server (docs/ARCHITECTURE.md).
@@ -31,8 +32,11 @@ struct Serve: AsyncParsableCommand {
     var advertiseAddresses: [String] = []
     @Option(help: "Append every data-track packet the server receives to this file (u32 length ‖ bytes): what the server can read.")
     var captureDataTracks: String?
+    @OptionGroup var operations: OperatorOptions
 
     func run() async throws {
+        operations.bootstrapLogging()
+        let logger = Logger(label: "serve")
         let apiKeys: APIKeys
         do {
             apiKeys = try APIKeys.resolve(keys: keys, keyFile: keyFile, environment: ProcessInfo.processInfo.environment,
@@ -48,7 +52,7 @@ struct Serve: AsyncParsableCommand {
             warnings.append("the secret of \(apiKeys.shortSecretKeys.joined(separator: ", ")) is shorter than "
                             + "\(APIKeys.recommendedSecretLength) characters")
         }
-        for warning in warnings { FileHandle.standardError.write(Data("serve: warning: \(warning)\n".utf8)) }
+        for warning in warnings { logger.warning("\(warning)") }
         let server: RoomServer
         do {
             server = try RoomServer(.init(host: host, port: port, rtcPort: rtcPort, keys: apiKeys.secrets, nodeIPs: nodeIPs,
@@ -59,6 +63,8 @@ struct Serve: AsyncParsableCommand {
         let addresses = zip(server.rtcAddresses, server.advertisedRTCAddresses)
             .map { bound, shown in bound == shown ? bound : "\(bound) (advertised as \(shown))" }
             .joined(separator: ", ")
+        let metrics = operations.startMetrics(logger: logger) { await server.statistics().metricSamples() }
+        defer { metrics?.cancel() }
         try await server.run { url in
             // Written straight to fd 1 so a parent reading a pipe sees it at once. Key names only.
             let text = "trackbag serve: listening on \(url)\n  API keys: \(apiKeys)\n"

@@ -22,14 +22,15 @@ struct Snapshot: AsyncParsableCommand {
     @Option(help: "A ready access token instead of --api-key/--api-secret.") var token: String?
     @Option(help: "A note stored in the snapshot event.") var note = ""
     @Option(help: "Seconds to let recorders subscribe before sending.") var leadIn = 1.0
+    @OptionGroup var logging: LogOptions
 
     func run() async throws {
-        let notice: @Sendable (String) -> Void = { line in FileHandle.standardError.write(Data("snapshot: \(line)\n".utf8)) }
+        logging.bootstrap()
         let info = TrackInfo(identity: identity, name: SnapshotSink.commandTrack, frameEncoding: "json")
         do {
             let sink = try RepublishSink(config: .init(url: url, room: room, single: identity, apiKey: apiKey, apiSecret: apiSecret,
                                                        token: token, publish: .eager, pushTimeout: TimeOffset(seconds: 5)),
-                                         environment: ProcessInfo.processInfo.environment, stage: "snapshot", notice: notice)
+                                         environment: ProcessInfo.processInfo.environment, stage: "snapshot")
             try await sink.prepare(tracks: [info])
             try await sink.waitForParticipants(1, timeout: .seconds(30))
             try await Task.sleep(for: .milliseconds(Int(max(0, leadIn) * 1000)))

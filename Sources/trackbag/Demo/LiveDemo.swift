@@ -2,6 +2,7 @@ import ArgumentParser
 import DataTracks
 import Foundation
 import LiveKitProtocol
+import Logging
 import Pipeline
 import Recording
 import RoomClient
@@ -30,7 +31,7 @@ struct LiveDemo {
 
         // Record.
         var source = try RoomSource(config: .init(url: url, room: "demo-live"))
-        source.onNotice = { print("   recorder: \($0)") }
+        source.logger = Logger(label: "   recorder")
         let sink = RecordingSink(config: .init(path: path, room: "demo-live", overwrite: true))
         var graph = PipelineGraph()
         graph.addSource("room", source, type: "room", isLive: true)
