@@ -144,14 +144,14 @@ extension RecordingSource {
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            if let list = try? c.decode([String].self, forKey: .path) {
-                guard !list.isEmpty else {
-                    throw DecodingError.dataCorruptedError(forKey: .path, in: c, debugDescription: "path: the list of files is empty")
-                }
-                paths = list
-            } else {
-                paths = [try c.decode(String.self, forKey: .path)]
+            // One decode of a type that takes either form: the options decoder records every
+            // failed decode as a mistake of the config, so trying a list and then a string would
+            // report a plain `path: file.tbag` as wrong.
+            let list = try c.decode(OneOrMorePaths.self, forKey: .path).paths
+            guard !list.isEmpty else {
+                throw DecodingError.dataCorruptedError(forKey: .path, in: c, debugDescription: "path: the list of files is empty")
             }
+            paths = list
             pace = try c.decodeIfPresent(Pace.self, forKey: .pace) ?? .fast
             rate = try c.decodeIfPresent(Double.self, forKey: .rate) ?? 1
             loop = try c.decodeIfPresent(Bool.self, forKey: .loop) ?? false
@@ -179,5 +179,21 @@ extension RecordingSource {
                 throw DecodingError.dataCorruptedError(forKey: .batchFrames, in: c, debugDescription: "batch_frames must be > 0")
             }
         }
+    }
+}
+
+/// `path: FILE` or `path: [FILE, …]`.
+struct OneOrMorePaths: Decodable {
+    let paths: [String]
+
+    init(from decoder: any Decoder) throws {
+        if let one = try? decoder.singleValueContainer().decode(String.self) {
+            paths = [one]
+            return
+        }
+        var list = try decoder.unkeyedContainer()
+        var paths: [String] = []
+        while !list.isAtEnd { paths.append(try list.decode(String.self)) }
+        self.paths = paths
     }
 }
