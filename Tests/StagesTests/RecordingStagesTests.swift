@@ -289,10 +289,11 @@ final class RecordingStagesTests: XCTestCase {
         try await RecordingSource(config: .init(paths: [p], pace: .original, clock: .user)).run(into: out)
         let times = await out.times.map(\.at)
         let gaps = zip(times.dropFirst(), times).map { Double($0 - $1) / 1e6 }
-        let sorted = gaps.sorted()
         XCTAssertEqual(times.count, 60)
-        XCTAssertGreaterThan(sorted[sorted.count / 10], 7.5, "\(gaps)")
-        XCTAssertLessThan(sorted[sorted.count * 9 / 10], 12.5, "\(gaps)")
+        // Paced by those receive times the gaps would cycle 18, 0, 22, 6 ms (a quarter near
+        // 10 ms); by user time all are 10 ms, give or take a busy machine's hiccups.
+        let even = gaps.filter { (5...15).contains($0) }.count
+        XCTAssertGreaterThanOrEqual(even, gaps.count * 8 / 10, "\(gaps)")
         // Without a unit in the file or the config, user time cannot be read: say so.
         let bare = try makeEven("bare.tbag")
         do {
