@@ -54,7 +54,7 @@ actor ParticipantSession {
     /// What became of the DataPackets this participant sent (counted by the room).
     nonisolated let dataPacketTally = DataPacketTally()
 
-    private let room: Room
+    private let room: ServerRoom
     private let factory: PeerConnectionFactory
     /// The server's log ("serve"): joins, leaves with their counts, refusals.
     private let logger: Logger
@@ -77,7 +77,7 @@ actor ParticipantSession {
     nonisolated let ending: AsyncStream<Never>
     private nonisolated let endingSink: AsyncStream<Never>.Continuation
 
-    init(parameters: JoinParameters, room: Room, factory: PeerConnectionFactory,
+    init(parameters: JoinParameters, room: ServerRoom, factory: PeerConnectionFactory,
          window: SignalLossWindow = SignalLossWindow(), outboxLimits: SignalOutbox.Limits = .init(),
          logger: Logger = Logger(label: "serve")) {
         self.sid = Identifiers.participant()

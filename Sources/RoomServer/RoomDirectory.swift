@@ -7,7 +7,7 @@ import Logging
 actor RoomDirectory {
     let server: ServerIdentity
     let capture: DataTrackCapture?
-    private var rooms: [String: Room] = [:]
+    private var rooms: [String: ServerRoom] = [:]
 
     init(server: ServerIdentity, capture: DataTrackCapture? = nil) {
         self.server = server
@@ -19,7 +19,7 @@ actor RoomDirectory {
     func join(_ parameters: JoinParameters, factory: PeerConnectionFactory,
               logger: Logger) async -> ParticipantSession {
         while true {
-            let room = rooms[parameters.room] ?? Room(name: parameters.room, server: server, capture: capture)
+            let room = rooms[parameters.room] ?? ServerRoom(name: parameters.room, server: server, capture: capture)
             rooms[parameters.room] = room
             let session = ParticipantSession(parameters: parameters, room: room, factory: factory, logger: logger)
             if await room.join(session, subscriberPrimary: session.subscriberPrimary) { return session }
@@ -29,12 +29,12 @@ actor RoomDirectory {
     }
 
     /// Called after a session ended: forgets its room once the room has closed.
-    func forgetIfClosed(_ room: Room) async {
+    func forgetIfClosed(_ room: ServerRoom) async {
         let closed = await room.closed
         if closed, rooms[room.name] === room { rooms[room.name] = nil }
     }
 
-    func room(named name: String) -> Room? { rooms[name] }
+    func room(named name: String) -> ServerRoom? { rooms[name] }
 
     /// Every open room's figures, sorted by name.
     func statistics() async -> ServerStatistics {

@@ -39,21 +39,21 @@ final class RoomTests: XCTestCase {
         }
     }
 
-    private func join(_ room: Room, _ parameters: JoinParameters) async -> Peer {
+    private func join(_ room: ServerRoom, _ parameters: JoinParameters) async -> Peer {
         let session = ParticipantSession(parameters: parameters, room: room, factory: factory)
         let joined = await room.join(session, subscriberPrimary: false)
         XCTAssertTrue(joined)
         return Peer(session)
     }
 
-    private func publish(_ room: Room, _ peer: Peer, handle: UInt32, name: String) async {
+    private func publish(_ room: ServerRoom, _ peer: Peer, handle: UInt32, name: String) async {
         var request = Livekit_PublishDataTrackRequest()
         request.pubHandle = handle
         request.name = name
         await room.publishDataTrack(request, from: peer.session.sid)
     }
 
-    private func subscribe(_ room: Room, _ peer: Peer, _ trackSIDs: [String], _ on: Bool = true) async {
+    private func subscribe(_ room: ServerRoom, _ peer: Peer, _ trackSIDs: [String], _ on: Bool = true) async {
         var update = Livekit_UpdateDataSubscription()
         update.updates = trackSIDs.map { sid in
             var item = Livekit_UpdateDataSubscription.Update()
@@ -65,7 +65,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testJoinResponseAndUpdatesCarryIdsVersionsAndTracks() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let first = await join(room, parameters("sub1"))
         guard case .join(let join1)? = await first.next() else { return XCTFail("expected join") }
         XCTAssertTrue(join1.room.sid.hasPrefix("RM_"))
@@ -113,7 +113,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testRefusedPublishIsARequestResponse() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let nodata = await join(room, parameters("nodata", publishData: false))
         _ = await nodata.next()
         await publish(room, nodata, handle: 1, name: "x")
@@ -133,7 +133,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testSubscriptionSnapshotsAndForwardingWithHandleRewrite() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let sub = await join(room, parameters("sub"))
         _ = await sub.next()
         let pub = await join(room, parameters("pub"))
@@ -190,7 +190,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testSameIdentityReplacesTheOldSession() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let watcher = await join(room, parameters("w"))
         _ = await watcher.next()
         let old = await join(room, parameters("robot"))
@@ -235,7 +235,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testPublishBurstCostsASlowReaderOnePendingUpdateAndTheFinalState() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let slow = await join(room, parameters("slow"))
         _ = await slow.next()
         let pub = await join(room, parameters("pub"))
@@ -257,7 +257,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testDataTrackLimitIsLimitExceeded() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let pub = await join(room, parameters("pub"))
         _ = await pub.next()
         let limit = DataTrackPublishCheck.maximumTracksPerParticipant
@@ -281,7 +281,7 @@ final class RoomTests: XCTestCase {
     // MARK: - Hidden participants
 
     func testHiddenParticipantIsLeftOutOfJoinResponsesAndUpdates() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let visible = await join(room, parameters("visible"))
         _ = await visible.next()
         let ghost = await join(room, parameters("ghost", hidden: true))
@@ -304,7 +304,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testHiddenParticipantsMetadataChangeGoesToItselfOnly() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let visible = await join(room, parameters("visible"))
         _ = await visible.next()
         let ghost = await join(room, parameters("ghost", hidden: true, updateMetadata: true))
@@ -323,7 +323,7 @@ final class RoomTests: XCTestCase {
     // MARK: - Metadata
 
     func testUpdateMetadataWithTheGrantReachesEveryoneThenAnswers() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let watcher = await join(room, parameters("watcher"))
         _ = await watcher.next()
         let player = await join(room, parameters("player", updateMetadata: true))
@@ -363,7 +363,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testUpdateMetadataWithoutTheGrantIsRefused() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let watcher = await join(room, parameters("watcher"))
         _ = await watcher.next()
         let plain = await join(room, parameters("plain"))
@@ -403,7 +403,7 @@ final class RoomTests: XCTestCase {
     }
 
     func testDataPacketAddressingAndDropsAreCounted() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let alice = await join(room, parameters("alice"))
         let bob = await join(room, parameters("bob"))
         // livekit-server delivers data packets whatever the recipient's canSubscribe.

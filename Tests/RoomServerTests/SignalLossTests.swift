@@ -78,7 +78,7 @@ final class SignalLossTests: XCTestCase {
         }
     }
 
-    private func join(_ room: Room, _ identity: String, window: SignalLossWindow = SignalLossWindow()) async -> Peer {
+    private func join(_ room: ServerRoom, _ identity: String, window: SignalLossWindow = SignalLossWindow()) async -> Peer {
         let session = ParticipantSession(parameters: parameters(identity), room: room, factory: factory,
                                          window: window)
         let joined = await room.join(session, subscriberPrimary: false)
@@ -127,7 +127,7 @@ final class SignalLossTests: XCTestCase {
         return client
     }
 
-    private func publishAndSubscribe(_ room: Room, publisher: Peer, subscriber: Peer) async throws -> String {
+    private func publishAndSubscribe(_ room: ServerRoom, publisher: Peer, subscriber: Peer) async throws -> String {
         var publish = Livekit_PublishDataTrackRequest()
         publish.pubHandle = 3
         publish.name = "imu"
@@ -158,7 +158,7 @@ final class SignalLossTests: XCTestCase {
     }
 
     func testSignalCloseBeforeConnectingRemovesAtOnceWithSignalClose() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let watcher = await join(room, "w")
         let pub = await join(room, "robot")
         _ = await watcher.nextUpdate()  // robot active
@@ -171,7 +171,7 @@ final class SignalLossTests: XCTestCase {
     }
 
     func testKeptThroughTheWindowThenRemovedWithSignalClose() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let sub = await join(room, "sub")
         var window = SignalLossWindow()
         window.resume = .milliseconds(1500)
@@ -203,7 +203,7 @@ final class SignalLossTests: XCTestCase {
     }
 
     func testReJoinWithinTheWindowReplacesTheKeptSession() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let sub = await join(room, "sub")
         let old = await join(room, "robot")
         _ = await sub.nextUpdate()
@@ -229,7 +229,7 @@ final class SignalLossTests: XCTestCase {
     }
 
     func testPeerConnectionClosedWhileKeptShortensTheWindow() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let watcher = await join(room, "w")
         var window = SignalLossWindow()
         window.resume = .seconds(60)
@@ -246,7 +246,7 @@ final class SignalLossTests: XCTestCase {
     }
 
     func testServerShutdownLeaveIsDisconnectWithServerShutdown() async {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let peer = await join(room, "a")
         await room.closeAll()
         guard case .leave(let leave)? = await peer.next() else { return XCTFail("expected leave") }

@@ -58,7 +58,7 @@ final class TransportBoundsTests: XCTestCase {
     }
 
     func testAChannelWithALabelTheServerIgnoresIsDiscardedAsItArrives() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let session = ParticipantSession(parameters: parameters("attacker", path: .singlePeerConnection), room: room,
                                          factory: factory)
         let joined = await room.join(session, subscriberPrimary: false)
@@ -96,7 +96,7 @@ final class TransportBoundsTests: XCTestCase {
     }
 
     func testWhatAClientSendsOnItsSubscriberConnectionIsDiscarded() async throws {
-        let room = Room(name: "lab", server: .make())
+        let room = ServerRoom(name: "lab", server: .make())
         let session = ParticipantSession(parameters: parameters("attacker", path: .dualPeerConnection), room: room,
                                          factory: factory)
         let joined = await room.join(session, subscriberPrimary: session.subscriberPrimary)

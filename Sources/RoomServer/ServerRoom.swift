@@ -18,7 +18,7 @@ import LiveKitProtocol
 /// Participant updates and handle snapshots are the latest value of something, so each member's
 /// outbox keeps only the newest unsent one (`SignalOutbox`): a burst of changes costs a slow
 /// reader one pending update per participant, not one per change.
-actor Room {
+actor ServerRoom {
     nonisolated let name: String
     nonisolated let sid: String
     nonisolated let createdAt: Date
