@@ -18,11 +18,20 @@
 /// - unknown fields and fields whose wire type does not match the schema are skipped, as
 ///   protobuf parsers do; a non-repeated field seen twice keeps the last value.
 public struct ProtobufDecoder: Sendable {
-    let schema: ProtobufSchema
+    /// Every message type of the set, compiled for decoding: fields as class instances (one
+    /// reference per lookup instead of copying names and tables) and a direct table from
+    /// small field numbers to fields.
+    let messages: [CompiledMessage]
     let root: Int
 
     /// The full name of the decoded message type.
-    public var messageName: String { schema.messages[root].fullName }
+    public let messageName: String
+
+    init(schema: ProtobufSchema, root: Int) {
+        self.root = root
+        self.messageName = schema.messages[root].fullName
+        self.messages = schema.messages.map { CompiledMessage($0, in: schema) }
+    }
 
     public func decode(_ bytes: [UInt8]) throws(CodecError) -> Value {
         try bytes.withUnsafeBufferPointer { (buffer) throws(CodecError) -> Value in
@@ -41,7 +50,7 @@ public struct ProtobufDecoder: Sendable {
         guard depth < maximumNestingDepth else {
             throw CodecError("protobuf messages nested deeper than \(maximumNestingDepth)", at: r.index)
         }
-        let type = schema.messages[m]
+        let type = messages[m]
         var slots = [Slot](repeating: .absent, count: type.fields.count)
         while true {
             if r.isAtEnd {
@@ -56,22 +65,22 @@ public struct ProtobufDecoder: Sendable {
                 }
                 break
             }
-            guard let i = type.fieldIndex[number] else {
+            guard let i = type.index(of: number) else {
                 try r.skip(wire, field: number)
                 continue
             }
             let field = type.fields[i]
-            if field.isRepeated && wire == .lengthDelimited && field.type.isPackable {
+            if field.isRepeated && wire == .lengthDelimited && field.isPackable {
                 let range = try r.lengthDelimited()
                 var p = ProtobufWireReader(bytes: r.bytes, from: range.lowerBound, to: range.upperBound)
                 var items: [Value]
                 if case .many(let existing) = slots[i] { items = existing } else { items = [] }
                 slots[i] = .absent  // keeps `items` uniquely referenced while it grows
-                while !p.isAtEnd { items.append(try scalar(field, field.type.wireType, &p)) }
+                while !p.isAtEnd { items.append(try scalar(field, &p)) }
                 slots[i] = .many(items)
                 continue
             }
-            guard wire == field.type.wireType else {
+            guard wire == field.wire else {
                 try r.skip(wire, field: number)
                 continue
             }
@@ -84,7 +93,7 @@ public struct ProtobufDecoder: Sendable {
             case .group:
                 value = try message(field.message, &r, group: number, depth: depth + 1)
             default:
-                value = try scalar(field, wire, &r)
+                value = try scalar(field, &r)
             }
             if field.isRepeated {
                 var items: [Value]
@@ -107,7 +116,7 @@ public struct ProtobufDecoder: Sendable {
             case .absent:
                 if field.isRepeated {
                     members.append((field.name, field.isMap ? .object([]) : .array([])))
-                } else if field.oneof == nil {
+                } else if !field.inOneof {
                     members.append((field.name, field.defaultValue))
                 }
             }
@@ -116,8 +125,7 @@ public struct ProtobufDecoder: Sendable {
         return .object(members)
     }
 
-    private func scalar(_ field: ProtobufSchema.Field, _ wire: ProtobufWireReader.WireType,
-                        _ r: inout ProtobufWireReader) throws(CodecError) -> Value {
+    private func scalar(_ field: CompiledField, _ r: inout ProtobufWireReader) throws(CodecError) -> Value {
         switch field.type {
         case .int64: return .int(Int64(bitPattern: try r.varint()))
         case .uint64: return unsigned(try r.varint())
@@ -132,7 +140,7 @@ public struct ProtobufDecoder: Sendable {
         case .bool: return .bool(try r.varint() != 0)
         case .enumeration:
             let number = Int32(truncatingIfNeeded: try r.varint())
-            if let name = schema.enumerations[field.enumeration].names[number] { return .string(name) }
+            if let name = field.enumNames[number] { return .string(name) }
             return .int(Int64(number))
         case .fixed32: return .int(Int64(try r.fixed32()))
         case .sfixed32: return .int(Int64(Int32(bitPattern: try r.fixed32())))
@@ -145,7 +153,7 @@ public struct ProtobufDecoder: Sendable {
             let range = try r.lengthDelimited()
             if let text = r.text(range) { return .string(text) }
             // proto3 requires UTF-8 (a parse error there); proto2 strings may hold any bytes.
-            if schema.messages[field.owner].isProto3 {
+            if field.requiresUTF8 {
                 throw CodecError("protobuf string field '\(field.name)' is not valid UTF-8", at: start)
             }
             return .bytes(r.slice(range))
@@ -186,6 +194,65 @@ public struct ProtobufDecoder: Sendable {
         case .bool(let v): return v ? "true" : "false"
         default: return JSONText.text(key)
         }
+    }
+}
+
+/// A message type as the decoder walks it (immutable once built, hence shareable).
+final class CompiledMessage: @unchecked Sendable {
+    let fields: [CompiledField]
+    /// Field number → index + 1 for numbers below `dense.count` (0: not declared).
+    let dense: [Int32]
+    let sparse: [UInt32: Int]
+    let wellKnown: ProtobufWellKnown?
+
+    init(_ message: ProtobufSchema.Message, in schema: ProtobufSchema) {
+        fields = message.fields.map { CompiledField($0, in: schema, proto3: message.isProto3) }
+        let largest = message.fields.map(\.number).max() ?? 0
+        var dense = [Int32](repeating: 0, count: Int(min(largest, 255)) + 1)
+        var sparse: [UInt32: Int] = [:]
+        for (i, f) in message.fields.enumerated() {
+            if f.number < UInt32(dense.count) { dense[Int(f.number)] = Int32(i + 1) } else { sparse[f.number] = i }
+        }
+        self.dense = dense
+        self.sparse = sparse
+        wellKnown = message.wellKnown
+    }
+
+    @inline(__always) func index(of number: UInt32) -> Int? {
+        if number < UInt32(dense.count) {
+            let i = dense[Int(number)]
+            return i == 0 ? nil : Int(i - 1)
+        }
+        return sparse[number]
+    }
+}
+
+final class CompiledField: @unchecked Sendable {
+    let name: String
+    let type: ProtobufSchema.FieldType
+    let wire: ProtobufWireReader.WireType
+    let isRepeated: Bool
+    let isMap: Bool
+    let isPackable: Bool
+    let inOneof: Bool
+    let message: Int
+    let enumNames: [Int32: String]
+    let defaultValue: Value
+    /// proto3 strings must be UTF-8; proto2 strings may hold any bytes.
+    let requiresUTF8: Bool
+
+    init(_ f: ProtobufSchema.Field, in schema: ProtobufSchema, proto3: Bool) {
+        name = f.name
+        type = f.type
+        wire = f.type.wireType
+        isRepeated = f.isRepeated
+        isMap = f.isMap
+        isPackable = f.type.isPackable
+        inOneof = f.oneof != nil
+        message = f.message
+        enumNames = f.enumeration >= 0 ? schema.enumerations[f.enumeration].names : [:]
+        defaultValue = f.defaultValue
+        requiresUTF8 = proto3
     }
 }
 
@@ -266,13 +333,29 @@ enum ProtobufWellKnown: Sendable {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        // Written as bytes: string interpolation cost more than the decoding of a whole message.
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        func digits(_ v: Int64, _ width: Int) {
+            var v = v
+            if v < 0 { out.append(UInt8(ascii: "-")); v = -v }
+            var tmp: [UInt8] = []
+            repeat { tmp.append(UInt8(48 + v % 10)); v /= 10 } while v > 0
+            for _ in tmp.count..<max(width, tmp.count) { out.append(48) }
+            out.append(contentsOf: tmp.reversed())
         }
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
-        text += fraction(nanos)
-        return text + "Z"
+        digits(year, 4); out.append(UInt8(ascii: "-"))
+        digits(month, 2); out.append(UInt8(ascii: "-"))
+        digits(day, 2); out.append(UInt8(ascii: "T"))
+        digits(secondOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
+        digits(secondOfDay / 60 % 60, 2); out.append(UInt8(ascii: ":"))
+        digits(secondOfDay % 60, 2)
+        if nanos > 0 && nanos < 1_000_000_000 {
+            out.append(UInt8(ascii: "."))
+            if nanos % 1_000_000 == 0 { digits(nanos / 1_000_000, 3) } else if nanos % 1000 == 0 { digits(nanos / 1000, 6) } else { digits(nanos, 9) }
+        }
+        out.append(UInt8(ascii: "Z"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func duration(seconds: Int64, nanos: Int64) -> String {

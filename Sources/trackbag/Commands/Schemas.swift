@@ -21,7 +21,7 @@ struct Schemas: ParsableCommand {
             struct Row: Encodable { var name: String; var encoding: String; var bytes: Int; var source: String }
             struct Listing: Encodable { var schemas: [Row]; var problems: [String] }
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let listing = Listing(schemas: registry.entries.map {
                 Row(name: $0.schema.name, encoding: $0.schema.encoding, bytes: $0.schema.data.count, source: $0.source)
             }, problems: registry.problems)
