@@ -40,18 +40,14 @@ public struct ProtobufDecoder: Sendable {
         }
     }
 
-    private enum Slot {
-        case absent
-        case one(Value)
-        case many([Value])
-    }
-
     private func message(_ m: Int, _ r: inout ProtobufWireReader, group: UInt32?, depth: Int) throws(CodecError) -> Value {
         guard depth < maximumNestingDepth else {
             throw CodecError("protobuf messages nested deeper than \(maximumNestingDepth)", at: r.index)
         }
         let type = messages[m]
-        var slots = [Slot](repeating: .absent, count: type.fields.count)
+        var singles = [Value?](repeating: nil, count: type.fields.count)
+        // Repeated fields grow in place (`lists[i].append`), so each element costs O(1).
+        var lists: [[Value]] = type.hasRepeated ? [[Value]](repeating: [], count: type.fields.count) : []
         while true {
             if r.isAtEnd {
                 if let group { throw CodecError("protobuf group \(group) has no end tag", at: r.index) }
@@ -73,11 +69,7 @@ public struct ProtobufDecoder: Sendable {
             if field.isRepeated && wire == .lengthDelimited && field.isPackable {
                 let range = try r.lengthDelimited()
                 var p = ProtobufWireReader(bytes: r.bytes, from: range.lowerBound, to: range.upperBound)
-                var items: [Value]
-                if case .many(let existing) = slots[i] { items = existing } else { items = [] }
-                slots[i] = .absent  // keeps `items` uniquely referenced while it grows
-                while !p.isAtEnd { items.append(try scalar(field, &p)) }
-                slots[i] = .many(items)
+                while !p.isAtEnd { lists[i].append(try scalar(field, &p)) }
                 continue
             }
             guard wire == field.wire else {
@@ -96,29 +88,21 @@ public struct ProtobufDecoder: Sendable {
                 value = try scalar(field, &r)
             }
             if field.isRepeated {
-                var items: [Value]
-                if case .many(let existing) = slots[i] { items = existing } else { items = [] }
-                slots[i] = .absent
-                items.append(value)
-                slots[i] = .many(items)
+                lists[i].append(value)
             } else {
-                slots[i] = .one(value)
+                singles[i] = value
             }
         }
 
         var members: [(key: String, value: Value)] = []
         members.reserveCapacity(type.fields.count)
         for (i, field) in type.fields.enumerated() {
-            switch slots[i] {
-            case .one(let v): members.append((field.name, v))
-            case .many(let items):
-                members.append((field.name, field.isMap ? mapObject(items) : .array(items)))
-            case .absent:
-                if field.isRepeated {
-                    members.append((field.name, field.isMap ? .object([]) : .array([])))
-                } else if !field.inOneof {
-                    members.append((field.name, field.defaultValue))
-                }
+            if field.isRepeated {
+                members.append((field.name, field.isMap ? mapObject(lists[i]) : .array(lists[i])))
+            } else if let v = singles[i] {
+                members.append((field.name, v))
+            } else if !field.inOneof {
+                members.append((field.name, field.defaultValue))
             }
         }
         if let known = type.wellKnown { return known.value(of: members) }
@@ -204,9 +188,11 @@ final class CompiledMessage: @unchecked Sendable {
     let dense: [Int32]
     let sparse: [UInt32: Int]
     let wellKnown: ProtobufWellKnown?
+    let hasRepeated: Bool
 
     init(_ message: ProtobufSchema.Message, in schema: ProtobufSchema) {
         fields = message.fields.map { CompiledField($0, in: schema, proto3: message.isProto3) }
+        hasRepeated = message.fields.contains { $0.isRepeated }
         let largest = message.fields.map(\.number).max() ?? 0
         var dense = [Int32](repeating: 0, count: Int(min(largest, 255)) + 1)
         var sparse: [UInt32: Int] = [:]

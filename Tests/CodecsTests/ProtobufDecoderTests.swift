@@ -78,6 +78,21 @@ final class ProtobufDecoderTests: XCTestCase {
         XCTAssertEqual(samples["samples"], .array([.int(-1), .int(2), .int(-3)]))
     }
 
+    func testRepeatedFieldsGrowInLinearTime() throws {
+        // 100,000 unpacked `samples` (tag 20, zigzag 1 = -1) then one packed run of 100,000 more:
+        // copying the list per element, as a first version did, takes minutes here.
+        let decoder = try schema().decoder(for: "t.Sample")
+        var payload = [UInt8](repeating: 0, count: 200_000)
+        for k in stride(from: 0, to: payload.count, by: 2) { payload[k] = 0x20; payload[k + 1] = 0x01 }
+        payload += [0x22, 0xA0, 0x8D, 0x06] + [UInt8](repeating: 0x02, count: 100_000)  // length 100000, each +1
+        let start = ContinuousClock.now
+        guard case .array(let items)? = try decoder.decode(payload)["samples"] else { return XCTFail("no samples") }
+        XCTAssertEqual(items.count, 200_000)
+        XCTAssertEqual(items.first, .int(-1))
+        XCTAssertEqual(items.last, .int(1))
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(20))
+    }
+
     func testProto2DefaultsEnumsByNameAndGroups() throws {
         let decoder = try schema().decoder(for: "t2.Legacy")
         let value = try decoder.decode(hex("""
