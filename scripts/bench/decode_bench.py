@@ -2,7 +2,8 @@
 ~300-byte protobuf `foxglove.PosesInFrame` (topic /poses) and N of a 316-byte CDR
 `sensor_msgs/Imu` (topic /imu) into an MCAP file, then times, on exactly those payloads,
 Google's `protobuf` (ParseFromString, the upb C backend) and `mcap-ros2-support`'s decoder.
-Prints {"protobuf": {"cpu_s": …}, "ros2": {"cpu_s": …}}: process CPU seconds, best of 3.
+Also ParseFromString followed by MessageToDict, which builds a full value tree as `decode` does.
+Prints {"protobuf": {"cpu_s": …}, "protobuf_dict": {…}, "ros2": {…}}: process CPU seconds, best of 3.
 
 usage: decode_bench.py N OUT.mcap
 """
@@ -99,6 +100,15 @@ def main():
             m = PosesInFrame()
             m.ParseFromString(b)
 
+    from google.protobuf.json_format import MessageToDict
+
+    def parse_protobuf_to_dict():
+        # A full value tree, as `decode` builds one: parse, then every field as Python values.
+        for b in stored["/poses"]:
+            m = PosesInFrame()
+            m.ParseFromString(b)
+            MessageToDict(m, preserving_proto_field_name=True)
+
     decode_imu = generate_dynamic("sensor_msgs/msg/Imu", IMU_DEF)["sensor_msgs/msg/Imu"]
 
     def parse_ros2():
@@ -106,6 +116,7 @@ def main():
             decode_imu(b)
 
     print(json.dumps({"protobuf": {"cpu_s": cpu_best_of_3(parse_protobuf), "bytes": len(pose_bytes[0])},
+                      "protobuf_dict": {"cpu_s": cpu_best_of_3(parse_protobuf_to_dict)},
                       "ros2": {"cpu_s": cpu_best_of_3(parse_ros2), "bytes": len(imus[0])}}))
 
 
