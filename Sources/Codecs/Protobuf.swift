@@ -184,7 +184,8 @@ public struct ProtobufDecoder: Sendable {
 /// A message type as the decoder walks it (immutable once built, hence shareable).
 final class CompiledMessage: @unchecked Sendable {
     let fields: [CompiledField]
-    /// Field number → index + 1 for numbers below `dense.count` (0: not declared).
+    /// Field number → index + 1 for numbers below `dense.count` (0: not declared); larger
+    /// numbers are looked up in `sparse`.
     let dense: [Int32]
     let sparse: [UInt32: Int]
     let wellKnown: ProtobufWellKnown?
@@ -194,7 +195,9 @@ final class CompiledMessage: @unchecked Sendable {
         fields = message.fields.map { CompiledField($0, in: schema, proto3: message.isProto3) }
         hasRepeated = message.fields.contains { $0.isRepeated }
         let largest = message.fields.map(\.number).max() ?? 0
-        var dense = [Int32](repeating: 0, count: Int(min(largest, 255)) + 1)
+        // Numbers 1…63 cover almost every real message; the cap keeps a hostile set of many
+        // types with large field numbers from costing more than 256 bytes per type here.
+        var dense = [Int32](repeating: 0, count: Int(min(largest, 63)) + 1)
         var sparse: [UInt32: Int] = [:]
         for (i, f) in message.fields.enumerated() {
             if f.number < UInt32(dense.count) { dense[Int(f.number)] = Int32(i + 1) } else { sparse[f.number] = i }

@@ -162,6 +162,22 @@ final class ProtobufDecoderTests: XCTestCase {
         }
     }
 
+    func testFieldNumbersBeyondTheDirectTableDecode() throws {
+        let set = hex("""
+            0a 1b                       // file
+              12 01 70                  //   package "p"
+              22 0e                     //   message_type
+                0a 01 4d                //     name "M"
+                12 09                   //     field
+                  0a 01 66 18 64        //       name "f", number 100
+                  20 01 28 05           //       optional int32
+              62 06 70726f746f33        //   syntax "proto3"
+            """)
+        let decoder = try ProtobufSchema(fileDescriptorSet: set).decoder(for: "p.M")
+        XCTAssertEqual(try decoder.decode(hex("a0 06 07")), .object([("f", .int(7))]))  // tag 800: field 100, varint
+        XCTAssertEqual(try decoder.decode([]), .object([("f", .int(0))]))
+    }
+
     func testTimestampsAndDurationsFollowTheJSONMapping() {
         XCTAssertEqual(ProtobufWellKnown.rfc3339(seconds: 0, nanos: 0), "1970-01-01T00:00:00Z")
         XCTAssertEqual(ProtobufWellKnown.rfc3339(seconds: -1, nanos: 0), "1969-12-31T23:59:59Z")
