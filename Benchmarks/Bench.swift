@@ -71,7 +71,7 @@ struct BenchCase: Sendable {
     var run: @Sendable (BenchContext) async throws -> Void
 
     /// Every benchmark. Others append their cases here (one line each).
-    static let all: [BenchCase] = RecordingBenchmarks.cases + PipelineBench.cases + DataTrackBench.cases + MCAPBench.cases
+    static let all: [BenchCase] = RecordingBenchmarks.cases + PipelineBench.cases + DataTrackBench.cases + MCAPBench.cases + DecodeBench.cases
 }
 
 /// Peak resident memory per case: VmHWM from /proc/self/status, reset between cases by

@@ -15,11 +15,16 @@ public struct StageBuildContext: Sendable {
     public var configPath: String?
     /// Process environment, for options such as `token_env`.
     public var environment: [String: String]
+    /// Folders of users' schema files: the config's top-level `schemas:` list (relative to the
+    /// config file) and any `--schemas DIR`, for stages that resolve schema names (`decode`).
+    public var schemaDirectories: [String]
 
-    public init(stageName: String, configPath: String? = nil, environment: [String: String] = [:]) {
+    public init(stageName: String, configPath: String? = nil, environment: [String: String] = [:],
+                schemaDirectories: [String] = []) {
         self.stageName = stageName
         self.configPath = configPath
         self.environment = environment
+        self.schemaDirectories = schemaDirectories
     }
 }
 

@@ -8,7 +8,7 @@ struct Trackbag: AsyncParsableCommand {
         abstract: "Record, replay and pipe LiveKit data tracks.",
         subcommands: [
             Record.self, Play.self, Run.self, Validate.self, Info.self, Export.self, Import.self, Doctor.self,
-            Token.self, Demo.self, Serve.self, Snapshot.self,
+            Token.self, Demo.self, Serve.self, Snapshot.self, Schemas.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
-// Targets for the pure codecs every layer uses: JSON, JSON lines, CBOR, MessagePack, base64 and
-// base64url, and globs. Property: no input crashes, and what decodes round-trips.
+// Targets for the pure codecs every layer uses: JSON, JSON lines, CBOR, MessagePack, Protobuf
+// (descriptor sets and messages), ROS 2 definitions and CDR, base64 and base64url, and globs.
+// Property: no input crashes, and what decodes round-trips.
 import Codecs
 @testable import Stages
 import TrackModel
@@ -22,6 +23,23 @@ let codecsTargets: [FuzzTarget] = [
     },
     FuzzTarget(name: "msgpack", summary: "MessagePack decoder") { bytes in
         _ = try? MessagePack.decode(bytes)
+    },
+    FuzzTarget(name: "protobuf", summary: "FileDescriptorSet reader and dynamic protobuf decoder") { bytes in
+        // A little-endian uint16 length, that many bytes of FileDescriptorSet, then the message.
+        guard bytes.count >= 2 else { return }
+        let length = min(Int(bytes[0]) | Int(bytes[1]) << 8, bytes.count - 2)
+        guard let schema = try? ProtobufSchema(fileDescriptorSet: Array(bytes[2..<2 + length])) else { return }
+        let message = Array(bytes[(2 + length)...])
+        for name in schema.messageNames.prefix(8) {
+            _ = try? schema.decoder(for: name).decode(message)
+        }
+    },
+    FuzzTarget(name: "ros2cdr", summary: "ROS 2 .msg definitions and the CDR decoder") { bytes in
+        // The ros2msg definition text, a NUL, then the CDR payload.
+        let split = bytes.split(separator: 0, maxSplits: 1, omittingEmptySubsequences: false)
+        let definition = String(decoding: split[0], as: UTF8.self)
+        guard let schema = try? ROS2MessageSchema(name: "fuzz/msg/Root", definition: definition) else { return }
+        _ = try? CDRDecoder(schema: schema).decode(split.count > 1 ? Array(split[1]) : [])
     },
     FuzzTarget(name: "base64", summary: "base64 and base64url decoders, round trip") { bytes in
         if let decoded = try? Base64.decode(bytes) {

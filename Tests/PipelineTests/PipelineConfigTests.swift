@@ -42,7 +42,7 @@ final class PipelineConfigTests: XCTestCase {
         XCTAssertThrowsError(try config.compile(registry: TestRegistry.all)) { error in
             let lines = (error as? PipelineError)?.allProblems.map(\.placedMessage) ?? []
             XCTAssertTrue(lines.contains("p.yaml:1:10: 'sources' must be a map of named stages"), lines.joined(separator: "\n"))
-            XCTAssertTrue(lines.contains("p.yaml:2:1: unknown section 'sinkz' (expected sources, transforms, sinks)"))
+            XCTAssertTrue(lines.contains("p.yaml:2:1: unknown section 'sinkz' (expected sources, transforms, sinks, schemas)"))
         }
     }
 

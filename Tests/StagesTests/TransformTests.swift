@@ -115,7 +115,7 @@ final class TransformTests: XCTestCase {
             sources:
               in: {type: jsonl}
             transforms:
-              d: {type: decode, inputs: [in], encoding: protobuf}
+              d: {type: decode, inputs: [in], encoding: flatbuffer}
               s: {type: downsample, inputs: [d], every: 2, max_rate_hz: 3}
               t: {type: downsample, inputs: [s]}
             sinks:
@@ -125,7 +125,7 @@ final class TransformTests: XCTestCase {
             let lines = (error as? PipelineError)?.allProblems.map(\.placedMessage) ?? []
             XCTAssertEqual(lines.count, 5, lines.joined(separator: "\n"))
             XCTAssertTrue(lines[0].hasPrefix("p.yaml:2:7: stage 'in': missing option 'path'"), lines[0])
-            XCTAssertTrue(lines[1].hasPrefix("p.yaml:4:45: stage 'd': option 'encoding': 'protobuf' is not one of json, cbor, msgpack"), lines[1])
+            XCTAssertTrue(lines[1].hasPrefix("p.yaml:4:45: stage 'd': option 'encoding': 'flatbuffer' is not one of json, cbor, msgpack, protobuf, cdr"), lines[1])
             XCTAssertTrue(lines[2].contains("stage 's'") && lines[2].contains("not both"), lines[2])
             XCTAssertTrue(lines[3].contains("stage 't'") && lines[3].contains("max_rate_hz"), lines[3])
             XCTAssertEqual(lines[4], "p.yaml:8:65: stage 'out': option 'include_value': expected a boolean, found a string")

@@ -6,21 +6,51 @@ import Codecs
 /// Decodes each frame's payload into `Frame.value` so later stages can address fields
 /// (`filter`'s `value.accel.z`) and the `jsonl` sink can write `"value"`. Payload, user
 /// timestamp and everything else pass through untouched.
+///
+/// Protobuf and CDR frames need their track's schema: the definition the track carries
+/// (recordings and MCAP files store it), else the one the schema registry resolves from the
+/// track's schema name (docs/schemas.md). A decoder is built once per track and schema.
 public actor Decode: TransformStage, StageStatistics {
     public let config: Config
-    private var undecodable: UInt64 = 0
+    /// Folders of users' schema files, read when the first frame needs one.
+    let schemaDirectories: [String]
+    private var registry: SchemaRegistry?
+    private var decoders: [TrackKey: (track: TrackInfo, decoder: FrameDecoder)] = [:]
+    private var undecodable: [UndecodableReason: UInt64] = [:]
     /// Frames of E2EE tracks kept as ciphertext: passed on undecoded (a `decrypt` stage first
     /// makes them decodable), never counted as bad payloads.
     private var encrypted: UInt64 = 0
 
-    public init(config: Config) {
+    public init(config: Config, schemaDirectories: [String] = []) {
         self.config = config
+        self.schemaDirectories = schemaDirectories
     }
 
-    /// The encoding for a track: its own when we know it, else the configured one.
-    func encoding(for track: TrackInfo) -> Encoding? {
-        if let name = track.frameEncoding, let own = Encoding(name: name) { return own }
-        return config.encoding
+    /// Why a frame kept no value; each is its own counter (`undecodable_<reason>`).
+    public enum UndecodableReason: String, Sendable, CaseIterable {
+        /// Neither the track nor the config names an encoding.
+        case no_encoding
+        /// An encoding `decode` does not read (ros1, flatbuffer…).
+        case unsupported_encoding
+        /// Protobuf or CDR without a schema the track carries or the registry knows.
+        case no_schema
+        /// A schema that does not compile (or does not define the named message type).
+        case bad_schema
+        /// The payload does not decode with the encoding and schema.
+        case bad_payload
+    }
+
+    /// How one track's frames decode.
+    enum FrameDecoder {
+        case json, cbor, msgpack
+        case protobuf(ProtobufDecoder)
+        case cdr(CDRDecoder)
+        case unusable(UndecodableReason)
+    }
+
+    /// The encoding for a track: its own when it declares one, else the configured one.
+    func encodingName(for track: TrackInfo) -> String? {
+        track.frameEncoding ?? config.encoding?.rawValue
     }
 
     /// Decodes one payload (internal so tests can drive it without a pipeline).
@@ -29,6 +59,55 @@ public actor Decode: TransformStage, StageStatistics {
         case .json: return try JSONText.parse(payload)
         case .cbor: return try CBOR.decode(payload)
         case .msgpack: return try MessagePack.decode(payload)
+        case .protobuf, .cdr: throw CodecError("\(encoding.rawValue) needs a schema", at: 0)
+        }
+    }
+
+    static func decode(_ payload: [UInt8], with decoder: FrameDecoder) throws -> Value {
+        switch decoder {
+        case .json: return try JSONText.parse(payload)
+        case .cbor: return try CBOR.decode(payload)
+        case .msgpack: return try MessagePack.decode(payload)
+        case .protobuf(let d): return try d.decode(payload)
+        case .cdr(let d): return try d.decode(payload)
+        case .unusable(let reason): throw CodecError("undecodable: \(reason.rawValue)", at: 0)
+        }
+    }
+
+    func decoder(for track: TrackInfo) -> FrameDecoder {
+        if let cached = decoders[track.key], cached.track == track { return cached.decoder }
+        let built = buildDecoder(for: track)
+        decoders[track.key] = (track, built)
+        return built
+    }
+
+    func buildDecoder(for track: TrackInfo) -> FrameDecoder {
+        guard let name = encodingName(for: track) else { return .unusable(.no_encoding) }
+        guard let encoding = Encoding(name: name) else { return .unusable(.unsupported_encoding) }
+        switch encoding {
+        case .json: return .json
+        case .cbor: return .cbor
+        case .msgpack: return .msgpack
+        case .protobuf, .cdr:
+            let schemaEncoding = encoding == .protobuf ? "protobuf" : "ros2msg"
+            var schema = track.schema
+            if schema == nil, let name = config.schema { schema = SchemaInfo(name: name, encoding: schemaEncoding) }
+            guard var schema else { return .unusable(.no_schema) }
+            if schema.data.isEmpty {
+                if registry == nil { registry = SchemaRegistry.load(directories: schemaDirectories) }
+                guard let known = registry?.resolve(name: schema.name, encoding: schemaEncoding) else {
+                    return .unusable(.no_schema)
+                }
+                schema = known
+            }
+            do {
+                if encoding == .protobuf {
+                    return .protobuf(try ProtobufSchema(fileDescriptorSet: schema.data).decoder(for: schema.name))
+                }
+                return .cdr(CDRDecoder(schema: try ROS2MessageSchema(name: schema.name, definition: schema.data)))
+            } catch {
+                return .unusable(.bad_schema)
+            }
         }
     }
 
@@ -41,22 +120,31 @@ public actor Decode: TransformStage, StageStatistics {
                 out.frames.append(frame)
                 continue
             }
-            if let encoding = encoding(for: frame.track) {
+            let decoder = decoder(for: frame.track)
+            let reason: UndecodableReason
+            if case .unusable(let why) = decoder {
+                reason = why
+            } else if let value = try? Self.decode(frame.payload, with: decoder) {
                 // Why not keep the error text: a stream of bad frames would grow memory; the
                 // count is what the run reports.
-                if let value = try? Self.decode(frame.payload, as: encoding) {
-                    frame.value = value
-                    out.frames.append(frame)
-                    continue
-                }
+                frame.value = value
+                out.frames.append(frame)
+                continue
+            } else {
+                reason = .bad_payload
             }
-            undecodable += 1
+            undecodable[reason, default: 0] += 1
             if config.onError == .pass { out.frames.append(frame) }
         }
         return out
     }
 
     public func statistics() async -> [(name: String, value: UInt64)] {
-        [("undecodable", undecodable), ("encrypted_passed", encrypted)]
+        var figures: [(name: String, value: UInt64)] = [("undecodable", undecodable.values.reduce(0, +))]
+        for reason in UndecodableReason.allCases {
+            if let n = undecodable[reason], n > 0 { figures.append(("undecodable_" + reason.rawValue, n)) }
+        }
+        figures.append(("encrypted_passed", encrypted))
+        return figures
     }
 }

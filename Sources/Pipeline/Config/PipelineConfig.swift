@@ -31,6 +31,8 @@ public struct PipelineConfig: Sendable {
 
     public var file: String?
     public var stages: [StageDeclaration]
+    /// The top-level `schemas:` list: folders of schema files, relative to the config file.
+    public var schemaDirectories: [String] = []
     /// Shape problems found while reading (a stage that is not a map, a `type` that is a list…),
     /// reported with the graph's own problems when the config is compiled.
     public var problems: [PipelineError]
@@ -61,11 +63,26 @@ public struct PipelineConfig: Sendable {
         for section in sections {
             let kind: StageKind
             switch section.key {
+            case "schemas":
+                let items: [ConfigNode]
+                switch section.value.content {
+                case .sequence(let list): items = list
+                case .scalar(_, let k) where k != .null: items = [section.value]
+                default: items = []
+                }
+                for item in items {
+                    guard let folder = item.scalarText else {
+                        problem("a 'schemas' entry must be a folder path, found \(item.typeName)", item.position)
+                        continue
+                    }
+                    config.schemaDirectories.append(Self.resolve(folder, relativeTo: file))
+                }
+                continue
             case "sources": kind = .source
             case "transforms": kind = .transform
             case "sinks": kind = .sink
             default:
-                problem("unknown section '\(section.key)' (expected sources, transforms, sinks)", section.keyPosition)
+                problem("unknown section '\(section.key)' (expected sources, transforms, sinks, schemas)", section.keyPosition)
                 continue
             }
             if case .scalar(_, .null) = section.value.content { continue }  // `transforms:` left empty
@@ -142,7 +159,15 @@ public struct PipelineConfig: Sendable {
     ///
     /// Factories must not open files or sockets (that happens when a stage runs), so compiling
     /// is also what `trackbag validate` does.
-    public func compile(registry: [StageRegistration], environment: [String: String] = [:]) throws -> PipelineGraph {
+    /// A folder named in a config, relative to the config file's folder unless absolute.
+    static func resolve(_ folder: String, relativeTo file: String?) -> String {
+        guard !folder.hasPrefix("/"), let file, let slash = file.lastIndex(of: "/") else { return folder }
+        return String(file[..<slash]) + "/" + folder
+    }
+
+    /// `extraSchemaDirectories` (`--schemas DIR`) come after the config's own `schemas:` list.
+    public func compile(registry: [StageRegistration], environment: [String: String] = [:],
+                       extraSchemaDirectories: [String] = []) throws -> PipelineGraph {
         var errors = problems
         var graph = PipelineGraph()
         for declaration in stages {
@@ -184,7 +209,8 @@ public struct PipelineConfig: Sendable {
                 errors.append(PipelineError(message: message, file: file, line: at.line, column: at.column, stage: name))
                 continue
             }
-            let context = StageBuildContext(stageName: name, configPath: file, environment: environment)
+            let context = StageBuildContext(stageName: name, configPath: file, environment: environment,
+                                            schemaDirectories: schemaDirectories + extraSchemaDirectories)
             do {
                 let built = try registration.build(declaration.options, context)
                 graph.add(name, built, type: type, inputs: declaration.inputs.map(\.name), buffer: buffer,

@@ -17,6 +17,9 @@ struct Run: AsyncParsableCommand {
     @OptionGroup var operations: OperatorOptions
     @OptionGroup var status: StatusOptions
 
+    @Option(name: .customLong("schemas"), help: "A folder of schema files for decode, after schemas/ and the config's own list (repeatable).")
+    var schemaFolders: [String] = []
+
     func run() async throws {
         operations.bootstrapLogging()
         let logger = Logger(label: "run")
@@ -24,7 +27,8 @@ struct Run: AsyncParsableCommand {
         do {
             let config = try PipelineConfig.load(path: pipeline)
             graph = try config.compile(registry: BuiltinStages.all,
-                                       environment: ProcessInfo.processInfo.environment)
+                                       environment: ProcessInfo.processInfo.environment,
+                                       extraSchemaDirectories: schemaFolders)
         } catch let error as PipelineError {
             printErrors(error)
             throw ExitCode(1)
