@@ -54,6 +54,13 @@ actor DataChannelTransport {
     private var awaitingAck: Set<UInt16> = []
     private var timer: Task<Void, Never>?
     private var wakeups: Task<Void, Never>?
+    /// Received SCTP packets put back in TSN order before usrsctp sees them (`SCTPArrivalOrder`).
+    private var arrivalOrder = SCTPArrivalOrder()
+    private var arrivalTimer: Task<Void, Never>?
+    private var arrivalDeadline: ContinuousClock.Instant?
+    /// Packets that waited for an earlier one, and gaps given up on after `SCTPArrivalOrder.maxHold`.
+    var reorderedSCTPPackets: Int { arrivalOrder.packetsHeld }
+    var reorderTimeouts: Int { arrivalOrder.releasedByTimeout }
     private nonisolated let budget: InboundBudget
     /// While SCTP reading is paused: the message that did not fit and every event after it,
     /// in order (at most one read batch, `SCTPAssociation.readBatchBytes`).
@@ -182,6 +189,7 @@ actor DataChannelTransport {
     private func finish(_ final: State) {
         heldEvents = []
         timer?.cancel()
+        arrivalTimer?.cancel()
         wakeups?.cancel()
         sctp.close()
         droppedByGoneChannels = droppedMessages
@@ -200,7 +208,8 @@ actor DataChannelTransport {
             case .send(let datagram):
                 sendDatagram(datagram)
             case .deliver(let packet):
-                sctp.receive(packet)
+                for ready in arrivalOrder.push(packet, now: .now) { sctp.receive(ready) }
+                armArrivalTimer()
                 flushSCTP()
             case .handshakeComplete:
                 do {
@@ -228,6 +237,32 @@ actor DataChannelTransport {
             guard !Task.isCancelled else { return }
             await self?.timerFired()
         }
+    }
+
+    /// Wakes when the oldest packet held for reordering has waited long enough.
+    private func armArrivalTimer() {
+        guard let deadline = arrivalOrder.nextDeadline else {
+            arrivalTimer?.cancel()
+            arrivalTimer = nil
+            arrivalDeadline = nil
+            return
+        }
+        guard deadline != arrivalDeadline else { return }
+        arrivalTimer?.cancel()
+        arrivalDeadline = deadline
+        arrivalTimer = Task { [weak self] in
+            try? await Task.sleep(until: deadline, clock: .continuous)
+            guard !Task.isCancelled else { return }
+            await self?.arrivalTimerFired()
+        }
+    }
+
+    private func arrivalTimerFired() {
+        arrivalDeadline = nil
+        guard state != .closed else { return }
+        for ready in arrivalOrder.release(now: .now) { sctp.receive(ready) }
+        armArrivalTimer()
+        flushSCTP()
     }
 
     private func timerFired() {
