@@ -11,6 +11,12 @@
 /// - a frame of more than 128 packets is dropped;
 /// - `inter`/`final` packets of a frame whose start never came drop that frame (counted once).
 ///
+/// Beyond the SDK: a frame's start may come after its other packets. Over an unordered channel
+/// a short final packet can complete before a 16,000-byte start packet when datagrams are
+/// reordered; the SDK drops such a frame, here its packets wait (at most `maxOrphanFrames`
+/// frames, 128 packets each) until the start comes or two newer frames have begun, then the
+/// frame is dropped for its missing start.
+///
 /// Beyond the SDK: duplicates and late packets of frames already delivered or dropped are
 /// recognised (by frame number and timestamp, which every packet repeats) and ignored instead
 /// of disturbing the open frame; the SDK would re-deliver a duplicated `single` packet. A
@@ -99,6 +105,17 @@ public struct Depacketizer: Sendable {
     }
 
     private var partials: [Partial] = []
+    /// Packets of frames whose start has not come yet, oldest first.
+    private struct Orphan: Sendable {
+        let id: FrameID
+        var packets: [DataTrackPacket]
+        /// Newer frames begun since (a start or single of another frame).
+        var age = 0
+    }
+    private var orphans: [Orphan] = []
+    static let maxOrphanFrames = 4
+    /// Newer frames that may begin before an orphan's start is given up on.
+    static let orphanPatience = 2
     /// The last frames delivered or given up on, so their stragglers are recognised.
     private var finished: [FrameID] = []
     private var finishedNext = 0
@@ -119,6 +136,7 @@ public struct Depacketizer: Sendable {
                 statistics.ignoredPackets += 1
                 return output
             }
+            ageOrphans(into: &output)
             evict(toMakeRoomFor: 1, into: &output)
             remember(id)
             statistics.deliveredFrames += 1
@@ -131,16 +149,23 @@ public struct Depacketizer: Sendable {
                 statistics.ignoredPackets += 1
                 return output
             }
+            let early = orphans.firstIndex(where: { $0.id == id }).map { orphans.remove(at: $0).packets } ?? []
+            ageOrphans(into: &output)
             evict(toMakeRoomFor: 1, into: &output)
             partials.append(Partial(id: id, startSequence: header.sequence, extensions: header.extensions,
                                     chunks: [packet.payload], received: 1, finalOffset: nil))
+            // Its packets that came first join it now, as if they came after it.
+            for waiting in early {
+                let result = push(waiting)
+                output.drops += result.drops
+                if let frame = result.frame { output.frame = frame }
+            }
         case .inter, .final:
             guard let slot = partials.firstIndex(where: { $0.id == id }) else {
                 if finished.contains(id) {
                     statistics.ignoredPackets += 1
                 } else {
-                    remember(id)
-                    drop(id.frameNumber, .missingStart, into: &output)
+                    holdOrphan(packet, id: id, into: &output)
                 }
                 return output
             }
@@ -179,9 +204,15 @@ public struct Depacketizer: Sendable {
         return push(packet)
     }
 
-    /// Gives up on every open partial frame (end of stream); they count as incomplete.
+    /// Gives up on every open partial frame (end of stream); they count as incomplete, and
+    /// frames whose start never came as such.
     public mutating func flush() -> [Drop] {
         var output = Output()
+        for orphan in orphans {
+            remember(orphan.id)
+            drop(orphan.id.frameNumber, .missingStart, into: &output)
+        }
+        orphans = []
         while let partial = partials.first {
             partials.removeFirst()
             remember(partial.id)
@@ -222,6 +253,36 @@ public struct Depacketizer: Sendable {
         return DepacketizedFrame(
             payload: payload, userTimestamp: partial.extensions.userTimestamp, e2ee: partial.extensions.e2ee,
             frameNumber: partial.id.frameNumber, timestamp: partial.id.timestamp, packetCount: partial.chunks.count)
+    }
+
+    /// Keeps a packet of a frame whose start has not come (bounded in frames and packets).
+    private mutating func holdOrphan(_ packet: DataTrackPacket, id: FrameID, into output: inout Output) {
+        if let slot = orphans.firstIndex(where: { $0.id == id }) {
+            if orphans[slot].packets.contains(where: { $0.header.sequence == packet.header.sequence })
+                || orphans[slot].packets.count >= Self.maxPacketsPerFrame {
+                statistics.ignoredPackets += 1
+            } else {
+                orphans[slot].packets.append(packet)
+            }
+            return
+        }
+        if orphans.count >= Self.maxOrphanFrames {
+            let oldest = orphans.removeFirst()
+            remember(oldest.id)
+            drop(oldest.id.frameNumber, .missingStart, into: &output)
+        }
+        orphans.append(Orphan(id: id, packets: [packet]))
+    }
+
+    /// Another frame began: frames still waiting for their start have waited one frame more.
+    private mutating func ageOrphans(into output: inout Output) {
+        guard !orphans.isEmpty else { return }
+        for index in orphans.indices { orphans[index].age += 1 }
+        while let index = orphans.firstIndex(where: { $0.age >= Self.orphanPatience }) {
+            let expired = orphans.remove(at: index)
+            remember(expired.id)
+            drop(expired.id.frameNumber, .missingStart, into: &output)
+        }
     }
 
     /// Evicts the oldest partials until `needed` more fit under `maxPartialFrames`.

@@ -195,11 +195,40 @@ final class DepacketizerTests: XCTestCase {
 
     func testMissingStartCountedOncePerFrame() {
         var d = Depacketizer()
-        XCTAssertEqual(d.push(Self.packet(.inter, seq: 5, frame: 3, [0])).drops, [.init(frameNumber: 3, reason: .missingStart)])
+        XCTAssertEqual(d.push(Self.packet(.inter, seq: 5, frame: 3, [0])).drops, [])
         XCTAssertEqual(d.push(Self.packet(.final, seq: 6, frame: 3, [0])).drops, [])
+        // Two newer frames begin: frame 3's start is given up on, once.
+        XCTAssertEqual(d.push(Self.packet(.single, seq: 7, frame: 4, [0])).drops, [])
+        XCTAssertEqual(d.push(Self.packet(.single, seq: 8, frame: 5, [0])).drops, [.init(frameNumber: 3, reason: .missingStart)])
         XCTAssertEqual(d.push(Self.packet(.start, seq: 4, frame: 3, [0])).drops, [])  // its start, too late
         XCTAssertEqual(d.statistics.missingStart, 1)
-        XCTAssertEqual(d.statistics.ignoredPackets, 2)
+        XCTAssertEqual(d.statistics.ignoredPackets, 1)
+    }
+
+    /// Over an unordered channel the short final packet of a frame can complete before its
+    /// long start packet: the frame is still delivered whole, once.
+    func testAStartThatComesAfterTheRestStillDeliversTheFrame() {
+        var d = Depacketizer()
+        XCTAssertNil(d.push(Self.packet(.final, seq: 11, frame: 7, [3, 4])).frame)
+        XCTAssertNil(d.push(Self.packet(.inter, seq: 10, frame: 7, [2])).frame)
+        let out = d.push(Self.packet(.start, seq: 9, frame: 7, [1]))
+        XCTAssertEqual(out.frame?.payload, [1, 2, 3, 4])
+        XCTAssertEqual(out.drops, [])
+        XCTAssertEqual(d.statistics.deliveredFrames, 1)
+        XCTAssertEqual(d.statistics.droppedFrames, 0)
+        // Its packets again: ignored, not a second frame.
+        XCTAssertNil(d.push(Self.packet(.final, seq: 11, frame: 7, [3, 4])).frame)
+        XCTAssertEqual(d.flush(), [])
+    }
+
+    func testFramesWaitingForTheirStartAreBounded() {
+        var d = Depacketizer()
+        var drops: [Depacketizer.Drop] = []
+        for frame in UInt16(0) ..< UInt16(Depacketizer.maxOrphanFrames + 2) {
+            drops += d.push(Self.packet(.final, seq: frame * 2 + 1, frame: frame, [0])).drops
+        }
+        XCTAssertEqual(drops, [.init(frameNumber: 0, reason: .missingStart), .init(frameNumber: 1, reason: .missingStart)])
+        XCTAssertEqual(d.flush().count, Depacketizer.maxOrphanFrames)
     }
 
     func testFlushDropsOpenFrames() {
