@@ -154,10 +154,10 @@ def server_sessions(workdir):
     sessions = []
     with open(os.path.join(workdir, "server.log")) as f:
         for line in f:
-            m = re.search(r"serve: (\S+) left: published (\d+) packets .* as subscriber (\d+) queued, (\d+) sent, (\d+) dropped", line)
+            m = re.search(r"serve: (\S+) left: published (\d+) packets .* as subscriber (\d+) queued, (\d+) sent, (\d+) dropped, (\d+) unsent", line)
             if m:
                 sessions.append({"identity": m.group(1), "published": int(m.group(2)), "queued": int(m.group(3)),
-                                 "sent": int(m.group(4)), "dropped": int(m.group(5))})
+                                 "sent": int(m.group(4)), "dropped": int(m.group(5)), "unsent": int(m.group(6))})
     return sessions
 
 

@@ -5,8 +5,9 @@
 /// partially reliable messages larger than one packet when their DATA chunks arrive out of
 /// order: a complete unordered message whose TSN follows a reassembly left unfinished on the
 /// same stream (after a FORWARD-TSN abandoned its end) is taken for a protocol violation,
-/// "Illegal message sequence, missing end for MID" (sctplab/usrsctp#96 and #592 describe the
-/// same check). LiveKit data tracks are exactly that (`_data_track`, unordered,
+/// "Illegal message sequence, missing end for MID" (usrsctp's tracker discusses the check as
+/// "receiving a complete unordered message while reassembling another message causes the
+/// association to be aborted"). LiveKit data tracks are exactly that (`_data_track`, unordered,
 /// `maxRetransmits: 0`, packets up to 16,000 bytes), so on a path with jitter the association
 /// died and the client reconnected, losing frames. Delivered in TSN order, usrsctp sees what a
 /// path without reordering gives it, gaps from real losses included.
