@@ -139,4 +139,36 @@ final class ReplayControlTests: XCTestCase {
         XCTAssertGreaterThan(back, beforeSeek)
         XCTAssertEqual(control.status.seeks, 2)
     }
+
+    /// A seek sends each latched state track's last frame before the target first, then goes
+    /// on from the target: a viewer sees the state it would have had there.
+    func testSeekSendsLatchedStateBeforeTheTarget() async throws {
+        let p = dir.appendingPathComponent("latch.tbag").path
+        let w = try RecordingWriter(path: p)
+        let imu = try w.addTrack(TrackInfo(identity: "robot", name: "imu"))
+        let mode = try w.addTrack(TrackInfo(identity: "robot", name: "mode"))
+        for i in 0...100 { try w.append(track: imu, receiveTimeNs: Self.t0 + Int64(i) * 10_000_000, userTimestamp: nil, payload: [UInt8(i)]) }
+        try w.append(track: mode, receiveTimeNs: Self.t0 + 50_000_000, userTimestamp: 500, payload: Array("idle".utf8))
+        try w.append(track: mode, receiveTimeNs: Self.t0 + 600_000_000, userTimestamp: 6000, payload: Array("moving".utf8))
+        try w.close()
+        let source = try RecordingSource(config: .init(paths: [p], pace: .original, latch: ["*/mode"]))
+        let control = source.control
+        control.pause()
+        let out = CollectingEmitter()
+        let replay = Task { try await source.run(into: out) }
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertNil(control.seek(.offset(nanoseconds: 700_000_000)))
+        try await Task.sleep(for: .milliseconds(100))
+        XCTAssertTrue(control.step(frames: 1))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await out.frames.count < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        replay.cancel()
+        _ = try? await replay.value
+        let frames = await out.frames
+        // The latched state at 600 ms (sent at once, paused or not), then the step's frame at 700 ms.
+        XCTAssertEqual(frames.prefix(2).map(\.track.name), ["mode", "imu"], "\(frames.map(\.track.name))")
+        XCTAssertEqual(frames.first?.payload, Array("moving".utf8))
+        XCTAssertEqual(frames.dropFirst().first?.receiveTimeNs, Self.t0 + 700_000_000)
+        XCTAssertEqual(frames.count, 2, "paused: only the latched state and the stepped frame")
+    }
 }
