@@ -44,7 +44,11 @@ public enum RoomCredentials: Sendable, Hashable {
     /// are the token's business); keys sign a fresh one with only the grants the stage needs.
     /// `hidden` asks for the `hidden` grant (LiveKit then keeps the participant out of everyone
     /// else's participant list): added to a token we sign; a given token must already carry it.
-    func token(identity: String, room: String, publish: Bool, subscribe: Bool, hidden: Bool = false) throws -> String {
+    /// `updateOwnMetadata`: the `canUpdateOwnMetadata` grant (participant attributes, as
+    /// `trackbag play` publishes its position).
+    /// `publishData`: `canPublishData` without `canPublish` (a recorder that answers RPC).
+    func token(identity: String, room: String, publish: Bool, subscribe: Bool, hidden: Bool = false,
+               updateOwnMetadata: Bool = false, publishData: Bool = false) throws -> String {
         switch self {
         case .token(let token):
             if hidden {
@@ -64,6 +68,8 @@ public enum RoomCredentials: Sendable, Hashable {
             var grant = VideoGrant(roomJoin: true, room: room, canPublish: publish, canSubscribe: subscribe,
                                    canPublishData: publish, hidden: hidden ? true : nil)
             if !publish { grant.canPublishData = false }
+            if updateOwnMetadata { grant.canUpdateOwnMetadata = true }
+            if publishData { grant.canPublishData = true }
             let claims = AccessTokenClaims(apiKey: apiKey, identity: identity, video: grant)
             do {
                 return try AccessToken.sign(claims, secret: apiSecret)

@@ -75,6 +75,8 @@ extension Room {
             guard let handle = UInt16(exactly: request.pubHandle) else { return }
             pendingPublishes.removeValue(forKey: handle)?
                 .fulfil(.failure(.requestRejected(reason: reason, message: response.message)))
+        case .updateMetadata?:
+            statistics.attributeUpdatesRefused += 1
         default:
             break
         }
@@ -285,6 +287,7 @@ extension Room {
             trackRemoved(RemoteTrackKey(identity: participant.identity, handle: handle), publication, expectBack: expectBack)
         }
         emit(.participantDisconnected(snapshot(of: participant)))
+        rpcParticipantLeft(participant.identity)
     }
 
     /// A track is gone. Its subscriptions end, unless it is expected back (its publisher or we

@@ -21,16 +21,19 @@ extension Room {
         self.publisher = publisher
         // The SDK's three channels on the publisher connection (captures: ids 1, 3, 5).
         let dataTrack: DataChannel
+        let reliable: DataChannel
         do {
-            // We read no DataPackets: what the server relays on these is discarded as it arrives
-            // (unread, it would hold back `_data_track` on the same connection).
-            try await publisher.createDataChannel("_reliable").discardIncomingMessages()
+            // `_reliable` carries RPC both ways (on /rtc/v1 the server answers on our own
+            // channels); `_lossy` is not read: what the server relays there is discarded as it
+            // arrives (unread, it would hold back `_data_track` on the same connection).
+            reliable = try await publisher.createDataChannel("_reliable")
             try await publisher.createDataChannel("_lossy", ordered: false, maxRetransmits: 0).discardIncomingMessages()
             dataTrack = try await publisher.createDataChannel("_data_track", ordered: false, maxRetransmits: 0)
         } catch {
             throw .peerConnection(stage: "creating data channels", reason: "\(error)")
         }
         dataTrackChannel = dataTrack
+        reliableChannel = reliable
         let offer: String
         do { offer = try await publisher.createOffer() } catch {
             throw .peerConnection(stage: "creating the offer", reason: "\(error)")
@@ -64,6 +67,7 @@ extension Room {
         }
         watch(publisher, target: .publisher, session: session)
         watchDataTrackChannel(dataTrack, session: session)
+        watchReliableChannel(reliable, session: session)
 
         // Ready once ICE, DTLS and SCTP are up and `_data_track` opened.
         let opened = OneShot<Result<Void, RoomClientError>>()
@@ -261,8 +265,13 @@ extension Room {
         })
         sessionTasks.append(Task { [weak self] in
             for await channel in pc.incomingDataChannels {
+                if channel.label == "_reliable" {
+                    // /rtc: the server's DataPackets (RPC) come on its subscriber-side channel.
+                    await self?.watchReliableChannel(channel, session: session)
+                    continue
+                }
                 guard channel.label == "_data_track" else {
-                    // `_reliable`, `_lossy` (DataPackets) and anything else: not read here.
+                    // `_lossy` (DataPackets) and anything else: not read here.
                     channel.discardIncomingMessages()
                     continue
                 }
@@ -276,6 +285,15 @@ extension Room {
             for await message in channel.messages {
                 guard let self else { return }
                 await self.receivePacket(message.bytes, session: session)
+            }
+        })
+    }
+
+    func watchReliableChannel(_ channel: DataChannel, session: Int) {
+        sessionTasks.append(Task { [weak self] in
+            for await message in channel.messages {
+                guard let self else { return }
+                await self.receiveReliable(message.bytes, session: session)
             }
         })
     }
@@ -385,6 +403,7 @@ extension Room {
         publisher = nil
         subscriber = nil
         dataTrackChannel = nil
+        reliableChannel = nil
         Task { for pc in pcs { await pc.close() } }
         joinWaiter?.fulfil(.failure(.signalClosed("session closed")))
         joinWaiter = nil

@@ -59,6 +59,16 @@ public actor Room {
         /// Frames dropped because a subscription's buffer was full.
         public var subscriberBufferDrops = 0
         public var reconnects = 0
+        /// DataPackets on `_reliable` that did not decode.
+        public var malformedDataPackets = 0
+        /// DataPackets that are not RPC (user data, chat, streams): this client does not read them.
+        public var ignoredDataPackets = 0
+        /// DataPackets (RPC) not sent: no `_reliable` channel (re-joining) or the send failed.
+        public var dataPacketsNotSent = 0
+        /// RPC acks and responses that matched no call of ours (late, after a timeout).
+        public var unmatchedRpcPackets = 0
+        /// Attribute updates the server refused (no `canUpdateOwnMetadata`, over the limits).
+        public var attributeUpdatesRefused = 0
     }
 
     /// Why frames were dropped by E2EE (never delivered).
@@ -92,6 +102,17 @@ public actor Room {
     var publisher: PeerConnection?
     var subscriber: PeerConnection?
     var dataTrackChannel: DataChannel?
+    /// The publisher connection's `_reliable`: DataPackets out (RPC).
+    var reliableChannel: DataChannel?
+    /// `DataPacket.sequence` of the last reliable packet we sent.
+    var reliableSequence: UInt32 = 0
+    var rpc = RpcEndpoint()
+    var rpcHandlers: [String: RpcHandler] = [:]
+    var rpcWaiters: [String: OneShot<Result<String, RpcError>>] = [:]
+    var rpcTimer: Task<Void, Never>?
+    var rpcTimerDeadlineMs: Int64?
+    /// `request_id` of our last `update_metadata`.
+    var metadataRequestID: UInt32 = 0
     var sessionTasks: [Task<Void, Never>] = []
     var joinWaiter: OneShot<Result<Livekit_JoinResponse, RoomClientError>>?
     var publisherAnswered: OneShot<Void>?
@@ -143,7 +164,11 @@ public actor Room {
     public var name: String { roomName }
     public var sid: String { roomSid }
     public var identity: String { localIdentity }
-    public var currentStatistics: Statistics { statistics }
+    public var currentStatistics: Statistics {
+        var current = statistics
+        current.unmatchedRpcPackets = rpc.unmatched
+        return current
+    }
     /// Which signaling path the current session uses.
     public var usesSinglePeerConnection: Bool { mode == .singlePeerConnection }
 
@@ -235,6 +260,7 @@ public actor Room {
         pendingPublishes = [:]
         for waiter in trackWaiters { waiter.waiter.fulfil(nil) }
         trackWaiters = []
+        rpcClosed()
         hub.emit(.disconnected(reason: reason))
         hub.finish()
     }

@@ -1,7 +1,10 @@
 // RoomClient: the Swift LiveKit room client (docs/ARCHITECTURE.md; LiveKit signal protocol v16).
 //
 // - `Room` (actor; `Room+Session`: join, offer/answer, trickle, ping, reconnect;
-//   `Room+DataTracks`: publish, subscribe, packets both ways) owns the room's state.
+//   `Room+DataTracks`: publish, subscribe, packets both ways; `Room+Rpc`: LiveKit RPC and
+//   attributes) owns the room's state.
+// - `RpcEndpoint`: RPC v1 as a pure state machine (packets and time in, actions out);
+//   `RpcError`, `RpcInvocation`, `RpcHandler` are its public face (docs/rpc.md).
 // - `LocalParticipant`, `LocalDataTrack` (non-blocking `tryPush`, 16-frame queue),
 //   `RemoteParticipant`, `RemoteDataTrack`, `DataTrackSubscription` (bounded buffer, drops new
 //   frames when full), `DataTrackPublication`, `RoomEvent`, `RoomOptions`, `E2EEOptions`.

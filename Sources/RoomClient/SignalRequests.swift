@@ -6,9 +6,13 @@ import WebRTCData
 /// captures in `testvectors/livekit-python-1.2.1/*/signal-sequence.jsonl`, docs/WIRE.md). Pure
 /// values, so tests compare them field by field.
 enum SignalRequests {
-    /// Protocol version the SDK 1.2.1 announces (`ClientInfo.protocol` 18, `client_protocol` 2).
+    /// Protocol version the SDK 1.2.1 announces (`ClientInfo.protocol` 18).
     static let protocolVersion: Int32 = 18
-    static let clientProtocol: Int32 = 2
+    /// What other clients may use toward us. The SDK announces 2 (data streams v2); 1 means
+    /// "RPC over data streams" (`DATA_STREAM_RPC`), and peers then send RPC requests and
+    /// responses as `lk.rpc_request`/`lk.rpc_response` data streams, which this client does not
+    /// read. 0 keeps them on RPC version 1, DataPackets on `_reliable` (docs/rpc.md).
+    static let clientProtocol: Int32 = 0
     static let sdkVersion = "trackbag-0.1"
 
     static func clientInfo() -> Livekit_ClientInfo {
@@ -123,6 +127,17 @@ enum SignalRequests {
     }
 
     /// One `UpdateDataSubscription` naming tracks by sid (docs/WIRE.md, "Subscribing").
+    /// `update_metadata` with attributes only (an empty value deletes its key; name and
+    /// metadata left empty are left as they are).
+    static func updateAttributes(_ attributes: [String: String], requestID: UInt32) -> Livekit_SignalRequest {
+        var update = Livekit_UpdateParticipantMetadata()
+        update.attributes = attributes
+        update.requestID = requestID
+        var request = Livekit_SignalRequest()
+        request.message = .updateMetadata(update)
+        return request
+    }
+
     static func updateDataSubscription(subscribe: Bool, trackSids: [String]) -> Livekit_SignalRequest {
         var update = Livekit_UpdateDataSubscription()
         update.updates = trackSids.map { sid in

@@ -14,6 +14,8 @@ import Synchronization
 /// "tracks":[T…],"rate":R,"size":B,"count":N}` (paced pushes, round-robin over the tracks),
 /// `{"cmd":"unpublish","track":T}`,
 /// `{"cmd":"subscribe","identity":I,"track":T,"buffer":16,"timeout":30}`, `{"cmd":"stats"}`,
+/// `{"cmd":"register","method":M,"mode":"echo|fail|big|slow","delay_ms":N}`,
+/// `{"cmd":"rpc","destination":I,"method":M,"payload":P,"timeout_ms":N,"max_round_trip_ms":N,"tag":T}`,
 /// `{"cmd":"quit"}`. Output: `{"event":…}` lines (connected, participant_connected,
 /// track_published, frame, stream_end, reconnecting, reconnected, …) and `{"reply":cmd,…}`.
 struct RoomPeer: AsyncParsableCommand {
@@ -167,6 +169,60 @@ struct RoomPeer: AsyncParsableCommand {
                 } catch {
                     out.emit(["reply": "subscribe", "ok": false, "error": "\(error)"])
                 }
+            case "register":
+                // RPC handlers: `echo` answers "CALLER:reversed payload", `fail` throws
+                // RpcError(2001, "refused on purpose", "detail"), `big` answers 16 KiB, `slow`
+                // answers after `delay_ms`. Every invocation is reported.
+                let method = command["method"] as? String ?? ""
+                let mode = command["mode"] as? String ?? method
+                let delay = command["delay_ms"] as? Int ?? 0
+                await room.localParticipant.registerRpcMethod(method) { invocation in
+                    out.emit(["event": "invoked", "method": invocation.method, "caller": invocation.callerIdentity,
+                              "request_id": invocation.requestID, "payload": invocation.payload,
+                              "response_timeout_ms": Int(invocation.responseTimeout.components.seconds * 1000)
+                                  + Int(invocation.responseTimeout.components.attoseconds / 1_000_000_000_000_000)])
+                    switch mode {
+                    case "fail": throw RpcError(code: 2001, message: "refused on purpose", data: "detail")
+                    case "big": return String(repeating: "b", count: 16 * 1024)
+                    case "slow":
+                        try? await Task.sleep(for: .milliseconds(delay))
+                        return "slept"
+                    case "crash": throw CancellationError()
+                    default: return invocation.callerIdentity + ":" + String(invocation.payload.reversed())
+                    }
+                }
+                out.emit(["reply": "register", "method": method])
+            case "rpc":
+                // One call, reported with its outcome and how long it took; runs beside other
+                // commands, so `tag` tells the replies apart.
+                let destination = command["destination"] as? String ?? ""
+                let method = command["method"] as? String ?? ""
+                let payload = command["payload"] as? String
+                    ?? String(repeating: "p", count: command["payload_size"] as? Int ?? 0)
+                let timeout = command["timeout_ms"] as? Int ?? 10_000
+                let roundTrip = command["max_round_trip_ms"] as? Int ?? 7_000
+                let tag = command["tag"] as? String ?? method
+                let participant = room.localParticipant
+                let call = Task {
+                    let started = ContinuousClock.now
+                    var reply: [String: Any] = ["reply": "rpc", "tag": tag]
+                    do {
+                        reply["payload"] = try await participant.performRpc(
+                            destinationIdentity: destination, method: method, payload: payload,
+                            responseTimeout: .milliseconds(timeout), maxRoundTripLatency: .milliseconds(roundTrip))
+                        reply["ok"] = true
+                    } catch let error as RpcError {
+                        reply["ok"] = false
+                        reply["error"] = [error.code, error.message, error.data] as [Any]
+                    } catch {
+                        reply["ok"] = false
+                        reply["error"] = [0, "\(error)", ""] as [Any]
+                    }
+                    let elapsed = ContinuousClock.now - started
+                    reply["ms"] = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+                    out.emit(reply)
+                }
+                readers.withLock { $0.append(call) }
             case "stats":
                 let stats = await room.currentStatistics
                 out.emit(["reply": "stats", "frames_sent": stats.framesSent, "frames_not_sent": stats.framesNotSent,
@@ -178,6 +234,8 @@ struct RoomPeer: AsyncParsableCommand {
                                          "plaintext_refused": stats.e2eeDrops.plaintextRefused],
                           "depacketizer_drops": stats.depacketizerDrops, "buffer_drops": stats.subscriberBufferDrops,
                           "unknown_handle_packets": stats.unknownHandlePackets, "reconnects": stats.reconnects,
+                          "malformed_data_packets": stats.malformedDataPackets, "ignored_data_packets": stats.ignoredDataPackets,
+                          "data_packets_not_sent": stats.dataPacketsNotSent, "unmatched_rpc_packets": stats.unmatchedRpcPackets,
                           "remote": (await room.remoteParticipants).mapValues { Array($0.dataTracks.keys).sorted() }])
             case "quit":
                 await room.disconnect()

@@ -47,6 +47,28 @@ final class RelayedDataPacketTests: XCTestCase {
         XCTAssertEqual(legacy.packet.kind, .lossy)
     }
 
+    /// RPC rides on the destination list, and the server's stamp is the caller identity the
+    /// callee sees: a caller cannot pose as an identity a `--control-from` glob allows.
+    func testRpcRequestGoesToItsDestinationUnderTheSendersIdentity() throws {
+        var packet = Livekit_DataPacket()
+        packet.participantIdentity = "operator"  // claimed
+        packet.destinationIdentities = ["robot"]
+        var request = Livekit_RpcRequest()
+        request.id = "r1"
+        request.method = "trackbag.pause"
+        request.version = 1
+        packet.rpcRequest = request
+        let relayed = try RelayedDataPacket.relay(try packet.serializedBytes(), channel: .reliable,
+                                                  senderIdentity: "mallory", senderSid: "PA_m")
+        XCTAssertTrue(relayed.isAddressed(toIdentity: "robot", sid: "PA_r"))
+        XCTAssertFalse(relayed.isAddressed(toIdentity: "operator", sid: "PA_o"))
+        XCTAssertFalse(relayed.isAddressed(toIdentity: "viewer", sid: "PA_v"))
+        let received = try Livekit_DataPacket(serializedBytes: relayed.bytes)
+        XCTAssertEqual(received.participantIdentity, "mallory")
+        XCTAssertEqual(received.rpcRequest.method, "trackbag.pause")
+        XCTAssertEqual(received.destinationIdentities, ["robot"])
+    }
+
     func testHiddenSenderAndTranscriptions() throws {
         let hidden = (try RelayedDataPacket.relay(userPacket(), channel: .reliable, senderIdentity: "spy",
                                                                senderSid: "PA_s", hidden: true))

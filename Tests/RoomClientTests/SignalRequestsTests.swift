@@ -17,7 +17,7 @@ final class SignalRequestsTests: XCTestCase {
         XCTAssertTrue(decoded.connectionSettings.autoSubscribe)
         XCTAssertEqual(decoded.clientInfo.sdk, .swift)
         XCTAssertEqual(decoded.clientInfo.protocol, 18)
-        XCTAssertEqual(decoded.clientInfo.clientProtocol, 2)
+        XCTAssertEqual(decoded.clientInfo.clientProtocol, 0)  // RPC v1 only (no data streams)
         // Percent-escaped for the URL, and unescaping gives back the value.
         let escaped = Room.queryEscaped(encoded)
         XCTAssertFalse(escaped.contains("="))
@@ -82,7 +82,7 @@ final class SignalRequestsTests: XCTestCase {
         let query = Dictionary(uniqueKeysWithValues: SignalRequests.legacyQuery(autoSubscribe: true))
         XCTAssertEqual(query["auto_subscribe"], "1")
         XCTAssertEqual(query["protocol"], "18")
-        XCTAssertEqual(query["client_protocol"], "2")
+        XCTAssertEqual(query["client_protocol"], "0")
         XCTAssertEqual(query["adaptive_stream"], "0")
     }
 

@@ -625,6 +625,106 @@ async def bench_fanout(trackbag, server, subscribers, rate, size, seconds):
         await sdk_sub.disconnect()
 
 
+async def rpc(trackbag, dual_pc):
+    """LiveKit RPC both ways between the SDK and the Swift client, through our server: results,
+    every error the callee or the caller's timers produce, and who saw which request (a Swift
+    bystander registers the same methods: any request reaching it would be acknowledged and
+    reported, so addressing by `destination_identities` is checked by what it did not see)."""
+    sdk = await sdk_connect("sdk", dual_pc)
+    leaver = await sdk_connect("leaver", dual_pc)
+    swift = SwiftPeer(trackbag, "swift", dual_pc)
+    carol = SwiftPeer(trackbag, "carol", dual_pc)
+    sdk_seen = []
+
+    @sdk.local_participant.register_rpc_method("echo")
+    async def echo(data):
+        sdk_seen.append([data.caller_identity, data.method, data.payload, data.response_timeout])
+        return f"{data.caller_identity}:{data.payload[::-1]}"
+
+    @sdk.local_participant.register_rpc_method("fail")
+    async def fail(data):
+        raise rtc.RpcError(2001, "refused on purpose", "detail")
+
+    @sdk.local_participant.register_rpc_method("slow")
+    async def slow(data):
+        await asyncio.sleep(3)
+        return "slept"
+
+    @leaver.local_participant.register_rpc_method("slow")
+    async def leaver_slow(data):
+        await asyncio.sleep(5)
+        return "slept"
+
+    async def sdk_call(method, payload="hello", **kw):
+        started = time.monotonic()
+        try:
+            value = await asyncio.wait_for(sdk.local_participant.perform_rpc(
+                destination_identity="swift", method=method, payload=payload, **kw), 20)
+            out = {"ok": True, "payload": value}
+        except rtc.RpcError as error:
+            out = {"ok": False, "error": [error.code, error.message, error.data]}
+        out["ms"] = round((time.monotonic() - started) * 1000, 2)
+        return out
+
+    try:
+        joined = await swift.start()
+        await carol.start()
+        for peer in (swift, carol):
+            for method, mode in (("echo", "echo"), ("fail", "fail"), ("big", "big")):
+                await peer.request({"cmd": "register", "method": method, "mode": mode})
+        await asyncio.sleep(1.0)
+        result = {"joined": joined, "sdk_to_swift": {}, "swift_to_sdk": {}}
+        # SDK → Swift.
+        for label, method, payload in (("echo", "echo", "hello"), ("fail", "fail", "x"), ("missing", "nope", "x"),
+                                       ("big", "big", "x")):
+            result["sdk_to_swift"][label] = await sdk_call(method, payload)
+        result["sdk_to_swift"]["unicode"] = await sdk_call("echo", "grüße €")
+        # Swift → SDK.
+        calls = [("echo", {"method": "echo", "payload": "hello"}),
+                 ("fail", {"method": "fail"}),
+                 ("missing", {"method": "nope"}),
+                 ("timeout", {"method": "slow", "timeout_ms": 1000}),
+                 ("too_large", {"method": "echo", "payload_size": 15 * 1024 + 1}),
+                 ("at_limit", {"method": "echo", "payload_size": 15 * 1024 - 10}),
+                 ("nobody", {"method": "echo", "destination": "nobody", "max_round_trip_ms": 1000})]
+        for tag, call in calls:
+            command = {"cmd": "rpc", "destination": "sdk", "tag": tag, **call}
+            swift.send(command)
+            reply = await swift.wait(lambda m, tag=tag: m.get("reply") == "rpc" and m.get("tag") == tag, 20)
+            if tag == "at_limit" and reply.get("ok"):
+                reply["payload"] = f"{len(reply['payload'])} chars"
+            result["swift_to_sdk"][tag] = reply
+        # The callee leaves while its handler runs.
+        swift.send({"cmd": "rpc", "destination": "leaver", "method": "slow", "tag": "left", "timeout_ms": 10000})
+        await asyncio.sleep(1.0)
+        await leaver.disconnect()
+        result["swift_to_sdk"]["left"] = await swift.wait(lambda m: m.get("reply") == "rpc" and m.get("tag") == "left", 20)
+        # Round-trip latency, 20 calls each way.
+        sdk_ms = [(await sdk_call("echo", "t"))["ms"] for _ in range(20)]
+        swift_ms = []
+        for i in range(20):
+            swift.send({"cmd": "rpc", "destination": "sdk", "method": "echo", "payload": "t", "tag": f"lat{i}"})
+            reply = await swift.wait(lambda m, i=i: m.get("reply") == "rpc" and m.get("tag") == f"lat{i}", 20)
+            swift_ms.append(reply["ms"])
+        result["latency_ms"] = {"sdk_to_swift": {"p50": sorted(sdk_ms)[10], "max": max(sdk_ms)},
+                                "swift_to_sdk": {"p50": sorted(swift_ms)[10], "max": max(swift_ms)}}
+        result["swift_invoked"] = [[m["caller"], m["method"], m["payload"], m["response_timeout_ms"]]
+                                   for m in swift.log if m.get("event") == "invoked"]
+        result["carol_invoked"] = [m for m in carol.log if m.get("event") == "invoked"]
+        result["sdk_seen"] = sdk_seen
+        result["swift_stats"] = await swift.request({"cmd": "stats"})
+        result["carol_stats"] = await carol.request({"cmd": "stats"})
+        return result
+    finally:
+        await swift.stop()
+        await carol.stop()
+        await sdk.disconnect()
+        try:
+            await leaver.disconnect()
+        except Exception:
+            pass
+
+
 async def rejections(trackbag):
     nodata = SwiftPeer(trackbag, "nodata", publish_data=False)
     bad = SwiftPeer(trackbag, "bad")
@@ -673,6 +773,8 @@ async def main():
             count = int(sys.argv[3])
             result = [await bench_fanout(trackbag, server, count, 1000, 256, 5),
                       await bench_fanout(trackbag, server, count, 200, 16000, 5)]
+        elif scenario == "rpc":
+            result = await rpc(trackbag, dual_pc)
         elif scenario == "rejections":
             result = await rejections(trackbag)
         else:

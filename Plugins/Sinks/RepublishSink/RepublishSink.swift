@@ -104,7 +104,9 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
         if let existing = rooms[identity] { return try await existing.value }
         let config = self.config, credentials = self.credentials, stage = stageName, keys = self.keys
         let task = Task<Room, any Error> {
-            let token = try credentials.token(identity: identity, room: config.room, publish: true, subscribe: false)
+            // May set its own attributes: `trackbag play` publishes its position there.
+            let token = try credentials.token(identity: identity, room: config.room, publish: true, subscribe: false,
+                                              updateOwnMetadata: true)
             let room = Room()
             // Passthrough so recorded ciphertext goes out as it came in, with or without keys.
             var options = RoomOptions(e2eePassthrough: true)
@@ -121,6 +123,15 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
         let joinedAs = await room.identity
         logger.info("joined room '\(config.room)' as \(joinedAs)")
         return room
+    }
+
+    /// The participants joined so far, by identity (to register RPC methods on, set attributes).
+    public func joinedRooms() async -> [(identity: String, room: Room)] {
+        var joined: [(identity: String, room: Room)] = []
+        for (identity, task) in rooms.sorted(by: { $0.key < $1.key }) {
+            if let room = try? await task.value { joined.append((identity, room)) }
+        }
+        return joined
     }
 
     /// Publishes `info`'s track now unless it is published already.

@@ -112,6 +112,14 @@ public actor SnapshotSink: SinkStage {
         }
     }
 
+    /// Fires like `fire` and says where the window goes: the file it opened, or the open file
+    /// whose window it extended (`extended`), as `trackbag.snapshot` answers.
+    public func fireReporting(_ trigger: SnapshotTrigger) throws -> (path: String?, extended: Bool) {
+        let before = files.count
+        try fire(trigger)
+        return (files.last, files.count == before)
+    }
+
     public func finish() async throws {
         timer?.cancel()
         timer = nil

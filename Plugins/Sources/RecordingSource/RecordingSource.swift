@@ -35,14 +35,16 @@ public struct RecordingSource: SourceStage, StageMonitoring {
     let latchGlobs: [TrackGlob]
     /// Called once when an `original`-paced run ends (normally or cancelled).
     public var onPacingReport: (@Sendable (PacingReport) -> Void)?
-    /// Pause and resume of an `original`-paced replay (`trackbag play`'s space bar).
-    public let control = ReplayControl()
+    /// Pause, resume, rate, step and seek of an `original`-paced replay (`trackbag play`'s
+    /// keys and RPC methods).
+    public let control: ReplayControl
     /// How far the replay is and how late, while it runs (`trackbag play`'s status, metrics).
     let progress = ReplayProgress()
 
     /// Validates the options (globs, start before end); the file is opened by `run`.
     public init(config: Config) throws {
         self.config = config
+        control = ReplayControl(rate: config.rate)
         var globs: [TrackGlob] = []
         for (i, g) in (config.tracks ?? []).enumerated() {
             do { globs.append(try TrackGlob(g)) } catch {
@@ -87,34 +89,58 @@ public struct RecordingSource: SourceStage, StageMonitoring {
             run.userTimestampUnitNs = try Self.userTimestampUnit(config, parts.map(\.reader))
         }
         var clock = ReplayClock(rate: config.rate)
+        control.begin(firstNs: range.lowerBound, lastNs: endNs)
         defer {
+            control.finish()
             if config.pace == .original { onPacingReport?(PacingReport(clock)) }
         }
-        repeat {
+        // A seek ends the pass where it is and starts one from the target (same clock
+        // statistics, new anchor), whatever the loop setting.
+        var seekTo: Int64?
+        while true {
             run.emittedThisPass = 0
             clock.restart()
-            let latched = try latchedFrames(before: startNs, in: parts.map(\.reader), &run)
+            let from = seekTo ?? startNs
+            let seeking = seekTo != nil
+            seekTo = nil
+            // Latched state tracks: their last frame before the position goes first, at a
+            // start, a loop and a seek alike.
+            let latched = try latchedFrames(before: from, in: parts.map(\.reader), &run)
             if !latched.isEmpty { try await output.emit(Batch(frames: latched)) }
-            // Parts play one after another on one clock: the pacing runs on across a boundary.
-            for part in parts {
-                let reader = part.reader
-                let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
-                run.infos = Dictionary(uniqueKeysWithValues: reader.tracks.map { ($0.id, $0.info) })
-                // Without explicit offsets every event is replayed, including those just before the
-                // first frame (join, publish) and after the last (leave, unpublish).
-                run.events = try reader.events(startNs: config.start == nil ? nil : startNs,
-                                               endNs: config.end == nil ? nil : endNs).filter { e in
-                    guard !globs.isEmpty, let identity = e.identity, let track = e.track else { return true }
-                    return globs.anyMatches(TrackKey(identity: identity, name: track))
+            do {
+                // Parts play one after another on one clock: the pacing runs on across a boundary.
+                for part in parts {
+                    // After a seek, parts that end before the target are skipped.
+                    if seeking, (part.range?.upperBound ?? .min) < from { continue }
+                    let reader = part.reader
+                    let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
+                    run.infos = Dictionary(uniqueKeysWithValues: reader.tracks.map { ($0.id, $0.info) })
+                    // Without explicit offsets every event is replayed, including those just before the
+                    // first frame (join, publish) and after the last (leave, unpublish).
+                    run.events = try reader.events(startNs: config.start == nil && !seeking ? nil : from,
+                                                   endNs: config.end == nil ? nil : endNs).filter { e in
+                        guard !globs.isEmpty, let identity = e.identity, let track = e.track else { return true }
+                        return globs.anyMatches(TrackKey(identity: identity, name: track))
+                    }
+                    run.eventIndex = 0
+                    let cursor = try reader.frames(FrameSelection(trackIDs: ids, startNs: from, endNs: endNs))
+                    switch config.pace {
+                    case .fast: try await run.fast(cursor, output)
+                    case .original: try await run.original(cursor, &clock, output)
+                    }
                 }
-                run.eventIndex = 0
-                let cursor = try reader.frames(FrameSelection(trackIDs: ids, startNs: startNs, endNs: endNs))
-                switch config.pace {
-                case .fast: try await run.fast(cursor, output)
-                case .original: try await run.original(cursor, &clock, output)
-                }
+            } catch let request as SeekRequest {
+                seekTo = request.targetNs
+                // Steps before the seek say nothing about where pacing resumes after it.
+                run.steppedInPause = false
+                run.positionNs = nil
+                run.pacingPositionNs = nil
+                // User-timestamp pacing never goes backwards within a pass; a seek starts anew.
+                run.lastPacingNs = .min
+                continue
             }
-        } while config.loop && !Task.isCancelled && run.emittedThisPass > 0
+            guard config.loop, !Task.isCancelled, run.emittedThisPass > 0 else { break }
+        }
         if config.pace == .original {
             let report = PacingReport(clock)
             var events = [SessionEvent(timeNs: endNs, kind: .note, detail: "replay pacing: \(report)")]
@@ -205,6 +231,13 @@ public struct RecordingSource: SourceStage, StageMonitoring {
         var eventIndex = 0
         var sequence: UInt64 = 0
         var emittedThisPass = 0
+        /// Receive time of the last frame emitted (the replay's position).
+        var positionNs: Int64?
+        /// Pacing time of the last frame emitted (its receive time, or with `clock: user` its
+        /// user timestamp): where pacing resumes after steps.
+        var pacingPositionNs: Int64?
+        /// Frames went out by step during the current pause.
+        var steppedInPause = false
 
         mutating func nextSequence() -> UInt64 {
             defer { sequence += 1 }
@@ -278,16 +311,37 @@ public struct RecordingSource: SourceStage, StageMonitoring {
             if config.overload == .slow, lateness > config.overloadThreshold.nanoseconds { clock.delay(by: lateness) }
         }
 
-        /// Waits for a frame's deadline, pausing when asked: long waits sleep in slices of at
-        /// most 50 ms so a pause is noticed within that, and the last 2 ms are the clock's
-        /// precise absolute sleep (its lateness recorded once per frame and returned).
-        func waitPausable(until recordingTimeNs: Int64, _ clock: inout ReplayClock) async throws -> Int64 {
+        /// Waits for a frame's deadline (its pacing time), following the control
+        /// (`ReplayControl`): long waits sleep in slices of at most 10 ms so a pause, rate or seek
+        /// takes effect within that, and the last 2 ms are the clock's precise absolute sleep (its
+        /// lateness recorded once per frame and returned). While paused it waits for a command;
+        /// a frame released by a step returns nil at once (not paced, no lateness). Throws
+        /// `SeekRequest` when a seek is asked.
+        mutating func waitPausable(until recordingTimeNs: Int64, _ clock: inout ReplayClock) async throws -> Int64? {
             while true {
-                if await control.holdIfPaused(&clock) { continue }
+                let seen = control.commandCount
+                if let target = control.takeSeek() { throw SeekRequest(targetNs: target) }
+                if let since = control.pausedSince {
+                    if !clock.isPaused { clock.pause(now: since) }
+                    if control.takeStep(frameNs: recordingTimeNs, positionNs: pacingPositionNs) {
+                        steppedInPause = true
+                        return nil
+                    }
+                    await control.waitForCommand(after: seen)
+                    try Task.checkCancellation()
+                    continue
+                }
+                if clock.isPaused {
+                    clock.resume()
+                    // Stepped frames moved the position: pace on from the last of them.
+                    if steppedInPause, let pacingPositionNs { clock.start(at: pacingPositionNs) }
+                    steppedInPause = false
+                }
+                if let rate = control.takeRate() { clock.setRate(rate) }
                 guard clock.isAnchored else { break }
                 let coarse = clock.deadline(for: recordingTimeNs) &- ReplayClock.now() &- 2_000_000
                 guard coarse > 0 else { break }
-                try await Task.sleep(nanoseconds: UInt64(min(coarse, 50_000_000)))
+                try await Task.sleep(nanoseconds: UInt64(min(coarse, 10_000_000)))
             }
             return try await clock.waitAsync(until: recordingTimeNs)
         }
@@ -300,26 +354,35 @@ public struct RecordingSource: SourceStage, StageMonitoring {
             }
             var pending = try next(&self)
             while let first = pending {
-                if leftOut(first.frame, at: first.time, &clock) {
+                // While paused nothing is late: overload rules apply to paced frames only.
+                if control.pausedSince == nil, leftOut(first.frame, at: first.time, &clock) {
                     pending = try next(&self)
                     continue
                 }
-                absorb(lateness: try await waitPausable(until: first.time, &clock), &clock)
+                let lateness = try await waitPausable(until: first.time, &clock)
+                if let lateness { absorb(lateness: lateness, &clock) }
                 var frames = [first.frame]
                 var bytes = first.frame.payload.count
+                var lastTime = first.time
                 pending = try next(&self)
-                // Frames already due go out with this one (wait records their lateness, no sleep).
-                while let due = pending, frames.count < config.batchFrames, bytes < Self.maximumBatchBytes,
+                // Frames already due go out with this one (wait records their lateness, no sleep);
+                // a step sends its frames one by one, so exactly those it released go out.
+                while lateness != nil, let due = pending, frames.count < config.batchFrames, bytes < Self.maximumBatchBytes,
                       clock.deadline(for: due.time) <= ReplayClock.now() {
                     if !leftOut(due.frame, at: due.time, &clock) {
                         absorb(lateness: clock.wait(until: due.time), &clock)
                         bytes += due.frame.payload.count
                         frames.append(due.frame)
+                        lastTime = due.time
                     }
                     pending = try next(&self)
                 }
-                try await output.emit(Batch(frames: frames, events: events(upTo: frames[frames.count - 1].receiveTimeNs)))
-                progress.reached(frames[frames.count - 1].receiveTimeNs &- startNs, lateness: clock.lateness)
+                let last = frames[frames.count - 1].receiveTimeNs
+                try await output.emit(Batch(frames: frames, events: events(upTo: last)))
+                positionNs = last
+                pacingPositionNs = lastTime
+                control.reportEmitted(lastNs: last, frames: frames.count)
+                progress.reached(last &- startNs, lateness: clock.lateness)
             }
             let rest = events(upTo: nil)
             if !rest.isEmpty { try await output.emit(Batch(events: rest)) }

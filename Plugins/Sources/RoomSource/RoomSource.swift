@@ -39,6 +39,10 @@ public struct RoomSource: SourceStage, StageStatistics, StageMonitoring {
     /// Where it tells what a user should know: joined, subscribed (info), reconnecting, left,
     /// could not subscribe (warning). Labelled with the stage's name unless set.
     public var logger: Logger
+    /// Called once the room is joined, e.g. to register RPC methods on the recorder
+    /// (`record --snapshot`'s `trackbag.snapshot`). Set, the recorder's token also carries
+    /// `canPublishData` (with signed tokens), which answering RPC needs.
+    public var onJoined: (@Sendable (Room) async -> Void)?
 
     /// Checks the globs and resolves the credentials; the room is joined by `run`.
     public init(config: Config, environment: [String: String] = [:], stage: String = "room", file: String? = nil) throws {
@@ -79,7 +83,7 @@ public struct RoomSource: SourceStage, StageStatistics, StageMonitoring {
         let room = Room()
         let events = room.events()
         let token = try credentials.token(identity: config.identity, room: config.room, publish: false, subscribe: true,
-                                          hidden: config.hidden)
+                                          hidden: config.hidden, publishData: onJoined != nil)
         var options = RoomOptions()
         switch e2ee.mode {
         case .passthrough: options.e2eePassthrough = true
@@ -94,6 +98,7 @@ public struct RoomSource: SourceStage, StageStatistics, StageMonitoring {
         }
         let joinedAs = await room.identity
         logger.info("joined room '\(config.room)' at \(config.url) as \(joinedAs)")
+        await onJoined?(room)
         let buffer = LiveBatchBuffer(limit: max(65_536, config.bufferSize * 16))
         let subscriptions = TrackSubscriptions(room: room, globs: globs, bufferSize: config.bufferSize,
                                                decrypts: e2ee.mode == .decrypt, buffer: buffer, tally: tally, logger: logger)

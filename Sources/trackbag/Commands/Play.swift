@@ -1,8 +1,10 @@
 import ArgumentParser
+import Codecs
 import Foundation
 import Logging
 import Pipeline
 import Recording
+import RoomClient
 import Stages
 import Synchronization
 import TrackModel
@@ -45,10 +47,12 @@ struct Play: AsyncParsableCommand {
     @Option(help: "When frames cannot leave on time: slow (the whole replay, keeping tracks' spacing), burst (catch up at once) or drop (leave out late frames).")
     var overload: RecordingSource.Config.Overload = .slow
     @Option(help: "Lateness that counts as overload (default 50ms).") var overloadThreshold = "50ms"
-    @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start and every loop, the last frame of each before the position is sent at once.")
+    @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start, every loop and every seek (RPC), the last frame of each before the position is sent at once.")
     var latch: [String] = []
     @OptionGroup var operations: OperatorOptions
     @OptionGroup var status: StatusOptions
+    @Option(help: "Participants (identity glob, repeatable) that may pause, resume, seek, step and change the rate through RPC (docs/rpc.md); default: nobody.")
+    var controlFrom: [String] = []
 
     func validate() throws {
         guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be a number > 0") }
@@ -91,6 +95,9 @@ struct Play: AsyncParsableCommand {
                                                    e2ee: e2eeKey == nil && e2eeKeyEnv == nil ? nil : E2EESettings(key: e2eeKey, keyEnv: e2eeKeyEnv)),
                                      environment: ProcessInfo.processInfo.environment, stage: "republish", logger: logger)
             try await sink.prepare(tracks: recorded)
+            let roomControl = await Self.startRoomControl(source.control, sink: sink, controlFrom: controlFrom,
+                                                          notice: { line in logger.info("\(line)") })
+            defer { roomControl.cancel() }
             if waitForSubscribers > 0 {
                 logger.info("waiting for \(waitForSubscribers) other participant(s) in room '\(room)'")
                 try await sink.waitForParticipants(waitForSubscribers, timeout: .seconds(600))
@@ -123,6 +130,17 @@ struct Play: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// RPC methods and attributes on the replaying participants (PlayRoomControl).
+    static func startRoomControl(_ control: ReplayControl, sink: RepublishSink, controlFrom: [String],
+                                 notice: @escaping @Sendable (String) -> Void) async -> Task<Void, Never> {
+        let rooms = await sink.joinedRooms().map { $0.room }
+        let rpc = PlayRoomControl(control: control, controllers: controlFrom.map(Glob.init), notice: notice)
+        await rpc.register(on: rooms)
+        notice(controlFrom.isEmpty ? "RPC control: status only (--control-from GLOB lets participants drive the replay)"
+                                   : "RPC control from: \(controlFrom.joined(separator: ", "))")
+        return PlayRoomControl.publishAttributes(of: control, on: rooms)
     }
 
     static func summary(counts: [TrackKey: RepublishSink.TrackCounts], pacing: PacingReport?, report: PipelineReport) -> String {

@@ -82,6 +82,9 @@ struct Record: AsyncParsableCommand {
         }
         source.logger = logger
         var graph = PipelineGraph()
+        // `record --snapshot` answers the RPC method `trackbag.snapshot` (SnapshotRPC).
+        let snapshotRPC = snapshot ? SnapshotRPC() : nil
+        if let snapshotRPC { source.onJoined = { room in await snapshotRPC.register(on: room) } }
         graph.addSource("room", source, type: "room", isLive: true)
         if snapshot {
             let sink: SnapshotSink
@@ -94,6 +97,7 @@ struct Record: AsyncParsableCommand {
                 printErrors(PipelineError(message: "--\(error.message)"))
                 throw ExitCode(1)
             }
+            await snapshotRPC?.attach(sink)
             // SIGUSR1 fires a snapshot from the start, not only once the first frame arrived.
             signal(SIGUSR1, SIG_IGN)
             await sink.listenForSignals()
