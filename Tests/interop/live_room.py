@@ -39,6 +39,23 @@ def start_server(trackbag, workdir, addr, *extra, dev=True):
     raise RuntimeError("server did not report its URL")
 
 
+def start_loopback_server(trackbag, *extra, stderr=subprocess.DEVNULL):
+    """`trackbag serve` on 127.0.0.1 (ports chosen by the kernel) for tests with trackbag's own
+    participants only (no root, no namespace); returns (process, ws URL). `stderr`: where its
+    log goes (subprocess.PIPE to read it). A server that does not report its URL is ended."""
+    proc = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
+                             "--node-ip", "127.0.0.1", *extra], stdout=subprocess.PIPE, stderr=stderr, text=True)
+    deadline = time.monotonic() + STEP
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        if "listening on" in line:
+            return proc, line.strip().split("listening on ")[1]
+    stop(proc)
+    raise AssertionError("server did not report its URL")
+
+
 def udp_socket_drops(pid):
     """Datagrams the kernel dropped because a receive buffer was full, for each UDP socket that
     process `pid` holds: {"ip:port": drops}. Read from the `drops` column of /proc/PID/net/udp

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from live_room import imu_recording, read_lines_blocking, stop, wait_until
+from live_room import imu_recording, read_lines_blocking, start_loopback_server, stop, wait_until
 from tbag_format import read_tbag
 
 FRAMES = 600          # 6 s at 100 Hz
@@ -30,18 +30,6 @@ def clock_step_shim(workdir):
     subprocess.run(["gcc", "-shared", "-fPIC", "-O2", "-o", out, os.path.join(HERE, "clockstep", "clock_step.c"), "-ldl"],
                    check=True, capture_output=True, timeout=60)
     return out
-
-
-def start_loopback_server(trackbag):
-    server = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
-                               "--node-ip", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        if "listening on" in line:
-            return server, line.strip().split("listening on ")[1]
-    stop(server)
-    raise AssertionError("server did not start")
 
 
 @pytest.mark.parametrize("step_s", [3600, -3600], ids=["forward-1h", "back-1h"])

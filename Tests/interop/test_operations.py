@@ -16,7 +16,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from live_room import imu_recording, read_lines_blocking, stop, wait_until
+from live_room import imu_recording, read_lines_blocking, start_loopback_server, stop, wait_until
 
 FRAMES = 300
 
@@ -58,18 +58,9 @@ def test_record_and_serve_metrics_follow_the_frames_and_match_the_file(trackbag,
     out = tmp_path / "rec.tbag"
     procs, server_err, rec_err, play_err = [], [], [], []
     try:
-        server = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
-                                   "--node-ip", "127.0.0.1", "--metrics-addr", "127.0.0.1:0"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        server, url = start_loopback_server(trackbag, "--metrics-addr", "127.0.0.1:0", stderr=subprocess.PIPE)
         procs.append(server)
         threading.Thread(target=read_lines_blocking, args=(server.stderr, server_err), daemon=True).start()
-        url = None
-        deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if "listening on" in line:
-                url = line.strip().split("listening on ")[1]
-        assert url, "server did not start"
         wait_until(lambda: metrics_url(server_err), 30, "the server's metrics endpoint")
         server_metrics = metrics_url(server_err)
 

@@ -9,12 +9,11 @@ delivered once; the terminal's mode is as before when play exits.
 import json
 import os
 import pty
-import select
 import subprocess
 import termios
 import threading
 import time
-from live_room import imu_recording, read_lines_blocking, testpeer, wait_until
+from live_room import imu_recording, read_lines_blocking, start_loopback_server, testpeer, wait_until
 
 RATE = 100
 FRAMES = 200
@@ -29,16 +28,8 @@ def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
     play_err, play_out, viewer_lines = [], [], []
     master, slave = pty.openpty()
     try:
-        server = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
-                                   "--node-ip", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        server, url = start_loopback_server(trackbag)
         procs.append(server)
-        url = None
-        deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if "listening on" in line:
-                url = line.strip().split("listening on ")[1]
-        assert url, "server did not start"
         token = subprocess.run([trackbag, "token", "--identity", "viewer", "--room", "replay"], check=True,
                                capture_output=True, text=True, timeout=30).stdout.strip()
         viewer = subprocess.Popen([testpeer(trackbag), "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,

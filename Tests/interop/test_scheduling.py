@@ -8,8 +8,7 @@ import threading
 
 import pytest
 
-from test_clock_step import start_loopback_server
-from live_room import read_lines_blocking, stop, wait_until
+from live_room import read_lines_blocking, start_loopback_server, stop, wait_until
 
 
 def threads(pid):

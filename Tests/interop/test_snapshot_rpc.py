@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from live_room import imu_recording, read_lines_blocking, wait_until
+from live_room import imu_recording, read_lines_blocking, start_loopback_server, wait_until
 import live_room
 
 FRAMES = 1000
@@ -22,16 +22,8 @@ def test_snapshot_rpc_fires_the_recorder_and_names_the_file(trackbag, tmp_path):
     snaps = tmp_path / "snaps"
     procs, rec_err, rec_out, play_err, peer_lines = [], [], [], [], []
     try:
-        server = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
-                                   "--node-ip", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        server, url = start_loopback_server(trackbag)
         procs.append(server)
-        url = None
-        deadline = time.monotonic() + 30
-        while url is None and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if "listening on" in line:
-                url = line.strip().split("listening on ")[1]
-        assert url, "server did not start"
         recorder = subprocess.Popen([trackbag, "record", "--url", url, "--room", "lab", "--snapshot", "--pre", "2s",
                                      "--post", "1s", "--snapshot-dir", str(snaps)],
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -66,12 +66,7 @@ struct Play: AsyncParsableCommand {
     func run() async throws {
         operations.bootstrapLogging()
         let logger = Logger(label: "play")
-        do {
-            for line in try scheduling.apply() { logger.info("\(line)") }
-        } catch let error as ValidationError {
-            printErrors(PipelineError(message: error.message))
-            throw ExitCode(1)
-        }
+        try scheduling.applyOrExit(logger: logger)
         let source: RecordingSource
         let sink: RepublishSink
         let recorded: [TrackInfo]

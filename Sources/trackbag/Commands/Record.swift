@@ -53,12 +53,7 @@ struct Record: AsyncParsableCommand {
     func run() async throws {
         operations.bootstrapLogging()
         let logger = Logger(label: "record")
-        do {
-            for line in try scheduling.apply() { logger.info("\(line)") }
-        } catch let error as ValidationError {
-            printErrors(PipelineError(message: error.message))
-            throw ExitCode(1)
-        }
+        try scheduling.applyOrExit(logger: logger)
         let stopAfter = try duration.map(TimeOffset.init(parsing:))
         var split: RecordingSink.Config.Split?
         if splitSize != nil || splitDuration != nil {

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Logging
+import Pipeline
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,6 +47,16 @@ struct SchedulingOptions: ParsableArguments {
             }
         }
         return [cpus.map { "cpus \($0)" }, nice.map { "nice \($0)" }, realtime.map { "SCHED_RR priority \($0)" }].compactMap { $0 }
+    }
+
+    /// `apply`, logging each setting; a refused one is printed as an error and ends the command.
+    func applyOrExit(logger: Logger) throws {
+        do {
+            for line in try apply() { logger.info("\(line)") }
+        } catch let error as ValidationError {
+            printErrors(PipelineError(message: error.message))
+            throw ExitCode(1)
+        }
     }
 
     /// `0,2` or `0-3` or a mix, each below CPU_SETSIZE.
