@@ -28,15 +28,7 @@ def start_server(trackbag, workdir, addr, *extra, dev=True):
     proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr,
                              *(["--dev"] if dev else []), *extra],
                             stdout=subprocess.PIPE, stderr=open(os.path.join(workdir, "server.log"), "w"), text=True)
-    deadline = time.monotonic() + STEP
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if "listening on" in line:
-            return proc, line.strip().split("listening on ")[1]
-    proc.kill()
-    raise RuntimeError("server did not report its URL")
+    return proc, server_url(proc)
 
 
 def start_loopback_server(trackbag, *extra, stderr=subprocess.DEVNULL):
@@ -45,14 +37,20 @@ def start_loopback_server(trackbag, *extra, stderr=subprocess.DEVNULL):
     log goes (subprocess.PIPE to read it). A server that does not report its URL is ended."""
     proc = subprocess.Popen([trackbag, "serve", "--host", "127.0.0.1", "--port", "0", "--rtc-port", "0",
                              "--node-ip", "127.0.0.1", *extra], stdout=subprocess.PIPE, stderr=stderr, text=True)
+    return proc, server_url(proc)
+
+
+def server_url(proc):
+    """The ws URL a starting `trackbag serve` prints on its stdout ("listening on URL"); a
+    server that does not print it within STEP seconds is ended and the test fails."""
     deadline = time.monotonic() + STEP
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
             break
         if "listening on" in line:
-            return proc, line.strip().split("listening on ")[1]
-    stop(proc)
+            return line.strip().split("listening on ")[1]
+    stop(proc, timeout=5)
     raise AssertionError("server did not report its URL")
 
 

@@ -119,7 +119,6 @@ async def main():
         await asyncio.sleep(0.5)
         stranger_pause = await call("stranger_pause", "trackbag.pause", room=stranger)
         stranger_status = await call("stranger_status", "trackbag.status", room=stranger)
-        end = time.monotonic()
         await asyncio.sleep(0.3)
 
         def gaps(lo, hi, expected_ms):
@@ -134,7 +133,6 @@ async def main():
             f = since(t)
             return f[0] if f else None
 
-        seek_frame = first_after(seek["started"] + 0.0)
         resume_frame = first_after(resume["started"])
         # Where the frames went after the seek: the first frame sent after the call.
         after_seek = [f for f in frames if f[0] >= seek["started"]]

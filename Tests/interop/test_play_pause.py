@@ -13,7 +13,7 @@ import subprocess
 import termios
 import threading
 import time
-from live_room import imu_recording, read_lines_blocking, start_loopback_server, testpeer, wait_until
+from live_room import imu_recording, read_lines_blocking, start_loopback_server, stop, testpeer, wait_until
 
 RATE = 100
 FRAMES = 200
@@ -67,12 +67,7 @@ def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
         raise AssertionError(f"{e}\nplay stderr: {play_err[-12:]}\nviewer: {viewer_lines[-5:]}") from None
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(proc, timeout=10)
         os.close(master)
         os.close(slave)
 

@@ -9,7 +9,7 @@ import subprocess
 import threading
 import time
 
-from live_room import imu_recording, read_lines_blocking, start_loopback_server, wait_until
+from live_room import imu_recording, read_lines_blocking, start_loopback_server, stop, wait_until
 
 FRAMES = 1000
 
@@ -49,12 +49,7 @@ def test_snapshot_command_fires_the_recorder_in_the_room(trackbag, tmp_path):
         raise AssertionError(f"{e}\nrecord: {rec_err[-10:]}\nplay: {play_err[-5:]}") from None
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(proc, timeout=10)
     print("\n".join(rec_err + rec_out))
     files = sorted(snaps.iterdir())
     assert len(files) == 1, files

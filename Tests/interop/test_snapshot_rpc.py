@@ -11,7 +11,7 @@ import subprocess
 import threading
 import time
 
-from live_room import imu_recording, read_lines_blocking, start_loopback_server, wait_until
+from live_room import imu_recording, read_lines_blocking, start_loopback_server, stop, wait_until
 import live_room
 
 FRAMES = 1000
@@ -63,12 +63,7 @@ def test_snapshot_rpc_fires_the_recorder_and_names_the_file(trackbag, tmp_path):
         raise AssertionError(f"{e}\nrecord: {rec_err[-10:]}\nplay: {play_err[-5:]}\npeer: {peer_lines[-5:]}") from None
     finally:
         for proc in reversed(procs):
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+            stop(proc, timeout=10)
     print("\n".join(rec_err + rec_out))
     print(f"trackbag.snapshot answered in {first['ms']:.1f} ms and {second['ms']:.1f} ms")
     files = sorted(snaps.iterdir())
