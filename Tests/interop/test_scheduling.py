@@ -63,3 +63,20 @@ def test_a_refused_or_malformed_setting_is_an_error_that_names_it(trackbag):
     assert bad.returncode != 0 and "--cpus '0-x'" in bad.stderr, bad.stderr
     high = subprocess.run([trackbag, "record", "--room", "lab", "--realtime", "100"], capture_output=True, text=True, timeout=30)
     assert high.returncode != 0 and "--realtime 100: must be from 1 to 99" in high.stderr, high.stderr
+
+
+def test_serve_takes_the_same_settings(trackbag):
+    """The server shares the robot's cores with the recorder; it takes the same options (a
+    positive nice and a CPU set need no privilege)."""
+    server, _ = start_loopback_server(trackbag, "--nice", "3", "--cpus", "0")
+    try:
+        wanted = (3, 0, "0")   # SCHED_OTHER is policy 0
+        try:
+            wait_until(lambda: all(v == wanted for v in threads(server.pid).values()), 5, "every thread to be set")
+        except AssertionError:
+            pass
+        seen = threads(server.pid)
+    finally:
+        stop(server)
+    odd = {tid: v for tid, v in seen.items() if v != wanted}
+    assert seen and not odd, f"threads without the settings: {odd} (of {len(seen)})"

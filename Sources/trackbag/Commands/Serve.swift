@@ -33,10 +33,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Append every data-track packet the server receives to this file (u32 length ‖ bytes): what the server can read.")
     var captureDataTracks: String?
     @OptionGroup var operations: OperatorOptions
+    @OptionGroup(title: "Scheduling on a busy machine") var scheduling: SchedulingOptions
 
     func run() async throws {
         operations.bootstrapLogging()
         let logger = Logger(label: "serve")
+        try scheduling.applyOrExit(logger: logger)
         let apiKeys: APIKeys
         do {
             apiKeys = try APIKeys.resolve(keys: keys, keyFile: keyFile, environment: ProcessInfo.processInfo.environment,
