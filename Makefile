@@ -9,7 +9,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority soak test-loaded clean
+.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority soak test-loaded fault-lab clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -60,6 +60,12 @@ bench-live-run:
 # namespace; sender lateness and drift, the pacing baseline, and two viewers' inter-arrival error.
 bench-replay: deps release
 	scripts/bench-replay-fidelity.sh $(TRACKBAG_RELEASE)
+
+# The fault lab (docs/fault-lab.md): SDK robot → impairment relay → serve → record, then play →
+# SDK viewer, in 11 scenarios (loss, bursts, jitter, duplication, a cap, blackouts, a cut
+# signal); ~5 min, root. Not yet in `make test`: see docs/fault-lab.md, "Open".
+fault-lab: build
+	TB_FAULT_LAB=1 TRACKBAG=$(CURDIR)/.build/debug/trackbag $(VENV)/bin/python -m pytest -q -s Tests/interop/test_fault_lab.py
 
 # Recording loss beside two busy loops, with and without record --nice / --realtime (root, ~1 min).
 bench-priority: deps release
