@@ -18,19 +18,8 @@ from mcap_ros2.writer import Writer as Ros2Writer
 from foxglove_schemas_protobuf.LocationFix_pb2 import LocationFix
 from foxglove_schemas_protobuf.PoseInFrame_pb2 import PoseInFrame
 
-SEP = "=" * 80
-IMU_DEF = "\n".join([
-    "std_msgs/Header header", "geometry_msgs/Quaternion orientation", "float64[9] orientation_covariance",
-    "geometry_msgs/Vector3 angular_velocity", "float64[9] angular_velocity_covariance",
-    "geometry_msgs/Vector3 linear_acceleration", "float64[9] linear_acceleration_covariance",
-    SEP, "MSG: std_msgs/Header", "builtin_interfaces/Time stamp", "string frame_id",
-    SEP, "MSG: builtin_interfaces/Time", "int32 sec", "uint32 nanosec",
-    SEP, "MSG: geometry_msgs/Quaternion", "float64 x 0", "float64 y 0", "float64 z 0", "float64 w 1",
-    SEP, "MSG: geometry_msgs/Vector3", "float64 x", "float64 y", "float64 z"])
-JOINTS_DEF = "\n".join([
-    "std_msgs/Header header", "string[] name", "float64[] position", "float64[] velocity", "float64[] effort",
-    SEP, "MSG: std_msgs/Header", "builtin_interfaces/Time stamp", "string frame_id",
-    SEP, "MSG: builtin_interfaces/Time", "int32 sec", "uint32 nanosec"])
+from ros2_definitions import IMU_DEF, JOINTS_DEF
+
 T0 = 1_765_000_000_000_000_000
 
 

@@ -8,6 +8,7 @@ Prints {"protobuf": {"cpu_s": …}, "protobuf_dict": {…}, "ros2": {…}}: proc
 usage: decode_bench.py N OUT.mcap
 """
 import json
+import os
 import random
 import sys
 import time
@@ -19,15 +20,8 @@ from mcap.reader import make_reader
 from mcap_ros2._dynamic import generate_dynamic, serialize_dynamic
 from mcap.writer import Writer
 
-SEP = "=" * 80
-IMU_DEF = "\n".join([
-    "std_msgs/Header header", "geometry_msgs/Quaternion orientation", "float64[9] orientation_covariance",
-    "geometry_msgs/Vector3 angular_velocity", "float64[9] angular_velocity_covariance",
-    "geometry_msgs/Vector3 linear_acceleration", "float64[9] linear_acceleration_covariance",
-    SEP, "MSG: std_msgs/Header", "builtin_interfaces/Time stamp", "string frame_id",
-    SEP, "MSG: builtin_interfaces/Time", "int32 sec", "uint32 nanosec",
-    SEP, "MSG: geometry_msgs/Quaternion", "float64 x 0", "float64 y 0", "float64 z 0", "float64 w 1",
-    SEP, "MSG: geometry_msgs/Vector3", "float64 x", "float64 y", "float64 z"])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "interop"))
+from ros2_definitions import IMU_DEF  # noqa: E402
 
 
 def cpu_best_of_3(fn):
