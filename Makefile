@@ -63,9 +63,9 @@ bench-replay: deps release
 
 # The fault lab (docs/fault-lab.md): SDK robot → impairment relay → serve → record, then play →
 # SDK viewer, in 11 scenarios (loss, bursts, jitter, duplication, a cap, blackouts, a cut
-# signal); ~5 min, root. Not yet in `make test`: see docs/fault-lab.md, "Open".
+# signal); ~5 min, root. Part of `make test` (interop); this runs it alone, with its table.
 fault-lab: build
-	TB_FAULT_LAB=1 TRACKBAG=$(CURDIR)/.build/debug/trackbag $(VENV)/bin/python -m pytest -q -s Tests/interop/test_fault_lab.py
+	TRACKBAG=$(CURDIR)/.build/debug/trackbag $(VENV)/bin/python -m pytest -q -s Tests/interop/test_fault_lab.py
 
 # Recording loss beside two busy loops, with and without record --nice / --realtime (root, ~1 min).
 bench-priority: deps release

@@ -204,6 +204,11 @@ public struct Depacketizer: Sendable {
         return push(packet)
     }
 
+    /// Whether packets of frame `frameNumber` are held, waiting for the rest or for its start.
+    public func holds(frameNumber: UInt16) -> Bool {
+        partials.contains { $0.id.frameNumber == frameNumber } || orphans.contains { $0.id.frameNumber == frameNumber }
+    }
+
     /// Gives up on every open partial frame (end of stream); they count as incomplete, and
     /// frames whose start never came as such.
     public mutating func flush() -> [Drop] {

@@ -19,7 +19,7 @@ public struct DataTrackSubscription: AsyncSequence, Sendable {
     /// this subscription began.
     public var incompleteFrames: Int { counters.incomplete.load(ordering: .relaxed) }
     /// Frames of this track of which nothing arrived: their frame numbers were skipped, so the
-    /// sender, the link or the server lost them (`FrameNumberGaps`).
+    /// sender, the link or the server lost them (`FrameLossLedger`).
     public var missingFrames: Int { counters.missing.load(ordering: .relaxed) }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -91,10 +91,10 @@ struct SubscriptionFanout {
     }
 
     /// Counts frames of this track lost before they could be delivered, on every subscription.
-    func countLost(incomplete: Int, missing: Int) {
+    func countLost(_ change: FrameLossLedger.Change) {
         for sink in sinks.values {
-            sink.counters.incomplete.add(incomplete, ordering: .relaxed)
-            sink.counters.missing.add(missing, ordering: .relaxed)
+            sink.counters.incomplete.add(change.incomplete, ordering: .relaxed)
+            sink.counters.missing.add(change.missing, ordering: .relaxed)
         }
     }
 

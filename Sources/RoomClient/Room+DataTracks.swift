@@ -206,10 +206,7 @@ extension Room {
     }
 
     func applySubscriberHandles(_ snapshot: Livekit_DataTrackSubscriberHandles) {
-        for handle in handleMap.apply(snapshot) {
-            depacketizers[handle] = nil
-            frameNumberGaps[handle] = nil
-        }
+        for handle in handleMap.apply(snapshot) { closeFrameLosses(handle: handle) }
     }
 
     /// Subscriptions whose track did not come back within its grace end now.
@@ -312,6 +309,39 @@ extension Room {
         }
     }
 
+    // MARK: Losses
+
+    /// Skipped frame numbers that stayed away long enough count missing now, on every track
+    /// (a track that went quiet is settled here, not by its next packet).
+    public func settleFrameLosses() {
+        let now = Self.monotonicNs()
+        for (handle, var losses) in frameLosses {
+            let depacketizer = depacketizers[handle]
+            let change = losses.ledger.settle(nowNs: now) { depacketizer?.holds(frameNumber: $0) ?? false }
+            frameLosses[handle] = losses
+            if !change.isZero { subscriptions[losses.key]?.countLost(change) }
+        }
+    }
+
+    /// The handle's track ends here (handle reassigned, session over, room left): frames it
+    /// holds in part count incomplete, numbers still skipped count missing.
+    func closeFrameLosses(handle: UInt16) {
+        let held = depacketizers.removeValue(forKey: handle)
+        guard var losses = frameLosses.removeValue(forKey: handle) else { return }
+        let now = Self.monotonicNs()
+        var change = FrameLossLedger.Change()
+        if var held {
+            for drop in held.flush() { change += losses.ledger.dropped(drop.frameNumber, nowNs: now) }
+        }
+        change += losses.ledger.close()
+        if !change.isZero { subscriptions[losses.key]?.countLost(change) }
+    }
+
+    /// Every handle's track ends here.
+    func closeFrameLosses() {
+        for handle in Set(depacketizers.keys).union(frameLosses.keys) { closeFrameLosses(handle: handle) }
+    }
+
     // MARK: Receiving
 
     /// One data-track packet from the server: the handle is our subscriber handle; frames are
@@ -329,6 +359,12 @@ extension Room {
             statistics.unknownHandlePackets += 1
             return
         }
+        let key = RemoteTrackKey(identity: participant.identity, handle: publication.handle)
+        if let previous = frameLosses[handle], previous.key != key || previous.sid != publication.sid {
+            // The handle now carries another track, or this one published anew: what was
+            // held and skipped belongs to the old one.
+            closeFrameLosses(handle: handle)
+        }
         var depacketizer = depacketizers[handle] ?? Depacketizer()
         let output: Depacketizer.Output
         do {
@@ -340,16 +376,15 @@ extension Room {
         depacketizers[handle] = depacketizer
         statistics.depacketizerDrops += output.drops.count
         // Losses per track, for the subscriptions to report: frames that arrived incomplete,
-        // and frames of which nothing arrived (their numbers skipped).
-        var gaps = frameNumberGaps[handle] ?? FrameNumberGaps()
-        var missing = 0
-        for drop in output.drops { missing += gaps.observe(drop.frameNumber) }
-        if let frame = output.frame { missing += gaps.observe(frame.frameNumber) }
-        frameNumberGaps[handle] = gaps
-        let key = RemoteTrackKey(identity: participant.identity, handle: publication.handle)
-        if !output.drops.isEmpty || missing != 0 {
-            subscriptions[key]?.countLost(incomplete: output.drops.count, missing: missing)
-        }
+        // and frames of which nothing arrived (their numbers skipped), each counted once.
+        var losses = frameLosses[handle] ?? TrackLosses(key: key, sid: publication.sid)
+        let now = Self.monotonicNs()
+        var change = FrameLossLedger.Change()
+        for drop in output.drops { change += losses.ledger.dropped(drop.frameNumber, nowNs: now) }
+        if let frame = output.frame { change += losses.ledger.delivered(frame.frameNumber, nowNs: now) }
+        change += losses.ledger.settle(nowNs: now, holding: depacketizer.holds(frameNumber:))
+        frameLosses[handle] = losses
+        if !change.isZero { subscriptions[key]?.countLost(change) }
         guard let frame = output.frame else { return }
         guard let fanout = subscriptions[key] else { return }
         var delivered = DataTrackFrame(payload: frame.payload, userTimestamp: frame.userTimestamp)

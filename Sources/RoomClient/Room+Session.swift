@@ -12,8 +12,8 @@ extension Room {
     func establishSession() async throws(RoomClientError) {
         generation += 1
         let session = generation
+        closeFrameLosses()
         handleMap.reset()
-        depacketizers = [:]
         subscribedSids = [:]
         let timeout = options.timeout
 
@@ -333,10 +333,13 @@ extension Room {
     static func unixMs() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     /// Milliseconds of CLOCK_MONOTONIC, for timing the signal connection.
-    static func monotonicMs() -> Int64 {
+    static func monotonicMs() -> Int64 { monotonicNs() / 1_000_000 }
+
+    /// Nanoseconds of CLOCK_MONOTONIC: a wall clock step must not settle or delay losses.
+    static func monotonicNs() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 
     // MARK: Loss and reconnect
@@ -395,6 +398,7 @@ extension Room {
     /// Closes the session's signal and connections and stops its tasks.
     func tearDownSession() {
         generation += 1
+        closeFrameLosses()
         for task in sessionTasks { task.cancel() }
         sessionTasks = []
         signal?.close()

@@ -27,6 +27,14 @@ public actor Room {
         var handle: UInt16
     }
 
+    /// A subscriber handle's track and what was lost of it. A track published anew (its
+    /// publisher re-joined) numbers its frames from the start again: a new ledger.
+    struct TrackLosses: Sendable {
+        let key: RemoteTrackKey
+        let sid: String
+        var ledger = FrameLossLedger()
+    }
+
     struct RemoteParticipantState {
         var identity: String
         var sid: String
@@ -125,8 +133,8 @@ public actor Room {
     var remote: [String: RemoteParticipantState] = [:]
     var handleMap = SubscriberHandleMap()
     var depacketizers: [UInt16: Depacketizer] = [:]
-    /// Per subscriber handle: frame numbers seen, for the frames that never arrived.
-    var frameNumberGaps: [UInt16: FrameNumberGaps] = [:]
+    /// Per subscriber handle: the track it carries and what was lost of it.
+    var frameLosses: [UInt16: TrackLosses] = [:]
     var subscriptions: [RemoteTrackKey: SubscriptionFanout] = [:]
     /// The sid each subscribed key is subscribed under in the current session.
     var subscribedSids: [RemoteTrackKey: String] = [:]

@@ -241,7 +241,11 @@ actor ParticipantSession {
                              + "\(statistics.refusedChannels) refused channels, \(statistics.refusedCandidates) refused candidates, "
                              + "\(statistics.iceInboundDropped + statistics.dtlsInboundDropped) datagrams dropped "
                              + "(peak queued: \(statistics.iceInboundPeakBytes / 1024) KiB ICE, "
-                             + "\(statistics.dtlsInboundPeakBytes / 1024) KiB DTLS, \(statistics.messagesPeakBytes / 1024) KiB messages)")
+                             + "\(statistics.dtlsInboundPeakBytes / 1024) KiB DTLS, \(statistics.messagesPeakBytes / 1024) KiB messages), "
+                             // Sent by the queue above but still inside SCTP: never sent, or
+                             // sent and not known to have arrived.
+                             + "\(statistics.outboundQueuedMessages) messages unsent in SCTP, "
+                             + "\(statistics.outboundChunksInFlight) chunks unacknowledged")
         }
         let summary: String = "\(identity) left: published \(published.count) packets (\(published.bytes) B); "
             + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped, "

@@ -72,7 +72,8 @@ public struct RoomSource: SourceStage, StageStatistics, StageMonitoring {
     public func figures() async -> StageFigures {
         var figures = StageFigures()
         for (key, track) in tally.tracks() {
-            figures.tracks[key] = TrackFigures(frames: track.frames, bytes: track.bytes, dropped: track.droppedByReason)
+            figures.tracks[key] = TrackFigures(frames: track.frames, bytes: track.bytes, dropped: track.droppedByReason,
+                                               missing: track.missing)
         }
         figures.untrackedDrops = tally.untrackedByReason()
         figures.counters["reconnects"] = tally.totals().reconnects
@@ -215,6 +216,8 @@ public final class RoomSourceTally: Sendable {
         public var dropped: UInt64 = 0
         /// `dropped` by reason (`RoomSourceTally.Reason`).
         public var droppedByReason: [String: UInt64] = [:]
+        /// Frames never seen, from skipped frame numbers, as reported in `gap` events.
+        public var missing: UInt64 = 0
         public var firstNs: Int64 = 0
         public var lastNs: Int64 = 0
     }
@@ -259,6 +262,11 @@ public final class RoomSourceTally: Sendable {
             s.tracks[key, default: Track()].dropped += UInt64(count)
             s.tracks[key, default: Track()].droppedByReason[reason, default: 0] += UInt64(count)
         }
+    }
+
+    func missed(_ key: TrackKey, _ count: Int) {
+        guard count > 0 else { return }
+        state.withLock { $0.tracks[key, default: Track()].missing += UInt64(count) }
     }
 
     /// Frames lost before they could be tied to a track, by reason.
@@ -454,19 +462,20 @@ actor TrackSubscriptions {
         report(subscription.incompleteFrames, since: \.reportedIncomplete, of: key, as: .drop,
                countsAsDropped: RoomSourceTally.Reason.incomplete, at: now,
                detail: "incomplete frames (packets lost before reassembly)")
-        // Not ours to count as dropped; late frames take this count back down, and an event
-        // reports only growth.
+        // Not ours to count as dropped. A number counts missing only after it stayed away a
+        // second (FrameLossLedger), so a reordered frame is not reported lost; one later still
+        // takes the count back down, and an event reports only growth.
         report(subscription.missingFrames, since: \.reportedMissing, of: key, as: .gap, countsAsDropped: nil, at: now,
                detail: "frame numbers skipped: frames that never arrived (lost by the sender, the link or the server)")
     }
 
     /// An event on `key`'s track for what `count` grew by since it was last reported; counted
-    /// in the tally as dropped for the reason given (a gap is not ours to count).
+    /// in the tally as dropped for the reason given, or as missing (a gap is not ours to count).
     private func report(_ count: Int, since reported: WritableKeyPath<Reader, Int>, of key: TrackKey,
                         as kind: SessionEvent.Kind, countsAsDropped reason: String?, at now: Int64, detail: String) {
         guard let before = readers[key]?[keyPath: reported], count > before else { return }
         readers[key]?[keyPath: reported] = count
-        if let reason { tally.dropped(key, count - before, reason: reason) }
+        if let reason { tally.dropped(key, count - before, reason: reason) } else { tally.missed(key, count - before) }
         buffer.add(event: SessionEvent(timeNs: now, kind: kind, identity: key.identity, track: key.name,
                                        count: Int64(count - before), detail: detail))
     }
@@ -474,6 +483,7 @@ actor TrackSubscriptions {
     /// Turns drops counted since the last call into `drop` events, and a step of the system
     /// clock into a `note`: the file's times keep following the session clock.
     func reportDrops() async {
+        await room.settleFrameLosses()
         for key in readers.keys { reportDrops(of: key) }
         if let step = clockSteps.check(offsetNs: clock.systemOffsetNs()) {
             let text = ClockStepWatch.describe(stepNs: step)

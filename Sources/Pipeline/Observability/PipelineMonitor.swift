@@ -67,6 +67,9 @@ public struct PipelineSnapshot: Sendable {
                 for (reason, count) in track.dropped.sorted(by: { $0.key < $1.key }) {
                     samples.append(.counter("trackbag_track_frames_dropped_total", trackLabels + [("reason", reason)], count))
                 }
+                if let missing = track.missing {
+                    samples.append(.counter("trackbag_track_frames_missing_total", trackLabels, missing))
+                }
             }
         }
         samples.append(.gauge("trackbag_pipeline_elapsed_seconds", [], elapsedSeconds))

@@ -21,11 +21,15 @@ public struct TrackFigures: Sendable, Hashable {
     public var bytes: UInt64 = 0
     /// Frames lost on this track, by reason (the reasons of docs/losses.md).
     public var dropped: [String: UInt64] = [:]
+    /// Frames a receiver never saw, from skipped frame numbers (lost before it: by the sender,
+    /// the link or the server); nil where the stage cannot know (not a receiver).
+    public var missing: UInt64?
 
-    public init(frames: UInt64 = 0, bytes: UInt64 = 0, dropped: [String: UInt64] = [:]) {
+    public init(frames: UInt64 = 0, bytes: UInt64 = 0, dropped: [String: UInt64] = [:], missing: UInt64? = nil) {
         self.frames = frames
         self.bytes = bytes
         self.dropped = dropped
+        self.missing = missing
     }
 
     public var droppedTotal: UInt64 { dropped.values.reduce(0, +) }

@@ -36,6 +36,10 @@ actor DataChannelTransport {
     var inboundPeakBytes: Int { budget.peakBytes }
     /// Bytes queued for sending that usrsctp has not taken yet, over all channels.
     var outboundBufferedBytes: Int { sctp.queuedBytesTotal }
+    /// Messages queued for sending that usrsctp has not taken yet, and DATA chunks it sent
+    /// that the peer has not acknowledged.
+    var outboundQueuedMessages: Int { sctp.queuedMessages }
+    var outboundChunksInFlight: Int { sctp.chunksInFlight }
     /// Times reading paused because a reliable channel's reader fell behind.
     private(set) var receivePauses = 0
     /// Messages dropped on arrival (discarded, or no room), by every channel so far.

@@ -208,6 +208,10 @@ public actor PeerConnection {
         /// Received bytes waiting for readers, and bytes waiting to be sent.
         public var inboundBufferedBytes = 0
         public var outboundBufferedBytes = 0
+        /// Messages waiting to be sent (never sent if the connection closes now), and DATA
+        /// chunks sent and not acknowledged (they may or may not have arrived).
+        public var outboundQueuedMessages = 0
+        public var outboundChunksInFlight = 0
         /// Times SCTP reading paused for a slow reader of a reliable channel.
         public var receivePauses = 0
         /// SCTP messages refused on receipt (over the size limit, unknown PPID).
@@ -229,6 +233,8 @@ public actor PeerConnection {
             statistics.inboundBufferedBytes = await transport.inboundBufferedBytes
             statistics.messagesPeakBytes = await transport.inboundPeakBytes
             statistics.outboundBufferedBytes = await transport.outboundBufferedBytes
+            statistics.outboundQueuedMessages = await transport.outboundQueuedMessages
+            statistics.outboundChunksInFlight = await transport.outboundChunksInFlight
             statistics.receivePauses = await transport.receivePauses
             statistics.rejectedMessages = await transport.rejectedSCTPMessages
         }

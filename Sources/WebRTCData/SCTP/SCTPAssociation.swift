@@ -226,6 +226,9 @@ final class SCTPAssociation {
 
     /// Bytes queued here over all streams (not yet accepted by usrsctp).
     var queuedBytesTotal: Int { queuedTotal }
+    /// Messages queued here over all streams (not yet accepted by usrsctp): lost if the
+    /// association ends now.
+    var queuedMessages: Int { sendQueue.count - sendQueueHead }
 
     /// Streams negotiated (inbound, outbound), once connected: the smaller of both sides' offers.
     var negotiatedStreams: (inbound: Int, outbound: Int)? {
