@@ -110,6 +110,9 @@ async def main():
             result["late"].append({
                 "map": [(u, p == expected_map[u - 1000]) for _, u, p in got],
                 "latency_ms": round((first[0] - subscribed_at["map"]) * 1000, 2) if first and "map" in subscribed_at else None,
+                # For comparison: subscribe → first frame of a track that sends every 10 ms.
+                "imu_latency_ms": round((frames["imu"][0][0] - subscribed_at["imu"]) * 1000, 2)
+                if frames.get("imu") and "imu" in subscribed_at else None,
                 "imu_first": frames.get("imu", [(0, None, b"")])[0][1],
                 "imu_count": len(frames.get("imu", [])),
             })

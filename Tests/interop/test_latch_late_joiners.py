@@ -29,7 +29,8 @@ def test_late_joiner_gets_the_latched_frame(trackbag, tmp_path, capsys):
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     latencies = [late["latency_ms"] for late in result["late"]]
     with capsys.disabled():
-        print(f"\n[latch late joiners] subscribe → latched frame ms: {latencies}")
+        print(f"\n[latch late joiners] subscribe → latched frame ms: {latencies}; "
+              f"subscribe → first imu frame (every 10 ms) ms: {[late['imu_latency_ms'] for late in result['late']]}")
     for n, late in enumerate(result["late"]):
         # The last map frame (user timestamp 1002), whole, and nothing older; then the same again
         # for each viewer that joins after it.
