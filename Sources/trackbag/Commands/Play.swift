@@ -47,7 +47,7 @@ struct Play: AsyncParsableCommand {
     @Option(help: "When frames cannot leave on time: slow (the whole replay, keeping tracks' spacing), burst (catch up at once) or drop (leave out late frames).")
     var overload: RecordingSource.Config.Overload = .slow
     @Option(help: "Lateness that counts as overload (default 50ms).") var overloadThreshold = "50ms"
-    @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start, every loop and every seek (RPC), the last frame of each before the position is sent at once.")
+    @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start, every loop and every seek (keys, RPC), the last frame of each before the position is sent at once.")
     var latch: [String] = []
     @Flag(help: "While replaying, a participant that subscribes to a --latch track gets its last frame at once (earlier subscribers get it again too; needs trackbag serve, docs/rpc.md).")
     var latchLateJoiners = false
