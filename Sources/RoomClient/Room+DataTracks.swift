@@ -62,6 +62,14 @@ extension Room {
         return confirmed
     }
 
+    /// `TrackSubscribed` naming one of our data tracks: a participant subscribed to it (trackbag's
+    /// server sends one per new subscription). A sid we do not publish (a media track's, or one
+    /// from before a re-join) is ignored.
+    func localTrackSubscribed(sid: String) {
+        guard !sid.isEmpty, let local = localTracks.values.first(where: { $0.publication.sid == sid }) else { return }
+        emit(.localDataTrackSubscribed(local.track))
+    }
+
     func publishConfirmed(_ info: Livekit_DataTrackInfo) {
         guard let publication = DataTrackPublication(info) else { return }
         pendingPublishes.removeValue(forKey: publication.handle)?.fulfil(.success(publication))

@@ -218,6 +218,8 @@ extension Room {
             break
         case .dataTrackSubscriberHandles(let handles)?:
             applySubscriberHandles(handles)
+        case .trackSubscribed(let subscribed)?:
+            localTrackSubscribed(sid: subscribed.trackSid)
         case .requestResponse(let response)?:
             requestFailed(response)
         default:

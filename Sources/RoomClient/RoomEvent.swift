@@ -7,6 +7,10 @@ public enum RoomEvent: Sendable {
     case participantDisconnected(RemoteParticipant)
     case dataTrackPublished(RemoteDataTrack)
     case dataTrackUnpublished(RemoteDataTrack)
+    /// Someone subscribed to one of our data tracks. Only trackbag's server says so (its
+    /// `TrackSubscribed` for a data track, docs/WIRE.md); livekit-server tells a data track's
+    /// publisher nothing about its subscribers.
+    case localDataTrackSubscribed(LocalDataTrack)
     /// The signal or peer connection was lost; the room is re-joining.
     case reconnecting(reason: String)
     /// Re-joined, tracks re-published and subscriptions renewed.

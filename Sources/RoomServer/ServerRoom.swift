@@ -313,8 +313,11 @@ actor ServerRoom {
 
     /// Signal request 21: applies each update, then sends the subscriber its full handle map
     /// (response 29). Unknown tracks are skipped; a subscriber without `canSubscribe` gets none.
+    /// Each new subscription is then announced to the track's publisher (`TrackSubscribed`) if
+    /// it is a trackbag client (`announcesDataTrackSubscriptions`).
     func updateDataSubscription(_ request: Livekit_UpdateDataSubscription, from participantSID: String) {
         guard var member = members[participantSID] else { return }
+        var added: [(publisherSID: String, trackSID: String)] = []
         for update in request.updates {
             let existing = member.subscriptions.first { $0.value == update.trackSid }?.key
             if update.subscribe {
@@ -323,6 +326,7 @@ actor ServerRoom {
                 member.subscriptions[handle] = update.trackSid
                 routes[location.publisherSID, default: [:]][location.pubHandle, default: []]
                     .append(Route(subscriberSID: participantSID, handle: handle, queue: member.session.dataTrackQueue))
+                added.append((location.publisherSID, update.trackSid))
             } else if let handle = existing {
                 member.subscriptions[handle] = nil
                 member.subscriberHandles.release(handle)
@@ -335,6 +339,29 @@ actor ServerRoom {
         }
         members[participantSID] = member
         sendSubscriberHandles(to: participantSID)
+        // After the handles: a frame the publisher sends in answer then finds the route in
+        // place, and the subscriber's handle map is on its way ahead of it.
+        for (publisherSID, trackSID) in added {
+            guard let publisher = members[publisherSID], Self.announcesDataTrackSubscriptions(to: publisher.session.parameters.clientInfo)
+            else { continue }
+            var response = Livekit_SignalResponse()
+            var subscribed = Livekit_TrackSubscribed()
+            subscribed.trackSid = trackSID
+            response.message = .trackSubscribed(subscribed)
+            publisher.session.send(response)
+        }
+    }
+
+    /// Whether a data track's publisher is told of each new subscriber with `TrackSubscribed`
+    /// (signal response 23). livekit-server sends it only for media tracks, once, when the first
+    /// subscriber binds (`OnTrackEverSubscribed`), and only to clients that support it
+    /// (`SupportTrackSubscribedEvent`); LiveKit's SDKs look the sid up among their media
+    /// publications. We send it for data tracks, on every new subscription, to trackbag's own
+    /// client only (ClientInfo `version` "trackbag-…"), which resends latched state to late
+    /// joiners (republish `latch_late_joiners`, docs/WIRE.md); an SDK is never sent a `DTR_` sid
+    /// it has no use for.
+    static func announcesDataTrackSubscriptions(to client: Livekit_ClientInfo) -> Bool {
+        client.version.hasPrefix("trackbag-")
     }
 
     /// The subscriber's handles as response 29 (a full snapshot, docs/WIRE.md).

@@ -261,6 +261,7 @@ struct RoomPeer: AsyncParsableCommand {
         case .dataTrackUnpublished(let t):
             ["event": "track_unpublished", "identity": t.publisherIdentity, "track": t.name, "sid": t.sid]
         case .reconnecting(let reason): ["event": "reconnecting", "reason": reason]
+        case .localDataTrackSubscribed(let t): ["event": "local_track_subscribed", "track": t.name, "sid": t.trackSid]
         case .reconnected: ["event": "reconnected"]
         case .disconnected(let reason): ["event": "disconnected", "reason": reason]
         }

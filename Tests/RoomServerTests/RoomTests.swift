@@ -13,15 +13,17 @@ final class RoomTests: XCTestCase {
 
     private func parameters(_ identity: String, room: String = "lab", publishData: Bool? = nil,
                             subscribe: Bool? = nil, hidden: Bool? = nil, updateMetadata: Bool? = nil,
-                            kind: String? = nil) -> JoinParameters {
+                            kind: String? = nil, clientVersion: String = "") -> JoinParameters {
         var grant = VideoGrant(roomJoin: true, room: room)
         grant.canPublishData = publishData
         grant.canSubscribe = subscribe
         grant.hidden = hidden
         grant.canUpdateOwnMetadata = updateMetadata
         let claims = AccessTokenClaims(apiKey: "devkey", identity: identity, expiry: 2_000_000_000, kind: kind, video: grant)
+        var client = Livekit_ClientInfo()
+        client.version = clientVersion
         return JoinParameters(claims: claims, grant: grant, room: room, path: .singlePeerConnection, publisherOffer: nil,
-                              clientInfo: Livekit_ClientInfo(), autoSubscribe: true, reconnect: false, metadata: "",
+                              clientInfo: client, autoSubscribe: true, reconnect: false, metadata: "",
                               attributes: [:])
     }
 
@@ -187,6 +189,60 @@ final class RoomTests: XCTestCase {
         XCTAssertEqual(update.participants[0].dataTracks.map(\.name), ["b"])
         guard case .dataTrackSubscriberHandles(let none)? = await sub.next() else { return XCTFail("expected 29") }
         XCTAssertTrue(none.subHandles.isEmpty)
+    }
+
+    /// A trackbag publisher hears of every new subscriber to its data track (TrackSubscribed, after
+    /// the subscriber's handles went out), so it can resend latched state; an SDK publisher, which
+    /// reads TrackSubscribed as a media track's, hears nothing; a repeated or refused subscribe
+    /// is not a new subscriber.
+    func testNewDataTrackSubscriberIsAnnouncedToATrackbagPublisherOnly() async {
+        let room = ServerRoom(name: "lab", server: .make())
+        let player = await join(room, parameters("player", clientVersion: "trackbag-0.1"))
+        let sdk = await join(room, parameters("sdk", clientVersion: "1.2.1"))
+        await publish(room, player, handle: 1, name: "map")
+        await publish(room, sdk, handle: 1, name: "imu")
+        let viewer = await join(room, parameters("viewer"))
+        let second = await join(room, parameters("second"))
+        let blind = await join(room, parameters("blind", subscribe: false))
+        let peers = [player, sdk, viewer, second, blind]
+        var sids: [String: String] = [:]
+        for peer in [player, sdk] {
+            for message in await queued(peer) {
+                if case .publishDataTrackResponse(let published) = message { sids[published.info.name] = published.info.sid }
+            }
+        }
+        guard let map = sids["map"], let imu = sids["imu"] else { return XCTFail("tracks not published: \(sids)") }
+        for peer in peers { _ = await queued(peer) }
+
+        await subscribe(room, viewer, [map, imu])
+        let toViewer = await queued(viewer), toPlayer = await queued(player)
+        XCTAssertEqual(toViewer.count, 1)
+        XCTAssertEqual(toPlayer.map(Self.subscribedSid), [map])
+        assertNothingQueued(sdk)
+
+        // Subscribing again to what it has: no new subscriber.
+        await subscribe(room, viewer, [map])
+        _ = await queued(viewer)
+        assertNothingQueued(player)
+        // A second viewer is one more.
+        await subscribe(room, second, [map])
+        let again = await queued(player)
+        XCTAssertEqual(again.map(Self.subscribedSid), [map])
+        // One without the subscribe grant gets no route, so it is nobody's subscriber.
+        await subscribe(room, blind, [map])
+        assertNothingQueued(player)
+    }
+
+    /// What the server queued for `peer` so far, read without waiting for more.
+    private func queued(_ peer: Peer) async -> [Livekit_SignalResponse.OneOf_Message] {
+        var messages: [Livekit_SignalResponse.OneOf_Message] = []
+        while peer.session.outbox.counters.messages > 0, let message = await peer.next() { messages.append(message) }
+        return messages
+    }
+
+    private static func subscribedSid(_ message: Livekit_SignalResponse.OneOf_Message) -> String? {
+        if case .trackSubscribed(let subscribed) = message { return subscribed.trackSid }
+        return nil
     }
 
     func testSameIdentityReplacesTheOldSession() async {

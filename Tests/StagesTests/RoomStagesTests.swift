@@ -115,6 +115,11 @@ final class RoomStagesTests: XCTestCase {
         let eager = try StageOptions(yaml: "{room: r, publish: eager, push_timeout: 20ms}").decode(RepublishSink.Config.self)
         XCTAssertEqual(eager.publish, .eager)
         XCTAssertEqual(eager.pushTimeout.nanoseconds, 20_000_000)
+        XCTAssertEqual(eager.latchLateJoiners, [])
+        let latched = try StageOptions(yaml: #"{room: r, latch_late_joiners: ["*/map", "robot/state"]}"#).decode(RepublishSink.Config.self)
+        XCTAssertEqual(latched.latchLateJoiners, ["*/map", "robot/state"])
+        XCTAssertThrowsError(try StageOptions(yaml: #"{room: r, latch_late_joiners: ["map"]}"#).decode(RepublishSink.Config.self))
+        XCTAssertThrowsError(try StageOptions(yaml: "{room: r, latch_late_joiners: true}").decode(RepublishSink.Config.self))
     }
 
     func testFrameEncodingNamesRoundTrip() {

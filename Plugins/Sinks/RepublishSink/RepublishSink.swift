@@ -15,6 +15,12 @@ import TrackModel
 /// `recording` source's `pace: original`). Recorded `unpublish` events unpublish the track; its
 /// next frame publishes it again. A frame that cannot be queued within `push_timeout` (the
 /// publisher queue holds 16 frames) is counted as dropped and reported, never lost silently.
+///
+/// `latch_late_joiners`: for the tracks it names, the sink keeps the last frame it sent, and
+/// when the room tells a participant of ours that someone subscribed to one of them
+/// (`RoomEvent.localDataTrackSubscribed`), it queues that frame again, unchanged (payload, user
+/// timestamp, E2EE ciphertext). The room forwards a data-track frame to every subscriber of the
+/// track, so subscribers that were there already receive it a second time.
 public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
     public static let registration = StageRegistration(
         type: "republish", kind: .sink,
@@ -36,6 +42,8 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
         /// Our participant and track name it went out under.
         public var identity = ""
         public var name = ""
+        /// Frames sent again to late joiners (`latch_late_joiners`); not in `sent`.
+        public var latchedRepeats: UInt64 = 0
     }
 
     struct Published {
@@ -55,6 +63,12 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
     var namesInUse: [String: Set<String>] = [:]
     var counts: [TrackKey: TrackCounts] = [:]
     var pushedPerRoom: [String: Int] = [:]
+    /// `latch_late_joiners`, compiled.
+    let lateJoinerGlobs: [TrackGlob]
+    /// The last frame sent on each track `lateJoinerGlobs` names, as it went out.
+    var latestLatched: [TrackKey: DataTrackFrame] = [:]
+    /// Per participant: the task that watches its room for new subscribers.
+    var subscriptionWatchers: [String: Task<Void, Never>] = [:]
 
     /// `notice` gets lines worth telling a user (joined, publishing, first drop on a track).
     public init(config: Config, environment: [String: String] = [:], stage: String = "republish", file: String? = nil,
@@ -66,6 +80,11 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
                                                   apiSecret: config.apiSecret, environment: environment,
                                                   stage: stage, file: file)
         keys = try config.e2ee?.resolve(environment: environment, stage: stage, file: file).keys
+        do {
+            lateJoinerGlobs = try config.latchLateJoiners.map(TrackGlob.init)
+        } catch {
+            throw PipelineError(message: "latch_late_joiners: \(error)", file: file, stage: stage)
+        }
     }
 
     /// Per recorded track: frames sent and dropped so far.
@@ -90,7 +109,12 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
     public func statistics() async -> [(name: String, value: UInt64)] {
         let sent = counts.values.reduce(0) { $0 + $1.sent }
         let dropped = counts.values.reduce(0) { $0 + $1.dropped }
-        return [("frames_sent", sent), ("frames_dropped", dropped), ("tracks", UInt64(counts.count))]
+        var statistics: [(name: String, value: UInt64)] = [("frames_sent", sent), ("frames_dropped", dropped),
+                                                           ("tracks", UInt64(counts.count))]
+        if !lateJoinerGlobs.isEmpty {
+            statistics.append(("latched_repeats", counts.values.reduce(0) { $0 + $1.latchedRepeats }))
+        }
+        return statistics
     }
 
     /// The participant that publishes a recorded identity's tracks.
@@ -122,7 +146,27 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
         let room = try await task.value
         let joinedAs = await room.identity
         logger.info("joined room '\(config.room)' as \(joinedAs)")
+        if !lateJoinerGlobs.isEmpty, subscriptionWatchers[identity] == nil {
+            let events = room.events()
+            subscriptionWatchers[identity] = Task { [weak self] in
+                for await event in events {
+                    guard case .localDataTrackSubscribed(let track) = event else { continue }
+                    await self?.resendLatched(on: track)
+                }
+            }
+        }
         return room
+    }
+
+    /// Someone subscribed to `track`: if it carries a latched recorded track, its last frame goes
+    /// out again now (queued behind at most the 16 frames already waiting).
+    func resendLatched(on track: LocalDataTrack) async {
+        guard let key = published.first(where: { $0.value.track === track })?.key,
+              let frame = latestLatched[key] else { return }
+        if await push(frame, on: track, key: key) {
+            counts[key, default: TrackCounts()].latchedRepeats += 1
+            logger.debug("\(key): last frame sent again for a new subscriber")
+        }
     }
 
     /// The participants joined so far, by identity (to register RPC methods on, set attributes).
@@ -164,6 +208,8 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
 
     func unpublish(_ key: TrackKey) async {
         guard let entry = published.removeValue(forKey: key) else { return }
+        // Published again later, it is a new track: subscribers get its state from its own frames.
+        latestLatched[key] = nil
         await drain(entry.identity)
         namesInUse[entry.identity]?.remove(entry.track.name)
         await entry.track.unpublish()
@@ -247,20 +293,28 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
                 return
             }
         }
+        if await push(outgoing, on: local, key: key) {
+            counts[key, default: TrackCounts()].sent += 1
+            counts[key, default: TrackCounts()].bytes += UInt64(frame.payload.count)
+            if !lateJoinerGlobs.isEmpty, lateJoinerGlobs.anyMatches(key) { latestLatched[key] = outgoing }
+        }
+    }
+
+    /// Queues `outgoing` on `local`, waiting up to `push_timeout` for room in its queue; false
+    /// (counted as a drop of `key`) when it could not be queued.
+    func push(_ outgoing: DataTrackFrame, on local: LocalDataTrack, key: TrackKey) async -> Bool {
         let deadline = ContinuousClock.now + .nanoseconds(config.pushTimeout.nanoseconds)
         var waited = false
         while true {
             do {
                 try local.tryPush(outgoing)
-                counts[key, default: TrackCounts()].sent += 1
-                counts[key, default: TrackCounts()].bytes += UInt64(frame.payload.count)
                 pushedPerRoom[published[key]?.identity ?? "", default: 0] += 1
-                return
+                return true
             } catch .dropped {
                 // The queue drains at network speed: give it a moment before calling it a drop.
                 if ContinuousClock.now >= deadline {
                     if countDrop(key, "publisher_queue_full") { logger.warning("\(key): publisher queue full, frames dropped (counted)") }
-                    return
+                    return false
                 }
                 if waited {
                     try? await Task.sleep(for: .microseconds(200))
@@ -270,7 +324,7 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
                 }
             } catch {
                 if countDrop(key, "not_published") { logger.warning("\(key): track not published (\(error)), frames dropped (counted)") }
-                return
+                return false
             }
         }
     }
@@ -289,6 +343,10 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
 
     /// Sends what is queued, unpublishes every track and leaves.
     public func finish() async throws {
+        // The replay is over: no more latched frames for late joiners.
+        for watcher in subscriptionWatchers.values { watcher.cancel() }
+        subscriptionWatchers = [:]
+        latestLatched = [:]
         for identity in rooms.keys { await drain(identity) }
         // Queued frames are on the data channel now; a moment for them to leave before the
         // connection closes.

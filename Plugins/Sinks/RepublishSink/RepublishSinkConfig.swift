@@ -16,6 +16,7 @@ extension RepublishSink {
     ///     publish: eager               # or first_frame (default)
     ///     push_timeout: 100ms
     ///     e2ee: {key: …}               # optional: publish plaintext tracks encrypted too
+    ///     latch_late_joiners: ["*/map"]  # a new subscriber gets the last frame at once
     /// ```
     ///
     /// Tracks recorded encrypted (E2EE passthrough) always go out as the same ciphertext, on
@@ -50,17 +51,26 @@ extension RepublishSink {
         public var pushTimeout: TimeOffset
         /// With a key, plaintext tracks are published encrypted with it (E2EE room).
         public var e2ee: E2EESettings?
+        /// Recorded tracks (IDENTITY/NAME globs) whose most recent frame is sent again, at once
+        /// and with its own user timestamp, whenever a participant subscribes to them during
+        /// the replay: state tracks (a map, a configuration) that a late joiner would otherwise
+        /// not see until their next frame. Data-track frames go to every subscriber of a track,
+        /// so the earlier subscribers receive the repeated frame too. Needs a server that tells
+        /// a publisher about new subscribers (`trackbag serve` does; livekit-server does not).
+        /// Default: none.
+        public var latchLateJoiners: [String]
 
         enum CodingKeys: String, CodingKey {
             case url, room, single, token, publish, e2ee
             case identityPrefix = "identity_prefix", identitySuffix = "identity_suffix"
             case apiKey = "api_key", apiSecret = "api_secret", tokenEnv = "token_env", pushTimeout = "push_timeout"
+            case latchLateJoiners = "latch_late_joiners"
         }
 
         public init(url: String = "ws://127.0.0.1:7880", room: String, identityPrefix: String = "", identitySuffix: String = "",
                     single: String? = nil, apiKey: String? = nil, apiSecret: String? = nil, token: String? = nil,
                     tokenEnv: String? = nil, publish: Publish = .firstFrame, pushTimeout: TimeOffset = TimeOffset(nanoseconds: 100_000_000),
-                    e2ee: E2EESettings? = nil) {
+                    e2ee: E2EESettings? = nil, latchLateJoiners: [String] = []) {
             self.url = url
             self.room = room
             self.identityPrefix = identityPrefix
@@ -73,6 +83,7 @@ extension RepublishSink {
             self.publish = publish
             self.pushTimeout = pushTimeout
             self.e2ee = e2ee
+            self.latchLateJoiners = latchLateJoiners
         }
 
         public init(from decoder: any Decoder) throws {
@@ -89,6 +100,13 @@ extension RepublishSink {
             publish = try c.decodeIfPresent(Publish.self, forKey: .publish) ?? .firstFrame
             pushTimeout = try c.decodeIfPresent(TimeOffset.self, forKey: .pushTimeout) ?? TimeOffset(nanoseconds: 100_000_000)
             e2ee = try c.decodeIfPresent(E2EESettings.self, forKey: .e2ee)
+            latchLateJoiners = try c.decodeIfPresent([String].self, forKey: .latchLateJoiners) ?? []
+            for pattern in latchLateJoiners {
+                do { _ = try TrackGlob(pattern) } catch {
+                    throw DecodingError.dataCorruptedError(forKey: .latchLateJoiners, in: c,
+                                                           debugDescription: "latch_late_joiners: \(error)")
+                }
+            }
             if e2ee?.mode != nil {
                 throw DecodingError.dataCorruptedError(forKey: .e2ee, in: c, debugDescription:
                     "e2ee.mode is a room source option; the republish sink takes only e2ee.key or e2ee.key_env "

@@ -404,6 +404,10 @@ extension RecordingSource {
         if config.pace == .original {
             figures.gauges["replay_lateness_seconds"] = Double(p.latenessLastNs) / 1e9
             figures.gauges["replay_lateness_max_seconds"] = Double(p.latenessMaxNs) / 1e9
+            // What the controls (keys, RPC) set: the status view shows it.
+            let status = control.status
+            figures.gauges["replay_rate"] = status.rate
+            figures.gauges["replay_paused"] = status.state == .paused ? 1 : 0
         }
         return figures
     }

@@ -376,6 +376,8 @@ actor TrackSubscriptions {
             tally.reconnected()
             logger.warning("reconnecting: \(reason)")
             buffer.add(event: SessionEvent(timeNs: now, kind: .reconnect, detail: "reconnecting: \(reason)"))
+        case .localDataTrackSubscribed:
+            break
         case .reconnected:
             logger.info("reconnected")
             buffer.add(event: SessionEvent(timeNs: now, kind: .reconnect, detail: "reconnected"))

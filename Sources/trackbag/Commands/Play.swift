@@ -13,7 +13,7 @@ import TrackModel
 /// sink. Tracks are published before the first frame (so no frame is late by a join), the
 /// command optionally waits for viewers, then replays on absolute deadlines and prints the
 /// timing-fidelity report (sender lateness p50/p99/max, end drift, frames sent and dropped).
-/// Space pauses and resumes when stdin is a terminal.
+/// On a terminal, keys pause, seek, change the rate and step (`PlayKeys`).
 struct Play: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "play",
@@ -47,8 +47,10 @@ struct Play: AsyncParsableCommand {
     @Option(help: "When frames cannot leave on time: slow (the whole replay, keeping tracks' spacing), burst (catch up at once) or drop (leave out late frames).")
     var overload: RecordingSource.Config.Overload = .slow
     @Option(help: "Lateness that counts as overload (default 50ms).") var overloadThreshold = "50ms"
-    @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start, every loop and every seek (RPC), the last frame of each before the position is sent at once.")
+    @Option(name: .customLong("latch"), help: "State tracks (IDENTITY/NAME globs; repeatable): on --start, every loop and every seek (keys, RPC), the last frame of each before the position is sent at once.")
     var latch: [String] = []
+    @Flag(help: "While replaying, a participant that subscribes to a --latch track gets its last frame at once (earlier subscribers get it again too; needs trackbag serve, docs/rpc.md).")
+    var latchLateJoiners = false
     @OptionGroup var operations: OperatorOptions
     @OptionGroup var status: StatusOptions
     @Option(help: "Participants (identity glob, repeatable) that may pause, resume, seek, step and change the rate through RPC (docs/rpc.md); default: nobody.")
@@ -59,6 +61,7 @@ struct Play: AsyncParsableCommand {
         guard waitForSubscribers >= 0 else { throw ValidationError("--wait-for-subscribers must be ≥ 0") }
         guard leadIn >= 0, leadIn < 3600 else { throw ValidationError("--lead-in must be 0…3600 seconds") }
         if let userTimestampUnit { _ = try Self.unitNanoseconds(userTimestampUnit) }
+        if latchLateJoiners, latch.isEmpty { throw ValidationError("--latch-late-joiners needs the tracks: --latch GLOB") }
     }
 
     @OptionGroup(title: "Scheduling on a busy machine") var scheduling: SchedulingOptions
@@ -87,9 +90,13 @@ struct Play: AsyncParsableCommand {
             sink = try RepublishSink(config: .init(url: url, room: room, identityPrefix: identityPrefix, identitySuffix: identitySuffix,
                                                    single: single, apiKey: apiKey, apiSecret: apiSecret, token: token,
                                                    publish: .eager,
-                                                   e2ee: e2eeKey == nil && e2eeKeyEnv == nil ? nil : E2EESettings(key: e2eeKey, keyEnv: e2eeKeyEnv)),
+                                                   e2ee: e2eeKey == nil && e2eeKeyEnv == nil ? nil : E2EESettings(key: e2eeKey, keyEnv: e2eeKeyEnv),
+                                                   latchLateJoiners: latchLateJoiners ? latch : []),
                                      environment: ProcessInfo.processInfo.environment, stage: "republish", logger: logger)
             try await sink.prepare(tracks: recorded)
+            if latchLateJoiners {
+                logger.info("a new subscriber to \(latch.joined(separator: ", ")) gets its last frame at once")
+            }
             let roomControl = await Self.startRoomControl(source.control, sink: sink, controlFrom: controlFrom,
                                                           notice: { line in logger.info("\(line)") })
             defer { roomControl.cancel() }
@@ -102,7 +109,7 @@ struct Play: AsyncParsableCommand {
             graph.addSource("recording", source, type: "recording")
             graph.addSink("republish", sink, inputs: ["recording"], type: "republish")
             logger.info("replaying \(recorded.count) track(s) from \(files.count == 1 ? files[0] : "\(files.count) parts") at rate \(rate)\(loop ? ", looping" : "")")
-            let keys = PauseKey(control: source.control, logger: logger)
+            let keys = PlayKeys(control: source.control, logger: logger)
             let monitor = PipelineMonitor()
             let metrics = operations.startMetrics(logger: logger) { await monitor.snapshot()?.metricSamples() ?? [] }
             let view = status.start(monitor, title: "playing")

@@ -48,56 +48,59 @@ struct PlayRoomControl: Sendable {
             }
         }
         let body = try Self.object(invocation.payload)
-        switch invocation.method {
+        guard let command = try Self.command(invocation.method, body) else { return Self.json(control.status) }
+        let done: String
+        do {
+            done = try control.perform(command)
+        } catch {
+            throw RpcError(code: Self.notNow, message: error.reason)
+        }
+        notice("\(done): \(invocation.method) \(invocation.payload.isEmpty ? "" : invocation.payload + " ")from \(invocation.callerIdentity)")
+        return Self.json(control.status)
+    }
+
+    /// The command a method and its payload ask for (nil: `trackbag.status`, which changes nothing).
+    static func command(_ method: String, _ body: [String: Any]) throws(RpcError) -> ReplayCommand? {
+        switch method {
         case "trackbag.status":
-            break
+            return nil
         case "trackbag.pause":
-            control.pause()
+            return .pause
         case "trackbag.resume":
-            control.resume()
+            return .resume
         case "trackbag.rate":
-            guard let rate = (body["rate"] as? NSNumber)?.doubleValue, rate > 0, rate <= 1000, rate.isFinite else {
+            guard let rate = (body["rate"] as? NSNumber)?.doubleValue, rate > 0, rate <= ReplayCommand.maximumRate, rate.isFinite else {
                 throw RpcError(code: Self.badRequest, message: #"expected {"rate": R} with 0 < R ≤ 1000"#)
             }
-            control.setRate(rate)
+            return .rate(rate)
         case "trackbag.step":
-            let accepted: Bool
             if let frames = body["frames"] as? NSNumber {
                 guard let count = Int(exactly: frames.doubleValue), count >= 1, count <= 1_000_000 else {
                     throw RpcError(code: Self.badRequest, message: "frames must be a whole number 1…1000000")
                 }
-                accepted = control.step(frames: count)
+                return .stepFrames(count)
             } else if let text = body["duration"] as? String {
                 let duration: TimeOffset
                 do { duration = try TimeOffset(parsing: text) } catch {
                     throw RpcError(code: Self.badRequest, message: "duration: \(error)")
                 }
                 guard duration.nanoseconds > 0 else { throw RpcError(code: Self.badRequest, message: "duration must be > 0") }
-                accepted = control.step(nanoseconds: duration.nanoseconds)
-            } else {
-                throw RpcError(code: Self.badRequest, message: #"expected {"frames": N} or {"duration": "100ms"}"#)
+                return .stepDuration(nanoseconds: duration.nanoseconds)
             }
-            guard accepted else { throw RpcError(code: Self.notNow, message: "step works while paused (call trackbag.pause first)") }
+            throw RpcError(code: Self.badRequest, message: #"expected {"frames": N} or {"duration": "100ms"}"#)
         case "trackbag.seek":
-            let target: ReplayControl.SeekTarget
             if let text = body["to"] as? String {
-                do { target = .offset(nanoseconds: try TimeOffset(parsing: text).nanoseconds) } catch {
+                do { return .seek(.offset(nanoseconds: try TimeOffset(parsing: text).nanoseconds)) } catch {
                     throw RpcError(code: Self.badRequest, message: "to: \(error)")
                 }
             } else if let number = body["to"] as? NSNumber {
                 // Read as an integer: a Double cannot hold every nanosecond of a Unix time.
-                target = .unixNanoseconds(number.int64Value)
-            } else {
-                throw RpcError(code: Self.badRequest, message: #"expected {"to": "12.5s"} (offset) or {"to": UNIX_NS}"#)
+                return .seek(.unixNanoseconds(number.int64Value))
             }
-            if let refusal = control.seek(target) { throw RpcError(code: Self.notNow, message: refusal) }
+            throw RpcError(code: Self.badRequest, message: #"expected {"to": "12.5s"} (offset) or {"to": UNIX_NS}"#)
         default:
             throw RpcError.unsupportedMethod
         }
-        if invocation.method != "trackbag.status" {
-            notice("\(invocation.method) \(invocation.payload.isEmpty ? "" : invocation.payload + " ")from \(invocation.callerIdentity)")
-        }
-        return Self.json(control.status)
     }
 
     /// The payload as a JSON object (empty payload: no fields).

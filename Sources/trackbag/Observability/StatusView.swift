@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Pipeline
+import Stages
 import Synchronization
 import TrackModel
 
@@ -136,6 +137,16 @@ struct StatusText {
         return nil
     }
 
+    /// A paced replay's rate and whether it is paused (what its keys and RPC methods set).
+    var replayControl: (rate: Double, paused: Bool)? {
+        for stage in snapshot.stages {
+            if let rate = stage.figures.gauges["replay_rate"] {
+                return (rate, stage.figures.gauges["replay_paused"] == 1)
+            }
+        }
+        return nil
+    }
+
     /// The first line of the block and the whole of a status line.
     var headline: String {
         var parts = ["\(title) \(Self.clock(snapshot.elapsedSeconds))"]
@@ -143,6 +154,9 @@ struct StatusText {
             let fraction = replay.duration > 0 ? min(1, max(0, replay.position / replay.duration)) : 1
             parts.append("\(Self.clock(replay.position))/\(Self.clock(replay.duration)) \(Self.bar(fraction)) "
                          + String(format: "%3.0f%%", fraction * 100))
+        }
+        if let control = replayControl {
+            parts.append((control.paused ? "paused  " : "") + "rate " + ReplayControl.rateText(control.rate))
         }
         if let fileBytes { parts.append("file " + Self.size(fileBytes)) }
         parts.append("dropped \(dropped)")

@@ -1,0 +1,43 @@
+"""`trackbag play --latch robot/map --latch-late-joiners`: a LiveKit SDK viewer that subscribes
+mid-replay, long after the map's last frame, receives that frame at once (byte-exact, its own
+user timestamp); the viewer that was there all along receives it again each time (data-track
+frames go to every subscriber of the track), and nothing else is repeated. Prints the time from
+subscribing to the latched frame.
+
+One run in a namespace made by `scripts/netns-run` (root), bounded in time.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+NETNS_RUN = str(ROOT / "scripts" / "netns-run")
+DRIVER = str(ROOT / "Tests" / "interop" / "latch_late_joiner_driver.py")
+PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+
+
+def test_late_joiner_gets_the_latched_frame(trackbag, tmp_path, capsys):
+    completed = subprocess.run([NETNS_RUN, PEER_PYTHON, DRIVER, trackbag, str(tmp_path)],
+                               capture_output=True, text=True, timeout=150)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-4000:]
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    latencies = [late["latency_ms"] for late in result["late"]]
+    with capsys.disabled():
+        print(f"\n[latch late joiners] subscribe → latched frame ms: {latencies}; "
+              f"subscribe → first imu frame (every 10 ms) ms: {[late['imu_latency_ms'] for late in result['late']]}")
+    for n, late in enumerate(result["late"]):
+        # The last map frame (user timestamp 1002), whole, and nothing older; then the same again
+        # for each viewer that joins after it.
+        assert late["map"] == [[1002, True]] * (len(result["late"]) - n), (n, late, result["play_log"])
+        assert late["latency_ms"] is not None and late["latency_ms"] < 500, late
+        # imu is not latched: the late viewer starts at the frame of the moment, not frame 0.
+        assert late["imu_first"] >= 300, late
+    # The early viewer: the three map frames in order, then the last again for each late viewer.
+    assert result["early_map"] == [[1000, True], [1001, True]] + [[1002, True]] * (1 + len(result["late"])), result
+    assert result["early_imu_in_order"], result
