@@ -147,6 +147,9 @@ async def main():
             "resume_to_first_frame_ms": round((resume_frame[0] - resume["started"]) * 1000, 2) if resume_frame else None,
             "seek_frames": [f[1] for f in after_seek[:5]],
             "seek_target_position": seek_index,
+            # How long after the call was answered the last frame before the target arrived.
+            "seek_stragglers_after_answer_ms": round((after_seek[seek_index - 1][0] - seek["started"]) * 1000
+                                                     - seek["ms"], 2) if seek_index else None,
             "seek_to_target_ms": round((after_seek[seek_index][0] - seek["started"]) * 1000, 2) if seek_index is not None else None,
             "rate1": gaps(phases["rate1_start"] + 0.2, pause["started"], 10.0),
             "rate1_after_seek": gaps(rate1["started"] + 0.1, final["started"], 10.0),

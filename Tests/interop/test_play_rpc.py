@@ -55,8 +55,11 @@ def test_play_driven_through_rpc(trackbag, tmp_path, capsys):
     assert result["rate4"]["frames"] >= 100, result["rate4"]
 
     # Seek to 2 s: the next frame sent is frame 200 (user timestamp = index).
-    # (At rate 4 frames are 2.5 ms apart: a few may be on their way while the call travels.)
-    assert result["seek_target_position"] is not None and result["seek_target_position"] <= 4, result["seek_frames"]
+    # (At rate 4 frames are 2.5 ms apart: those sent while the call travelled arrive before it
+    # is answered, give or take the two channels' order: none well after.)
+    assert result["seek_target_position"] is not None, result["seek_frames"]
+    stragglers = result["seek_stragglers_after_answer_ms"]
+    assert stragglers is None or stragglers < 10, (result["seek_frames"], stragglers, result["calls"])
     assert result["seek_to_target_ms"] is not None and result["seek_to_target_ms"] < 200, result
 
     # Refusals: bad arguments, a step while playing, outside the session, a stranger.
