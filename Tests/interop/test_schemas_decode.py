@@ -114,6 +114,18 @@ def test_ros2_cdr_imu_and_joint_state_decode_filter_and_round_trip(trackbag, tmp
     for line, (_, _, _, _, _, msg) in zip(lines, back):
         assert line["value"] == ros_to_plain(msg)
 
+    # `export --decode`: the imported recording as JSON lines a person reads, every frame with
+    # its value, as the messages were written.
+    readable = tmp_path / "ros2.readable.jsonl"
+    done = subprocess.run([trackbag, "export", str(tmp_path / "ros2.tbag"), "--format", "jsonl",
+                           "--out", str(readable), "--decode"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "undecodable" not in done.stderr, done.stderr
+    rows = [json.loads(line) for line in readable.read_text().splitlines()]
+    assert [row["value"] for row in rows] == [ros_to_plain_dict(msg) for _, msg in originals]
+    done = subprocess.run([trackbag, "export", str(tmp_path / "ros2.tbag"), "--format", "mcap",
+                           "--out", str(tmp_path / "no.mcap"), "--decode"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "--format jsonl" in done.stderr, done.stderr
+
 
 def ros_to_plain_dict(msg):
     """The dicts we wrote, with the library's mapping applied (floats stay floats)."""

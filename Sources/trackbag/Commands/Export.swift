@@ -47,11 +47,20 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Environment variable holding the shared E2EE key.")
     var keyEnv: String?
 
+    @Flag(help: "JSON lines only: decode each frame (its track's encoding: JSON, CBOR, MessagePack, Protobuf, ROS 2 CDR) and write its value beside the payload, so a person can read it. Frames that do not decode are written without a value and counted.")
+    var decode = false
+
+    @Option(name: .customLong("schemas"), help: "With --decode: a folder of schema files, read after schemas/ (repeatable); the recording's own schemas come first.")
+    var schemaFolders: [String] = []
+
     @OptionGroup var logging: LogOptions
 
     func run() async throws {
         logging.bootstrap()
         for glob in tracks { _ = try TrackGlob(glob) }
+        if decode && format != .jsonl {
+            throw ValidationError("--decode writes values into JSON lines; MCAP keeps each message as its encoding and schema (use --format jsonl)")
+        }
         let source = try RecordingSource(config: .init(
             path: file, pace: .fast, start: start.map(TimeOffset.init(parsing:)),
             end: end.map(TimeOffset.init(parsing:)), tracks: tracks.isEmpty ? nil : tracks))
@@ -73,6 +82,10 @@ struct Export: AsyncParsableCommand {
             let tracks = encrypted.map(\.key.description).joined(separator: ", ")
             Logger(label: "export").warning("\(encrypted.count) track(s) hold E2EE ciphertext (\(tracks)); exported as ciphertext marked encrypted (give --key to decrypt)")
         }
+        if decode {
+            graph.addTransform("decode", Decode(config: .init(), schemaDirectories: schemaFolders), inputs: [input], type: "decode")
+            input = "decode"
+        }
         switch format {
         case .jsonl:
             graph.addSink(format.rawValue, JSONLinesSink(config: .init(path: out)), inputs: [input], type: "jsonl")
@@ -93,6 +106,13 @@ struct Export: AsyncParsableCommand {
                           inputs: [input], type: "mcap")
         }
         let report = try await runConversion(graph, verb: "export", describing: "\(file) → \(out)")
+        if let counters = report.stages.first(where: { $0.name == "decode" })?.statistics {
+            let undecodable = counters.filter { $0.name.hasPrefix("undecodable_") && $0.value > 0 }
+            if !undecodable.isEmpty {
+                let figures = undecodable.map { "\($0.name.dropFirst("undecodable_".count)) \($0.value)" }.joined(separator: ", ")
+                Logger(label: "export").warning("frames written without a value (undecodable): \(figures)")
+            }
+        }
         if let counters = report.stages.first(where: { $0.name == "decrypt" })?.statistics, !counters.isEmpty {
             let figures = counters.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
             Logger(label: "export").info("decrypt: \(figures)")
