@@ -21,10 +21,15 @@ public protocol SourceStage: Sendable {
     /// Files the source reads; no sink of the same pipeline may write one of them
     /// (`OutputPath.refuseInput`, checked before anything runs).
     var inputFiles: [String] { get }
+    /// Facts about the session its input carries that a recording written from it should keep,
+    /// as recording meta (the unit of the user timestamps, the MCAP channels tracks came
+    /// from; schemas/recording-format.md). Read once, before the pipeline runs.
+    var sessionMetadata: [String: String] { get }
 }
 
 extension SourceStage {
     public var inputFiles: [String] { [] }
+    public var sessionMetadata: [String: String] { [:] }
 }
 
 /// A transform turns each incoming batch into an outgoing one. Events pass through unless the
@@ -47,10 +52,14 @@ public protocol SinkStage: Sendable {
     /// Files the sink writes (before path templates are filled), checked against every
     /// source's `inputFiles`.
     var outputFiles: [String] { get }
+    /// What the sources upstream say about the session (`SourceStage.sessionMetadata`), given
+    /// once before the first batch; a sink writing a recording keeps it beside its own.
+    func inherit(sessionMetadata: [String: String]) async
 }
 
 extension SinkStage {
     public var outputFiles: [String] { [] }
+    public func inherit(sessionMetadata: [String: String]) async {}
 }
 
 /// Counters every stage has (Vector's component contract: frames in, out, dropped).

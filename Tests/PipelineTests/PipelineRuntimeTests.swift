@@ -30,6 +30,29 @@ final class PipelineRuntimeTests: XCTestCase {
         XCTAssertEqual(fromA.count, 8000)
     }
 
+    /// Session metadata reaches each sink from the sources upstream of it, through transforms,
+    /// once and before any frame; a key two sources disagree on is not passed on.
+    func testSinksInheritTheSessionMetadataOfTheirUpstreamSources() async throws {
+        var graph = PipelineGraph()
+        graph.addSource("a", CountingSource(count: 10, batchSize: 5,
+                                            sessionMetadata: ["user_timestamp_unit": "ns", "origin": "a"]))
+        graph.addSource("b", CountingSource(count: 10, batchSize: 5,
+                                            sessionMetadata: ["user_timestamp_unit": "ns", "origin": "b"]))
+        graph.addSource("c", CountingSource(count: 10, batchSize: 5))
+        graph.addTransform("mark", MarkingTransform(), inputs: ["a"])
+        let onlyA = CollectingSink(), both = CollectingSink(), neither = CollectingSink()
+        graph.addSink("only-a", onlyA, inputs: ["mark"])
+        graph.addSink("both", both, inputs: ["a", "b"])
+        graph.addSink("neither", neither, inputs: ["c"])
+        _ = try await graph.run()
+        let inheritedA = await onlyA.inherited
+        let inheritedBoth = await both.inherited
+        let inheritedNeither = await neither.inherited
+        XCTAssertEqual(inheritedA, [["user_timestamp_unit": "ns", "origin": "a"]])
+        XCTAssertEqual(inheritedBoth, [["user_timestamp_unit": "ns"]])
+        XCTAssertEqual(inheritedNeither, [])
+    }
+
     func testBlockLosesNothingBehindASlowSink() async throws {
         let sink = CollectingSink(delayNanoseconds: 200_000)
         var graph = PipelineGraph()

@@ -8,6 +8,7 @@ struct CountingSource: SourceStage {
     var count: Int
     var batchSize: Int
     var track = TrackInfo(identity: "robot-1", name: "imu")
+    var sessionMetadata: [String: String] = [:]
 
     func run(into output: any BatchEmitter) async throws {
         var sent = 0
@@ -65,6 +66,7 @@ struct FailingSource: SourceStage {
 
 actor CollectingSink: SinkStage {
     private(set) var frames: [Frame] = []
+    private(set) var inherited: [[String: String]] = []
     private(set) var finishCount = 0
     private(set) var writesAfterFinish = 0
     var delayNanoseconds: UInt64
@@ -81,6 +83,10 @@ actor CollectingSink: SinkStage {
 
     func finish() async throws {
         finishCount += 1
+    }
+
+    func inherit(sessionMetadata: [String: String]) {
+        inherited.append(sessionMetadata)
     }
 }
 

@@ -43,8 +43,9 @@ sinks:
     done = subprocess.run([trackbag, "run", str(config)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     report = done.stdout
-    # A recording a pipeline wrote names its tracks identity/track (the importer's `mcap`
-    # identity): topics come back as /mcap/imu. User timestamps are the MCAP publish times.
+    # The pipeline's recording keeps the imported file's channel origins (recording meta the
+    # recording source carries to the recording sink), so topics come back as they were:
+    # /imu, not /mcap/imu. User timestamps are the MCAP publish times.
     done = subprocess.run([trackbag, "export", str(kept), "--format", "mcap", "--out", str(out),
                            "--user-timestamp-unit", "ns"],
                           capture_output=True, text=True, timeout=120)
@@ -106,9 +107,9 @@ def test_ros2_cdr_imu_and_joint_state_decode_filter_and_round_trip(trackbag, tmp
                 if topic == "/joints" or msg["linear_acceleration"]["z"] > 9.5]
     assert len(expected) == 100 + 20
     back = decoded(out, Ros2DecoderFactory)
-    assert [(t, ros_to_plain(m)) for t, *_, m in back] == [("/mcap" + t, ros_to_plain_dict(m)) for t, m in expected]
-    assert {(t, s, e) for t, s, e, *_ in back} == {("/mcap/imu", "sensor_msgs/msg/Imu", "ros2msg"),
-                                                   ("/mcap/joints", "sensor_msgs/msg/JointState", "ros2msg")}
+    assert [(t, ros_to_plain(m)) for t, *_, m in back] == [(t, ros_to_plain_dict(m)) for t, m in expected]
+    assert {(t, s, e) for t, s, e, *_ in back} == {("/imu", "sensor_msgs/msg/Imu", "ros2msg"),
+                                                   ("/joints", "sensor_msgs/msg/JointState", "ros2msg")}
     # trackbag's own value trees equal the library's decoding of the same frames.
     assert len(lines) == len(back)
     for line, (_, _, _, _, _, msg) in zip(lines, back):
@@ -162,11 +163,11 @@ def test_foxglove_protobuf_decode_filter_and_round_trip(trackbag, tmp_path):
     expected = [(t, m) for t, m in originals if t == "/gps" or m.pose.position.z > 0.5]
     assert len(expected) == 50 + 30
     back = decoded(out, ProtobufDecoderFactory)
-    assert [(t, m.SerializeToString()) for t, *_, m in back] == [("/mcap" + t, m.SerializeToString()) for t, m in expected]
+    assert [(t, m.SerializeToString()) for t, *_, m in back] == [(t, m.SerializeToString()) for t, m in expected]
     # The library decodes into classes of its own pool, so compare as dicts.
     assert [MessageToDict(m) for *_, m in back] == [MessageToDict(m) for _, m in expected]
-    assert {(t, s, e) for t, s, e, *_ in back} == {("/mcap/pose", "foxglove.PoseInFrame", "protobuf"),
-                                                   ("/mcap/gps", "foxglove.LocationFix", "protobuf")}
+    assert {(t, s, e) for t, s, e, *_ in back} == {("/pose", "foxglove.PoseInFrame", "protobuf"),
+                                                   ("/gps", "foxglove.LocationFix", "protobuf")}
     # trackbag's value trees equal protobuf's own JSON mapping of the same messages (none of
     # these fields is a 64-bit integer, which the JSON mapping would write as text).
     assert len(lines) == len(back)

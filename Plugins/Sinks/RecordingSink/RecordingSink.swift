@@ -34,8 +34,15 @@ public actor RecordingSink: SinkStage, StageMonitoring {
     public private(set) var files: [String] = []
     public private(set) var framesWritten: UInt64 = 0
 
+    /// Meta the sources upstream carry (`inherit`); the sink's own `meta` wins over it.
+    private var inherited: [String: String] = [:]
+
     public init(config: Config) {
         self.config = config
+    }
+
+    public func inherit(sessionMetadata: [String: String]) {
+        inherited = sessionMetadata
     }
 
     public func write(_ batch: Batch) async throws {
@@ -154,7 +161,8 @@ public actor RecordingSink: SinkStage, StageMonitoring {
                                 unixSeconds: Int64(time(nil)))
         let w = try RecordingWriter(path: path, options: .init(
             zstdLevel: config.zstdLevel == 0 ? nil : config.zstdLevel, overwrite: config.overwrite, room: config.room))
-        for key in config.meta.keys.sorted() { try w.setMeta(key, config.meta[key] ?? "") }
+        let meta = inherited.merging(config.meta) { _, own in own }
+        for key in meta.keys.sorted() { try w.setMeta(key, meta[key] ?? "") }
         writer = w
         files.append(path)
         tracks = []

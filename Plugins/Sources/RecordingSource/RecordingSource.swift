@@ -392,6 +392,19 @@ public struct RecordingSource: SourceStage, StageMonitoring {
 
 extension RecordingSource {
     public nonisolated var inputFiles: [String] { config.paths }
+
+    /// The recording meta a recording written from this one keeps: the unit of the user
+    /// timestamps and the MCAP channels tracks came from, so a file imported from MCAP exports
+    /// as the same topics after a pipeline. Only what every part agrees on.
+    public nonisolated var sessionMetadata: [String: String] {
+        let metas = config.paths.compactMap { try? RecordingReader(path: $0).meta }
+        guard metas.count == config.paths.count, let first = metas.first else { return [:] }
+        var carried: [String: String] = [:]
+        for key in [MCAPChannelOrigin.userTimestampUnitMetaKey, MCAPChannelOrigin.metaKey] {
+            if let value = first[key], metas.allSatisfy({ $0[key] == value }) { carried[key] = value }
+        }
+        return carried
+    }
 }
 
 extension RecordingSource {

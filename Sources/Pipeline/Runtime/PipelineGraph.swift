@@ -82,6 +82,27 @@ public struct PipelineGraph: Sendable {
         return errors
     }
 
+    /// What the sources upstream of `node` (directly or through transforms) say about the
+    /// session; a key two of them disagree on is left out rather than guessed.
+    func sessionMetadata(upstreamOf node: Node) -> [String: String] {
+        let byName = Dictionary(nodes.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var seen: Set<String> = []
+        var stack = node.inputs
+        var merged: [String: String] = [:]
+        var disputed: Set<String> = []
+        while let name = stack.popLast() {
+            guard seen.insert(name).inserted, let upstream = byName[name] else { continue }
+            if case let .source(source) = upstream.stage {
+                for (key, value) in source.sessionMetadata {
+                    if let known = merged[key], known != value { disputed.insert(key) } else { merged[key] = value }
+                }
+            }
+            stack.append(contentsOf: upstream.inputs)
+        }
+        for key in disputed { merged[key] = nil }
+        return merged
+    }
+
     /// The effective overflow policy of the queue in front of `node`: its own, or drop-oldest
     /// when any live source feeds it (directly or through transforms), else block.
     func policy(of node: Node) -> OverflowPolicy {

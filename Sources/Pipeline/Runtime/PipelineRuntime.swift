@@ -147,6 +147,11 @@ final class PipelineRun: Sendable {
     func execute(stop: PipelineStop?) async -> PipelineReport {
         stop?.observe { [self] in requestStop(.stopped) }
 
+        for node in graph.nodes {
+            guard case .sink(let sink) = node.stage else { continue }
+            let metadata = graph.sessionMetadata(upstreamOf: node)
+            if !metadata.isEmpty { await sink.inherit(sessionMetadata: metadata) }
+        }
         var reports: [String: PipelineReport.StageReport] = [:]
         await withTaskGroup(of: PipelineReport.StageReport.self) { group in
             for node in graph.nodes {
