@@ -19,7 +19,7 @@ import time
 
 from livekit import rtc
 
-from live_room import run_then_exit, start_server, stop, token
+from live_room import leave_and_stop, run_then_exit, start_server, stop, token
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 IMU_FRAMES = 800
@@ -120,14 +120,7 @@ async def main():
         result["play_log"] = open(os.path.join(workdir, "play.log")).read().splitlines()[-10:]
         print(json.dumps(result))
     finally:
-        if player is not None:
-            stop(player)
-        for room in rooms:
-            try:
-                await room.disconnect()
-            except Exception:
-                pass
-        stop(server)
+        await leave_and_stop(rooms, player, server)
 
 
 if __name__ == "__main__":

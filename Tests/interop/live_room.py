@@ -173,6 +173,19 @@ def stop(proc, sig=signal.SIGTERM, timeout=20):
     return proc.returncode
 
 
+async def leave_and_stop(rooms, *procs):
+    """The end of a driver: every SDK room it joined leaves (one that fails to is passed over:
+    its process is ending anyway), then each process it started, in order, is stopped."""
+    for room in rooms:
+        try:
+            await room.disconnect()
+        except Exception:
+            pass
+    for proc in procs:
+        if proc is not None:
+            stop(proc)
+
+
 async def read_lines(stream, into, event=None, needle=None, count=0):
     """Collects lines of a subprocess stream; sets `event` once `count` lines contain `needle`."""
     seen = 0

@@ -16,7 +16,7 @@ import time
 
 from livekit import rtc
 
-from live_room import imu_recording, run_then_exit, start_server, stop, token
+from live_room import imu_recording, leave_and_stop, run_then_exit, start_server, stop, token
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 FRAMES = 1000
@@ -164,14 +164,7 @@ async def main():
         result["play_log"] = open(os.path.join(workdir, "play.log")).read().splitlines()[-12:]
         print(json.dumps(result, default=str))
     finally:
-        if player is not None:
-            stop(player)
-        for room in rooms:
-            try:
-                await room.disconnect()
-            except Exception:
-                pass
-        stop(server)
+        await leave_and_stop(rooms, player, server)
 
 
 if __name__ == "__main__":

@@ -9,19 +9,16 @@ plaintext and timestamps, and a Swift viewer with a wrong key receives nothing. 
 own capture of every data-track packet it received holds no plaintext.
 """
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "e2ee_record_driver.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 
 def run(trackbag, tmp_path):

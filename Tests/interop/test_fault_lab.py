@@ -26,21 +26,20 @@ import json
 import os
 import pathlib
 import subprocess
-import sys
 
 import pytest
 
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
+
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "fault_lab_driver.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 # Frames flow again this soon after an outage ends (measured: see docs/fault-lab.md).
 # SCTP's retransmission timer backs off during a blackout (RFC 4960 §6.3.3, from 200 ms,
 # doubling), so the first frame after one waits for the next expiry on each side.
 RECOVERY_BOUND_S = {"blackout_3s": 5.0, "blackout_10s": 15.0, "signal_cut_5s": 3.0}
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 SCENARIOS = ["loss_1pct", "loss_5pct", "loss_20pct", "bursty_2pct", "jitter_30ms", "jitter_20ms", "duplicate_1pct",
              "cap_2mbit", "blackout_3s", "blackout_10s", "signal_cut_5s"]

@@ -4,19 +4,16 @@ streaming into channels nobody reads, a participant spoofing authenticated STUN 
 address onto the shared UDP port, and a participant trickling candidates the server must not
 check. Figures are printed; the judgements are the bounds below."""
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "hostile_transport_driver.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 
 def run(trackbag, *args, timeout=400):

@@ -7,19 +7,17 @@ subscribing to the latched frame.
 One run in a namespace made by `scripts/netns-run` (root), bounded in time.
 """
 import json
-import os
 import pathlib
 import subprocess
 import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "latch_late_joiner_driver.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 
 def test_late_joiner_gets_the_latched_frame(trackbag, tmp_path, capsys):

@@ -4,19 +4,16 @@ once with the Swift publisher (trackbag-testpeer room-peer). The benchmark's fig
 this test only checks that the runs work end to end and that at 1k frames/s `trackbag record`
 holds every frame the server sent it (the server's own count)."""
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "scripts" / "bench" / "live_record.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 
 def test_live_record_bench_runs_at_1k(trackbag):

@@ -23,6 +23,24 @@ FRAMES = 200
 
 
 
+def start_server_and_viewer(trackbag, procs, viewer_lines):
+    """`trackbag serve` on loopback and a Swift viewer (timing only) subscribed to robot/imu in
+    room `replay`; both appended to `procs`, the viewer's lines read into `viewer_lines`.
+    Returns the server's URL."""
+    server, url = start_loopback_server(trackbag)
+    procs.append(server)
+    token = subprocess.run([trackbag, "token", "--identity", "viewer", "--room", "replay"], check=True,
+                           capture_output=True, text=True, timeout=30).stdout.strip()
+    viewer = subprocess.Popen([testpeer(trackbag), "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    procs.append(viewer)
+    threading.Thread(target=read_lines_blocking, args=(viewer.stdout, viewer_lines), daemon=True).start()
+    viewer.stdin.write(json.dumps({"cmd": "subscribe", "identity": "robot", "track": "imu", "buffer": 1024,
+                                   "timeout": 60, "timing_only": True}) + "\n")
+    viewer.stdin.flush()
+    return url
+
+
 def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
     tbag = imu_recording(trackbag, str(tmp_path), FRAMES)
 
@@ -30,17 +48,7 @@ def test_space_pauses_and_resumes_the_replay(trackbag, tmp_path):
     play_err, play_out, viewer_lines = [], [], []
     master, slave = pty.openpty()
     try:
-        server, url = start_loopback_server(trackbag)
-        procs.append(server)
-        token = subprocess.run([trackbag, "token", "--identity", "viewer", "--room", "replay"], check=True,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
-        viewer = subprocess.Popen([testpeer(trackbag), "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        procs.append(viewer)
-        threading.Thread(target=read_lines_blocking, args=(viewer.stdout, viewer_lines), daemon=True).start()
-        viewer.stdin.write(json.dumps({"cmd": "subscribe", "identity": "robot", "track": "imu", "buffer": 1024,
-                                       "timeout": 60, "timing_only": True}) + "\n")
-        viewer.stdin.flush()
+        url = start_server_and_viewer(trackbag, procs, viewer_lines)
         mode_before = termios.tcgetattr(slave)
 
         player = subprocess.Popen([trackbag, "play", str(tbag), "--url", url, "--room", "replay",
@@ -101,17 +109,7 @@ def test_keys_step_seek_and_double_the_rate(trackbag, tmp_path):
     play_err, viewer_lines = [], []
     master, slave = pty.openpty()
     try:
-        server, url = start_loopback_server(trackbag)
-        procs.append(server)
-        token = subprocess.run([trackbag, "token", "--identity", "viewer", "--room", "replay"], check=True,
-                               capture_output=True, text=True, timeout=30).stdout.strip()
-        viewer = subprocess.Popen([testpeer(trackbag), "room-peer", "--url", url, "--token", token], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        procs.append(viewer)
-        threading.Thread(target=read_lines_blocking, args=(viewer.stdout, viewer_lines), daemon=True).start()
-        viewer.stdin.write(json.dumps({"cmd": "subscribe", "identity": "robot", "track": "imu", "buffer": 1024,
-                                       "timeout": 60, "timing_only": True}) + "\n")
-        viewer.stdin.flush()
+        url = start_server_and_viewer(trackbag, procs, viewer_lines)
         mode_before = termios.tcgetattr(slave)
         player = subprocess.Popen([trackbag, "play", str(tbag), "--url", url, "--room", "replay",
                                    "--wait-for-subscribers", "1", "--lead-in", "0.5", "--status-interval", "0.1"],

@@ -7,19 +7,17 @@ follow its state. Prints the gap errors and the time from each call to its effec
 One run in a namespace made by `scripts/netns-run` (root), bounded in time.
 """
 import json
-import os
 import pathlib
 import subprocess
 import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "play_rpc_driver.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 
 def test_play_driven_through_rpc(trackbag, tmp_path, capsys):

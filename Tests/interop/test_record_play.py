@@ -22,18 +22,16 @@ import json
 import os
 import pathlib
 import subprocess
-import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "record_play_driver.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 GAP_P99_MS = float(os.environ.get("TB_GAP_P99_MS", "30"))
 SDK_GAP_P99_MS = float(os.environ.get("TB_SDK_GAP_P99_MS", "60"))
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 
 def run(trackbag, tmp_path, *extra, timeout=240):

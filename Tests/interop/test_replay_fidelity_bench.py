@@ -4,19 +4,16 @@ themselves are printed, never asserted (they depend on the machine's load), exce
 correctness fact: every frame reached the Swift viewer, in order, intact in size.
 """
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "scripts" / "bench" / "replay_fidelity.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 
 def test_replay_fidelity_bench_prints_every_figure(trackbag):

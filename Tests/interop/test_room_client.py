@@ -8,19 +8,18 @@ Each scenario runs in its own namespace made by `scripts/netns-run` (root), boun
 the driver kills what it started and netns-run kills whatever is left in the namespace.
 """
 import json
-import os
 import pathlib
 import subprocess
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
-DRIVER = str(ROOT / "Tests" / "interop" / "room_client_driver.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DRIVER = str(ROOT / "Tests" / "interop" / "room_client_driver.py")
+
+pytestmark = needs_root
 
 
 def has_serve(trackbag):

@@ -6,19 +6,17 @@ Each test runs `room_rules_peer.py` inside `scripts/netns-run`, which starts the
 namespace's address, runs one scenario, stops the server by PID and reports what it saw.
 """
 import json
-import os
 import pathlib
 import subprocess
 import sys
 
-import pytest
+
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
 DRIVER = str(ROOT / "Tests" / "interop" / "room_rules_peer.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+pytestmark = needs_root
 
 # The per-participant data-track limit `trackbag serve` documents (docs/serve.md).
 DATA_TRACK_LIMIT = 256

@@ -13,12 +13,12 @@ import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
-DRIVER = str(ROOT / "Tests" / "interop" / "room_sdk_peer.py")
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DRIVER = str(ROOT / "Tests" / "interop" / "room_sdk_peer.py")
+
+pytestmark = needs_root
 
 MODES = ["single-pc", "dual-pc"]
 

@@ -6,20 +6,17 @@ from both sides, 1 B to 64 KiB messages both ways, clean close from both sides.
 Runs inside `scripts/netns-run` (root): aioice never gathers 127.0.0.1.
 """
 import json
-import os
 import pathlib
 import subprocess
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-NETNS_RUN = str(ROOT / "scripts" / "netns-run")
-DRIVER = str(ROOT / "Tests" / "interop" / "webrtc_aiortc_peer.py")
-# The driver needs aiortc from the pinned venv, whichever Python runs pytest.
-PEER_PYTHON = str(ROOT / ".venv-peers" / "bin" / "python") if (ROOT / ".venv-peers").exists() else sys.executable
+from netns import NETNS_RUN, PEER_PYTHON, needs_root
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="netns-run needs root")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+DRIVER = str(ROOT / "Tests" / "interop" / "webrtc_aiortc_peer.py")
+
+pytestmark = needs_root
 
 
 def run_driver(trackbag, *args, timeout=150):
