@@ -310,6 +310,15 @@ actor DataChannelTransport {
     private func flushSCTP() {
         while true {
             var packets = sctp.outgoingPackets()
+            var events = sctp.events()
+            // Buffered amounts first, and never held: a message usrsctp took must leave the
+            // sender's `bufferedAmount` before its packets can reach the peer, or a peer that
+            // already read it could see our count still holding it.
+            events.removeAll { event in
+                guard case .bufferedAmountChanged(let amounts) = event else { return false }
+                for (stream, amount) in amounts { channels[stream]?.updateBufferedAmount(amount) }
+                return true
+            }
             if holdingOutgoing {
                 heldPackets += packets
                 packets = []
@@ -325,7 +334,6 @@ actor DataChannelTransport {
                     return
                 }
             }
-            let events = sctp.events()
             for event in events { process(event) }
             if packets.isEmpty && events.isEmpty {
                 guard sctp.mayHaveMoreToRead, !sctp.receivePaused, state != .closed else { return }
