@@ -132,6 +132,76 @@ final class SCTPTests: XCTestCase {
         b.close()
     }
 
+    /// A frame after a spell of small messages goes in one flight. usrsctp's default burst
+    /// limit (4) cut the congestion window back to flight + 4 MTUs whenever a small message
+    /// went out with room to spare, so a 40 KB frame (36 DATA chunks) left 4 or 5 chunks at a
+    /// time, one round trip (one SACK) apart. With the limit at `chunksInFlightLimit`, the
+    /// window slow start opened stays open.
+    func testALargeMessageAfterSmallOnesGoesInOneFlight() async throws {
+        let a = try SCTPAssociation()
+        let b = try SCTPAssociation()
+        try a.connect()
+        try b.connect()
+        _ = await pump(a, b)
+        func message(_ size: Int) -> SCTPMessage {
+            SCTPMessage(stream: 2, payloadProtocol: .binary, payload: [UInt8](repeating: 5, count: size), ordered: false,
+                        reliability: .maxRetransmits(0))
+        }
+        // Slow start opens the window on a few frames, then small messages keep the flight near zero.
+        for _ in 0 ..< 4 {
+            try a.send(message(40_000))
+            _ = await pump(a, b)
+        }
+        for _ in 0 ..< 5 {
+            try a.send(message(64))
+            _ = await pump(a, b)
+        }
+        try a.send(message(40_000))
+        let flight = a.outgoingPackets().reduce(0) { $0 + Self.dataChunkCount($1) }
+        let chunks = (40_000 + SCTPAssociation.singlePacketPayload - 1) / SCTPAssociation.singlePacketPayload
+        XCTAssertGreaterThanOrEqual(flight, chunks - 1, "DATA chunks sent before any SACK")
+        a.close()
+        b.close()
+    }
+
+    /// A packet with DATA is acknowledged at once, not after usrsctp's delayed-SACK timer (20 ms
+    /// on a 10 ms tick): a peer's sender that waits on that SACK would stall for its length.
+    func testOneDataPacketIsAcknowledgedAtOnce() async throws {
+        let a = try SCTPAssociation()
+        let b = try SCTPAssociation()
+        try a.connect()
+        try b.connect()
+        _ = await pump(a, b)
+        for round in 0 ..< 3 {
+            try a.send(SCTPMessage(stream: 2, payloadProtocol: .binary, payload: [UInt8(round)], ordered: false,
+                                   reliability: .maxRetransmits(0)))
+            let packets = a.outgoingPackets()
+            XCTAssertEqual(packets.reduce(0) { $0 + Self.dataChunkCount($1) }, 1)
+            for packet in packets { b.receive(packet) }
+            let answers = b.outgoingPackets()
+            XCTAssertTrue(answers.contains { Self.chunkTypes($0).contains(SCTPSackCoalescing.sackChunkType) },
+                          "round \(round): no SACK right after the DATA packet")
+            for packet in answers { a.receive(packet) }
+            _ = a.outgoingPackets()
+            _ = b.events()
+        }
+        a.close()
+        b.close()
+    }
+
+    /// Chunk types in one SCTP packet, in order.
+    private static func chunkTypes(_ packet: [UInt8]) -> [UInt8] {
+        var offset = 12
+        var types: [UInt8] = []
+        while offset + 4 <= packet.count {
+            types.append(packet[offset])
+            let length = Int(packet[offset + 2]) << 8 | Int(packet[offset + 3])
+            guard length >= 4 else { break }
+            offset += (length + 3) & ~3
+        }
+        return types
+    }
+
     /// DATA chunks (type 0, RFC 4960 §3.3.1) in one SCTP packet.
     private static func dataChunkCount(_ packet: [UInt8]) -> Int {
         var offset = 12

@@ -69,6 +69,10 @@ actor DataChannelTransport {
     /// While SCTP reading is paused: the message that did not fit and every event after it,
     /// in order (at most one read batch, `SCTPAssociation.readBatchBytes`).
     private var heldEvents: [SCTPEvent] = []
+    /// While a batch of datagrams is being read (`receive(batch:)`): SCTP packets wait in
+    /// `heldPackets`, in order, and go out together when it ends.
+    private var holdingOutgoing = false
+    private var heldPackets: [[UInt8]] = []
 
     init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint,
          remoteMaxMessageSize: Int = 65536, limits: DataChannelLimits = DataChannelLimits(), mtu: Int = 1200,
@@ -105,6 +109,17 @@ actor DataChannelTransport {
     func receive(_ datagram: [UInt8]) {
         if state == .new { start() }
         perform(dtls.feed(datagram))
+    }
+
+    /// Datagrams that arrived together: SCTP's answers to all of them (usrsctp acknowledges
+    /// every DATA packet at once, `SCTPRuntime`) go out when the last one has been read, with
+    /// each SACK that a later one supersedes left out (`SCTPSackCoalescing`), so a burst costs
+    /// about one SACK instead of one per packet.
+    func receive(batch: [[UInt8]]) {
+        holdingOutgoing = true
+        for datagram in batch { receive(datagram) }
+        holdingOutgoing = false
+        flushSCTP()
     }
 
     // MARK: - Channels
@@ -294,7 +309,23 @@ actor DataChannelTransport {
     /// batch while it is not paused.
     private func flushSCTP() {
         while true {
-            let packets = sctp.outgoingPackets()
+            var packets = sctp.outgoingPackets()
+            var events = sctp.events()
+            // Buffered amounts first, and never held: a message usrsctp took must leave the
+            // sender's `bufferedAmount` before its packets can reach the peer, or a peer that
+            // already read it could see our count still holding it.
+            events.removeAll { event in
+                guard case .bufferedAmountChanged(let amounts) = event else { return false }
+                for (stream, amount) in amounts { channels[stream]?.updateBufferedAmount(amount) }
+                return true
+            }
+            if holdingOutgoing {
+                heldPackets += packets
+                packets = []
+            } else if !heldPackets.isEmpty {
+                packets = SCTPSackCoalescing.coalesce(heldPackets + packets)
+                heldPackets = []
+            }
             for packet in packets where dtls.state == .connected {
                 do {
                     for case .send(let datagram) in try dtls.write(packet) { sendDatagram(datagram) }
@@ -303,7 +334,6 @@ actor DataChannelTransport {
                     return
                 }
             }
-            let events = sctp.events()
             for event in events { process(event) }
             if packets.isEmpty && events.isEmpty {
                 guard sctp.mayHaveMoreToRead, !sctp.receivePaused, state != .closed else { return }

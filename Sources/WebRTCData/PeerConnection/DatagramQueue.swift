@@ -143,10 +143,11 @@ extension DatagramQueue where Element == [UInt8] {
 }
 
 extension DataChannelTransport {
-    /// Feeds every datagram of `queue` to DTLS, on this actor (ICE → DTLS direction).
+    /// Feeds every datagram of `queue` to DTLS, on this actor (ICE → DTLS direction), a batch
+    /// at a time (`receive(batch:)`: one SACK per batch).
     func receiveAll(from queue: DatagramQueue<[UInt8]>) async {
         while let batch = await queue.nextBatch() {
-            for datagram in batch { receive(datagram) }
+            receive(batch: batch)
         }
     }
 }

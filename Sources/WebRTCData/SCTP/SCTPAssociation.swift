@@ -297,9 +297,9 @@ final class SCTPAssociation {
             resizeSendBuffer(max(Self.sendWindowBytes, message.payload.count), on: socket)
             // RFC 7053 §4.1: the message that empties our queue asks for an immediate SACK when
             // it spans several packets. Otherwise its last packet may be the odd one the
-            // receiver holds for its delayed-SACK timer (20 ms here, up to 200 ms elsewhere)
-            // while our window waits for that SACK: a 40 KB frame then stalls everything
-            // queued behind it for the timer's length.
+            // receiver holds for its delayed-SACK timer (up to 200 ms in other stacks; ours
+            // SACKs every DATA packet at once, `SCTPRuntime`) while our window waits for that
+            // SACK: a 40 KB frame then stalls everything queued behind it for the timer's length.
             let drainsQueue = sendQueueHead + 1 == sendQueue.count
             let sackImmediately = drainsQueue && message.payload.count > Self.singlePacketPayload
             guard trySend(message, sackImmediately: sackImmediately, on: socket) else { break }

@@ -25,9 +25,27 @@ enum SCTPRuntime {
         usrsctp_sysctl_set_sctp_init_rto_max_default(10_000)
         usrsctp_sysctl_set_sctp_heartbeat_interval_default(10_000)
         usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024)
-        // RFC 6928 initial window of 10 MTUs; a 20 ms delayed SACK instead of 200 ms keeps
-        // request/response latency low.
+        // RFC 6928 initial window of 10 MTUs.
         usrsctp_sysctl_set_sctp_initial_cwnd(10)
+        // usrsctp's burst limit (4 packets by default) is also a cap on the congestion window:
+        // it clamps the initial window to 4 MTUs, and whenever it sends with room to spare it
+        // cuts cwnd back to flight + 4 MTUs (sctp_output.c, `sctp_cwnd_update_after_output`).
+        // Between large frames the small ones keep the flight near zero, so every 40 KB frame
+        // (36 packets) began from a 4-packet window and took several round trips, each waiting
+        // on the receiver's SACK (20–30 ms when that was a delayed one); small frames queued
+        // behind it waited as long. Our own bound on DATA chunks in flight
+        // (`SCTPAssociation.chunksInFlightLimit`) is the burst limit instead: a window that
+        // slow start opened stays open across idle periods (usrsctp does not decay it; RFC 4960
+        // §7.2.1's reduction after an idle RTO is a SHOULD), so a frame goes in one flight.
+        usrsctp_sysctl_set_sctp_max_burst_default(UInt32(SCTPAssociation.chunksInFlightLimit))
+        // SACK every packet that carries DATA at once (RFC 4960 §6.2 lets a receiver send
+        // more than one per two packets), not after usrsctp's delayed-SACK timer: that timer
+        // runs on a 10 ms tick, so a 20 ms delay meant 20–30 ms, and a sender whose window waits
+        // on that SACK (a peer's stack after an idle period, or a frame's odd last packet) stalls
+        // everything behind it for that long. The cost, one SACK per packet, is paid once per
+        // batch instead: the owner sends only the newest SACK of the packets it received
+        // together (`SCTPSackCoalescing`). With a frequency of 1 the delay below is not used.
+        usrsctp_sysctl_set_sctp_sack_freq_default(1)
         usrsctp_sysctl_set_sctp_delayed_sack_time_default(20)
         // We check CRC32c ourselves before usrsctp sees a packet (SCTPPacketHeader, so bad
         // packets are counted) and fill it into outgoing ones: usrsctp then does neither twice.
