@@ -67,7 +67,8 @@ final class FuzzNetwork: Sendable {
 /// second participant) the first one's identity.
 ///
 /// Properties besides no crash, hang or leak: everything the server sends decodes as a
-/// `SignalResponse` and a session's first response is its `join`; each member's signal outbox
+/// `SignalResponse` and a session's first response is its `join`; a hidden participant is shown
+/// to nobody else, and one without `canUpdateOwnMetadata` keeps its metadata (`Rules`); each member's signal outbox
 /// and packet queues stay within their limits; no participant holds more data tracks than
 /// `DataTrackPublishCheck` allows; every peer connection is closed once the room is.
 enum SignalServerFuzz {
@@ -116,11 +117,14 @@ enum SignalServerFuzz {
         var sessions: [ParticipantSession] = []
         var clients: [Client] = []
         var trackSIDs: [String] = []
+        var rules = Rules()
 
         func admit(_ parameters: JoinParameters) async -> ParticipantSession? {
             let session = ParticipantSession(parameters: parameters, room: room, factory: network.factory, logger: logger)
             guard await room.join(session, subscriberPrimary: session.subscriberPrimary) else { return nil }
             sessions.append(session)
+            if parameters.grant.hidden == true { rules.hidden.insert(session.sid) }
+            if !parameters.grant.allowsUpdateOwnMetadata { rules.fixedMetadata.insert(session.sid) }
             await session.start()
             return session
         }
@@ -145,7 +149,7 @@ enum SignalServerFuzz {
                 guard client.reading, var request = try? Livekit_SignalRequest(serializedBytes: body) else { break }
                 resolveTrackSIDs(in: &request, known: trackSIDs)
                 await client.session.handle(request)
-                if selector & 0x02 == 0 { await read(client, into: &trackSIDs) }
+                if selector & 0x02 == 0 { await read(client, into: &trackSIDs, rules: rules) }
                 // This client reads only when the input says so: where the server would wait
                 // for it, it has waited the whole stall limit.
                 let stalled: @Sendable () -> ContinuousClock.Instant = { .now + .seconds(3600) }
@@ -168,12 +172,12 @@ enum SignalServerFuzz {
             case 6:
                 await room.forwardDataTrackPacket(body, from: client.session.sid)
             default:
-                await read(client, into: &trackSIDs)
+                await read(client, into: &trackSIDs, rules: rules)
             }
             await checkBounds(room, sessions)
         }
 
-        for client in clients { await read(client, into: &trackSIDs) }
+        for client in clients { await read(client, into: &trackSIDs, rules: rules) }
         await room.closeAll()
         for session in sessions {
             var waited = 0
@@ -202,7 +206,7 @@ enum SignalServerFuzz {
     }
 
     /// Reads every response queued for `client` as its WebSocket writer would, without waiting.
-    static func read(_ client: Client, into trackSIDs: inout [String]) async {
+    static func read(_ client: Client, into trackSIDs: inout [String], rules: Rules) async {
         let outbox = client.session.outbox
         // Nothing else sends to this outbox now (every request was awaited), so `next` returns at
         // once for each queued response.
@@ -219,6 +223,7 @@ enum SignalServerFuzz {
                     finding("a session's first response is not its join: \(String(describing: response.message))")
                 }
             }
+            rules.check(response, readBy: client.session.sid)
             switch response.message {
             case .publishDataTrackResponse(let published):
                 if !trackSIDs.contains(published.info.sid) { trackSIDs.append(published.info.sid) }
@@ -230,6 +235,38 @@ enum SignalServerFuzz {
                 break
             }
             if trackSIDs.count > 64 { trackSIDs.removeFirst(trackSIDs.count - 64) }
+        }
+    }
+
+    /// What others may learn about a participant, from its grants (docs/serve.md): a hidden
+    /// one is in no other member's join response or participant update (livekit-server
+    /// `GetOtherParticipantInfo`, `broadcastParticipantState`); one without
+    /// `canUpdateOwnMetadata` keeps the name, metadata and attributes it joined with (none here).
+    struct Rules {
+        var hidden: Set<String> = []
+        var fixedMetadata: Set<String> = []
+
+        func check(_ response: Livekit_SignalResponse, readBy reader: String) {
+            var infos: [Livekit_ParticipantInfo] = []
+            switch response.message {
+            case .join(let join):
+                infos = [join.participant] + join.otherParticipants
+                if let shown = join.otherParticipants.first(where: { hidden.contains($0.sid) }) {
+                    finding("a join response lists hidden participant \(shown.identity)")
+                }
+            case .update(let update):
+                infos = update.participants
+                if let shown = update.participants.first(where: { $0.sid != reader && hidden.contains($0.sid) }) {
+                    finding("a participant update tells another member about hidden participant \(shown.identity)")
+                }
+            default:
+                return
+            }
+            for info in infos where fixedMetadata.contains(info.sid) {
+                if !info.name.isEmpty || !info.metadata.isEmpty || !info.attributes.isEmpty {
+                    finding("\(info.identity) changed its name, metadata or attributes without canUpdateOwnMetadata")
+                }
+            }
         }
     }
 
