@@ -141,6 +141,7 @@ if let flag = getenv("TRACKBAG_FUZZ"), String(cString: flag) == "1" {
     package.targets.append(.target(name: "FuzzDriver", path: "Tests/FuzzDriver"))
     package.targets.append(.executableTarget(name: "trackbag-fuzz", dependencies: [
         "FuzzDriver", "Codecs", "TrackModel", "DataTracks", "WebRTCData", "LiveKitProtocol", "Recording", "MCAP", "Pipeline", "Stages",
+        "RoomServer", .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ], path: "Tests/Fuzz", exclude: ["corpus", "regressions"]))
 }

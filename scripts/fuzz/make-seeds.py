@@ -65,6 +65,51 @@ user = models.DataPacket(kind=models.DataPacket.RELIABLE, destination_identities
                          user=models.UserPacket(payload=b"hello", topic="chat"))
 put("signal", "data-packet-user", user.SerializeToString())
 
+# Signal sequences through the server (signal-server): the SDK's requests in the order it sent
+# them, "robot" = pub1 and "viewer" = sub1; two flag bytes (0 = /rtc/v1, 1 = /rtc), then pieces of
+# a selector (participant | step << 1; step 0 = request, then read the responses) and the body.
+# The captures elide SDPs: offers get the SDK's offer from its own file (on /rtc/v1 it rode in
+# the join request), answers to our subscriber offer are left out (they name its ufrag).
+def signal_server_seed(mode, offer_path, flag):
+    steps = []
+    offer = offer_path.read_text()
+    who = {"pub1": 0, "sub1": 1}
+    if flag == 0:
+        for index in (0, 1):
+            request = rtc.SignalRequest(offer=rtc.SessionDescription(type="offer", sdp=offer))
+            steps.append(bytes([index]) + request.SerializeToString())
+    for line in jsonl(vectors / mode / "signal-sequence.jsonl"):
+        if line.get("dir") != "C->S" or line.get("from") not in who or line["type"] == "answer":
+            continue
+        msg = rtc.SignalRequest()
+        json_format.ParseDict({line["type"]: line["body"]}, msg, ignore_unknown_fields=True)
+        if line["type"] == "offer":
+            msg.offer.sdp = offer
+        steps.append(bytes([who[line["from"]]]) + msg.SerializeToString())
+    return bytes([flag, flag]) + pieces(steps)
+
+
+single_offer = vectors / "plain" / "publisher-offer-single-pc.sdp"
+put("signal-server", "plain-sequence", signal_server_seed("plain", single_offer, 0))
+put("signal-server", "e2ee-sequence", signal_server_seed("e2ee", single_offer, 0))
+put("signal-server", "dual-pc-sequence", signal_server_seed("dual-pc", vectors / "dual-pc" / "publisher-offer.sdp", 1))
+# Without peer connections: publish, subscribe, data packets and data-track packets relayed,
+# metadata, a signal close, a re-join of the same identity, a leave.
+track = rtc.SignalRequest(publish_data_track_request=rtc.PublishDataTrackRequest(pub_handle=1, name="imu"))
+subscribe = rtc.SignalRequest(update_data_subscription=rtc.UpdateDataSubscription(
+    updates=[rtc.UpdateDataSubscription.Update(track_sid="DTR_0", subscribe=True)]))
+metadata = rtc.SignalRequest(update_metadata=rtc.UpdateParticipantMetadata(
+    name="r", metadata="m", attributes={"k": "v"}, request_id=7))
+packets = [bytes.fromhex(p["hex"]) for p in jsonl(vectors / "plain" / "publisher-to-server.jsonl")][:4]
+steps = [bytes([0]) + track.SerializeToString(), bytes([1]) + subscribe.SerializeToString(),
+         bytes([0 | 4 << 1]) + user.SerializeToString(), bytes([1 | 5 << 1]) + user.SerializeToString()]
+steps += [bytes([0 | 6 << 1]) + p for p in packets]
+steps += [bytes([1 | 7 << 1]), bytes([0]) + metadata.SerializeToString(), bytes([1 | 2 << 1]), bytes([1 | 3 << 1]),
+          bytes([1]) + subscribe.SerializeToString(), bytes([0]) + rtc.SignalRequest(
+              unpublish_data_track_request=rtc.UnpublishDataTrackRequest(pub_handle=1)).SerializeToString(),
+          bytes([0]) + rtc.SignalRequest(leave=rtc.LeaveRequest(reason=models.CLIENT_INITIATED)).SerializeToString()]
+put("signal-server", "rooms-rules", bytes([0x10, 0x08]) + pieces(steps))
+
 # Join requests: the SDK's /rtc/v1 query (base64url of a gzipped JoinRequest), and /rtc.
 wrapped = (root / "Tests/fixtures/livekit-protocol/python-sdk-1.2.1-join-request.txt").read_text().strip()
 put("join-request", "rtc-v1", f"/rtc/v1?join_request={wrapped}\0Bearer abc.def.ghi")
