@@ -28,7 +28,8 @@ import time
 from livekit import rtc
 
 from fault_relay import Impairment, RelayProcess
-from live_room import STEP, SDKDropCounter, read_every_track, read_lines, start_server, stop, token, wait_finished
+from live_room import (STEP, SDKDropCounter, in_order_subset, read_every_track, read_lines, start_server, stop, token,
+                       wait_finished)
 
 # name: (frames per second, payload size)
 TRACKS = {"imu": (500, 48), "camera": (5, 20_000)}
@@ -427,7 +428,10 @@ async def main():
                 got_idx = [identify(p)[1] if identify(p) else -1 for p in got]
                 viewer[track] = {"in_file": len(file_idx), "viewer": len(got), "viewer_genuine": all(genuine(p) for p in got),
                                  "viewer_subset_of_file": set(got_idx) <= set(file_idx),
-                                 "viewer_in_order": in_order(got_idx), "viewer_duplicates": len(got_idx) - len(set(got_idx))}
+                                 # The replay sends in the file's order, which is arrival order:
+                                 # push order only when the recording's link kept it.
+                                 "viewer_in_order": in_order_subset(got_idx, file_idx),
+                                 "viewer_duplicates": len(got_idx) - len(set(got_idx))}
             result["play"] = {k: v for k, v in play.items() if k != "received"}
             result["play"]["tracks"] = viewer
     finally:

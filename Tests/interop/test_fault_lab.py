@@ -227,7 +227,7 @@ def check(result):
         for track, v in play["tracks"].items():
             assert v["viewer_genuine"] and v["viewer_subset_of_file"], (track, v, play)
             disorder = sum(play["relay"][d]["reordered"] + play["relay"][d]["dropped_total"] for d in ("up", "down"))
-            assert v["viewer_in_order"] or disorder > 0, (track, v)
+            assert v["viewer_in_order"] or disorder > 0, (track, v)  # in the file's order
             assert v["viewer_duplicates"] == 0, (track, v)
             # Without any loss on the way down, the viewer gets every frame, or the SDK says
             # which it dropped.
