@@ -27,26 +27,43 @@ enum PipelineBench {
         let made = try await make.run()
         print(String(format: "input: %d frames of 190-byte JSON telemetry on 8 tracks written to %@ in %.3f s",
                      frames, input, made.elapsedSeconds))
-        try await pipeline(source: RecordingSource(config: .init(path: input, pace: .fast)), sourceType: "recording",
-                           sink: RecordingSink(config: .init(path: output, overwrite: true)), sinkType: "recording")
+        var endToEnd: [(String, Double)] = []
+        for selective in [false, true] {
+            print("\n== recording → decode(json) → filter → downsample → recording, \(selective ? "selective decode (what filter reads)" : "full decode (baseline)") ==")
+            let rate = try await pipeline(source: RecordingSource(config: .init(path: input, pace: .fast)), sourceType: "recording",
+                                          sink: RecordingSink(config: .init(path: output, overwrite: true)), sinkType: "recording",
+                                          selective: selective)
+            endToEnd.append(("recording → recording, " + (selective ? "selective" : "full     "), rate))
+        }
         try? FileManager.default.removeItem(atPath: input)
         try? FileManager.default.removeItem(atPath: output)
 
-        print("\n== the same pipeline from an in-memory synthetic source into a null sink (no file I/O) ==")
-        try await pipeline(source: SyntheticSource(total: frames, batchSize: 1024), sourceType: "synthetic",
-                           sink: NullSink(), sinkType: "null")
+        for selective in [false, true] {
+            print("\n== the same pipeline from an in-memory synthetic source into a null sink (no file I/O), \(selective ? "selective" : "full") decode ==")
+            let rate = try await pipeline(source: SyntheticSource(total: frames, batchSize: 1024), sourceType: "synthetic",
+                                          sink: NullSink(), sinkType: "null", selective: selective)
+            endToEnd.append(("synthetic → null,        " + (selective ? "selective" : "full     "), rate))
+        }
+        print("\n== end to end, side by side (wall) ==")
+        for (name, rate) in endToEnd { print(String(format: "%@  %10.0f frames/s", name, rate)) }
 
         print("\n== each stage alone, one task, CPU time (independent of other load on the machine) ==")
         try await stagesAlone()
         try await hops()
     }
 
-    static func pipeline(source: any SourceStage, sourceType: String, sink: any SinkStage, sinkType: String) async throws {
+    /// Runs the reference pipeline and returns its end-to-end frames/s (wall). Without
+    /// `selective` the filter is wrapped to declare that it reads the whole value, so `decode`
+    /// builds every frame's full tree as it did before selective decoding.
+    @discardableResult
+    static func pipeline(source: any SourceStage, sourceType: String, sink: any SinkStage, sinkType: String,
+                         selective: Bool = true) async throws -> Double {
         var graph = PipelineGraph()
         graph.addSource("in", source, type: sourceType)
         graph.addTransform("decode", Decode(config: .init(encoding: .json, onError: .pass)), inputs: ["in"], type: "decode")
-        graph.addTransform("filter", try Filter(config: .init(condition: #"value.accel.z > 9.5 && track != "never""#)),
-                           inputs: ["decode"], type: "filter")
+        let filter = try Filter(config: .init(condition: #"value.accel.z > 9.5 && track != "never""#))
+        let filterStage: any TransformStage = selective ? filter : ReadsWholeValue(inner: filter)
+        graph.addTransform("filter", filterStage, inputs: ["decode"], type: "filter")
         graph.addTransform("downsample", Downsample(config: .init(rule: .maxRateHz(500))), inputs: ["filter"], type: "downsample")
         graph.addSink("out", sink, inputs: ["downsample"], type: sinkType)
         let rssBefore = PeakMemory.currentMiB()
@@ -60,6 +77,7 @@ enum PipelineBench {
                      inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, cpu, Double(inFrames) / cpu,
                      PeakMemory.peakMiB(), rssBefore))
         print("(frames/s busy = frames in / wall time inside the stage's own code; on a loaded machine it includes time the thread was descheduled)")
+        return Double(inFrames) / report.elapsedSeconds
     }
 
     static func hops() async throws {
@@ -121,8 +139,16 @@ enum PipelineBench {
         var cpu = processCPUSeconds()
         for batch in batches { decoded.append(try await decode.process(batch)) }
         cpu = processCPUSeconds() - cpu
-        print(String(format: "decode(json)     %10.0f frames per CPU-second (%.2f µs/frame)", frames / cpu, cpu / frames * 1e6))
+        print(String(format: "decode(json)     %10.0f frames per CPU-second (%.2f µs/frame), full value", frames / cpu, cpu / frames * 1e6))
         let filter = try Filter(config: .init(condition: #"value.accel.z > 9.5 && track != "never""#))
+        let selective = Decode(config: .init(encoding: .json, onError: .pass))
+        await selective.produce(for: filter.valueReads)
+        var selected = 0
+        cpu = processCPUSeconds()
+        for batch in batches { selected += try await selective.process(batch).frames.count }
+        cpu = processCPUSeconds() - cpu
+        print(String(format: "decode(json)     %10.0f frames per CPU-second (%.2f µs/frame), selective: only value.accel.z (%d frames)",
+                     frames / cpu, cpu / frames * 1e6, selected))
         var kept = 0
         cpu = processCPUSeconds()
         for batch in decoded { kept += try await filter.process(batch).frames.count }
@@ -185,6 +211,13 @@ struct RepeatingSource: SourceStage {
             sent += batch.frames.count
         }
     }
+}
+
+/// Forwards to `inner` but declares that it reads the whole value: the full-decode baseline.
+struct ReadsWholeValue: TransformStage {
+    let inner: any TransformStage
+    func process(_ batch: Batch) async throws -> Batch { try await inner.process(batch) }
+    var valueReads: ValueReads { .all }
 }
 
 struct PassThrough: TransformStage {

@@ -364,6 +364,33 @@ struct JSONParser {
     }
 
     mutating func parseNumber() throws -> Value {
+        let (start, magnitude, negative, isFloat, overflow) = try scanNumber()
+        if !isFloat && !overflow {
+            if !negative {
+                return magnitude <= UInt64(Int64.max) ? .int(Int64(magnitude)) : .uint(magnitude)
+            }
+            if magnitude <= UInt64(Int64.max) { return .int(-Int64(magnitude)) }
+            if magnitude == UInt64(Int64.max) + 1 { return .int(Int64.min) }
+        }
+        if let fast = fastDouble(start, index) { return .double(fast) }
+        // strtod on a NUL-terminated stack copy: no String allocation per number. The grammar
+        // was checked above, so strtod sees only RFC 8259 number text.
+        let length = index - start
+        let parsed: Double? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
+            for k in 0..<length { buffer[k] = CChar(bitPattern: bytes[start + k]) }
+            buffer[length] = 0
+            var end: UnsafeMutablePointer<CChar>?
+            let value = strtod(buffer.baseAddress!, &end)
+            return end == buffer.baseAddress! + length ? value : nil
+        }
+        guard let d = parsed else { throw CodecError("invalid number", at: start) }
+        return .double(d)
+    }
+
+    /// Checks the RFC 8259 §6 number grammar from `index` and moves past it; the integer
+    /// magnitude comes along for `parseNumber`. Every failure of a number is thrown here (text
+    /// that passes always converts), which is what lets a selective parse skip numbers.
+    mutating func scanNumber() throws -> (start: Int, magnitude: UInt64, negative: Bool, isFloat: Bool, overflow: Bool) {
         let start = index
         var negative = false
         if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
@@ -400,25 +427,6 @@ struct JSONParser {
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             guard index > digitsStart else { throw CodecError("digits expected in exponent", at: index) }
         }
-        if !isFloat && !overflow {
-            if !negative {
-                return magnitude <= UInt64(Int64.max) ? .int(Int64(magnitude)) : .uint(magnitude)
-            }
-            if magnitude <= UInt64(Int64.max) { return .int(-Int64(magnitude)) }
-            if magnitude == UInt64(Int64.max) + 1 { return .int(Int64.min) }
-        }
-        if let fast = fastDouble(start, index) { return .double(fast) }
-        // strtod on a NUL-terminated stack copy: no String allocation per number. The grammar
-        // was checked above, so strtod sees only RFC 8259 number text.
-        let length = index - start
-        let parsed: Double? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: length + 1) { buffer in
-            for k in 0..<length { buffer[k] = CChar(bitPattern: bytes[start + k]) }
-            buffer[length] = 0
-            var end: UnsafeMutablePointer<CChar>?
-            let value = strtod(buffer.baseAddress!, &end)
-            return end == buffer.baseAddress! + length ? value : nil
-        }
-        guard let d = parsed else { throw CodecError("invalid number", at: start) }
-        return .double(d)
+        return (start, magnitude, negative, isFloat, overflow)
     }
 }

@@ -1,4 +1,5 @@
 import TrackModel
+import Codecs
 
 /// The three kinds of stage a pipeline config names (Vector-style: sources and sinks are nouns,
 /// transforms verbs).
@@ -38,10 +39,46 @@ public protocol TransformStage: Sendable {
     func process(_ batch: Batch) async throws -> Batch
     /// Called once when all inputs have ended; returns anything still held back.
     func finish() async throws -> Batch
+    /// What the transform reads of `Frame.value`. Naming paths (even none) also promises that
+    /// the frames it passes on keep their values as they came, so what its consumers read
+    /// counts as read through it. The default, `.all`, is always safe.
+    var valueReads: ValueReads { get }
 }
 
 extension TransformStage {
     public func finish() async throws -> Batch { Batch() }
+    public var valueReads: ValueReads { .all }
+}
+
+/// What a stage reads of `Frame.value`, so that a `decode` stage upstream builds only that
+/// (docs/schemas.md, "Speed").
+public enum ValueReads: Sendable, Hashable {
+    /// The whole value, or unknown.
+    case all
+    /// These paths only (`value.accel.z` is `[.member("accel"), .member("z")]`); an empty path
+    /// is the whole value.
+    case paths(Set<[ValuePathStep]>)
+
+    /// Reads no value.
+    public static let none = ValueReads.paths([])
+
+    public func union(_ other: ValueReads) -> ValueReads {
+        guard case .paths(let a) = self, case .paths(let b) = other else { return .all }
+        return .paths(a.union(b))
+    }
+
+    /// The selection a decoder builds for these reads.
+    public var selection: ValueSelection {
+        guard case .paths(let paths) = self else { return .whole }
+        return ValueSelection(paths: paths)
+    }
+}
+
+/// A transform that sets `Frame.value` (`decode`). Before the first batch the runtime tells it
+/// what the stages downstream read (`PipelineGraph.valueReads(downstreamOf:)`), so it may build
+/// only that; a stage that is never told (driven outside a graph) builds everything.
+public protocol ValueProducingStage: TransformStage {
+    func produce(for reads: ValueReads) async
 }
 
 /// A sink consumes batches. `finish` flushes and closes: the runtime calls it exactly once,
@@ -55,11 +92,14 @@ public protocol SinkStage: Sendable {
     /// What the sources upstream say about the session (`SourceStage.sessionMetadata`), given
     /// once before the first batch; a sink writing a recording keeps it beside its own.
     func inherit(sessionMetadata: [String: String]) async
+    /// What the sink reads of `Frame.value` (`ValueReads`); the default, `.all`, is always safe.
+    var valueReads: ValueReads { get }
 }
 
 extension SinkStage {
     public var outputFiles: [String] { [] }
     public func inherit(sessionMetadata: [String: String]) async {}
+    public var valueReads: ValueReads { .all }
 }
 
 /// Counters every stage has (Vector's component contract: frames in, out, dropped).

@@ -6,7 +6,8 @@ import Codecs
 import TrackModel
 
 let codecsTargets: [FuzzTarget] = [
-    FuzzTarget(name: "json", summary: "JSON text → Value → JSON text → same Value") { bytes in
+    FuzzTarget(name: "json", summary: "JSON text → Value → JSON text → same Value; selective parse = selection of the full parse") { bytes in
+        checkSelectiveJSON(bytes)
         guard let value = try? JSONText.parse(bytes) else { return }
         var out: [UInt8] = []
         JSONText.write(value, into: &out)
@@ -64,6 +65,42 @@ let codecsTargets: [FuzzTarget] = [
         }
     },
 ]
+
+/// The selective JSON parse throws exactly when the full one does, and otherwise returns the
+/// full value's selection (`ValueSelection.selecting(from:)`), for paths made from names that
+/// occur in the input (so they hit) and a few fixed ones (indices, non-ASCII names).
+func checkSelectiveJSON(_ bytes: [UInt8]) {
+    var names: [String] = []
+    var i = 0
+    while i < bytes.count && names.count < 4 {
+        if bytes[i] == UInt8(ascii: "\""), let end = bytes[(i + 1)...].prefix(24).firstIndex(of: UInt8(ascii: "\"")) {
+            names.append(String(decoding: bytes[(i + 1)..<end], as: UTF8.self))
+            i = end + 1
+        } else {
+            i += 1
+        }
+    }
+    let a = names.first ?? "a", b = names.dropFirst().first ?? "b", c = names.last ?? "c"
+    let pathSets: [[[ValuePathStep]]] = [
+        [[.member(a)]],
+        [[.member(a), .member(b)], [.member(c)]],
+        [[.index(1)], [.member(b), .index(0), .member(c)]],
+        [[.member(a), .index(2)], [.member("\u{212A}")], [.member("é")]],
+        [],
+    ]
+    let full = try? JSONText.parse(bytes)
+    for paths in pathSets {
+        let selection = ValueSelection(paths: paths)
+        let selected = try? JSONText.parse(bytes, selecting: JSONText.Selector(selection))
+        switch (full, selected) {
+        case (nil, nil): continue
+        case (nil, .some): finding("selective JSON parse accepted what the full parse refuses")
+        case (.some, nil): finding("selective JSON parse refused what the full parse accepts")
+        case let (.some(f), .some(s)):
+            if s != selection.selecting(from: f) { finding("selective JSON parse differs from the selection of the full parse for \(paths)") }
+        }
+    }
+}
 
 /// Values equal as JSON sees them: NaN is not JSON, integers and doubles may trade places.
 func sameJSON(_ a: Value, _ b: Value) -> Bool {

@@ -10,6 +10,9 @@ import TestSupport
 actor CollectingSink: SinkStage {
     private(set) var frames: [Frame] = []
     private(set) var finishCount = 0
+    /// What it says it reads of `Frame.value` (a decode upstream builds only that).
+    nonisolated let valueReads: ValueReads
+    init(valueReads: ValueReads = .all) { self.valueReads = valueReads }
     func write(_ batch: Batch) async throws { frames.append(contentsOf: batch.frames) }
     func finish() async throws { finishCount += 1 }
 }

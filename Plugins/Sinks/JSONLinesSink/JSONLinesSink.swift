@@ -10,6 +10,9 @@ public actor JSONLinesSink: SinkStage {
         self.config = config
     }
 
+    /// `"value"` is written whole when `include_value` is on.
+    public nonisolated var valueReads: ValueReads { config.includeValue ? .all : .none }
+
     private func open() throws -> JSONLinesWriter {
         if let writer { return writer }
         let made = try JSONLinesWriter(path: config.path, includeValue: config.includeValue)

@@ -27,6 +27,8 @@ public actor MCAPSink: SinkStage {
     }
 
     public let config: MCAPSinkConfig
+    /// Messages carry the payload as published; the decoded value is not written.
+    public nonisolated var valueReads: ValueReads { .none }
     private let options: MCAPWriter.Options
     /// Opened at the first batch (or at `finish`), so building the stage — which
     /// `trackbag validate` does — never creates or truncates the output file.

@@ -21,6 +21,8 @@ public actor RecordingSink: SinkStage, StageMonitoring {
     }
 
     public let config: Config
+    /// The file stores payloads as published; the decoded value is not written.
+    public nonisolated var valueReads: ValueReads { .none }
     private var writer: RecordingWriter?
     /// Tracks of the current file. A probe from the last hit finds the usual case (tracks
     /// interleaved in a fixed rhythm) in one or two comparisons of small strings, which is

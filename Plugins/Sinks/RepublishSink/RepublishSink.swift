@@ -52,6 +52,8 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
     }
 
     public let config: Config
+    /// Frames go back to the room as published payloads; the decoded value is not sent.
+    public nonisolated var valueReads: ValueReads { .none }
     let credentials: RoomCredentials
     /// Keys to encrypt plaintext tracks with (nil: they go out as plaintext).
     let keys: E2EEKeyProvider?

@@ -34,6 +34,8 @@ public actor SnapshotSink: SinkStage {
 
     public let config: Config
     let expression: FilterExpression?
+    /// The trigger condition's `value…` paths; the file stores payloads.
+    public nonisolated var valueReads: ValueReads { .paths(expression?.valuePaths ?? []) }
     private var ring: SnapshotRing
     private var writer: RecordingWriter?
     private var trackIDs: [TrackInfo: Int] = [:]

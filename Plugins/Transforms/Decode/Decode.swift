@@ -10,7 +10,7 @@ import Codecs
 /// Protobuf and CDR frames need their track's schema: the definition the track carries
 /// (recordings and MCAP files store it), else the one the schema registry resolves from the
 /// track's schema name (docs/schemas.md). A decoder is built once per track and schema.
-public actor Decode: TransformStage, StageStatistics {
+public actor Decode: ValueProducingStage, StageStatistics {
     public let config: Config
     /// Folders of users' schema files, read when the first frame needs one.
     let schemaDirectories: [String]
@@ -20,6 +20,10 @@ public actor Decode: TransformStage, StageStatistics {
     /// Frames of E2EE tracks kept as ciphertext: passed on undecoded (a `decrypt` stage first
     /// makes them decodable), never counted as bad payloads.
     private var encrypted: UInt64 = 0
+    /// What JSON frames build when the stages downstream read only some paths (nil: the whole
+    /// value). CBOR, MessagePack, Protobuf and CDR frames always decode whole: a superset of
+    /// the selection, so what those stages see is the same.
+    private var jsonSelector: JSONText.Selector?
 
     public init(config: Config, schemaDirectories: [String] = []) {
         self.config = config
@@ -63,9 +67,11 @@ public actor Decode: TransformStage, StageStatistics {
         }
     }
 
-    static func decode(_ payload: [UInt8], with decoder: FrameDecoder) throws -> Value {
+    static func decode(_ payload: [UInt8], with decoder: FrameDecoder, selecting selector: JSONText.Selector? = nil) throws -> Value {
         switch decoder {
-        case .json: return try JSONText.parse(payload)
+        case .json:
+            if let selector { return try JSONText.parse(payload, selecting: selector) }
+            return try JSONText.parse(payload)
         case .cbor: return try CBOR.decode(payload)
         case .msgpack: return try MessagePack.decode(payload)
         case .protobuf(let d): return try d.decode(payload)
@@ -124,7 +130,7 @@ public actor Decode: TransformStage, StageStatistics {
             let reason: UndecodableReason
             if case .unusable(let why) = decoder {
                 reason = why
-            } else if let value = try? Self.decode(frame.payload, with: decoder) {
+            } else if let value = try? Self.decode(frame.payload, with: decoder, selecting: jsonSelector) {
                 // Why not keep the error text: a stream of bad frames would grow memory; the
                 // count is what the run reports.
                 frame.value = value
@@ -138,6 +144,15 @@ public actor Decode: TransformStage, StageStatistics {
         }
         return out
     }
+
+    /// Decoding builds only what the stages downstream read. The selective JSON parse checks
+    /// the whole payload as strictly as the full one, so the same frames count as `bad_payload`.
+    public func produce(for reads: ValueReads) {
+        jsonSelector = reads == .all ? nil : JSONText.Selector(reads.selection)
+    }
+
+    /// Decode reads no value itself; a frame it cannot decode keeps the value it came with.
+    public nonisolated var valueReads: ValueReads { .none }
 
     public func statistics() async -> [(name: String, value: UInt64)] {
         var figures: [(name: String, value: UInt64)] = [("undecodable", undecodable.values.reduce(0, +))]

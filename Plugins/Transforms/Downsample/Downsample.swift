@@ -15,6 +15,9 @@ public actor Downsample: TransformStage {
         self.config = config
     }
 
+    /// Keeps or drops by track and time; the value is never read.
+    public nonisolated var valueReads: ValueReads { .none }
+
     public func process(_ batch: Batch) async throws -> Batch {
         var out = Batch(frames: [], events: batch.events)
         switch config.rule {

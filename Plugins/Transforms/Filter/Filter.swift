@@ -1,4 +1,5 @@
 import Pipeline
+import Codecs
 
 /// Keeps the frames for which the condition is true; events pass through. The condition is
 /// parsed once when the stage is built.
@@ -12,6 +13,10 @@ public struct Filter: TransformStage {
         self.config = config
         self.expression = try FilterParser.parse(config.condition)
     }
+
+    /// The `value…` paths the condition names; `track`, `identity` and the other fields are
+    /// not in the value.
+    public var valueReads: ValueReads { .paths(expression.valuePaths) }
 
     public func process(_ batch: Batch) async throws -> Batch {
         Batch(frames: batch.frames.filter { expression.accepts($0) }, events: batch.events)

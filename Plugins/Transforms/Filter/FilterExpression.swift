@@ -39,10 +39,7 @@ indirect enum FilterExpression: Sendable {
     case arithmetic(ArithmeticOperator, FilterExpression, FilterExpression)
     case matches(FilterExpression, Glob)
 
-    enum PathStep: Sendable, Hashable {
-        case member(String)
-        case index(Int)
-    }
+    typealias PathStep = ValuePathStep
 
     enum ComparisonOperator: String, Sendable {
         case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
@@ -411,6 +408,17 @@ struct FilterParser {
 // MARK: - Evaluation
 
 extension FilterExpression {
+    /// Every `value…` path the expression reads (a bare `value` is the empty path: all of it).
+    var valuePaths: Set<[PathStep]> {
+        switch self {
+        case .literal, .identity, .track, .userTimestamp, .time, .size: return []
+        case .value(let steps): return [steps]
+        case .not(let e), .negate(let e), .matches(let e, _): return e.valuePaths
+        case .and(let a, let b), .or(let a, let b), .compare(_, let a, let b), .arithmetic(_, let a, let b):
+            return a.valuePaths.union(b.valuePaths)
+        }
+    }
+
     /// Whether the frame passes: only a `true` result does.
     func accepts(_ frame: Frame) -> Bool {
         if case .bool(true) = evaluate(frame) { return true }

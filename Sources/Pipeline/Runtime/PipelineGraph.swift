@@ -103,6 +103,30 @@ public struct PipelineGraph: Sendable {
         return merged
     }
 
+    /// What the stages fed by `node` read of `Frame.value`: the union of what each consumer
+    /// reads, followed through transforms that name their reads (they pass values on), `.all`
+    /// as soon as one consumer reads everything or does not say.
+    public func valueReads(downstreamOf node: Node) -> ValueReads {
+        var reads = ValueReads.none
+        var seen: Set<String> = []
+        var stack = [node.name]
+        while let name = stack.popLast() {
+            for consumer in nodes where consumer.inputs.contains(name) && seen.insert(consumer.name).inserted {
+                switch consumer.stage {
+                case .sink(let sink):
+                    reads = reads.union(sink.valueReads)
+                case .transform(let transform):
+                    reads = reads.union(transform.valueReads)
+                    stack.append(consumer.name)
+                case .source:
+                    break
+                }
+                if reads == .all { return .all }
+            }
+        }
+        return reads
+    }
+
     /// The effective overflow policy of the queue in front of `node`: its own, or drop-oldest
     /// when any live source feeds it (directly or through transforms), else block.
     func policy(of node: Node) -> OverflowPolicy {

@@ -152,6 +152,10 @@ final class PipelineRun: Sendable {
             let metadata = graph.sessionMetadata(upstreamOf: node)
             if !metadata.isEmpty { await sink.inherit(sessionMetadata: metadata) }
         }
+        for node in graph.nodes {
+            guard case .transform(let transform) = node.stage, let producer = transform as? any ValueProducingStage else { continue }
+            await producer.produce(for: graph.valueReads(downstreamOf: node))
+        }
         var reports: [String: PipelineReport.StageReport] = [:]
         await withTaskGroup(of: PipelineReport.StageReport.self) { group in
             for node in graph.nodes {
