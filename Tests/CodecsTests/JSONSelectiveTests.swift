@@ -83,7 +83,7 @@ final class JSONSelectiveTests: XCTestCase {
             #"{"a":1,"skip":"\ud800"}"#, #"{"a":1,"skip":"\udc00x"}"#, #"{"a":1,"skip":"\u12"}"#,
             #"{"a":1,"skip":{"k" 1}}"#, #"{"a":1,"skip":{1:2}}"#, #"{"a":1,"skip":[1 2]}"#, #"{"a":1 "b":2}"#,
             #"{"a":1,"skip":"unterminated}"#, #"{"a":1}x"#, #"{"a":1,}"#, #"{"a":{"b":}}"#, #"{"a""#, #"{"#, "",
-            #"{"a":[1,2,3],"b":"#, #"{"skip":"tab	inside","a":1}"#, #"{"a\u0000":1}"#,
+            #"{"a":[1,2,3],"b":"#, "{\"skip\":\"tab\tinside\",\"a\":1}", #"{"a\u0000":1}"#,
             "{\"skip\":\"\u{01}\"}",
             String(repeating: "[", count: 200) + String(repeating: "]", count: 200),  // deeper than the limit
             #"{"a":1,"skip":"# + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}",
