@@ -235,6 +235,21 @@ async def main():
         "capture_control_hits": captured.count(CONTROL),
         "tracks": {},
     }
+    def file_lost(info, name):
+        """Frames the file itself counts lost on the track (gap and drop events)."""
+        tracks = info.get("tracks", []) if isinstance(info, dict) else []
+        return sum(t["missing_frames"] + t["dropped_frames"] for t in tracks if t["name"] == name)
+
+    def unaccounted(want, have, lost):
+        """Frames sent between the first and the last recorded one that are neither in the file
+        nor counted by it; frames sent before the first or after the last leave no number a
+        receiver could count."""
+        position = {w: i for i, w in enumerate(want)}
+        idx = {position[h] for h in have if h in position}
+        if not idx:
+            return len(want)
+        return max(0, (max(idx) - min(idx) + 1) - len(idx) - lost)
+
     cipher_rows = read_jsonl(path + ".cipher.jsonl")
     plain_rows = read_jsonl(path + ".plain.jsonl")
     decrypted_rows = read_jsonl(path + ".decrypted.jsonl")
@@ -254,6 +269,8 @@ async def main():
             # what was recorded is the sent frames, in order, byte for byte.
             "exported_plaintext_in_order_subset_of_sent": in_order_subset(plain, want) and len(plain) == len(cipher),
             "decrypt_mode_recorded": len(decrypted),
+            "unaccounted": unaccounted(want, plain, file_lost(result["info"], name)),
+            "decrypt_mode_unaccounted": unaccounted(want, decrypted, file_lost(result["decrypted_info"], name)),
             "reencrypted_received": sum(1 for n, _, _ in reencrypted if n == name),
             "reencrypted_in_order_subset_of_decrypted": in_order_subset([(p, t) for n, p, t in reencrypted if n == name], decrypted),
             "decrypt_mode_in_order_subset_of_sent": in_order_subset(decrypted, want),

@@ -267,6 +267,9 @@ async def main():
               "record_subscriptions": [l for l in rec_err if "recording robot/" in l], "rate": RATE, "push_failures": push_failures, "pushed_for": pushed_for,
               "record_exit": rec_status, "record_stdout": rec_out, "record_stderr": rec_err[-10:],
               "play_exit": play_status, "play_stdout": play_out.splitlines(), "play_stderr": play_err.splitlines()[-10:],
+              # How much `play` slowed the whole replay to keep up (--overload slow, the
+              # default), from its pacing report: the span grows by as much.
+              "play_slowed_s": max([float(m) for m in re.findall(r"slowed ([0-9.]+) ms", play_out + "\n" + play_err)] or [0]) / 1000,
               "server_exit": server_exit, "publishers": sorted(set(publishers)), "tracks": {},
               "losses": LOSS_ACCOUNTS}
     all_errors = []

@@ -51,7 +51,8 @@ def test_record_without_key_then_replay_ciphertext_to_sdk_with_key(trackbag, tmp
     assert result["export_key"]["exit"] == 0, result["export_key"]
     assert result["play_exit"] == 0, result["play_stderr"]
     for name, track in result["tracks"].items():
-        assert track["recorded"] > 0 and track["recorded"] >= track["sent"] * 0.9, (name, track)
+        # Data tracks are lossy: what did not reach the file is counted in it (gap/drop events).
+        assert track["recorded"] > 0 and track["unaccounted"] == 0, (name, track)
         assert track["cipher_marked"] and not track["cipher_has_plaintext"], (name, track)
         assert track["cipher_length_is_plaintext_plus_tag"], (name, track)
         # The key decrypts the recording into exactly what the robot pushed (in order, byte
@@ -61,7 +62,7 @@ def test_record_without_key_then_replay_ciphertext_to_sdk_with_key(trackbag, tmp
         # timestamps, in order (lossy channel: at most 2 % missing, the rest byte-exact).
         assert track["replayed_in_order_subset"], (name, track)
         assert track["decrypt_mode_in_order_subset_of_sent"] and track["decrypt_mode_unmarked"], (name, track)
-        assert track["decrypt_mode_recorded"] >= track["sent"] * 0.9, (name, track)
+        assert track["decrypt_mode_recorded"] > 0 and track["decrypt_mode_unaccounted"] == 0, (name, track)
         # That plaintext recording replayed with `play --e2ee-key` into an E2EE room: the SDK
         # viewer with the key gets its frames (the first second), byte for byte.
         assert track["reencrypted_received"] > 0 and track["reencrypted_in_order_subset_of_decrypted"], (name, track)

@@ -115,11 +115,13 @@ def test_record_then_play_every_frame_same_payload_timestamp_and_pacing(trackbag
           f"Swift viewer {result['swift_gap_error_ms_p99']:.3f} ms (bound {GAP_P99_MS} ms)")
     assert result["swift_gap_error_ms_p99"] <= GAP_P99_MS, result["swift_gap_error_ms_p99"]
     assert result["gap_error_ms_p99"] <= SDK_GAP_P99_MS, result["gap_error_ms_p99"]
-    # Replay span matches the recording's: as trackbag's viewer saw it, and within 0.1 s
-    # as the SDK's Python callback did.
+    # Replay span matches the recording's, plus what play reports it slowed the replay by to
+    # keep up on a busy machine (--overload slow): as trackbag's viewer saw it, and within
+    # 0.1 s as the SDK's Python callback did.
+    slowed = result["play_slowed_s"]
     for name, track in result["tracks"].items():
-        assert abs(track["swift_replayed_span_s"] - track["recorded_span_s"]) < 0.05, (name, track)
-        assert abs(track["replayed_span_s"] - track["recorded_span_s"]) < 0.1, (name, track)
+        assert abs(track["swift_replayed_span_s"] - track["recorded_span_s"] - slowed) < 0.05, (name, track, slowed)
+        assert abs(track["replayed_span_s"] - track["recorded_span_s"] - slowed) < 0.1, (name, track, slowed)
 
 
 def test_play_at_rate_2_halves_the_duration(trackbag, tmp_path):
