@@ -5,6 +5,28 @@ public enum ValuePathStep: Sendable, Hashable {
     case index(Int)
 }
 
+extension Value {
+    /// The value at `path`: the first member of each name, elements by position; null when a
+    /// step is missing or meets a value that is not the container it needs. What `filter`
+    /// reads, and what a selective decode must keep (`ValueSelection`).
+    public func at(_ path: some Sequence<ValuePathStep>) -> Value {
+        var current = self
+        for step in path {
+            switch (step, current) {
+            case (.member(let name), .object):
+                guard let next = current[name] else { return .null }
+                current = next
+            case (.index(let i), .array(let items)):
+                guard i >= 0, i < items.count else { return .null }
+                current = items[i]
+            default:
+                return .null
+            }
+        }
+        return current
+    }
+}
+
 /// The parts of a decoded value that some reader needs, as a tree of paths. A path ending at a
 /// node selects that node's whole subtree; a node with children selects only them.
 ///

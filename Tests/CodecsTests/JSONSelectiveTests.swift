@@ -6,24 +6,8 @@ import XCTest
 /// and, where both succeed, return the full value's selection, so a lookup of any selected path
 /// finds the same thing in both.
 final class JSONSelectiveTests: XCTestCase {
-    /// A path looked up as `filter` looks it up: first member of a name, element by position,
-    /// null when missing or when the value is not the container the step needs.
-    func lookup(_ value: Value, _ path: [ValuePathStep]) -> Value {
-        var current = value
-        for step in path {
-            switch (step, current) {
-            case (.member(let name), .object):
-                guard let next = current[name] else { return .null }
-                current = next
-            case (.index(let i), .array(let items)):
-                guard i < items.count else { return .null }
-                current = items[i]
-            default:
-                return .null
-            }
-        }
-        return current
-    }
+    /// A path looked up as `filter` looks it up (`Value.at`).
+    func lookup(_ value: Value, _ path: [ValuePathStep]) -> Value { value.at(path) }
 
     /// Asserts the property for one payload and one set of paths; returns whether it parsed.
     @discardableResult

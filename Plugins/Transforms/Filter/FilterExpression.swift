@@ -434,20 +434,7 @@ extension FilterExpression {
         case .time: return .int(frame.receiveTimeNs)
         case .size: return .int(Int64(frame.payload.count))
         case .value(let steps):
-            guard var current = frame.value else { return .null }
-            for step in steps {
-                switch (step, current) {
-                case (.member(let name), .object):
-                    guard let next = current[name] else { return .null }
-                    current = next
-                case (.index(let i), .array(let items)):
-                    guard i < items.count else { return .null }
-                    current = items[i]
-                default:
-                    return .null
-                }
-            }
-            return current
+            return frame.value?.at(steps) ?? .null
         case .not(let inner):
             if case .bool(true) = inner.evaluate(frame) { return .bool(false) }
             return .bool(true)
