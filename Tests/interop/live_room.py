@@ -1,6 +1,7 @@
 """What the live-room drivers share (run inside scripts/netns-run): tokens, starting and
 stopping `trackbag serve`, collecting a subprocess's lines, and the in-order-subset check."""
 import logging
+import math
 import os
 import signal
 import subprocess
@@ -199,6 +200,15 @@ async def read_lines(stream, into, event=None, needle=None, count=0):
             seen += 1
             if event is not None and seen >= count:
                 event.set()
+
+
+def percentile(values, q):
+    """Nearest rank (the q-quantile is the ceil(q·n)-th smallest), as LatenessHistogram does;
+    None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
 
 
 def in_order_subset(part, whole):

@@ -17,11 +17,8 @@ removed.
 """
 import asyncio
 import json
-import math
 import os
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +28,7 @@ import warnings
 from livekit import api, rtc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "interop"))
-from live_room import testpeer  # noqa: E402
+from live_room import percentile, start_server, stop, testpeer  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*HMAC key.*")
 
@@ -45,39 +42,6 @@ STEP_S = 30.0
 def token(identity):
     grant = api.VideoGrants(room_join=True, room=ROOM, can_publish=True, can_subscribe=True, can_publish_data=True)
     return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()
-
-
-def percentile(values, q):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
-
-
-def start_server(trackbag, workdir, addr):
-    out_path = os.path.join(workdir, "server.out")
-    with open(out_path, "w") as out, open(os.path.join(workdir, "server.log"), "w") as log:
-        proc = subprocess.Popen([trackbag, "serve", "--host", addr, "--port", "0", "--rtc-port", "0", "--node-ip", addr, "--dev"],
-                                stdout=out, stderr=log, stdin=subprocess.DEVNULL)
-    deadline = time.monotonic() + STEP_S
-    while time.monotonic() < deadline and proc.poll() is None:
-        with open(out_path) as f:
-            m = re.search(r"listening on (\S+)", f.read())
-        if m:
-            return proc, m.group(1)
-        time.sleep(0.05)
-    stop(proc)
-    raise RuntimeError("trackbag serve did not report its URL")
-
-
-def stop(proc, timeout=10.0):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
 
 
 async def run(trackbag, workdir, url, seconds):

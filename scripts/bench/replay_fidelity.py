@@ -32,7 +32,6 @@ Every process started here is ended by its PID within a bounded time; the scratc
 import asyncio
 import base64
 import json
-import math
 import os
 import re
 import shutil
@@ -47,7 +46,7 @@ from livekit import api, rtc
 
 # trackbag-testpeer is found the way the interop tests find it.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "interop"))
-from live_room import testpeer  # noqa: E402
+from live_room import percentile, testpeer  # noqa: E402
 
 # The server's development key pair (devkey/secret) is shorter than PyJWT would like; it is the
 # key `trackbag serve` accepts by default, so the warning says nothing here.
@@ -76,14 +75,6 @@ def payload(i):
 def token(identity):
     grant = api.VideoGrants(room_join=True, room=ROOM, can_publish=True, can_subscribe=True, can_publish_data=True)
     return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()
-
-
-def percentile(values, q):
-    """Nearest rank (the q-quantile is the ceil(q·n)-th smallest), as LatenessHistogram does."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1))]
 
 
 def parse_paced(line):
