@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh list                     list the targets
 #   scripts/fuzz.sh check [TARGET…]          every target over its seeds and saved crashers, then
 #                                            a short mutation run (FUZZ_CHECK_SECONDS, default 5)
-#   scripts/fuzz.sh long [SECONDS] [TARGET…] a long run per target (default 600 s); new inputs go
+#   scripts/fuzz.sh long [SECONDS] [TARGET…] a long run per target (default 600 s, or FUZZ_RUNS
+#                                            executions if that comes first); new inputs go
 #                                            to .build-fuzz/corpus/TARGET, crashes to
 #                                            .build-fuzz/crashes/TARGET
 #   scripts/fuzz.sh run TARGET [libFuzzer flags and paths…]
@@ -40,7 +41,9 @@ run_one() {
     local crashes=$BUILD/crashes/$target log=$BUILD/logs/$target.log
     mkdir -p "$scratch" "$crashes" "$BUILD/logs" "$CORPUS/$target" "$REGRESSIONS/$target"
     local started=$SECONDS
-    if "$BIN" "$target" "${LIMITS[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+    local runs=()
+    [ -z "${FUZZ_RUNS:-}" ] || runs=(-runs="$FUZZ_RUNS")
+    if "$BIN" "$target" "${LIMITS[@]}" -max_total_time="$seconds" "${runs[@]}" -print_final_stats=1 \
         -artifact_prefix="$crashes/" "$scratch" "$CORPUS/$target" "$REGRESSIONS/$target" >"$log" 2>&1; then
         local line
         line=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -1 || true)
