@@ -29,7 +29,7 @@ import time
 
 from livekit import api
 
-from live_room import testpeer
+from live_room import percentile, testpeer
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 ADDR_B = os.environ.get("TB_ADDR_B", "10.99.0.2")
@@ -45,12 +45,6 @@ def rss_kib(pid):
     with open(f"/proc/{pid}/status") as f:
         return next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")), 0)
 
-
-def percentile(values, p):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 class Server:
@@ -397,8 +391,8 @@ async def scenario_flood(trackbag, total):
             "rss_baseline_kib": rss_baseline, "rss_peak_kib": peak, "rss_after_kib": after[-1],
             "attack": attack_lines, "attack_stderr": attack_err[-2000:],
             "attack_seconds": round(attack_end - attack_start, 2),
-            "latency_baseline_ms": {"count": len(base), "p50": percentile(base, 50), "p99": percentile(base, 99)},
-            "latency_attack_ms": {"count": len(during), "p50": percentile(during, 50), "p99": percentile(during, 99),
+            "latency_baseline_ms": {"count": len(base), "p50": percentile(base, 0.50), "p99": percentile(base, 0.99)},
+            "latency_attack_ms": {"count": len(during), "p50": percentile(during, 0.50), "p99": percentile(during, 0.99),
                                   "expected": int((attack_end - attack_start) * 100)},
         }
     finally:

@@ -16,17 +16,10 @@ import time
 
 from livekit import rtc
 
-from live_room import imu_recording, leave_and_stop, run_then_exit, start_server, stop, token
+from live_room import imu_recording, leave_and_stop, percentile, run_then_exit, start_server, stop, token
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 FRAMES = 1000
-
-
-def percentile(values, q):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 async def main():

@@ -25,7 +25,7 @@ import time
 
 from livekit import rtc
 
-from live_room import (STEP, SDKDropCounter, in_order_subset, read_every_track, read_lines, start_server, stop,
+from live_room import (STEP, SDKDropCounter, in_order_subset, percentile, read_every_track, read_lines, start_server, stop,
                        testpeer, token, udp_socket_drops, wait_finished)
 
 TRACKBAG = sys.argv[1]
@@ -234,12 +234,6 @@ def packets(size):
     return max(1, -(-size // per_packet))
 
 
-def percentile(values, p):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
 
 async def main():
     os.makedirs(WORKDIR, exist_ok=True)
@@ -327,21 +321,21 @@ async def main():
             "sent_after_last_recorded": (len(want) - 1 - want.index(rec_pairs[-1])) if rec_pairs and rec_pairs[-1] in want else None,
             "recorded_span_s": (rec[-1][2] - rec[0][2]) / 1e9 if len(rec) > 1 else 0,
             "replayed_span_s": (got[-1][2] - got[0][2]) / 1e9 if len(got) > 1 else 0,
-            "gap_error_ms_p50": percentile(errors, 50), "gap_error_ms_p99": percentile(errors, 99),
+            "gap_error_ms_p50": percentile(errors, 0.50), "gap_error_ms_p99": percentile(errors, 0.99),
             "gap_error_ms_max": max(errors) if errors else None,
             "swift_replayed": len(swift_got),
-            "swift_replayed_span_s": (swift_got[-1][2] - swift_got[0][2]) / 1e9 if len(swift_got) > 1 else 0, "swift_gap_error_ms_p99": percentile(swift_errors, 99),
+            "swift_replayed_span_s": (swift_got[-1][2] - swift_got[0][2]) / 1e9 if len(swift_got) > 1 else 0, "swift_gap_error_ms_p99": percentile(swift_errors, 0.99),
             "loop_passes": len(got) / len(rec) if rec else 0,
             "loop_in_order": in_order_subset(got_pairs, rec_pairs * (len(got) // max(1, len(rec)) + 2)),
             "first_mismatch": next(({"index": i, "want_ts": a[1], "have_ts": b[1], "want_len": len(a[0]),
                                      "have_len": len(b[0])} for i, (a, b) in enumerate(zip(rec_pairs, got_pairs)) if a != b),
                                    None),
         }
-    result["gap_error_ms_p50"] = percentile(all_errors, 50)
-    result["gap_error_ms_p99"] = percentile(all_errors, 99)
+    result["gap_error_ms_p50"] = percentile(all_errors, 0.50)
+    result["gap_error_ms_p99"] = percentile(all_errors, 0.99)
     result["gap_error_ms_max"] = max(all_errors) if all_errors else None
-    result["swift_gap_error_ms_p50"] = percentile(all_swift_errors, 50)
-    result["swift_gap_error_ms_p99"] = percentile(all_swift_errors, 99)
+    result["swift_gap_error_ms_p50"] = percentile(all_swift_errors, 0.50)
+    result["swift_gap_error_ms_p99"] = percentile(all_swift_errors, 0.99)
     result["swift_gap_error_ms_max"] = max(all_swift_errors) if all_swift_errors else None
     print(json.dumps(result))
 
