@@ -9,7 +9,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority soak test-loaded fault-lab clean
+.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority bench-snapshot soak test-loaded fault-lab clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -66,6 +66,11 @@ bench-replay: deps release
 # signal); ~5 min, root. Part of `make test` (interop); this runs it alone, with its table.
 fault-lab: build
 	TRACKBAG=$(CURDIR)/.build/debug/trackbag $(VENV)/bin/python -m pytest -q -s Tests/interop/test_fault_lab.py
+
+# The flight recorder's memory at 20k frames/s (docs/snapshot.md, loopback, no root, ~3 min):
+# RSS against max_bytes, ring peak, evictions, the written window.
+bench-snapshot: deps release
+	$(VENV)/bin/python scripts/bench/snapshot_memory.py $(CURDIR)/$(TRACKBAG_RELEASE)
 
 # Recording loss beside two busy loops, with and without record --nice / --realtime (root, ~1 min).
 bench-priority: deps release

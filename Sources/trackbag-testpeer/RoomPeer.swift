@@ -11,7 +11,9 @@ import Synchronization
 ///
 /// Commands: `{"cmd":"publish","track":T}`, `{"cmd":"push","track":T,"payload_b64":…,
 /// "user_timestamp":N|null}` (retries while the queue is full), `{"cmd":"stream","track":T |
-/// "tracks":[T…],"rate":R,"size":B,"count":N}` (paced pushes, round-robin over the tracks),
+/// "tracks":[T…],"rate":R,"size":B,"count":N,"fill":"random"}` (paced pushes, round-robin over
+/// the tracks; the payload after the sequence number is 0xA5 bytes, or bytes that do not
+/// compress with "random", as sensor samples do),
 /// `{"cmd":"unpublish","track":T}`,
 /// `{"cmd":"subscribe","identity":I,"track":T,"buffer":16,"timeout":30}`, `{"cmd":"stats"}`,
 /// `{"cmd":"register","method":M,"mode":"echo|fail|big|slow","delay_ms":N}`,
@@ -116,12 +118,23 @@ struct RoomPeer: AsyncParsableCommand {
                 var refused = 0
                 let clock = ContinuousClock()
                 let start = clock.now
-                let filler = [UInt8](repeating: 0xA5, count: size - 8)
+                var filler = [UInt8](repeating: 0xA5, count: size - 8)
+                // xorshift64 (Marsaglia 2003): cheap, so the pacing is not what it measures.
+                var random: UInt64? = command["fill"] as? String == "random" ? 0x9E37_79B9_7F4A_7C15 : nil
                 for index in 0..<count {
                     // Behind schedule (many frames per scheduler tick at high rates): push at once.
                     let deadline = start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
                     if deadline > clock.now { try? await clock.sleep(until: deadline) }
                     let sequence = index / locals.count
+                    if var state = random {
+                        for k in stride(from: 0, to: filler.count, by: 8) {
+                            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                            withUnsafeBytes(of: state) { bytes in
+                                for j in 0..<min(8, filler.count - k) { filler[k + j] = bytes[j] }
+                            }
+                        }
+                        random = state
+                    }
                     let payload = withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) } + filler
                     let now = UInt64(Date().timeIntervalSince1970 * 1e9)
                     do {
