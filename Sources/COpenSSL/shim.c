@@ -10,6 +10,16 @@ long cossl_dtls_get_timeout_ms(SSL *ssl) {
 
 int cossl_dtls_handle_timeout(SSL *ssl) { return (int)DTLSv1_handle_timeout(ssl); }
 
+// OpenSSL calls this with 0 when a flight starts its timer and with the current value when the
+// timer expired; it returns the next value in microseconds.
+static unsigned int cossl_dtls_realtime_timer(SSL *ssl, unsigned int timer_us) {
+    (void)ssl;
+    if (timer_us == 0) return COSSL_DTLS_INITIAL_TIMEOUT_US;
+    return timer_us >= COSSL_DTLS_MAX_TIMEOUT_US / 2 ? COSSL_DTLS_MAX_TIMEOUT_US : timer_us * 2;
+}
+
+void cossl_dtls_use_realtime_timer(SSL *ssl) { DTLS_set_timer_cb(ssl, cossl_dtls_realtime_timer); }
+
 long cossl_ssl_set_mtu(SSL *ssl, long mtu) {
     // Without NO_QUERY_MTU OpenSSL asks the (memory) BIO for a path MTU and ignores ours.
     SSL_set_options(ssl, SSL_OP_NO_QUERY_MTU);

@@ -134,4 +134,21 @@ final class DTLSTests: XCTestCase {
         let again = client.handleTimeout()
         XCTAssertEqual(again.count, first.count, "the ClientHello flight is sent again")
     }
+
+    /// RFC 9147 §5.8.2: 400 ms for a real-time session's first flight, doubled at each expiry
+    /// (OpenSSL's own timer starts at 1 s, which a lossy link multiplies into seconds of setup).
+    func testAFlightsTimerStartsAt400MillisecondsAndDoubles() async throws {
+        let clientCert = try DTLSCertificate()
+        let serverCert = try DTLSCertificate()
+        let client = try DTLSConnection(role: .client, certificate: clientCert, remoteFingerprint: serverCert.fingerprint)
+        _ = client.start()
+        let first = try XCTUnwrap(client.nextTimeout)
+        XCTAssertLessThanOrEqual(first, .milliseconds(400))
+        XCTAssertGreaterThan(first, .milliseconds(300))
+        try await Task.sleep(for: first + .milliseconds(20))
+        XCTAssertFalse(client.handleTimeout().isEmpty, "the flight is sent again")
+        let second = try XCTUnwrap(client.nextTimeout)
+        XCTAssertLessThanOrEqual(second, .milliseconds(800))
+        XCTAssertGreaterThan(second, .milliseconds(600))
+    }
 }

@@ -21,6 +21,12 @@ unsigned long cossl_version_number(void);
 long cossl_dtls_get_timeout_ms(SSL *ssl);
 /// DTLSv1_handle_timeout: retransmits the last flight if its timer expired. <0 on failure.
 int cossl_dtls_handle_timeout(SSL *ssl);
+/// The handshake retransmission timer of a real-time DTLS session: a flight's first timeout is
+/// 400 ms, doubled at each expiry up to 60 s (RFC 9147 §5.8.2 recommends 400 ms for DTLS-SRTP,
+/// whose users notice a setup delay; OpenSSL's default is RFC 6347's 1 s).
+#define COSSL_DTLS_INITIAL_TIMEOUT_US 400000u
+#define COSSL_DTLS_MAX_TIMEOUT_US 60000000u
+void cossl_dtls_use_realtime_timer(SSL *ssl);
 /// SSL_set_mtu with SSL_OP_NO_QUERY_MTU: the datagram size the DTLS record layer must respect.
 long cossl_ssl_set_mtu(SSL *ssl, long mtu);
 /// BIO_set_mem_eof_return: makes an empty memory BIO report "retry" instead of EOF.
