@@ -41,10 +41,7 @@ SCENARIOS = {
     "clean": {"link": {}},
     "loss_1pct": {"link": {"loss": 0.01}},
     "loss_5pct": {"link": {"loss": 0.05}},
-    # At 20 % each way, setting up a session can outlast a test step (OpenSSL's DTLS timer
-    # starts at 1 s and doubles; docs/fault-lab.md, "Left"): the link degrades once the
-    # session is up.
-    "loss_20pct": {"link": {"loss": 0.20}, "impair_after_join": True},
+    "loss_20pct": {"link": {"loss": 0.20}},
     "bursty_2pct": {"link": {"burst": Impairment.bursty(0.02, 4)}},
     "jitter_30ms": {"link": {"delay_ms": 30, "jitter_ms": 20, "reorder": True}},
     "jitter_20ms": {"link": {"delay_ms": 20, "jitter_ms": 15, "reorder": True}},
@@ -221,8 +218,6 @@ async def record_phase(trackbag, workdir, url, relay, scenario, seconds, clock):
     readers = asyncio.gather(read_lines(recorder.stdout, rec_out),
                              read_lines(recorder.stderr, rec_err, subscribed, "recording robot/", len(TRACKS)))
     await asyncio.wait_for(subscribed.wait(), STEP)
-    if scenario.get("impair_after_join"):
-        relay.command(cmd="set", up=scenario["link"], down=scenario["link"])
     await asyncio.sleep(0.5)
     capture_start = os.path.getsize(os.path.join(workdir, "capture.bin"))
     before = relay.stats()
@@ -264,8 +259,6 @@ async def record_phase(trackbag, workdir, url, relay, scenario, seconds, clock):
 
 async def play_phase(trackbag, workdir, url, relay, scenario, path, clock):
     sdk_before = SDK_DROPS.snapshot()
-    if scenario.get("impair_after_join"):
-        relay.command(cmd="set", up={}, down={})
     before = relay.stats()
     viewer = rtc.Room()
     viewer_events = RoomEvents(viewer, clock)
@@ -283,8 +276,6 @@ async def play_phase(trackbag, workdir, url, relay, scenario, path, clock):
         deadline = time.monotonic() + STEP
         while not received and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
-        if scenario.get("impair_after_join"):
-            relay.command(cmd="set", up=scenario["link"], down=scenario["link"])
         await asyncio.sleep(BLACKOUT_AT)
         if "blackout" in scenario:
             relay.command(cmd="blackout", seconds=scenario["blackout"])
@@ -400,7 +391,7 @@ async def main():
             rtc_port = int(m.group(1))
             break
     signal_port = int(direct_url.rsplit(":", 1)[1])
-    link = Impairment.from_dict({} if scenario.get("impair_after_join") else scenario["link"])
+    link = Impairment.from_dict(scenario["link"])
     relay = RelayProcess(sys.executable, f"{addr_b}:{rtc_port}={addr_a}:{rtc_port}",
                          tcp=f"{addr_b}:0={addr_a}:{signal_port}", up=link, down=link, seed=int(os.environ.get("TB_FAULT_SEED", "1")))
     url = f"ws://{relay.ready['tcp']}"
