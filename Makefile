@@ -9,7 +9,7 @@ PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard=
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 
-.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority bench-snapshot soak test-loaded fault-lab clean
+.PHONY: demo test deps debs peers build release unit interop fuzz fuzz-check bench bench-live bench-live-run bench-replay bench-priority bench-snapshot bench-play-control soak test-loaded fault-lab clean
 
 # The offline part (synthetic session → pipeline → export), then the live path over loopback:
 # trackbag serve, a simulated robot, record, replay into a second room, a viewer checks every frame.
@@ -71,6 +71,11 @@ fault-lab: build
 # RSS against max_bytes, ring peak, evictions, the written window.
 bench-snapshot: deps release
 	$(VENV)/bin/python scripts/bench/snapshot_memory.py $(CURDIR)/$(TRACKBAG_RELEASE)
+
+# `trackbag play` driven by RPC from LiveKit's SDK: gap error p50/p99 at rates 1, 0.25, 4 and
+# the time from call to effect, 3 runs (root, netns, ~1.5 min; docs/rpc.md).
+bench-play-control: deps release
+	scripts/bench-play-control.sh $(CURDIR)/$(TRACKBAG_RELEASE)
 
 # Recording loss beside two busy loops, with and without record --nice / --realtime (root, ~1 min).
 bench-priority: deps release

@@ -4,7 +4,11 @@ timestamp = frame index), and three SDK participants (livekit==1.2.1, this proce
 that records every frame with its arrival time and the replayer's attributes, the operator that
 calls the methods, and a stranger who may not. Prints one JSON result line.
 
-usage: play_rpc_driver.py TRACKBAG WORKDIR
+usage: play_rpc_driver.py TRACKBAG WORKDIR [--long]
+
+--long (scripts/bench-play-control.sh): a 30 s recording and each rate held long enough for a
+p99 of a few hundred gaps (rate 1 for 2 s, rate 0.25 for 8 s, rate 4 for 1.5 s); the test's
+default holds each for under 2 s.
 """
 import asyncio
 import json
@@ -19,7 +23,11 @@ from livekit import rtc
 from live_room import imu_recording, leave_and_stop, percentile, run_then_exit, start_server, stop, token
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
-FRAMES = 1000
+LONG = "--long" in sys.argv
+FRAMES = 3000 if LONG else 1000
+# Seconds each phase is held: before the pause at rate 1, rate 0.25, rate 4, rate 1 after the seek.
+HOLD = {"rate1": 2.0, "quarter": 8.0, "rate4": 1.5, "after_seek": 2.0} if LONG else \
+    {"rate1": 0.0, "quarter": 1.5, "rate4": 0.6, "after_seek": 0.8}
 
 
 async def main():
@@ -59,6 +67,7 @@ async def main():
             assert time.monotonic() < deadline, "no replayed frames at the viewer"
             assert player.poll() is None, open(os.path.join(workdir, "play.log")).read()
             await asyncio.sleep(0.01)
+        await asyncio.sleep(HOLD["rate1"])
 
         calls = {}
 
@@ -96,13 +105,13 @@ async def main():
         # Rate 0.25 asked while paused applies on resume.
         await call("rate_quarter", "trackbag.rate", json.dumps({"rate": 0.25}))
         resume = await call("resume", "trackbag.resume")
-        await asyncio.sleep(1.5)
+        await asyncio.sleep(HOLD["quarter"])
         rate4 = await call("rate4", "trackbag.rate", json.dumps({"rate": 4}))
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(HOLD["rate4"])
         seek = await call("seek", "trackbag.seek", json.dumps({"to": "2s"}))
         await asyncio.sleep(0.3)
         rate1 = await call("rate1", "trackbag.rate", json.dumps({"rate": 1}))
-        await asyncio.sleep(0.8)
+        await asyncio.sleep(HOLD["after_seek"])
         await call("bad_rate", "trackbag.rate", json.dumps({"rate": -1}))
         await call("step_playing", "trackbag.step", json.dumps({"frames": 1}))
         await call("seek_outside", "trackbag.seek", json.dumps({"to": "1h"}))
