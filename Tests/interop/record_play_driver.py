@@ -288,6 +288,13 @@ async def main():
             matched.append((j, arrival))
             j += 1
         in_order = len(matched) == len(got)
+        # How far the replay drifted from the recording's spacing divided by the rate, from the
+        # lower envelope of arrival − recorded time / rate: a frame can arrive late (a loaded
+        # machine holds back the SDK's Python callbacks by hundreds of ms) but never early, so
+        # the least-delayed frame of the first and of the last quarter tell the sender's pace.
+        offsets = [a - rec[i][2] / RATE for i, a in matched]
+        quarter = max(1, len(offsets) // 4)
+        drift_ns = min(offsets[-quarter:]) - min(offsets[:quarter]) if offsets else None
         for (i0, a0), (i1, a1) in zip(matched, matched[1:]):
             if i1 == i0 + 1:
                 recorded_gap = (rec[i1][2] - rec[i0][2]) / RATE
@@ -321,6 +328,7 @@ async def main():
             "sent_after_last_recorded": (len(want) - 1 - want.index(rec_pairs[-1])) if rec_pairs and rec_pairs[-1] in want else None,
             "recorded_span_s": (rec[-1][2] - rec[0][2]) / 1e9 if len(rec) > 1 else 0,
             "replayed_span_s": (got[-1][2] - got[0][2]) / 1e9 if len(got) > 1 else 0,
+            "replayed_drift_s": drift_ns / 1e9 if drift_ns is not None else None,
             "gap_error_ms_p50": percentile(errors, 0.50), "gap_error_ms_p99": percentile(errors, 0.99),
             "gap_error_ms_max": max(errors) if errors else None,
             "swift_replayed": len(swift_got),
