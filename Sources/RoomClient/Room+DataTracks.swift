@@ -136,12 +136,12 @@ extension Room {
                     return
                 }
             } else if local.publication.encrypted {
-                guard var cryptor else {
+                guard cryptor != nil else {
                     statistics.framesNotSent += 1
                     return
                 }
-                (payload, e2ee) = try cryptor.encrypt(payload, participant: localIdentity)
-                self.cryptor = cryptor
+                // In place: a copy would duplicate the key ring on every frame (copy on write).
+                (payload, e2ee) = try cryptor!.encrypt(payload, participant: localIdentity)
             }
             packets = try local.packetizer.packetizeEncoded(payload: payload, userTimestamp: frame.userTimestamp, e2ee: e2ee)
         } catch {
@@ -373,25 +373,26 @@ extension Room {
             // held and skipped belongs to the old one.
             closeFrameLosses(handle: handle)
         }
-        var depacketizer = depacketizers[handle] ?? Depacketizer()
+        // The depacketizer and the ledger are changed where they are stored: a copy taken out
+        // of the dictionary and written back would duplicate their buffers on every packet
+        // (copy on write), which under loss is a ledger of up to 2,048 numbers per packet.
         let output: Depacketizer.Output
         do {
-            output = try depacketizer.push(encoded: bytes)
+            output = try depacketizers[handle, default: Depacketizer()].push(encoded: bytes)
         } catch {
             statistics.malformedPackets += 1
             return
         }
-        depacketizers[handle] = depacketizer
         statistics.depacketizerDrops += output.drops.count
         // Losses per track, for the subscriptions to report: frames that arrived incomplete,
         // and frames of which nothing arrived (their numbers skipped), each counted once.
-        var losses = frameLosses[handle] ?? TrackLosses(key: key, sid: publication.sid)
+        if frameLosses[handle] == nil { frameLosses[handle] = TrackLosses(key: key, sid: publication.sid) }
         let now = Self.monotonicNs()
         var change = FrameLossLedger.Change()
-        for drop in output.drops { change += losses.ledger.dropped(drop.frameNumber, nowNs: now) }
-        if let frame = output.frame { change += losses.ledger.delivered(frame.frameNumber, nowNs: now) }
-        change += losses.ledger.settle(nowNs: now, holding: depacketizer.holds(frameNumber:))
-        frameLosses[handle] = losses
+        for drop in output.drops { change += frameLosses[handle]!.ledger.dropped(drop.frameNumber, nowNs: now) }
+        if let frame = output.frame { change += frameLosses[handle]!.ledger.delivered(frame.frameNumber, nowNs: now) }
+        let depacketizer = depacketizers[handle]
+        change += frameLosses[handle]!.ledger.settle(nowNs: now) { depacketizer?.holds(frameNumber: $0) ?? false }
         if !change.isZero { subscriptions[key]?.countLost(change) }
         guard let frame = output.frame else { return }
         guard let fanout = subscriptions[key] else { return }
@@ -410,15 +411,14 @@ extension Room {
                 }
                 delivered.e2ee = e2ee
             } else {
-                guard var cryptor else {
+                guard cryptor != nil else {
                     e2eeDropped { $0.noKeyProvider += 1 }
                     return
                 }
                 do {
-                    delivered = try cryptor.decrypt(frame, participant: participant.identity)
-                    self.cryptor = cryptor
+                    // In place, as for encryption.
+                    delivered = try cryptor!.decrypt(frame, participant: participant.identity)
                 } catch {
-                    self.cryptor = cryptor
                     e2eeDropped { drops in
                         switch error {
                         case .missingE2EEExtension: drops.missingExtension += 1
