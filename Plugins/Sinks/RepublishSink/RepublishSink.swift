@@ -195,6 +195,7 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
         do {
             local = try await room.localParticipant.publishDataTrack(
                 name: name, frameEncoding: DataTrackFrameEncoding(name: info.frameEncoding), schema: info.schema?.name,
+                schemaEncoding: info.schema.flatMap { $0.encoding.isEmpty ? nil : $0.encoding },
                 encrypted: info.encryption == .gcm ? true : nil)
         } catch {
             throw PipelineError(message: "cannot publish \(info.key) as \(identity)/\(name): \(error)", stage: stageName)
