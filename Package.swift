@@ -76,8 +76,9 @@ let package = Package(
         // CRC-32 for MCAP's chunk and data-section CRCs: PCLMULQDQ folding, zlib for the rest.
         .target(name: "CCRC32", path: "Sources/CCRC32", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CCRC32"]),
-        // rosbag2's SQLite3 storage files (`*.db3`), read-only; its MCAP storage is MCAP's.
-        .target(name: "Rosbag2", dependencies: ["CSQLite"]),
+        // rosbag2's SQLite3 storage files (`*.db3`), read-only, and its per-message zstd; its
+        // MCAP storage is MCAP's.
+        .target(name: "Rosbag2", dependencies: ["CSQLite", "CZstd"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
         .target(name: "Pipeline", dependencies: [
@@ -127,7 +128,7 @@ let package = Package(
         .testTarget(name: "TrackModelTests", dependencies: ["TestSupport", "TrackModel"]),
         .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Synthetic", "Recording", "TrackModel"]),
         .testTarget(name: "MCAPTests", dependencies: ["TestSupport", "MCAP"]),
-        .testTarget(name: "Rosbag2Tests", dependencies: ["TestSupport", "Rosbag2", "CSQLite"]),
+        .testTarget(name: "Rosbag2Tests", dependencies: ["TestSupport", "Rosbag2", "CSQLite", "CZstd"]),
         .testTarget(name: "ObservabilityTests", dependencies: [
             "Observability", .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),

@@ -11,7 +11,7 @@ import shutil
 import sqlite3
 
 import numpy as np
-from rosbags.rosbag2 import Reader, StoragePlugin, Writer
+from rosbags.rosbag2 import CompressionFormat, CompressionMode, Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 T0 = 1_765_000_000_000_000_000
@@ -62,18 +62,22 @@ def schedule():
     return out
 
 
-def write_bag(path, plugin, parts=1):
+def write_bag(path, plugin, parts=1, compressed=False):
     """A bag at `path` in `plugin` storage; with parts > 1, split into that many storage files
     (the messages in time order, cut in equal runs) under one metadata.yaml. rosbags writes one
     file per bag, so each part is written as its own bag and the parts are put together the way
-    rosbag2 splits (`<name>_<n>.<ext>`, listed in relative_file_paths)."""
+    rosbag2 splits (`<name>_<n>.<ext>`, listed in relative_file_paths). `compressed`: each
+    message zstd-compressed (`compression_mode: MESSAGE`)."""
     store = typestore()
     plan = schedule()
     size = -(-len(plan) // parts)
     pieces = []
     for p in range(parts):
         piece = f"{path}.part{p}"
-        with Writer(piece, version=Writer.VERSION_LATEST, storage_plugin=plugin) as w:
+        w = Writer(piece, version=Writer.VERSION_LATEST, storage_plugin=plugin)
+        if compressed:
+            w.set_compression(CompressionMode.MESSAGE, CompressionFormat.ZSTD)
+        with w:
             conns = {topic: w.add_connection(topic, msgtype, typestore=store) for topic, msgtype in TOPICS}
             for i, topic, msgtype, ts in plan[p * size:(p + 1) * size]:
                 w.write(conns[topic], ts, store.serialize_cdr(message(store, msgtype, i), msgtype))

@@ -39,7 +39,9 @@ def bags(tmp_path_factory):
     sq = write_bag(str(base / "sq"), StoragePlugin.SQLITE3, parts=2)
     mc = write_bag(str(base / "mc"), StoragePlugin.MCAP, parts=2)
     one = write_bag(str(base / "one"), StoragePlugin.SQLITE3, parts=1)
-    return {"sqlite3": sq, "mcap": mc, "one": one, "old": drop_definitions(one, str(base / "old"))}
+    return {"sqlite3": sq, "mcap": mc, "one": one, "old": drop_definitions(one, str(base / "old")),
+            "sqlite3-zstd": write_bag(str(base / "sqz"), StoragePlugin.SQLITE3, parts=2, compressed=True),
+            "mcap-zstd": write_bag(str(base / "mcz"), StoragePlugin.MCAP, parts=2, compressed=True)}
 
 
 def run(args, timeout=120):
@@ -67,11 +69,16 @@ def decoded_rows(trackbag, tbag):
     return [json.loads(line) for line in open(out)], done.stderr
 
 
-@pytest.mark.parametrize("storage", ["sqlite3", "mcap"])
+@pytest.mark.parametrize("storage", ["sqlite3", "mcap", "sqlite3-zstd", "mcap-zstd"])
 def test_split_bag_imports_byte_exact_and_decodes_as_rosbags_reads_it(trackbag, bags, tmp_path, storage):
+    """Also with per-message zstd (`compression_mode: MESSAGE`): the frames are the messages
+    rosbags decompresses."""
     bag = bags[storage]
-    assert sorted(os.listdir(bag)) == sorted(["metadata.yaml", f"{os.path.basename(bag)}_0.{'db3' if storage == 'sqlite3' else 'mcap'}",
-                                              f"{os.path.basename(bag)}_1.{'db3' if storage == 'sqlite3' else 'mcap'}"])
+    ext = "mcap" if storage.startswith("mcap") else "db3"
+    name = os.path.basename(bag)
+    assert sorted(os.listdir(bag)) == sorted(["metadata.yaml", f"{name}_0.{ext}", f"{name}_1.{ext}"])
+    if storage.endswith("zstd"):
+        assert "compression_mode: message" in open(os.path.join(bag, "metadata.yaml")).read().lower()
     truth = read_truth(bag)
     assert len(truth) == TOTAL
     tbag = tmp_path / "bag.tbag"
@@ -190,12 +197,20 @@ def test_bad_bag_fails_naming_the_file_and_the_problem(trackbag, bags, tmp_path,
     assert not out.exists(), "a failed import left a recording"
 
 
-def test_compressed_bags_are_refused_with_the_reason(trackbag, bags, tmp_path):
-    bag = damage(bags, tmp_path, "compressed", lambda bag, db, meta: meta.write_text(
-        meta.read_text().replace("compression_format: ''", "compression_format: zstd")
-                        .replace("compression_mode: ''", "compression_mode: MESSAGE")))
-    done = import_bag(trackbag, bag, tmp_path / "c.tbag")
-    assert done.returncode == 1 and "compression_mode MESSAGE" in done.stderr, done.stderr
+@pytest.mark.parametrize("fmt,mode,expected", [
+    ("zstd", "FILE", "compression_mode FILE) is not read"),
+    ("lz4", "MESSAGE", "compression_mode MESSAGE with compression_format lz4 is not read"),
+    # Said to be compressed, but its messages are plain CDR: the first one is no zstd frame.
+    ("zstd", "MESSAGE", "message on /imu at 1765000000000000000 ns: not a zstd frame"),
+])
+def test_compressed_bags_we_cannot_read_are_refused_with_the_reason(trackbag, bags, tmp_path, fmt, mode, expected):
+    bag = damage(bags, tmp_path, f"compressed-{fmt}-{mode}", lambda bag, db, meta: meta.write_text(
+        meta.read_text().replace("compression_format: ''", f"compression_format: {fmt}")
+                        .replace("compression_mode: ''", f"compression_mode: {mode}")))
+    out = tmp_path / "c.tbag"
+    done = import_bag(trackbag, bag, out)
+    assert done.returncode == 1 and expected in done.stderr, done.stderr
+    assert not out.exists()
 
 
 @needs_root

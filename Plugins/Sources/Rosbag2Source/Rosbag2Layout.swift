@@ -38,6 +38,9 @@ public struct Rosbag2Layout: Sendable, Hashable {
     public var topics: [Topic]
     /// `message_count` of `metadata.yaml`.
     public var messageCount: Int?
+    /// Each message's data is a zstd frame (`compression_mode: MESSAGE`, `compression_format:
+    /// zstd`); a storage file given alone is taken as uncompressed.
+    public var messagesCompressed = false
 
     /// The bag at `path`: a bag directory, its `metadata.yaml`, or one storage file.
     public static func resolve(path: String) throws -> Rosbag2Layout {
@@ -115,14 +118,18 @@ public struct Rosbag2Layout: Sendable, Hashable {
         if let identifier, Storage(rawValue: identifier) == nil {
             throw fail("storage_identifier '\(identifier)' is not read (sqlite3 and mcap are)", info["storage_identifier"])
         }
-        // compression_mode FILE compresses each storage file whole, MESSAGE each message's data.
+        // compression_mode FILE compresses each storage file whole, MESSAGE each message's data
+        // (rosbag2_compression; zstd is the only format it ships).
         let format = info["compression_format"]?.scalarText ?? ""
-        let mode = info["compression_mode"]?.scalarText ?? ""
-        if !format.isEmpty && !["", "NONE"].contains(mode.uppercased()) {
-            throw fail(mode.uppercased() == "FILE"
-                       ? compressedFileRefusal
-                       : "compressed bags (compression_mode \(mode), \(format)) are not read: "
-                         + "decompress with `ros2 bag convert` first", info["compression_mode"])
+        let mode = (info["compression_mode"]?.scalarText ?? "").uppercased()
+        var messagesCompressed = false
+        if !format.isEmpty && !["", "NONE"].contains(mode) {
+            if mode == "FILE" { throw fail(compressedFileRefusal, info["compression_mode"]) }
+            guard mode == "MESSAGE", format == "zstd" else {
+                throw fail("compression_mode \(mode) with compression_format \(format) is not read "
+                           + "(per-message zstd is): decompress with `ros2 bag convert` first", info["compression_mode"])
+            }
+            messagesCompressed = true
         }
         guard let pathsNode = info["relative_file_paths"] else {
             throw fail("rosbag2_bagfile_information has no relative_file_paths (is the file cut short?)", info)
@@ -162,6 +169,7 @@ public struct Rosbag2Layout: Sendable, Hashable {
             }
         }
         return Rosbag2Layout(files: files, metadataPath: file, version: version, topics: topics,
-                             messageCount: info["message_count"]?.scalarText.flatMap { Int($0) })
+                             messageCount: info["message_count"]?.scalarText.flatMap { Int($0) },
+                             messagesCompressed: messagesCompressed)
     }
 }

@@ -94,7 +94,8 @@ public struct Rosbag2Source: SourceStage {
 
     public func run(into output: any BatchEmitter) async throws {
         var tracks = TopicTracks(identity: config.identity, metadataTopics: knownTopics)
-        var emitter = BatchBuilder(output: output, batchSize: config.batchSize)
+        var emitter = BatchBuilder(output: output, batchSize: config.batchSize,
+                                   decompressor: layout.messagesCompressed ? MessageDecompressor() : nil)
         for file in layout.files {
             switch file.storage {
             case .sqlite3: try await readSQLite3(file.path, &tracks, &emitter)
@@ -116,7 +117,8 @@ public struct Rosbag2Source: SourceStage {
             let cursor = try bag.messages()
             while let m = try cursor.next() {
                 try await emitter.add(track: byTopic[m.topicIndex], payload: m.data,
-                                      userTimestamp: UInt64(bitPattern: m.timestamp), receiveTimeNs: m.timestamp)
+                                      userTimestamp: UInt64(bitPattern: m.timestamp), receiveTimeNs: m.timestamp,
+                                      file: path, topic: bag.topics[m.topicIndex].name)
             }
         } catch let error as Rosbag2Error {
             try await emitter.flush()
@@ -154,7 +156,8 @@ public struct Rosbag2Source: SourceStage {
                         byChannel[m.channelId] = track
                     }
                     try await emitter.add(track: track, payload: m.data, userTimestamp: m.publishTime,
-                                          receiveTimeNs: Int64(bitPattern: m.logTime))
+                                          receiveTimeNs: Int64(bitPattern: m.logTime), file: path,
+                                          topic: channels[m.channelId]?.topic ?? "")
                 case .metadata, .attachment:
                     break
                 }
@@ -222,12 +225,26 @@ extension Rosbag2Source {
         var bytes = 0
         var sequence: UInt64 = 0
 
-        init(output: any BatchEmitter, batchSize: Int) {
+        /// Undoes per-message compression; nil for an uncompressed bag.
+        let decompressor: MessageDecompressor?
+
+        init(output: any BatchEmitter, batchSize: Int, decompressor: MessageDecompressor?) {
             self.output = output
             self.batchSize = batchSize
+            self.decompressor = decompressor
         }
 
-        mutating func add(track: TrackInfo, payload: [UInt8], userTimestamp: UInt64?, receiveTimeNs: Int64) async throws {
+        mutating func add(track: TrackInfo, payload stored: [UInt8], userTimestamp: UInt64?, receiveTimeNs: Int64,
+                          file: String, topic: String) async throws {
+            var payload = stored
+            if let decompressor {
+                do {
+                    payload = try decompressor.decompress(stored)
+                } catch {
+                    try await flush()
+                    throw PipelineError(message: "message on \(topic) at \(receiveTimeNs) ns: \(error)", file: file)
+                }
+            }
             batch.frames.append(Frame(track: track, payload: payload, userTimestamp: userTimestamp,
                                       receiveTimeNs: receiveTimeNs, sequence: sequence))
             sequence += 1
