@@ -144,7 +144,7 @@ if let flag = getenv("TRACKBAG_FUZZ"), String(cString: flag) == "1" {
     package.products.append(.executable(name: "trackbag-fuzz", targets: ["trackbag-fuzz"]))
     package.targets.append(.target(name: "FuzzDriver", path: "Tests/FuzzDriver"))
     package.targets.append(.executableTarget(name: "trackbag-fuzz", dependencies: [
-        "FuzzDriver", "Codecs", "TrackModel", "DataTracks", "WebRTCData", "LiveKitProtocol", "Recording", "MCAP", "Pipeline", "Stages",
+        "FuzzDriver", "Codecs", "TrackModel", "DataTracks", "WebRTCData", "LiveKitProtocol", "Recording", "MCAP", "Rosbag2", "Pipeline", "Stages",
         "RoomServer", .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ], path: "Tests/Fuzz", exclude: ["corpus", "regressions"]))
