@@ -5,7 +5,8 @@ SHELL := /bin/bash
 DEB_PACKAGES := libssl-dev libusrsctp-dev libzstd-dev libsqlite3-dev liblz4-dev zlib1g-dev protobuf-compiler iproute2
 VENV := .venv-peers
 PEERS := livekit==1.2.1 livekit-api==1.2.2 aiortc==1.16.0 mcap==1.6.0 zstandard==0.25.0 lz4==4.4.5 pytest==9.0.3 prometheus_client==0.26.0 \
-         mcap-ros2-support==0.6.0 mcap-protobuf-support==0.6.0 foxglove-schemas-protobuf==0.4.0
+         mcap-ros2-support==0.6.0 mcap-protobuf-support==0.6.0 foxglove-schemas-protobuf==0.4.0 \
+         rosbags==0.11.9
 SWIFT_BUILD_FLAGS ?=
 TRACKBAG_RELEASE := .build/release/trackbag
 

@@ -76,6 +76,9 @@ let package = Package(
         // CRC-32 for MCAP's chunk and data-section CRCs: PCLMULQDQ folding, zlib for the rest.
         .target(name: "CCRC32", path: "Sources/CCRC32", linkerSettings: [.linkedLibrary("z")]),
         .target(name: "MCAP", dependencies: ["CZstd", "CLZ4", "CCRC32"]),
+        // rosbag2's SQLite3 storage files (`*.db3`), read-only, and its per-message zstd; its
+        // MCAP storage is MCAP's.
+        .target(name: "Rosbag2", dependencies: ["CSQLite", "CZstd"]),
 
         // Pipeline runtime and its built-in stages (one folder per stage under Plugins/).
         .target(name: "Pipeline", dependencies: [
@@ -84,7 +87,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"), "Observability",
         ]),
-        .target(name: "Stages", dependencies: ["Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "RoomClient", "LiveKitProtocol",
+        .target(name: "Stages", dependencies: ["Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "Rosbag2", "DataTracks", "RoomClient", "LiveKitProtocol",
                                            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                                            .product(name: "Logging", package: "swift-log"),
                                            "Observability"],
@@ -125,12 +128,13 @@ let package = Package(
         .testTarget(name: "TrackModelTests", dependencies: ["TestSupport", "TrackModel"]),
         .testTarget(name: "RecordingTests", dependencies: ["TestSupport", "Synthetic", "Recording", "TrackModel"]),
         .testTarget(name: "MCAPTests", dependencies: ["TestSupport", "MCAP"]),
+        .testTarget(name: "Rosbag2Tests", dependencies: ["TestSupport", "Rosbag2", "CSQLite", "CZstd"]),
         .testTarget(name: "ObservabilityTests", dependencies: [
             "Observability", .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
         .testTarget(name: "PipelineTests", dependencies: ["TestSupport", "Pipeline", "TrackModel", "Codecs", "Observability",
                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .testTarget(name: "StagesTests", dependencies: ["TestSupport", "Synthetic", "Stages", "Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "DataTracks", "LiveKitProtocol", "RoomClient"]),
+        .testTarget(name: "StagesTests", dependencies: ["TestSupport", "Synthetic", "Stages", "Pipeline", "TrackModel", "Codecs", "Recording", "MCAP", "Rosbag2", "DataTracks", "LiveKitProtocol", "RoomClient"]),
     ]
 )
 
@@ -140,7 +144,7 @@ if let flag = getenv("TRACKBAG_FUZZ"), String(cString: flag) == "1" {
     package.products.append(.executable(name: "trackbag-fuzz", targets: ["trackbag-fuzz"]))
     package.targets.append(.target(name: "FuzzDriver", path: "Tests/FuzzDriver"))
     package.targets.append(.executableTarget(name: "trackbag-fuzz", dependencies: [
-        "FuzzDriver", "Codecs", "TrackModel", "DataTracks", "WebRTCData", "LiveKitProtocol", "Recording", "MCAP", "Pipeline", "Stages",
+        "FuzzDriver", "Codecs", "TrackModel", "DataTracks", "WebRTCData", "LiveKitProtocol", "Recording", "MCAP", "Rosbag2", "Pipeline", "Stages",
         "RoomServer", .product(name: "Logging", package: "swift-log"),
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ], path: "Tests/Fuzz", exclude: ["corpus", "regressions"]))

@@ -14,6 +14,7 @@ public enum BuiltinStages {
         Decrypt.registration,
         MCAPSource.registration,
         MCAPSink.registration,
+        Rosbag2Source.registration,
         RoomSource.registration,
         RepublishSink.registration,
         SnapshotSink.registration,

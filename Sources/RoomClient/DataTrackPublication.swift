@@ -82,15 +82,19 @@ public struct DataTrackPublication: Sendable, Hashable {
     public var frameEncoding: DataTrackFrameEncoding?
     /// Schema name (`DataTrackSchemaId.name`), if the publisher gave one.
     public var schema: String?
+    /// How the schema is written (`DataTrackSchemaId.encoding`), by MCAP's registry name
+    /// (`ros2msg`, `protobuf`, `jsonschema`…, else the custom name); nil when not given.
+    public var schemaEncoding: String?
 
     public init(handle: UInt16, name: String, sid: String = "", encrypted: Bool = false,
-                frameEncoding: DataTrackFrameEncoding? = nil, schema: String? = nil) {
+                frameEncoding: DataTrackFrameEncoding? = nil, schema: String? = nil, schemaEncoding: String? = nil) {
         self.handle = handle
         self.name = name
         self.sid = sid
         self.encrypted = encrypted
         self.frameEncoding = frameEncoding
         self.schema = schema
+        self.schemaEncoding = schemaEncoding
     }
 
     /// Reads a `DataTrackInfo`; nil when its handle is out of range (a server bug we skip over).
@@ -98,6 +102,33 @@ public struct DataTrackPublication: Sendable, Hashable {
         guard let handle = UInt16(exactly: info.pubHandle), handle != 0 else { return nil }
         self.init(handle: handle, name: info.name, sid: info.sid, encrypted: info.encryption == .gcm,
                   frameEncoding: info.hasFrameEncoding ? DataTrackFrameEncoding(wire: info.frameEncoding) : nil,
-                  schema: info.hasSchema && !info.schema.name.isEmpty ? info.schema.name : nil)
+                  schema: info.hasSchema && !info.schema.name.isEmpty ? info.schema.name : nil,
+                  schemaEncoding: info.hasSchema && info.schema.hasEncoding ? Self.schemaEncodingName(info.schema.encoding) : nil)
+    }
+
+    /// LiveKit's well-known schema encodings by the names MCAP's registry gives them.
+    static let wellKnownSchemaEncodings: [(String, Livekit_DataTrackSchemaEncoding.WellKnownSchemaEncoding)] = [
+        ("protobuf", .protobuf), ("flatbuffer", .flatbuffer), ("ros1msg", .ros1Msg), ("ros2msg", .ros2Msg),
+        ("ros2idl", .ros2Idl), ("omgidl", .omgIdl), ("jsonschema", .jsonSchema),
+    ]
+
+    /// The wire form of a schema encoding name: well-known when LiveKit names it, else custom.
+    static func wireSchemaEncoding(_ name: String) -> Livekit_DataTrackSchemaEncoding {
+        var encoding = Livekit_DataTrackSchemaEncoding()
+        if let known = wellKnownSchemaEncodings.first(where: { $0.0 == name }) {
+            encoding.wellKnown = known.1
+        } else {
+            encoding.custom = name
+        }
+        return encoding
+    }
+
+    /// `wireSchemaEncoding`'s inverse; nil for unspecified or unknown well-known values.
+    static func schemaEncodingName(_ wire: Livekit_DataTrackSchemaEncoding) -> String? {
+        switch wire.value {
+        case .wellKnown(let known)?: return wellKnownSchemaEncodings.first(where: { $0.1 == known })?.0
+        case .custom(let name)?: return name.isEmpty ? nil : name
+        case nil: return nil
+        }
     }
 }

@@ -6,7 +6,7 @@ import WebRTCData
 extension Room {
     // MARK: Publish
 
-    func publish(name: String, frameEncoding: DataTrackFrameEncoding?, schema: String?,
+    func publish(name: String, frameEncoding: DataTrackFrameEncoding?, schema: String?, schemaEncoding: String? = nil,
                  encrypted: Bool? = nil) async throws(RoomClientError) -> LocalDataTrack {
         guard state == .connected else { throw .notConnected }
         guard !name.isEmpty, name.count <= 256 else { throw .invalidArgument("track name must be 1…256 characters") }
@@ -16,7 +16,7 @@ extension Room {
         }
         guard let handle = handles.allocate() else { throw .invalidArgument("all 65,535 track handles in use") }
         let request = DataTrackPublication(handle: handle, name: name, encrypted: encrypted,
-                                           frameEncoding: frameEncoding, schema: schema)
+                                           frameEncoding: frameEncoding, schema: schema, schemaEncoding: schemaEncoding)
         let confirmed: DataTrackPublication
         do {
             confirmed = try await requestPublish(request)

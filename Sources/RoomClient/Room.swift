@@ -300,8 +300,12 @@ public struct LocalParticipant: Sendable {
     ///
     /// `encrypted` (default: whether the room has E2EE keys) publishes with `encryption: GCM`;
     /// without keys that takes E2EE passthrough, and every pushed frame must carry its `e2ee`.
+    /// `schema` and `schemaEncoding` (MCAP's registry names: `ros2msg`, `protobuf`…) are the
+    /// `DataTrackSchemaId` subscribers see.
     public func publishDataTrack(name: String, frameEncoding: DataTrackFrameEncoding? = nil,
-                                 schema: String? = nil, encrypted: Bool? = nil) async throws(RoomClientError) -> LocalDataTrack {
-        try await room.publish(name: name, frameEncoding: frameEncoding, schema: schema, encrypted: encrypted)
+                                 schema: String? = nil, schemaEncoding: String? = nil,
+                                 encrypted: Bool? = nil) async throws(RoomClientError) -> LocalDataTrack {
+        try await room.publish(name: name, frameEncoding: frameEncoding, schema: schema, schemaEncoding: schemaEncoding,
+                               encrypted: encrypted)
     }
 }

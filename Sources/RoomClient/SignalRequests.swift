@@ -111,6 +111,7 @@ enum SignalRequests {
         if let schema = publication.schema {
             var id = Livekit_DataTrackSchemaId()
             id.name = schema
+            if let encoding = publication.schemaEncoding { id.encoding = DataTrackPublication.wireSchemaEncoding(encoding) }
             publish.schema = id
         }
         var request = Livekit_SignalRequest()

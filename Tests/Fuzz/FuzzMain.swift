@@ -65,7 +65,7 @@ func printError(_ text: String) {
 }
 
 /// Every target, in the order `scripts/fuzz.sh` runs them.
-let fuzzTargets: [FuzzTarget] = codecsTargets + wireTargets + serverTargets + handshakeTargets + storageTargets + configTargets
+let fuzzTargets: [FuzzTarget] = codecsTargets + wireTargets + serverTargets + handshakeTargets + storageTargets + configTargets + rosbag2Targets
 
 /// libFuzzer's callback; `FuzzMain` has already picked the target.
 @_cdecl("LLVMFuzzerTestOneInput")

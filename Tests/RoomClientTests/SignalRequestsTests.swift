@@ -42,6 +42,25 @@ final class SignalRequestsTests: XCTestCase {
         XCTAssertEqual(e.encryption, .gcm)
         XCTAssertEqual(e.frameEncoding.wellKnown, .json)
         XCTAssertEqual(e.schema.name, "Pose")
+        XCTAssertFalse(e.schema.hasEncoding, "no schema encoding given, none sent")
+
+        // A schema id with its encoding: LiveKit's well-known value when it names one
+        // (livekit_models.proto DataTrackSchemaEncoding), the name as custom otherwise.
+        for (name, wire) in [("ros2msg", 4), ("protobuf", 1), ("jsonschema", 7)] {
+            let r = SignalRequests.publishDataTrack(
+                DataTrackPublication(handle: 2, name: "imu", frameEncoding: .cdr, schema: "sensor_msgs/msg/Imu", schemaEncoding: name))
+            guard case .publishDataTrackRequest(let p)? = r.message else { return XCTFail("wrong message") }
+            XCTAssertEqual(p.frameEncoding.wellKnown, .cdr)
+            XCTAssertEqual(p.schema.encoding.wellKnown.rawValue, wire, name)
+            XCTAssertEqual(DataTrackPublication.schemaEncodingName(p.schema.encoding), name)
+        }
+        let custom = SignalRequests.publishDataTrack(DataTrackPublication(handle: 2, name: "x", schema: "T", schemaEncoding: "capnp"))
+        guard case .publishDataTrackRequest(let c)? = custom.message else { return XCTFail("wrong message") }
+        XCTAssertEqual(c.schema.encoding.custom, "capnp")
+        XCTAssertEqual(DataTrackPublication.schemaEncodingName(c.schema.encoding), "capnp")
+        // Schema id {name 1: "T", encoding 2: {custom 2: "capnp"}} inside field 5.
+        XCTAssertEqual(Array(try c.schema.serializedBytes() as [UInt8]),
+                       [0x0a, 0x01, 0x54, 0x12, 0x07, 0x12, 0x05] + Array("capnp".utf8))
     }
 
     func testSubscriptionUnpublishPingLeaveTrickle() throws {
@@ -117,6 +136,12 @@ final class SignalRequestsTests: XCTestCase {
         info.frameEncoding = encoding
         XCTAssertEqual(DataTrackPublication(info),
                        DataTrackPublication(handle: 2, name: "imu", sid: "DTR_x", encrypted: true, frameEncoding: .custom("mine")))
+        var schema = Livekit_DataTrackSchemaId()
+        schema.name = "sensor_msgs/msg/Imu"
+        schema.encoding.wellKnown = .ros2Msg
+        info.schema = schema
+        XCTAssertEqual(DataTrackPublication(info)?.schema, "sensor_msgs/msg/Imu")
+        XCTAssertEqual(DataTrackPublication(info)?.schemaEncoding, "ros2msg")
     }
 }
 

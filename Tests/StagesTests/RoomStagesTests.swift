@@ -97,6 +97,18 @@ final class RoomStagesTests: XCTestCase {
         XCTAssertTrue(source.config.hidden)
     }
 
+    func testRepublishedSchemaEncodingIsOneLiveKitAccepts() {
+        func encoding(_ schema: SchemaInfo?) -> String? {
+            RepublishSink.schemaEncoding(of: TrackInfo(identity: "ros2", name: "imu", frameEncoding: "cdr", schema: schema))
+        }
+        XCTAssertEqual(encoding(SchemaInfo(name: "sensor_msgs/msg/Imu", encoding: "ros2msg")), "ros2msg")
+        XCTAssertEqual(encoding(SchemaInfo(name: "T", encoding: String(repeating: "e", count: 32))), String(repeating: "e", count: 32))
+        // A live recording's schema without an encoding, and a custom one the server would refuse.
+        XCTAssertNil(encoding(SchemaInfo(name: "T", encoding: "")))
+        XCTAssertNil(encoding(SchemaInfo(name: "T", encoding: String(repeating: "e", count: 33))))
+        XCTAssertNil(encoding(nil))
+    }
+
     func testRepublishIdentityMapping() async throws {
         let plain = try RepublishSink(config: .init(room: "r"))
         let prefixed = try RepublishSink(config: .init(room: "r", identityPrefix: "replay-", identitySuffix: "-2"))

@@ -195,6 +195,7 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
         do {
             local = try await room.localParticipant.publishDataTrack(
                 name: name, frameEncoding: DataTrackFrameEncoding(name: info.frameEncoding), schema: info.schema?.name,
+                schemaEncoding: Self.schemaEncoding(of: info),
                 encrypted: info.encryption == .gcm ? true : nil)
         } catch {
             throw PipelineError(message: "cannot publish \(info.key) as \(identity)/\(name): \(error)", stage: stageName)
@@ -206,6 +207,15 @@ public actor RepublishSink: SinkStage, StageStatistics, StageMonitoring {
         let joinedAs = await room.identity
         logger.info("publishing \(info.key) as \(joinedAs)/\(name)")
         return local
+    }
+
+    /// The schema encoding a track is published with: the recorded one (`ros2msg`,
+    /// `protobuf`…), unless it is empty or a custom name LiveKit refuses (a custom schema
+    /// encoding must be 1…32 bytes, livekit-server `pkg/rtc/participant_data_track.go`): then
+    /// the track goes out with its schema name alone rather than not at all.
+    static func schemaEncoding(of info: TrackInfo) -> String? {
+        guard let encoding = info.schema?.encoding, (1...32).contains(encoding.utf8.count) else { return nil }
+        return encoding
     }
 
     func unpublish(_ key: TrackKey) async {

@@ -349,7 +349,7 @@ actor TrackSubscriptions {
         TrackInfo(identity: track.publisherIdentity, name: track.name, sid: track.sid.isEmpty ? nil : track.sid,
                   pubHandle: track.info.handle, encryption: track.info.encrypted && !decrypted ? .gcm : .none,
                   frameEncoding: track.info.frameEncoding?.name,
-                  schema: track.info.schema.map { SchemaInfo(name: $0, encoding: "") })
+                  schema: track.info.schema.map { SchemaInfo(name: $0, encoding: track.info.schemaEncoding ?? "") })
     }
 
     func handle(_ event: RoomEvent) async {

@@ -7,14 +7,15 @@ import Recording
 import Stages
 import TrackModel
 
-/// `trackbag import FILE.jsonl|FILE.mcap --out FILE.tbag`: the format's source into the
-/// `recording` sink.
+/// `trackbag import FILE.jsonl|FILE.mcap|BAG --out FILE.tbag`: the format's source into the
+/// `recording` sink. A rosbag2 bag (its directory, its metadata.yaml or a .db3 file) goes
+/// through the `rosbag2` source (docs/rosbag2.md).
 struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import JSON lines or MCAP into a .tbag recording.")
+        abstract: "Import JSON lines, MCAP or a ROS 2 bag (rosbag2) into a .tbag recording.")
 
-    @Argument(help: "A .jsonl or .mcap file.")
+    @Argument(help: "A .jsonl or .mcap file, or a rosbag2 bag: its directory, its metadata.yaml, or a .db3 file.")
     var file: String
 
     @Option(help: "The .tbag file to write.")
@@ -23,8 +24,8 @@ struct Import: AsyncParsableCommand {
     @Flag(help: "Replace the output file if it exists.")
     var overwrite = false
 
-    @Option(help: "MCAP only: publisher identity for topics that name none (`/imu`, `imu`).")
-    var identity = "mcap"
+    @Option(help: "MCAP and rosbag2: publisher identity for topics that name none (`/imu`, `imu`); default mcap, ros2 for a bag.")
+    var identity: String?
 
     @Flag(name: .customLong("allow-truncated"),
           help: "MCAP only: import what is readable from a file that ends early, with a note event, instead of failing.")
@@ -40,7 +41,16 @@ struct Import: AsyncParsableCommand {
         var graph = PipelineGraph()
         let lower = file.lowercased()
         var meta: [String: String] = [:]
-        if lower.hasSuffix(".mcap") {
+        if Rosbag2Layout.looksLikeBag(file) {
+            do {
+                graph.addSource("input", try Rosbag2Source(config: .init(path: file, identity: identity ?? "ros2")),
+                                type: "rosbag2")
+            } catch let error as PipelineError {
+                printErrors(error)
+                throw ExitCode(1)
+            }
+        } else if lower.hasSuffix(".mcap") {
+            let identity = identity ?? "mcap"
             let readOrder: MCAPReader.Order
             do {
                 readOrder = try MCAPSourceConfig.order(order)
@@ -59,7 +69,19 @@ struct Import: AsyncParsableCommand {
         }
         graph.addSink("recording", RecordingSink(config: .init(path: out, overwrite: overwrite, meta: meta)),
                       inputs: ["input"], type: "recording")
-        try await runConversion(graph, verb: "import", describing: "\(file) → \(out)")
+        let existed = FileManager.default.fileExists(atPath: out)
+        do {
+            try await runConversion(graph, verb: "import", describing: "\(file) → \(out)")
+        } catch {
+            // The sink still closes a valid file of the frames read before the input failed;
+            // a failed import must not leave that looking like a whole import (--allow-truncated
+            // is how to keep what a damaged MCAP holds). A file that was there before is the
+            // sink's to keep or replace, never ours to delete.
+            if !existed {
+                for path in [out, out + "-wal", out + "-shm", out + "-journal"] { try? FileManager.default.removeItem(atPath: path) }
+            }
+            throw error
+        }
     }
 }
 
