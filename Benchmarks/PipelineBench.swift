@@ -30,9 +30,10 @@ enum PipelineBench {
         var endToEnd: [(String, Double)] = []
         for selective in [false, true] {
             print("\n== recording → decode(json) → filter → downsample → recording, \(selective ? "selective decode (what filter reads)" : "full decode (baseline)") ==")
-            let rate = try await pipeline(source: RecordingSource(config: .init(path: input, pace: .fast)), sourceType: "recording",
-                                          sink: RecordingSink(config: .init(path: output, overwrite: true)), sinkType: "recording",
-                                          selective: selective)
+            let (rate, _) = try await pipeline(source: RecordingSource(config: .init(path: input, pace: .fast)), sourceType: "recording",
+                                               sink: RecordingSink(config: .init(path: output, overwrite: true)), sinkType: "recording",
+                                               selective: selective)
+            try verifyOutput(output, inputFrames: frames)
             endToEnd.append(("recording → recording, " + (selective ? "selective" : "full     "), rate))
         }
         try? FileManager.default.removeItem(atPath: input)
@@ -40,8 +41,12 @@ enum PipelineBench {
 
         for selective in [false, true] {
             print("\n== the same pipeline from an in-memory synthetic source into a null sink (no file I/O), \(selective ? "selective" : "full") decode ==")
-            let rate = try await pipeline(source: SyntheticSource(total: frames, batchSize: 1024), sourceType: "synthetic",
-                                          sink: NullSink(), sinkType: "null", selective: selective)
+            let (rate, passed) = try await pipeline(source: SyntheticSource(total: frames, batchSize: 1024), sourceType: "synthetic",
+                                                    sink: NullSink(), sinkType: "null", selective: selective)
+            let expected = expectedOutput(inputFrames: frames)
+            guard passed == expected else {
+                throw BenchFailure("synthetic → null passed \(passed) frames to the sink; filter + downsample must pass \(expected)")
+            }
             endToEnd.append(("synthetic → null,        " + (selective ? "selective" : "full     "), rate))
         }
         print("\n== end to end, side by side (wall) ==")
@@ -52,12 +57,57 @@ enum PipelineBench {
         try await hops()
     }
 
+    /// What filter (`value.accel.z > 9.5 && track != "never"`) then downsample (500 Hz per
+    /// track) must pass of the first `inputFrames` synthetic frames, worked out here from how
+    /// `syntheticFrame` makes them, without the stages.
+    static func expectedOutput(inputFrames: Int) -> Int {
+        var lastKept = [Int64?](repeating: nil, count: tracks.count)
+        var passed = 0
+        for i in 0..<inputFrames {
+            guard 9.0 + Double(i % 100) / 100 > 9.5 else { continue }
+            let time = Int64(i / 8) * 1_000_000
+            if let last = lastKept[i % 8], time - last < 2_000_000 { continue }
+            lastKept[i % 8] = time
+            passed += 1
+        }
+        return passed
+    }
+
+    /// Reads the pipeline's output recording back: it must hold exactly the frames filter and
+    /// downsample pass, each with the payload, user timestamp, receive time and track that
+    /// `syntheticFrame` gave it (the user timestamp is the frame's index).
+    static func verifyOutput(_ path: String, inputFrames: Int) throws {
+        let reader = try RecordingReader(path: path)
+        let infos = Dictionary(uniqueKeysWithValues: reader.tracks.map { ($0.id, $0.info) })
+        let cursor = try reader.frames()
+        var count = 0
+        while try cursor.advance() {
+            guard let i = cursor.currentUserTimestamp.map(Int.init) else {
+                throw BenchFailure("output frame \(count) lost its user timestamp")
+            }
+            let want = syntheticFrame(i)
+            let same = cursor.withCurrentPayload { got in
+                want.payload.withUnsafeBytes { $0.count == got.count && memcmp($0.baseAddress!, got.baseAddress!, got.count) == 0 }
+            }
+            guard same, cursor.currentReceiveTimeNs == want.receiveTimeNs, infos[cursor.currentTrackID]?.key == want.track.key else {
+                throw BenchFailure("output frame \(count) (user timestamp \(i)) differs from input frame \(i)")
+            }
+            count += 1
+        }
+        let expected = expectedOutput(inputFrames: inputFrames)
+        guard count == expected else {
+            throw BenchFailure("the output recording holds \(count) frames; filter + downsample must pass \(expected)")
+        }
+        print("output verified: \(count) frames, each with its input's payload, user timestamp, receive time and track")
+    }
+
     /// Runs the reference pipeline and returns its end-to-end frames/s (wall). Without
     /// `selective` the filter is wrapped to declare that it reads the whole value, so `decode`
     /// builds every frame's full tree as it did before selective decoding.
+    /// Also returns the frames that reached the sink.
     @discardableResult
     static func pipeline(source: any SourceStage, sourceType: String, sink: any SinkStage, sinkType: String,
-                         selective: Bool = true) async throws -> Double {
+                         selective: Bool = true) async throws -> (framesPerSecond: Double, sunk: UInt64) {
         var graph = PipelineGraph()
         graph.addSource("in", source, type: sourceType)
         graph.addTransform("decode", Decode(config: .init(encoding: .json, onError: .pass)), inputs: ["in"], type: "decode")
@@ -77,7 +127,7 @@ enum PipelineBench {
                      inFrames, report.elapsedSeconds, Double(inFrames) / report.elapsedSeconds, cpu, Double(inFrames) / cpu,
                      PeakMemory.peakMiB(), rssBefore))
         print("(frames/s busy = frames in / wall time inside the stage's own code; on a loaded machine it includes time the thread was descheduled)")
-        return Double(inFrames) / report.elapsedSeconds
+        return (Double(inFrames) / report.elapsedSeconds, report.stages.last?.counters.framesIn ?? 0)
     }
 
     static func hops() async throws {
@@ -222,6 +272,12 @@ struct ReadsWholeValue: TransformStage {
 
 struct PassThrough: TransformStage {
     func process(_ batch: Batch) async throws -> Batch { batch }
+}
+
+/// A run whose output is not what the stages must produce: the figures would mean nothing.
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 struct NullSink: SinkStage {
