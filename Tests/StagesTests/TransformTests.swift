@@ -4,6 +4,7 @@ import TestSupport
 import Recording
 @testable import Stages
 import TrackModel
+import Synthetic
 
 final class TransformTests: XCTestCase {
     func testDecodeUsesTrackEncodingThenOptionAndCountsFailures() async throws {
@@ -59,6 +60,7 @@ final class TransformTests: XCTestCase {
         XCTAssertTrue(try Filter(config: .init(condition: "user_timestamp == null")).expression.accepts(frame(ts: nil)))
     }
 
+
     func testFilterSyntaxErrorsPointAtTheColumn() {
         let cases: [(String, Int)] = [
             (#"track = "imu""#, 7), ("size > ", 8), ("(size > 1", 10), ("speed > 1", 1), ("size > 1 2", 10),
@@ -108,6 +110,44 @@ final class TransformTests: XCTestCase {
         let a = kept.filter { $0.track.name == "a" }.map(\.receiveTimeNs)
         XCTAssertEqual(a, stride(from: 0, to: 1_000_000_000, by: 100_000_000).map { Int64($0) })
         XCTAssertEqual(kept.filter { $0.track.name == "b" }.count, 10)
+    }
+
+    /// Per-track state is found by (identity, name) whatever the order of the tracks: many tracks,
+    /// a steady rhythm broken by bursts and a re-published track (new sid, same key) give what
+    /// a table by `TrackKey` gives.
+    func testDownsampleKeepsPerTrackStateAcrossManyTracksInAnyOrder() async throws {
+        var frames: [Frame] = []
+        var rng = SplitMix64(seed: 7)
+        for i in 0..<4_000 {
+            // A round robin over 12 tracks, one frame in four to a random one of 40.
+            let t = i % 4 == 3 ? Int(rng.next() % 40) : i % 12
+            var f = frame("robot-\(t % 3)", "track-\(t)", ts: UInt64(i), time: Int64(i) * 250_000)
+            if i > 2_000 { f.track.sid = "DTR_again" }
+            frames.append(f)
+        }
+        var lastKept: [TrackKey: Int64] = [:]
+        var seen: [TrackKey: Int] = [:]
+        var wantRate: [UInt64?] = [], wantEvery: [UInt64?] = []
+        for f in frames {
+            if lastKept[f.track.key].map({ f.receiveTimeNs - $0 >= 2_000_000 }) ?? true {
+                lastKept[f.track.key] = f.receiveTimeNs
+                wantRate.append(f.userTimestamp)
+            }
+            if seen[f.track.key, default: 0] % 3 == 0 { wantEvery.append(f.userTimestamp) }
+            seen[f.track.key, default: 0] += 1
+        }
+        let rate = Downsample(config: .init(rule: .maxRateHz(500)))
+        let every = Downsample(config: .init(rule: .every(3)))
+        var gotRate: [UInt64?] = [], gotEvery: [UInt64?] = []
+        for start in stride(from: 0, to: frames.count, by: 333) {
+            let batch = Batch(frames: Array(frames[start..<min(start + 333, frames.count)]))
+            gotRate += try await rate.process(batch).frames.map(\.userTimestamp)
+            gotEvery += try await every.process(batch).frames.map(\.userTimestamp)
+        }
+        XCTAssertEqual(gotRate, wantRate)
+        XCTAssertEqual(gotEvery, wantEvery)
+        XCTAssertGreaterThan(wantRate.count, 100)
+        XCTAssertLessThan(wantRate.count, frames.count)
     }
 
     func testStageConfigsRejectBadOptionsViaTheRegistry() throws {
