@@ -15,7 +15,8 @@ public actor Decode: ValueProducingStage, StageStatistics {
     /// Folders of users' schema files, read when the first frame needs one.
     let schemaDirectories: [String]
     private var registry: SchemaRegistry?
-    private var decoders: [TrackKey: (track: TrackInfo, decoder: FrameDecoder)] = [:]
+    /// Per track (identity, name): the decoder built for the track as it was last seen.
+    private var decoders = TrackSlots<(track: TrackInfo, decoder: FrameDecoder)?>()
     private var undecodable: [UndecodableReason: UInt64] = [:]
     /// Frames of E2EE tracks kept as ciphertext: passed on undecoded (a `decrypt` stage first
     /// makes them decodable), never counted as bad payloads.
@@ -81,9 +82,21 @@ public actor Decode: ValueProducingStage, StageStatistics {
     }
 
     func decoder(for track: TrackInfo) -> FrameDecoder {
-        if let cached = decoders[track.key], cached.track == track { return cached.decoder }
-        let built = buildDecoder(for: track)
-        decoders[track.key] = (track, built)
+        var slots = decoders
+        decoders = TrackSlots()
+        defer { decoders = slots }
+        return Self.decoder(for: track, in: &slots) { buildDecoder(for: $0) }
+    }
+
+    /// The decoder of `track` in `slots`, built again when the track changed (a new sid,
+    /// encoding or schema under the same identity and name).
+    @inline(__always)
+    static func decoder(for track: TrackInfo, in slots: inout TrackSlots<(track: TrackInfo, decoder: FrameDecoder)?>,
+                        build: (TrackInfo) -> FrameDecoder) -> FrameDecoder {
+        let slot = slots.slot(for: track, initial: nil)
+        if let cached = slots.states[slot], cached.track == track { return cached.decoder }
+        let built = build(track)
+        slots.states[slot] = (track, built)
         return built
     }
 
@@ -120,17 +133,23 @@ public actor Decode: ValueProducingStage, StageStatistics {
     public func process(_ batch: Batch) async throws -> Batch {
         var out = Batch(frames: [], events: batch.events)
         out.frames.reserveCapacity(batch.frames.count)
+        // The table is worked on in a local and put back at the end: an actor's stored `var`
+        // accessed per frame is a dynamic exclusivity check each time.
+        var slots = decoders
+        decoders = TrackSlots()
+        defer { decoders = slots }
+        let selector = jsonSelector
         for var frame in batch.frames {
             if frame.track.encryption == .gcm {
                 encrypted += 1
                 out.frames.append(frame)
                 continue
             }
-            let decoder = decoder(for: frame.track)
+            let decoder = Self.decoder(for: frame.track, in: &slots) { buildDecoder(for: $0) }
             let reason: UndecodableReason
             if case .unusable(let why) = decoder {
                 reason = why
-            } else if let value = try? Self.decode(frame.payload, with: decoder, selecting: jsonSelector) {
+            } else if let value = try? Self.decode(frame.payload, with: decoder, selecting: selector) {
                 // Why not keep the error text: a stream of bad frames would grow memory; the
                 // count is what the run reports.
                 frame.value = value
