@@ -4,6 +4,7 @@ import TestSupport
 import Recording
 @testable import Stages
 import TrackModel
+import Codecs
 import Synthetic
 
 final class TransformTests: XCTestCase {
@@ -60,6 +61,36 @@ final class TransformTests: XCTestCase {
         XCTAssertTrue(try Filter(config: .init(condition: "user_timestamp == null")).expression.accepts(frame(ts: nil)))
     }
 
+    /// The compiled condition (closures) must answer as the tree does, on every shape it
+    /// compiles specially (field against literal, strings equal or not, missing and non-number
+    /// values, NaN) and on those it leaves to the tree.
+    func testCompiledConditionAnswersAsTheTree() throws {
+        let values: [Value?] = [
+            nil, .null,
+            .object([("accel", .object([("z", .double(9.8))])), ("n", .int(3)), ("s", .string("x")), ("list", .array([.uint(7)]))]),
+            .object([("accel", .object([("z", .string("9.8"))])), ("n", .double(.nan)), ("list", .array([]))]),
+            .object([("accel", .double(1)), ("n", .uint(UInt64.max))]),
+        ]
+        var frames: [Frame] = []
+        for (i, value) in values.enumerated() {
+            frames.append(frame("robot-\(i % 2)", i % 3 == 0 ? "never" : "imu-\(i)", payload: Array(repeating: 1, count: i),
+                                ts: i == 1 ? nil : UInt64(i), time: Int64(i) * 1_000, value: value))
+        }
+        let conditions = [
+            #"value.accel.z > 9.5 && track != "never""#, #"value.accel.z <= 9.8 || identity == "robot-1""#,
+            #"track == "never""#, #"identity != "robot-0""#, #""never" == track"#, #"track < "j""#,
+            "value.n == 3", "value.n != 3", "value.n >= 3.0", "value.n < 18446744073709551615", "value.list[0] > 6",
+            "value.missing != 1", "value.missing == 1", "value.s == 1", "value.s != 1", "!(value.n > 2)",
+            "size >= 2 && time < 3000", "user_timestamp == null", "user_timestamp != 2", "value.accel == 1",
+            "value", "!value", "true", "null", #"identity matches "robot-?""#, "-value.n < -2", "value.n + 1 == 4",
+        ]
+        for condition in conditions {
+            let filter = try Filter(config: .init(condition: condition))
+            for (i, f) in frames.enumerated() {
+                XCTAssertEqual(filter.condition.accepts(f), filter.expression.accepts(f), "\(condition), frame \(i)")
+            }
+        }
+    }
 
     func testFilterSyntaxErrorsPointAtTheColumn() {
         let cases: [(String, Int)] = [

@@ -6,12 +6,15 @@ import Codecs
 public struct Filter: TransformStage {
     public let config: Config
     let expression: FilterExpression
+    /// The same condition as closures, built once (`CompiledCondition`).
+    let condition: CompiledCondition
 
     /// Throws `FilterSyntaxError` (internal; the registration maps it to the config file) when
     /// the condition does not parse; programmatic callers get it as the thrown error.
     public init(config: Config) throws {
         self.config = config
         self.expression = try FilterParser.parse(config.condition)
+        self.condition = CompiledCondition(expression)
     }
 
     /// The `value…` paths the condition names; `track`, `identity` and the other fields are
@@ -19,7 +22,15 @@ public struct Filter: TransformStage {
     public var valueReads: ValueReads { .paths(expression.valuePaths) }
 
     public func process(_ batch: Batch) async throws -> Batch {
-        Batch(frames: batch.frames.filter { expression.accepts($0) }, events: batch.events)
+        let accepts = condition.accepts
+        var out = Batch(frames: [], events: batch.events)
+        out.frames.reserveCapacity(batch.frames.count)
+        // Frames are tested in place; only the kept ones are copied (a copy retains the
+        // frame's payload, value and track).
+        batch.frames.withUnsafeBufferPointer { frames in
+            for i in frames.indices where accepts(frames[i]) { out.frames.append(frames[i]) }
+        }
+        return out
     }
 }
 
