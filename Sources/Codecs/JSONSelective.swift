@@ -161,19 +161,27 @@ extension JSONParser {
         let isASCII = high < 0x80
         if !isASCII && !UTF8Text.isValid(raw) { throw CodecError("string is not valid UTF-8", at: start) }
         index = scan + 1
-        var text: String?
-        for (k, member) in members.enumerated() {
-            if isASCII && member.isASCII {
-                if member.utf8.count == raw.count && member.utf8.elementsEqual(raw) {
-                    return (k, member.name)
+        // Members are compared in place: iterating them by value copied each one (its name,
+        // bytes and sub-selection retained and released) for every key of every object.
+        return members.withUnsafeBufferPointer { members -> (member: Int, key: String)? in
+            var text: String?
+            for k in members.indices {
+                if isASCII && members[k].isASCII {
+                    let same = members[k].utf8.withUnsafeBufferPointer { name -> Bool in
+                        guard name.count == raw.count else { return false }
+                        var i = 0
+                        while i < raw.count && name[i] == raw[i] { i += 1 }
+                        return i == raw.count
+                    }
+                    if same { return (k, members[k].name) }
+                } else {
+                    let key = text ?? String(decoding: raw, as: UTF8.self)
+                    text = key
+                    if members[k].name == key { return (k, key) }
                 }
-            } else {
-                let key = text ?? String(decoding: raw, as: UTF8.self)
-                text = key
-                if member.name == key { return (k, key) }
             }
+            return nil
         }
-        return nil
     }
 
     mutating func skipValue() throws {
