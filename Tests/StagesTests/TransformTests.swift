@@ -181,6 +181,58 @@ final class TransformTests: XCTestCase {
         XCTAssertLessThan(wantRate.count, frames.count)
     }
 
+    /// Where one output fans out to several transforms and sinks (batches are shared, copy on
+    /// write), each must get the frames as they came: what decode sets or drops, and what
+    /// filter and downsample leave out, must not show in another's output.
+    func testTransformsStayApartAcrossAFanOut() async throws {
+        let frames = (0..<2_000).map { i in
+            frame("robot-\(i % 2)", "t\(i % 3)", payload: Array(#"{"z":\#(i % 10),"pad":"x"}"#.utf8), ts: UInt64(i),
+                  time: Int64(i) * 1_000_000, encoding: i % 7 == 0 ? "cbor" : "json")
+        }
+        var graph = PipelineGraph()
+        graph.addSource("in", ArraySource(frames: frames, batchSize: 128))
+        graph.addTransform("decode", Decode(config: .init(encoding: .json, onError: .drop)), inputs: ["in"])
+        graph.addTransform("hot", try Filter(config: .init(condition: "value.z > 4")), inputs: ["decode"])
+        graph.addTransform("thin", Downsample(config: .init(rule: .every(3))), inputs: ["decode"])
+        graph.addTransform("rate", Downsample(config: .init(rule: .maxRateHz(100))), inputs: ["in"])
+        let raw = CollectingSink(), decoded = CollectingSink(), hot = CollectingSink(), thin = CollectingSink(), rate = CollectingSink()
+        graph.addSink("raw-out", raw, inputs: ["in"])
+        graph.addSink("decoded-out", decoded, inputs: ["decode"])
+        graph.addSink("hot-out", hot, inputs: ["hot"])
+        graph.addSink("thin-out", thin, inputs: ["thin"])
+        graph.addSink("rate-out", rate, inputs: ["rate"])
+        try await graph.run()
+
+        let rawFrames = await raw.frames
+        XCTAssertEqual(rawFrames.map(\.userTimestamp), frames.map(\.userTimestamp))
+        XCTAssertTrue(rawFrames.allSatisfy { $0.value == nil })
+        // Frames of the "cbor" tracks do not decode (their payload is JSON) and are dropped.
+        let wantDecoded = frames.filter { $0.track.frameEncoding == "json" }
+        let decodedFrames = await decoded.frames
+        XCTAssertEqual(decodedFrames.map(\.userTimestamp), wantDecoded.map(\.userTimestamp))
+        XCTAssertEqual(decodedFrames.map(\.payload), wantDecoded.map(\.payload))
+        XCTAssertEqual(decodedFrames.map { $0.value?["z"] }, wantDecoded.map { Optional(Value.int(Int64($0.userTimestamp! % 10))) })
+        let hotFrames = await hot.frames
+        XCTAssertEqual(hotFrames.map(\.userTimestamp), wantDecoded.filter { $0.userTimestamp! % 10 > 4 }.map(\.userTimestamp))
+        var seen: [TrackKey: Int] = [:]
+        let wantThin = wantDecoded.filter { f in
+            defer { seen[f.track.key, default: 0] += 1 }
+            return seen[f.track.key, default: 0] % 3 == 0
+        }
+        let thinFrames = await thin.frames
+        XCTAssertEqual(thinFrames.map(\.userTimestamp), wantThin.map(\.userTimestamp))
+        XCTAssertTrue(thinFrames.allSatisfy { $0.value != nil })
+        var last: [TrackKey: Int64] = [:]
+        let wantRate = frames.filter { f in
+            if let t = last[f.track.key], f.receiveTimeNs - t < 10_000_000 { return false }
+            last[f.track.key] = f.receiveTimeNs
+            return true
+        }
+        let rateFrames = await rate.frames
+        XCTAssertEqual(rateFrames.map(\.userTimestamp), wantRate.map(\.userTimestamp))
+        XCTAssertTrue(rateFrames.allSatisfy { $0.value == nil })
+    }
+
     func testStageConfigsRejectBadOptionsViaTheRegistry() throws {
         let config = try PipelineConfig.parse("""
             sources:
