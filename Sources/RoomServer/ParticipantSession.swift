@@ -469,8 +469,23 @@ actor ParticipantSession {
     /// Sends what `queue` holds on the channel labelled `label`. A packet with no channel to go
     /// to, or whose send fails, is counted as unsent.
     private static func drain(_ queue: SubscriberQueue, into label: String, of outgoing: ChannelTable) async {
+        // On one peer connection (/rtc/v1) the client opens the channels it is served on, and
+        // LiveKit's SDK may open `_data_track` only as its first subscription goes out: the
+        // first packets (a replayer's latched frame among them) can come before the channel.
+        // They wait for it, once, up to `channelWait`; a client that never opens it costs
+        // that wait once, then its packets are counted unsent at once.
+        var channelAwaited = false
         while let packet = await queue.next() {
-            guard let channel = outgoing.channels.withLock({ $0[label] }) else {
+            var channel = outgoing.channels.withLock({ $0[label] })
+            if channel == nil, !channelAwaited {
+                channelAwaited = true
+                let deadline = ContinuousClock.now + ChannelTable.channelWait
+                while channel == nil, ContinuousClock.now < deadline, !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(5))
+                    channel = outgoing.channels.withLock({ $0[label] })
+                }
+            }
+            guard let channel else {
                 queue.markUnsent()
                 continue
             }
@@ -521,6 +536,8 @@ extension DataLane {
 /// them) and its sender tasks (which read them for every packet).
 final class ChannelTable: Sendable {
     let channels = Mutex<[String: DataChannel]>([:])
+    /// How long a sender waits, once, for a channel the client has not opened yet.
+    static let channelWait: Duration = .seconds(2)
 }
 
 /// Packets and bytes a participant published, counted by its channel reader.
