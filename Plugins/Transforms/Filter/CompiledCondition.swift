@@ -58,25 +58,13 @@ struct CompiledCondition: Sendable {
                 let v = e(frame)
                 guard let x = FilterExpression.Number(v) else { return FilterExpression.compare(op, v, literal) }
                 guard let ordering = FilterExpression.order(x, y) else { return op == .notEqual }
-                return holds(op, ordering)
+                return op.holds(ordering)
             }
         default:
             break
         }
         let e = evaluator(a), f = evaluator(b)
         return { FilterExpression.compare(op, e($0), f($0)) }
-    }
-
-    @inline(__always)
-    static func holds(_ op: FilterExpression.ComparisonOperator, _ ordering: Int) -> Bool {
-        switch op {
-        case .equal: return ordering == 0
-        case .notEqual: return ordering != 0
-        case .less: return ordering < 0
-        case .lessOrEqual: return ordering <= 0
-        case .greater: return ordering > 0
-        case .greaterOrEqual: return ordering >= 0
-        }
     }
 
     /// `expression.evaluate(frame)` as a closure; paths into the value are walked without the

@@ -43,6 +43,19 @@ indirect enum FilterExpression: Sendable {
 
     enum ComparisonOperator: String, Sendable {
         case equal = "==", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+
+        /// Whether two operands whose order is `ordering` (<0, 0, >0) satisfy the operator.
+        @inline(__always)
+        func holds(_ ordering: Int) -> Bool {
+            switch self {
+            case .equal: return ordering == 0
+            case .notEqual: return ordering != 0
+            case .less: return ordering < 0
+            case .lessOrEqual: return ordering <= 0
+            case .greater: return ordering > 0
+            case .greaterOrEqual: return ordering >= 0
+            }
+        }
     }
 
     enum ArithmeticOperator: String, Sendable {
@@ -516,14 +529,7 @@ extension FilterExpression {
             }
         }
         guard let ordering else { return op == .notEqual }
-        switch op {
-        case .equal: return ordering == 0
-        case .notEqual: return ordering != 0
-        case .less: return ordering < 0
-        case .lessOrEqual: return ordering <= 0
-        case .greater: return ordering > 0
-        case .greaterOrEqual: return ordering >= 0
-        }
+        return op.holds(ordering)
     }
 
     static func arithmetic(_ op: ArithmeticOperator, _ a: Value, _ b: Value) -> Value {
