@@ -9,6 +9,7 @@ extension Value {
     /// The value at `path`: the first member of each name, elements by position; null when a
     /// step is missing or meets a value that is not the container it needs. What `filter`
     /// reads, and what a selective decode must keep (`ValueSelection`).
+    @inlinable  // specialised where called: the compiled filter walks a path per frame
     public func at(_ path: some Sequence<ValuePathStep>) -> Value {
         var current = self
         for step in path {

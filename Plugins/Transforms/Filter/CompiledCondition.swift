@@ -67,30 +67,15 @@ struct CompiledCondition: Sendable {
         return { FilterExpression.compare(op, e($0), f($0)) }
     }
 
-    /// `expression.evaluate(frame)` as a closure; paths into the value are walked without the
-    /// generic `Value.at`.
+    /// `expression.evaluate(frame)` as a closure; paths into the value go through `Value.at`,
+    /// which is inlinable so it is specialised here.
     static func evaluator(_ expression: FilterExpression) -> Evaluator {
         switch expression {
         case .literal(let v): return { _ in v }
         case .time: return { .int($0.receiveTimeNs) }
         case .size: return { .int(Int64($0.payload.count)) }
         case .value(let steps):
-            return { frame in
-                guard var current = frame.value else { return .null }
-                for step in steps {
-                    switch (step, current) {
-                    case (.member(let name), .object(let members)):
-                        guard let i = members.firstIndex(where: { $0.key == name }) else { return .null }
-                        current = members[i].value
-                    case (.index(let i), .array(let items)):
-                        guard i >= 0, i < items.count else { return .null }
-                        current = items[i]
-                    default:
-                        return .null
-                    }
-                }
-                return current
-            }
+            return { $0.value?.at(steps) ?? .null }
         default:
             return { expression.evaluate($0) }
         }
