@@ -39,6 +39,8 @@ let package = Package(
         // OpenSSL needs a C shim: several of its APIs are macros Swift cannot call.
         .target(name: "COpenSSL", path: "Sources/COpenSSL",
                 linkerSettings: [.linkedLibrary("ssl"), .linkedLibrary("crypto")]),
+        // recvmmsg/sendmmsg, which glibc declares only under _GNU_SOURCE (Linux; empty elsewhere).
+        .target(name: "CUDP", path: "Sources/CUDP"),
 
         // Pure text and binary codecs (JSON, CBOR, MessagePack, base64, globs) and the value tree
         // they decode into; no dependencies, usable from any layer.
@@ -54,7 +56,7 @@ let package = Package(
 
         // Wire layers: pure codecs and state machines, no pipeline knowledge.
         .target(name: "DataTracks", dependencies: ["COpenSSL"]),
-        .target(name: "WebRTCData", dependencies: ["COpenSSL", "CUsrsctp"]),
+        .target(name: "WebRTCData", dependencies: ["COpenSSL", "CUsrsctp", "CUDP"]),
         .target(name: "LiveKitProtocol", dependencies: [
             .product(name: "SwiftProtobuf", package: "swift-protobuf"), "COpenSSL", "CZlib", "Codecs",
         ]),

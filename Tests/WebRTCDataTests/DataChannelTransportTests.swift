@@ -19,14 +19,25 @@ final class DataChannelTransportTests: XCTestCase {
         var largest: Int { lock.lock(); defer { lock.unlock() }; return sizes.max() ?? 0 }
     }
 
-    func makePair(maxMessageSize: Int = 262_144) throws -> Pair {
+    /// With `batches`, the client's packets that leave together go through `sendBatch`, and
+    /// each batch's size is recorded there.
+    func makePair(maxMessageSize: Int = 262_144, batches: DatagramCounter? = nil) throws -> Pair {
         let clientCert = try DTLSCertificate()
         let serverCert = try DTLSCertificate()
         let (toServer, toServerSink) = AsyncStream.makeStream(of: [UInt8].self)
         let (toClient, toClientSink) = AsyncStream.makeStream(of: [UInt8].self)
         let counter = DatagramCounter()
+        let sendBatch = batches.map { batches in
+            { @Sendable (datagrams: [[UInt8]]) in
+                batches.add(datagrams.count)
+                for datagram in datagrams {
+                    counter.add(datagram.count)
+                    toServerSink.yield(datagram)
+                }
+            }
+        }
         let client = try DataChannelTransport(role: .client, certificate: clientCert, remoteFingerprint: serverCert.fingerprint,
-                                              remoteMaxMessageSize: maxMessageSize) { datagram in
+                                              remoteMaxMessageSize: maxMessageSize, sendBatch: sendBatch) { datagram in
             counter.add(datagram.count)
             toServerSink.yield(datagram)
         }
@@ -197,6 +208,35 @@ final class DataChannelTransportTests: XCTestCase {
         XCTAssertTrue(sawBuffered, "some messages waited in our queue")
         XCTAssertEqual(channel.bufferedAmount, 0)
         XCTAssertGreaterThan(lowCalls.largest, 0, "the low-water callback ran")
+        await pair.client.close()
+        await pair.server.close()
+    }
+
+    func testPacketsOfOneMessageLeaveInOneBatch() async throws {
+        let batches = DatagramCounter()
+        let pair = try makePair(batches: batches)
+        defer { pair.pumps.forEach { $0.cancel() } }
+        await pair.client.start()
+        await pair.server.start()
+        try await withDeadline(10) {
+            try await waitConnected(pair.client)
+            try await waitConnected(pair.server)
+        }
+        let channel = try await pair.client.createChannel(label: "bulk", ordered: false, reliability: .maxRetransmits(0))
+        try await withDeadline(10) { try await channel.opened() }
+        var incoming = pair.server.incomingChannels.makeAsyncIterator()
+        let first = await incoming.next()
+        let remote = try XCTUnwrap(first)
+        // 16,000 bytes is 15 DATA chunks of ≤ 1200-byte datagrams; the initial congestion
+        // window (10 MTUs, docs/WIRE.md) lets about 10 go in the first flush.
+        let message = payload(16_000, 3)
+        try await channel.send(message)
+        let received = try await withDeadline(10) { () -> [UInt8]? in
+            for await received in remote.messages { return received.bytes }
+            return nil
+        }
+        XCTAssertEqual(received, message)
+        XCTAssertGreaterThanOrEqual(batches.largest, 8, "the message's packets left together")
         await pair.client.close()
         await pair.server.close()
     }

@@ -31,16 +31,25 @@ final class ICETransportBenchmarkTests: XCTestCase {
             counter.bytes += datagram.count
         }
         let datagram: [UInt8] = [23, 0xFE, 0xFD] + Array(repeating: 0x55, count: 1197)
-        let count = 200_000
-        for path in ["actor send", "sendImmediately"] {
+        let count = 200_010 // a multiple of 15, for the batch path
+        // A batch as one 16,000-byte message makes: 15 datagrams (one sendmmsg).
+        let batch = Array(repeating: datagram, count: 15)
+        for path in ["actor send", "sendImmediately", "sendImmediately(batch:) of 15"] {
             counter.datagrams = 0
             counter.bytes = 0
             let cpuStart = clock()
             let start = ContinuousClock.now
-            for index in 0..<count {
-                if path == "actor send" { await a.send(datagram) } else { a.sendImmediately(datagram) }
-                // Pace a little so the 4 MiB receive buffer is not the thing measured.
-                if index % 256 == 255 { await Task.yield() }
+            if path.hasPrefix("sendImmediately(batch:)") {
+                for index in 0..<count / batch.count {
+                    a.sendImmediately(batch: batch)
+                    if index % 17 == 16 { await Task.yield() }
+                }
+            } else {
+                for index in 0..<count {
+                    if path == "actor send" { await a.send(datagram) } else { a.sendImmediately(datagram) }
+                    // Pace a little so the 4 MiB receive buffer is not the thing measured.
+                    if index % 256 == 255 { await Task.yield() }
+                }
             }
             let sendElapsed = ContinuousClock.now - start
             try await Task.sleep(for: .milliseconds(300))

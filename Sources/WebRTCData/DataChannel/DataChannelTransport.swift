@@ -3,8 +3,9 @@
 ///
 /// This actor owns all of it: the `DTLSConnection`, the `SCTPAssociation` and the channel table.
 /// Datagrams come in through `receive(_:)` and leave through the `send` closure given at init
-/// (ICE's selected pair, or another transport in memory for tests). usrsctp's threads only wake
-/// the actor through the association's callback sink.
+/// (ICE's selected pair, or another transport in memory for tests); SCTP's packets of one flush
+/// leave together through `sendBatch` (one `sendmmsg` for ICE). usrsctp's threads only wake the
+/// actor through the association's callback sink.
 ///
 /// What the peer can make it hold is bounded by `DataChannelLimits`: received messages wait for
 /// their readers within `inboundBytes` (a reliable channel's overflow pauses reading, so SCTP's
@@ -49,6 +50,7 @@ actor DataChannelTransport {
     private let dtls: DTLSConnection
     private let sctp: SCTPAssociation
     private let sendDatagram: @Sendable ([UInt8]) -> Void
+    private let sendDatagrams: @Sendable ([[UInt8]]) -> Void
     private let incomingSink: AsyncStream<DataChannel>.Continuation
     private let stateSink: AsyncStream<State>.Continuation
     private var channels: [UInt16: DataChannel] = [:]
@@ -76,6 +78,7 @@ actor DataChannelTransport {
 
     init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: SDPFingerprint,
          remoteMaxMessageSize: Int = 65536, limits: DataChannelLimits = DataChannelLimits(), mtu: Int = 1200,
+         sendBatch: (@Sendable ([[UInt8]]) -> Void)? = nil,
          send: @escaping @Sendable ([UInt8]) -> Void) throws(WebRTCDataError) {
         self.role = role
         self.remoteMaxMessageSize = remoteMaxMessageSize
@@ -84,6 +87,8 @@ actor DataChannelTransport {
         dtls = try DTLSConnection(role: role, certificate: certificate, remoteFingerprint: remoteFingerprint, mtu: mtu)
         sctp = try SCTPAssociation(mtu: mtu, maxQueuedBytes: limits.outboundBytes)
         sendDatagram = send
+        // Without a batch path, datagrams that leave together still leave one by one, in order.
+        sendDatagrams = sendBatch ?? { datagrams in for datagram in datagrams { send(datagram) } }
         (incomingChannels, incomingSink) = AsyncStream.makeStream(of: DataChannel.self)
         (stateChanges, stateSink) = AsyncStream.makeStream(of: State.self)
     }
@@ -326,19 +331,32 @@ actor DataChannelTransport {
                 packets = SCTPSackCoalescing.coalesce(heldPackets + packets)
                 heldPackets = []
             }
+            // Every packet of this round leaves in one batch, in order, before any event is
+            // handled (events only queue more for the next round).
+            var outgoing: [[UInt8]] = []
             for packet in packets where dtls.state == .connected {
                 do {
-                    for case .send(let datagram) in try dtls.write(packet) { sendDatagram(datagram) }
+                    for case .send(let datagram) in try dtls.write(packet) { outgoing.append(datagram) }
                 } catch {
+                    send(outgoing)
                     finish(.failed(error))
                     return
                 }
             }
+            send(outgoing)
             for event in events { process(event) }
             if packets.isEmpty && events.isEmpty {
                 guard sctp.mayHaveMoreToRead, !sctp.receivePaused, state != .closed else { return }
                 sctp.service()
             }
+        }
+    }
+
+    private func send(_ datagrams: [[UInt8]]) {
+        switch datagrams.count {
+        case 0: return
+        case 1: sendDatagram(datagrams[0])
+        default: sendDatagrams(datagrams)
         }
     }
 

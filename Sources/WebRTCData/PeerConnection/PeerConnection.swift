@@ -193,6 +193,10 @@ public actor PeerConnection {
         /// consumer fell `ICETransport.inboundByteLimit` behind.
         public var iceInboundDropped = 0
         public var dtlsInboundDropped = 0
+        /// Datagrams dropped on receipt for being longer than a receive slot (2 KiB; ours are
+        /// at most 1200 bytes), on this connection's own sockets (a shared port's mux counts
+        /// its own, `ICEUDPMux.oversizedCount`).
+        public var oversizedDropped = 0
         /// Remote candidates ICE refused (`RemoteCandidatePolicy`).
         public var refusedCandidates = 0
         /// Channels the peer opened past `DataChannelLimits.channels`.
@@ -223,6 +227,7 @@ public actor PeerConnection {
         if let ice {
             statistics.iceInboundDropped = ice.inboundDropped
             statistics.iceInboundPeakBytes = ice.inboundPeakBytes
+            statistics.oversizedDropped = await ice.oversizedDropped
             statistics.refusedCandidates = await ice.counters.refusedCandidates
         }
         statistics.dtlsInboundDropped = dtlsInboundDroppedBefore + queues.reduce(0) { $0 + $1.counters.dropped }
@@ -308,8 +313,10 @@ public actor PeerConnection {
         let inbound = DatagramQueue<[UInt8]>(byteLimit: ICETransport.inboundByteLimit)
         let transport = try DataChannelTransport(role: dtlsRole, certificate: certificate, remoteFingerprint: fingerprint,
                                                  remoteMaxMessageSize: min(remoteMax, SCTPAssociation.maxMessageSize),
-                                                 limits: configuration.limits) { datagram in
-            // DTLS output goes straight to the selected pair's socket, no actor hop.
+                                                 limits: configuration.limits,
+                                                 sendBatch: { datagrams in ice.sendImmediately(batch: datagrams) }) { datagram in
+            // DTLS output goes straight to the selected pair's socket, no actor hop; SCTP's
+            // packets of one flush in one `sendmmsg`.
             ice.sendImmediately(datagram)
         }
         self.transport = transport

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// ICE over real UDP sockets: the one owner (an actor) of an ICE agent, its sockets, its receive
 /// loop and its timer. The layer above (DTLS) sends with `send(_:)` and reads non-STUN
@@ -78,8 +79,9 @@ public actor ICETransport {
     public private(set) var selectedPair: ICESelectedPair?
     /// Where data goes now, readable without entering the actor (see `sendImmediately`).
     private nonisolated let route = DataRoute()
-    /// Datagrams the kernel refused to send.
-    public private(set) var sendFailures = 0
+    /// Datagrams the kernel refused to send, on this actor and by `sendImmediately`.
+    public var sendFailures: Int { transmitFailures + route.refused }
+    private var transmitFailures = 0
     /// Datagrams received, and non-STUN datagrams handed upward.
     public private(set) var received = 0
     public private(set) var delivered = 0
@@ -87,6 +89,10 @@ public actor ICETransport {
     public nonisolated var inboundDropped: Int { inbound.counters.dropped }
     /// The most bytes of datagrams ever waiting for this actor at once.
     public nonisolated var inboundPeakBytes: Int { inbound.counters.peakBytes }
+    /// Datagrams dropped on receipt because they were longer than the receive loop's slots
+    /// (`UDPReceiveSlab.defaultSlotSize`); on a shared port the mux counts them instead.
+    public var oversizedDropped: Int { oversizedDroppedBefore + (receiveLoop?.truncatedDatagrams ?? 0) }
+    private var oversizedDroppedBefore = 0
 
     public init(_ configuration: Configuration) throws(WebRTCDataError) {
         var sockets: [UDPSocket] = []
@@ -241,7 +247,21 @@ public actor ICETransport {
     @discardableResult
     public nonisolated func sendImmediately(_ datagram: [UInt8]) -> Bool {
         guard let (socket, remote) = route.current else { return false }
-        return socket.send(datagram, to: remote)
+        let sent = socket.send(datagram, to: remote)
+        if !sent { route.countRefused(1) }
+        return sent
+    }
+
+    /// Sends datagrams that leave together (SCTP's packets of one flush, through DTLS) on the
+    /// selected pair, in order, with as few system calls as the kernel allows
+    /// (`UDPSocket.send(batch:to:)`). Same rules as `sendImmediately(_:)`; returns how many the
+    /// kernel took (the others are counted in `sendFailures`).
+    @discardableResult
+    public nonisolated func sendImmediately(batch datagrams: [[UInt8]]) -> Int {
+        guard let (socket, remote) = route.current else { return 0 }
+        let (sent, refused) = socket.send(batch: datagrams, to: remote)
+        if refused > 0 { route.countRefused(refused) }
+        return sent
     }
 
     public func close() {
@@ -256,6 +276,7 @@ public actor ICETransport {
             perform(actions)
         }
         receiveLoop?.stop()
+        oversizedDroppedBefore += receiveLoop?.truncatedDatagrams ?? 0
         receiveLoop = nil
         if routedOnMux { mux?.unregister(ufrag: localUfrag) }
         routedOnMux = false
@@ -363,7 +384,7 @@ public actor ICETransport {
         // its address.
         if routedOnMux, bytes.count >= 2, bytes[0] == 0x00, bytes[1] == 0x01 { mux?.claim(remote: to, ufrag: localUfrag) }
         let sent = socket.send(bytes, to: to)
-        if !sent { sendFailures += 1 }
+        if !sent { transmitFailures += 1 }
         return sent
     }
 
@@ -397,10 +418,18 @@ public actor ICETransport {
 /// selects a pair or changes state, read by `sendImmediately` from any thread. One lock, here
 /// at the socket edge only.
 private final class DataRoute: @unchecked Sendable {
-    // @unchecked: both fields are only touched under `lock`.
+    // @unchecked: both fields are only touched under `lock`; the counter is atomic.
     private let lock = NSLock()
     private var socket: UDPSocket?
     private var remote: TransportAddress?
+    private let refusedCount = Atomic<Int>(0)
+
+    /// Datagrams the kernel refused to `sendImmediately`.
+    var refused: Int { refusedCount.load(ordering: .relaxed) }
+
+    func countRefused(_ count: Int) {
+        refusedCount.add(count, ordering: .relaxed)
+    }
 
     func set(socket: UDPSocket?, remote: TransportAddress?) {
         lock.withLock {

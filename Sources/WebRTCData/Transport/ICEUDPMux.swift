@@ -43,6 +43,10 @@ public final class ICEUDPMux: @unchecked Sendable {
     /// Datagrams that matched no registered transport.
     public var unroutedCount: Int { lock.withLock { unrouted } }
 
+    /// Datagrams dropped on receipt because they were longer than the receive loop's slots
+    /// (`UDPReceiveSlab.defaultSlotSize`), before anyone could route them.
+    public var oversizedCount: Int { loop?.truncatedDatagrams ?? 0 }
+
     /// Stops receiving; registered transports see no more datagrams.
     public func close() {
         loop?.stop()
