@@ -125,8 +125,8 @@ final class UDPReceiveLoop: @unchecked Sendable {
 
     private func handOver(_ batch: inout [ReceivedDatagram]) {
         onDatagrams(batch)
-        // The handler keeps the array it was given; start a new one of the same capacity.
-        batch = []
-        batch.reserveCapacity(UDPReceiveLoop.maxBatch)
+        // Reuses the storage when the handler kept no reference to it (it copied the elements
+        // into its queue); otherwise allocates a fresh one of the same capacity.
+        batch.removeAll(keepingCapacity: true)
     }
 }
