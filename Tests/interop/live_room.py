@@ -122,6 +122,15 @@ def server_url(proc):
     raise AssertionError("server did not report its URL")
 
 
+def udp_counters():
+    """The namespace's UDP counters (/proc/net/snmp is per network namespace): datagrams the
+    kernel dropped because a socket's receive buffer was full show here (RcvbufErrors), before
+    any process."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
+
+
 def udp_socket_drops(pid):
     """Datagrams the kernel dropped because a receive buffer was full, for each UDP socket that
     process `pid` holds: {"ip:port": drops}. Read from the `drops` column of /proc/PID/net/udp
