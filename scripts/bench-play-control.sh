@@ -2,7 +2,8 @@
 # bench-play-control.sh [TRACKBAG] [RUNS]: `trackbag play` driven by RPC from LiveKit's SDK
 # (Tests/interop/play_rpc_driver.py --long, inside scripts/netns-run), RUNS times (default 3):
 # per run and pooled, the gap error at an SDK viewer at rates 1, 0.25 and 4 (p50/p99 against
-# the target, 2 ms at p99) and the time from an RPC call to its effect (resume → first frame,
+# the target, 2 ms at p99), beside it the same at trackbag's own viewer (what the replayer and
+# the server do, without the SDK's delivery to Python), and the time from an RPC call to its effect (resume → first frame,
 # seek → target frame, each call's round trip). Printed, never asserted. Needs root (netns).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,13 +25,17 @@ done
 import json, sys
 work, runs = sys.argv[1], int(sys.argv[2])
 results = [json.load(open(f"{work}/{r}.json")) for r in range(1, runs + 1)]
-print(f"play driven by RPC from the SDK: gap error at the SDK viewer, {runs} runs (target p99 <= 2 ms)")
-print(f"{'run':>4} {'phase':<16} {'frames':>6} {'gap p50':>8} {'err p50':>8} {'err p99':>8}")
+print(f"play driven by RPC from the SDK: gap error at the SDK viewer and at trackbag's viewer, {runs} runs (target p99 <= 2 ms)")
+print(f"{'':>21} {'SDK viewer':^35} | {'trackbag viewer':^35}")
+print(f"{'run':>4} {'phase':<16} {'frames':>6} {'gap p50':>8} {'err p50':>8} {'err p99':>8} | "
+      f"{'frames':>6} {'gap p50':>8} {'err p50':>8} {'err p99':>8}")
 for i, r in enumerate(results, 1):
     for phase, label in (("rate1", "rate 1"), ("rate_quarter", "rate 0.25"), ("rate4", "rate 4"),
                          ("rate1_after_seek", "rate 1 after seek")):
         g = r[phase]
-        print(f"{i:>4} {label:<16} {g['frames']:>6} {g['gap_p50_ms']:>6.2f}ms {g['error_p50_ms']:>6.2f}ms {g['error_p99_ms']:>6.2f}ms")
+        s = g.get("swift_viewer", {"frames": 0, "gap_p50_ms": 0, "error_p50_ms": 0, "error_p99_ms": 0})
+        print(f"{i:>4} {label:<16} {g['frames']:>6} {g['gap_p50_ms']:>6.2f}ms {g['error_p50_ms']:>6.2f}ms {g['error_p99_ms']:>6.2f}ms | "
+              f"{s['frames']:>6} {s['gap_p50_ms']:>6.2f}ms {s['error_p50_ms']:>6.2f}ms {s['error_p99_ms']:>6.2f}ms")
 print("time from call to effect (ms), per run:")
 for i, r in enumerate(results, 1):
     calls = r["calls"]

@@ -12,10 +12,14 @@ int cossl_dtls_handle_timeout(SSL *ssl) { return (int)DTLSv1_handle_timeout(ssl)
 
 // OpenSSL calls this with 0 when a flight starts its timer and with the current value when the
 // timer expired; it returns the next value in microseconds.
-static unsigned int cossl_dtls_realtime_timer(SSL *ssl, unsigned int timer_us) {
-    (void)ssl;
+unsigned int cossl_dtls_next_timer_us(unsigned int timer_us) {
     if (timer_us == 0) return COSSL_DTLS_INITIAL_TIMEOUT_US;
     return timer_us >= COSSL_DTLS_MAX_TIMEOUT_US / 2 ? COSSL_DTLS_MAX_TIMEOUT_US : timer_us * 2;
+}
+
+static unsigned int cossl_dtls_realtime_timer(SSL *ssl, unsigned int timer_us) {
+    (void)ssl;
+    return cossl_dtls_next_timer_us(timer_us);
 }
 
 void cossl_dtls_use_realtime_timer(SSL *ssl) { DTLS_set_timer_cb(ssl, cossl_dtls_realtime_timer); }

@@ -71,12 +71,17 @@ public struct ReplayClock: Sendable {
     /// Like `wait(until:)` but yields the thread for long waits: sleeps asynchronously until
     /// 2 ms before the deadline (cancellable), then finishes with an absolute clock_nanosleep
     /// so precision does not depend on the task scheduler.
+    ///
+    /// The coarse sleep names its tolerance: without one, Swift's executor on Linux hands the
+    /// timer to libdispatch with its default leeway, a tenth of the interval (at least 1 ms),
+    /// so a 38 ms wait (rate 0.25 of a 100 Hz track) may wake up to 3.8 ms late, past the
+    /// 2 ms margin, and that lateness lands in the gap the subscriber sees.
     @discardableResult
     public mutating func waitAsync(until recordingTimeNs: Int64) async throws -> Int64 {
         if t0 == nil { start(at: recordingTimeNs) }
         let due = deadline(for: recordingTimeNs)
-        let coarse = due &- Self.now() &- 2_000_000
-        if coarse > 0 { try await Task.sleep(nanoseconds: UInt64(coarse)) }
+        let coarse = due &- Self.now() &- Self.coarseMarginNs
+        if coarse > 0 { try await Self.sleepCoarsely(nanoseconds: coarse) }
         try Task.checkCancellation()
         return wait(until: recordingTimeNs)
     }
@@ -133,6 +138,16 @@ public struct ReplayClock: Sendable {
     }
 
     public static func now() -> Int64 { MonotonicClock.now() }
+
+    /// How early the asynchronous sleep of `waitAsync` aims, and how late it may wake.
+    public static let coarseMarginNs: Int64 = 2_000_000
+    static let coarseTolerance: Duration = .microseconds(250)
+
+    /// A cancellable sleep of about `nanoseconds` that wakes at most `coarseTolerance` late
+    /// (plus scheduling), for the waits before a frame's precise deadline.
+    public static func sleepCoarsely(nanoseconds: Int64) async throws {
+        try await Task.sleep(for: .nanoseconds(nanoseconds), tolerance: coarseTolerance, clock: .suspending)
+    }
 
     static func sleep(untilMonotonic deadline: Int64) {
         guard deadline > now() else { return }

@@ -67,6 +67,8 @@ public actor Room {
         /// Frames dropped because a subscription's buffer was full.
         public var subscriberBufferDrops = 0
         public var reconnects = 0
+        /// Join attempts `connect` made again after one failed (`RoomOptions.joinRetries`).
+        public var joinRetries = 0
         /// DataPackets on `_reliable` that did not decode.
         public var malformedDataPackets = 0
         /// DataPackets that are not RPC (user data, chat, streams): this client does not read them.
@@ -145,6 +147,9 @@ public actor Room {
     var pendingTracks: [RemoteTrackKey: ContinuousClock.Instant] = [:]
     /// How long subscriptions wait for a track whose publisher is re-joining.
     static let republishGrace: Duration = .seconds(20)
+    /// Pause between join attempts: a moment for the server to drop the failed attempt's
+    /// session (the next one has the same identity and replaces it anyway).
+    static let joinRetryPause: Duration = .milliseconds(300)
 
     var handles = HandleAllocator()
     var localTracks: [UInt16: LocalTrackState] = [:]
@@ -198,13 +203,22 @@ public actor Room {
         self.token = token
         mode = options.singlePeerConnection ? .singlePeerConnection : .twoPeerConnections
         state = .connecting
-        do {
-            try await establishSession()
-        } catch {
-            tearDownSession()
-            state = .closed
-            hub.finish()
-            throw error
+        var failures = 0
+        while true {
+            do {
+                try await establishSession()
+                break
+            } catch {
+                tearDownSession()
+                failures += 1
+                guard failures <= options.joinRetries, error.mayPassOnAnotherAttempt, !Task.isCancelled else {
+                    state = .closed
+                    hub.finish()
+                    throw failures > 1 ? .joinFailed(attempts: failures, last: error) : error
+                }
+                statistics.joinRetries += 1
+                try? await Task.sleep(for: Self.joinRetryPause)
+            }
         }
         state = .connected
         hub.emit(.connected)

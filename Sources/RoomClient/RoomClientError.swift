@@ -26,6 +26,19 @@ public enum RoomClientError: Error, Equatable, Sendable, CustomStringConvertible
     case unpublished
     /// `tryPush` with the outgoing queue (16 frames) full.
     case dropped
+    /// `connect` tried `attempts` times (`RoomOptions.joinRetries`); `last` is how the last
+    /// attempt failed.
+    indirect case joinFailed(attempts: Int, last: RoomClientError)
+
+    /// Whether another join attempt may fare better: a timeout or a failed connection may be
+    /// the link's luck; a refusal, a bad URL or a protocol violation would happen again.
+    var mayPassOnAnotherAttempt: Bool {
+        switch self {
+        case .timeout, .peerConnection, .signalClosed: true
+        case .signalRefused(_, let status, _): status.map { $0 >= 500 } ?? true
+        default: false
+        }
+    }
 
     public var description: String {
         switch self {
@@ -42,6 +55,7 @@ public enum RoomClientError: Error, Equatable, Sendable, CustomStringConvertible
         case .leftRoom(let reason): "server asked us to leave: \(reason)"
         case .unpublished: "track unpublished"
         case .dropped: "outgoing queue full, frame dropped"
+        case .joinFailed(let attempts, let last): "\(last) (\(attempts) attempts)"
         }
     }
 }

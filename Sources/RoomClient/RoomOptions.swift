@@ -13,6 +13,11 @@ public struct RoomOptions: Sendable {
     public var addresses: [IPAddress]?
     /// Per step of connecting (upgrade, join, peer connection, data channel open).
     public var timeout: Duration = .seconds(15)
+    /// Further attempts `connect` makes when one fails on the way (a step timed out, the peer
+    /// connection or signal failed, the server answered 5xx), as LiveKit's Rust SDK does
+    /// (`join_retries`, 3 by default). A refusal (bad token, 4xx) or a protocol violation is
+    /// not retried: it would fail the same way.
+    public var joinRetries = 3
     /// Re-join by itself when the signal or peer connection is lost.
     public var reconnect = true
     /// End-to-end encryption of data tracks (AES-128-GCM, docs/WIRE.md, "E2EE").
@@ -24,12 +29,13 @@ public struct RoomOptions: Sendable {
     public var e2eePassthrough = false
 
     public init(autoSubscribe: Bool = true, singlePeerConnection: Bool = true, addresses: [IPAddress]? = nil,
-                timeout: Duration = .seconds(15), reconnect: Bool = true, e2ee: E2EEOptions? = nil,
-                e2eePassthrough: Bool = false) {
+                timeout: Duration = .seconds(15), joinRetries: Int = 3, reconnect: Bool = true,
+                e2ee: E2EEOptions? = nil, e2eePassthrough: Bool = false) {
         self.autoSubscribe = autoSubscribe
         self.singlePeerConnection = singlePeerConnection
         self.addresses = addresses
         self.timeout = timeout
+        self.joinRetries = joinRetries
         self.reconnect = reconnect
         self.e2ee = e2ee
         self.e2eePassthrough = e2eePassthrough

@@ -245,7 +245,8 @@ actor ParticipantSession {
                              // Sent by the queue above but still inside SCTP: never sent, or
                              // sent and not known to have arrived.
                              + "\(statistics.outboundQueuedMessages) messages unsent in SCTP, "
-                             + "\(statistics.outboundChunksInFlight) chunks unacknowledged")
+                             + "\(statistics.outboundChunksInFlight) chunks unacknowledged, "
+                             + "\(statistics.reorderedPackets) packets reordered (\(statistics.reorderTimeouts) gaps waited out)")
         }
         let summary: String = "\(identity) left: published \(published.count) packets (\(published.bytes) B); "
             + "as subscriber \(queue.enqueued) queued, \(queue.sent) sent, \(queue.dropped) dropped, "

@@ -11,9 +11,10 @@ import Synchronization
 ///
 /// Commands: `{"cmd":"publish","track":T}`, `{"cmd":"push","track":T,"payload_b64":…,
 /// "user_timestamp":N|null}` (retries while the queue is full), `{"cmd":"stream","track":T |
-/// "tracks":[T…],"rate":R,"size":B,"count":N,"fill":"random"}` (paced pushes, round-robin over
-/// the tracks; the payload after the sequence number is 0xA5 bytes, or bytes that do not
-/// compress with "random", as sensor samples do),
+/// "tracks":[T…],"rate":R,"size":B,"count":N,"fill":"random","background":true,"tag":X}` (paced
+/// pushes, round-robin over the tracks; the payload after the sequence number is 0xA5 bytes, or
+/// bytes that do not compress with "random", as sensor samples do; in the background beside
+/// later commands if asked),
 /// `{"cmd":"unpublish","track":T}`,
 /// `{"cmd":"subscribe","identity":I,"track":T,"buffer":16,"timeout":30}`, `{"cmd":"stats"}`,
 /// `{"cmd":"register","method":M,"mode":"echo|fail|big|slow","delay_ms":N}`,
@@ -102,9 +103,9 @@ struct RoomPeer: AsyncParsableCommand {
                     out.emit(["reply": "push", "ok": result == "ok", "result": result])
                 }
             case "stream":
-                // Paced pushes for latency and throughput figures: absolute deadlines, user
-                // timestamp = Unix ns at push, an 8-byte sequence number leading the payload.
-                // `tracks` (a list) spreads `rate` frames/s round-robin over several tracks.
+                // Paced pushes for latency and throughput figures (`Self.stream`). With
+                // "background": true it runs beside later commands (two streams at different
+                // rates share the connection, as a robot's tracks do); quit ends it.
                 let names = command["tracks"] as? [String] ?? [track]
                 let locals = names.compactMap { tracks[$0] }
                 guard !locals.isEmpty, locals.count == names.count else {
@@ -114,40 +115,14 @@ struct RoomPeer: AsyncParsableCommand {
                 let rate = max(1, command["rate"] as? Int ?? 1000)
                 let size = max(8, command["size"] as? Int ?? 256)
                 let count = command["count"] as? Int ?? rate
-                var dropped = 0
-                var refused = 0
-                let clock = ContinuousClock()
-                let start = clock.now
-                var filler = [UInt8](repeating: 0xA5, count: size - 8)
-                // xorshift64 (Marsaglia 2003): cheap, so the pacing is not what it measures.
-                var random: UInt64? = command["fill"] as? String == "random" ? 0x9E37_79B9_7F4A_7C15 : nil
-                for index in 0..<count {
-                    // Behind schedule (many frames per scheduler tick at high rates): push at once.
-                    let deadline = start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
-                    if deadline > clock.now { try? await clock.sleep(until: deadline) }
-                    let sequence = index / locals.count
-                    if var state = random {
-                        for k in stride(from: 0, to: filler.count, by: 8) {
-                            state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                            withUnsafeBytes(of: state) { bytes in
-                                for j in 0..<min(8, filler.count - k) { filler[k + j] = bytes[j] }
-                            }
-                        }
-                        random = state
-                    }
-                    let payload = withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) } + filler
-                    let now = UInt64(Date().timeIntervalSince1970 * 1e9)
-                    do {
-                        try locals[index % locals.count].tryPush(DataTrackFrame(payload: payload, userTimestamp: now))
-                    } catch .dropped {
-                        dropped += 1
-                    } catch {
-                        refused += 1
-                    }
+                let random = command["fill"] as? String == "random"
+                let tag = command["tag"] as? String ?? ""
+                if command["background"] as? Bool == true {
+                    let task = Task { await Self.stream(locals, rate: rate, size: size, count: count, random: random, tag: tag, out: out) }
+                    readers.withLock { $0.append(task) }
+                } else {
+                    await Self.stream(locals, rate: rate, size: size, count: count, random: random, tag: tag, out: out)
                 }
-                out.emit(["reply": "stream", "ok": true, "sent": count - dropped - refused, "dropped": dropped,
-                          "seconds": Double((clock.now - start).components.attoseconds) / 1e18
-                              + Double((clock.now - start).components.seconds)])
             case "unpublish":
                 await tracks.removeValue(forKey: track)?.unpublish()
                 out.emit(["reply": "unpublish", "track": track])
@@ -261,6 +236,50 @@ struct RoomPeer: AsyncParsableCommand {
             }
         }
         await room.disconnect()
+    }
+
+    /// `count` pushes at `rate` frames/s on absolute deadlines, round-robin over `locals`: user
+    /// timestamp = Unix ns at push, an 8-byte sequence number leading a `size`-byte payload
+    /// (0xA5 filler, or bytes that do not compress when `random`, as sensor samples do).
+    fileprivate static func stream(_ locals: [LocalDataTrack], rate: Int, size: Int, count: Int, random: Bool, tag: String,
+                       out: JSONLines) async {
+        var dropped = 0
+        var refused = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        var filler = [UInt8](repeating: 0xA5, count: size - 8)
+        // xorshift64 (Marsaglia 2003): cheap, so the pacing is not what it measures.
+        var state: UInt64? = random ? 0x9E37_79B9_7F4A_7C15 : nil
+        for index in 0..<count {
+            if Task.isCancelled { break }
+            // Behind schedule (many frames per scheduler tick at high rates): push at once.
+            let deadline = start + .nanoseconds(Int64(index) * 1_000_000_000 / Int64(rate))
+            if deadline > clock.now { try? await clock.sleep(until: deadline, tolerance: .microseconds(100)) }
+            let sequence = index / locals.count
+            if var x = state {
+                for k in stride(from: 0, to: filler.count, by: 8) {
+                    x ^= x << 13; x ^= x >> 7; x ^= x << 17
+                    withUnsafeBytes(of: x) { bytes in
+                        for j in 0..<min(8, filler.count - k) { filler[k + j] = bytes[j] }
+                    }
+                }
+                state = x
+            }
+            let payload = withUnsafeBytes(of: UInt64(sequence).bigEndian) { Array($0) } + filler
+            let now = UInt64(Date().timeIntervalSince1970 * 1e9)
+            do {
+                try locals[index % locals.count].tryPush(DataTrackFrame(payload: payload, userTimestamp: now))
+            } catch .dropped {
+                dropped += 1
+            } catch {
+                refused += 1
+            }
+        }
+        let elapsed = clock.now - start
+        var reply: [String: Any] = ["reply": "stream", "ok": true, "sent": count - dropped - refused, "dropped": dropped,
+                                    "seconds": Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds)]
+        if !tag.isEmpty { reply["tag"] = tag }
+        out.emit(reply)
     }
 
     static func describe(_ event: RoomEvent) -> [String: Any] {

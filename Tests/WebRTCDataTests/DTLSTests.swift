@@ -151,4 +151,18 @@ final class DTLSTests: XCTestCase {
         XCTAssertLessThanOrEqual(second, .milliseconds(800))
         XCTAssertGreaterThan(second, .milliseconds(600))
     }
+
+    /// The doubling stops at 3 s: on a lossy link (20 % of datagrams) an unlucky flight must
+    /// not spend a join's 15 s deadline in two waits of 3.2 and 6.4 s.
+    func testTheFlightTimerBacksOffToThreeSecondsAndStaysThere() {
+        var timeouts: [Duration] = []
+        var last: Duration?
+        for _ in 0..<8 {
+            let next = DTLSConnection.flightTimeout(after: last)
+            timeouts.append(next)
+            last = next
+        }
+        XCTAssertEqual(timeouts, [.milliseconds(400), .milliseconds(800), .milliseconds(1600), .seconds(3),
+                                  .seconds(3), .seconds(3), .seconds(3), .seconds(3)])
+    }
 }

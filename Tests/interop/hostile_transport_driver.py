@@ -29,7 +29,7 @@ import time
 
 from livekit import api
 
-from live_room import percentile, testpeer
+from live_room import SwiftPeer, percentile
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 ADDR_B = os.environ.get("TB_ADDR_B", "10.99.0.2")
@@ -85,71 +85,11 @@ class Server:
         return self.proc.returncode
 
 
-class SwiftPeer:
-    """trackbag-testpeer room-peer: commands on stdin, JSON lines on stdout."""
-
-    def __init__(self, trackbag, url, identity, address):
-        self.args = [testpeer(trackbag), "room-peer", "--url", url, "--address", address,
-                     "--token", token(identity, can_publish=True, can_subscribe=True, can_publish_data=True)]
-        self.lines = asyncio.Queue()
-        self.log = []
-        self.timings = []
-
-    async def start(self):
-        self.proc = await asyncio.create_subprocess_exec(*self.args, stdin=asyncio.subprocess.PIPE,
-                                                         stdout=asyncio.subprocess.PIPE,
-                                                         stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
-        asyncio.get_running_loop().create_task(self._read())
-        return await self.wait(lambda m: m.get("event") in ("joined", "connect_failed"))
-
-    async def _read(self):
-        while True:
-            line = await self.proc.stdout.readline()
-            if not line:
-                await self.lines.put({"event": "_eof"})
-                return
-            message = json.loads(line)
-            if message.get("event") == "timing":
-                # (arrival on our clock, latency ms): kept apart so waiting never scans them.
-                self.timings.append((time.monotonic(), (message["recv_ns"] - message["user_timestamp"]) / 1e6))
-                continue
-            self.log.append(message)
-            await self.lines.put(message)
-
-    def send(self, command):
-        self.proc.stdin.write((json.dumps(command) + "\n").encode())
-
-    async def wait(self, predicate, timeout=STEP):
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"waiting on swift peer; last: {self.log[-5:]}")
-            try:
-                message = await asyncio.wait_for(self.lines.get(), remaining)
-            except asyncio.TimeoutError:
-                raise TimeoutError(f"waiting on swift peer; last: {self.log[-5:]}") from None
-            if message.get("event") == "_eof":
-                raise RuntimeError(f"swift peer exited; last: {self.log[-5:]}")
-            if predicate(message):
-                return message
-
-    async def quit(self):
-        """Ends the peer by PID (a `stream` command may still be running, which holds its
-        command loop): SIGTERM, then SIGKILL."""
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5)
-            except asyncio.TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
-
-
 async def publisher_and_subscriber(trackbag, url, address):
     """A Swift publisher with track `lat` and a Swift subscriber reading it (timing only)."""
-    pub = SwiftPeer(trackbag, url, "pub", address)
-    sub = SwiftPeer(trackbag, url, "sub", address)
+    grants = {"can_publish": True, "can_subscribe": True, "can_publish_data": True}
+    pub = SwiftPeer(trackbag, url, token("pub", **grants), address)
+    sub = SwiftPeer(trackbag, url, token("sub", **grants), address)
     for peer in (pub, sub):
         joined = await peer.start()
         assert joined["event"] == "joined", joined
@@ -383,7 +323,7 @@ async def scenario_flood(trackbag, total):
         attack_err = (await attack.stderr.read()).decode(errors="replace")
 
         def latencies(start, end):
-            return [latency for at, latency in sub.timings if start <= at < end]
+            return [latency for at, latency, *_ in sub.timings if start <= at < end]
 
         base = latencies(baseline_start, baseline_end)
         during = latencies(attack_start, attack_end)
@@ -497,7 +437,7 @@ async def scenario_spoof(trackbag):
             await client.close()
 
         def rate_in(a, b):
-            count = sum(1 for at, _ in sub.timings if a <= at < b)
+            count = sum(1 for at, *_ in sub.timings if a <= at < b)
             return round(count / (b - a), 1)
 
         result = {

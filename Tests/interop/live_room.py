@@ -1,5 +1,7 @@
 """What the live-room drivers share (run inside scripts/netns-run): tokens, starting and
 stopping `trackbag serve`, collecting a subprocess's lines, and the in-order-subset check."""
+import asyncio
+import json
 import logging
 import math
 import os
@@ -20,6 +22,71 @@ def testpeer(trackbag):
 def token(identity, room):
     grant = api.VideoGrants(room_join=True, room=room, can_publish=True, can_subscribe=True, can_publish_data=True)
     return api.AccessToken("devkey", "secret").with_identity(identity).with_grants(grant).to_jwt()
+
+
+class SwiftPeer:
+    """trackbag-testpeer room-peer: commands on stdin, JSON lines on stdout. `address`: the
+    local address for its ICE candidates (default: the interface addresses). Frames read with
+    `timing_only` arrive as `timings`: (arrival on our clock, latency ms, the peer's receive
+    time in Unix ns, user timestamp), kept apart so waiting never scans them."""
+
+    def __init__(self, trackbag, url, token, address=None):
+        self.args = [testpeer(trackbag), "room-peer", "--url", url, "--token", token]
+        if address:
+            self.args += ["--address", address]
+        self.lines = asyncio.Queue()
+        self.log = []
+        self.timings = []
+
+    async def start(self):
+        self.proc = await asyncio.create_subprocess_exec(*self.args, stdin=asyncio.subprocess.PIPE,
+                                                         stdout=asyncio.subprocess.PIPE,
+                                                         stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
+        asyncio.get_running_loop().create_task(self._read())
+        return await self.wait(lambda m: m.get("event") in ("joined", "connect_failed"))
+
+    async def _read(self):
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                await self.lines.put({"event": "_eof"})
+                return
+            message = json.loads(line)
+            if message.get("event") == "timing":
+                self.timings.append((time.monotonic(), (message["recv_ns"] - message["user_timestamp"]) / 1e6,
+                                     message["recv_ns"], message["user_timestamp"]))
+                continue
+            self.log.append(message)
+            await self.lines.put(message)
+
+    def send(self, command):
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+
+    async def wait(self, predicate, timeout=STEP):
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"waiting on swift peer; last: {self.log[-5:]}")
+            try:
+                message = await asyncio.wait_for(self.lines.get(), remaining)
+            except asyncio.TimeoutError:
+                raise TimeoutError(f"waiting on swift peer; last: {self.log[-5:]}") from None
+            if message.get("event") == "_eof":
+                raise RuntimeError(f"swift peer exited; last: {self.log[-5:]}")
+            if predicate(message):
+                return message
+
+    async def quit(self):
+        """Ends the peer by PID (a `stream` command may still be running, which holds its
+        command loop): SIGTERM, then SIGKILL."""
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
 
 
 def start_server(trackbag, workdir, addr, *extra, dev=True):
@@ -53,6 +120,15 @@ def server_url(proc):
             return line.strip().split("listening on ")[1]
     stop(proc, timeout=5)
     raise AssertionError("server did not report its URL")
+
+
+def udp_counters():
+    """The namespace's UDP counters (/proc/net/snmp is per network namespace): datagrams the
+    kernel dropped because a socket's receive buffer was full show here (RcvbufErrors), before
+    any process."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Udp:")]
+    return dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
 
 
 def udp_socket_drops(pid):

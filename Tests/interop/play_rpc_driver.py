@@ -8,7 +8,10 @@ usage: play_rpc_driver.py TRACKBAG WORKDIR [--long]
 
 --long (scripts/bench-play-control.sh): a 30 s recording and each rate held long enough for a
 p99 of a few hundred gaps (rate 1 for 2 s, rate 0.25 for 8 s, rate 4 for 1.5 s); the test's
-default holds each for under 2 s.
+default holds each for under 2 s. A second viewer, trackbag's own client (`trackbag-testpeer
+room-peer`), reads the same track and times each frame as it leaves its depacketizer, so the
+gap errors of the two viewers tell what the replayer and the server do from what the SDK's
+delivery to Python adds.
 """
 import asyncio
 import json
@@ -20,7 +23,7 @@ import time
 
 from livekit import rtc
 
-from live_room import imu_recording, leave_and_stop, percentile, run_then_exit, start_server, stop, token
+from live_room import SwiftPeer, imu_recording, leave_and_stop, percentile, run_then_exit, start_server, stop, token
 
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 LONG = "--long" in sys.argv
@@ -30,12 +33,23 @@ HOLD = {"rate1": 2.0, "quarter": 8.0, "rate4": 1.5, "after_seek": 2.0} if LONG e
     {"rate1": 0.0, "quarter": 1.5, "rate4": 0.6, "after_seek": 0.8}
 
 
+def gap_errors(part, expected_ms):
+    """Inter-arrival gaps between consecutive frames of `part` ((arrival s, index) in arrival
+    order) and their distance from `expected_ms`."""
+    diffs = [(b[0] - a[0]) * 1000 for a, b in zip(part, part[1:]) if b[1] == a[1] + 1]
+    errors = [abs(d - expected_ms) for d in diffs]
+    return {"frames": len(part), "gap_p50_ms": round(percentile(diffs, 0.5) or 0, 3),
+            "error_p50_ms": round(percentile(errors, 0.5) or 0, 3),
+            "error_p99_ms": round(percentile(errors, 0.99) or 0, 3)}
+
+
 async def main():
     trackbag, workdir = sys.argv[1], sys.argv[2]
     tbag = imu_recording(trackbag, workdir, FRAMES)
     server, url = start_server(trackbag, workdir, ADDR)
     player = None
     rooms = []
+    swift = None
     try:
         viewer, operator, stranger = rtc.Room(), rtc.Room(), rtc.Room()
         rooms = [viewer, operator, stranger]
@@ -58,9 +72,15 @@ async def main():
                        participant.attributes.get("trackbag.position"))) if participant.identity == "robot" else None)
         await viewer.connect(url, token("viewer", "replay"))
         await operator.connect(url, token("operator", "replay"))
+        if LONG:
+            swift = SwiftPeer(trackbag, url, token("swiftviewer", "replay"))
+            joined = await swift.start()
+            assert joined["event"] == "joined", joined
+            # Subscribes as soon as the replayer publishes (the peer waits for the track).
+            swift.send({"cmd": "subscribe", "identity": "robot", "track": "imu", "buffer": 4096, "timing_only": True})
         log = open(os.path.join(workdir, "play.log"), "w")
         player = subprocess.Popen([trackbag, "play", tbag, "--url", url, "--room", "replay", "--control-from", "operator",
-                                   "--control-from", "console-*", "--wait-for-subscribers", "2", "--lead-in", "1"],
+                                   "--control-from", "console-*", "--wait-for-subscribers", "3" if LONG else "2", "--lead-in", "1"],
                                   stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while len(frames) < 50:
@@ -124,12 +144,12 @@ async def main():
         await asyncio.sleep(0.3)
 
         def gaps(lo, hi, expected_ms):
-            part = [f for f in frames if lo <= f[0] < hi]
-            diffs = [(b[0] - a[0]) * 1000 for a, b in zip(part, part[1:]) if b[1] == a[1] + 1]
-            errors = [abs(d - expected_ms) for d in diffs]
-            return {"frames": len(part), "gap_p50_ms": round(percentile(diffs, 0.5) or 0, 3),
-                    "error_p50_ms": round(percentile(errors, 0.5) or 0, 3),
-                    "error_p99_ms": round(percentile(errors, 0.99) or 0, 3)}
+            result = gap_errors([f for f in frames if lo <= f[0] < hi], expected_ms)
+            if swift is not None:
+                # Windows by arrival at this process; gaps by the Swift viewer's own clock.
+                part = [(recv_ns / 1e9, ts) for at, _, recv_ns, ts in swift.timings if lo <= at < hi]
+                result["swift_viewer"] = gap_errors(part, expected_ms)
+            return result
 
         def first_after(t):
             f = since(t)
@@ -166,6 +186,8 @@ async def main():
         result["play_log"] = open(os.path.join(workdir, "play.log")).read().splitlines()[-12:]
         print(json.dumps(result, default=str))
     finally:
+        if swift is not None:
+            await swift.quit()
         await leave_and_stop(rooms, player, server)
 
 

@@ -17,7 +17,7 @@ import time
 
 from livekit import api, rtc
 
-from live_room import SDKDropCounter, pipe, proc_stats, push_latency_stream, udp_socket_drops
+from live_room import SDKDropCounter, pipe, proc_stats, push_latency_stream, udp_counters, udp_socket_drops
 
 SDK_DROPS = SDKDropCounter.install()
 # Receive-buffer drops per socket (`live_room.udp_socket_drops`), "sdk|server address": count.
@@ -599,14 +599,6 @@ SCENARIOS["bench"] = scenario_bench
 SERVER_PID = [0]
 
 
-def udp_rcvbuf_errors():
-    """Datagrams the kernel dropped in this namespace because a socket's receive buffer was full
-    (/proc/net/snmp Udp RcvbufErrors): the only loss a lossy channel may show here."""
-    with open("/proc/net/snmp") as f:
-        rows = [line.split() for line in f if line.startswith("Udp:")]
-    return int(rows[1][rows[0].index("RcvbufErrors")])
-
-
 async def main():
     if SCENARIO == "bench-sub":
         await bench_subscriber(sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6]))
@@ -615,9 +607,9 @@ async def main():
     url = server.start()
     SERVER_PID[0] = server.proc.pid
     try:
-        errors_before = udp_rcvbuf_errors()
+        errors_before = udp_counters()["RcvbufErrors"]
         result = await asyncio.wait_for(SCENARIOS[SCENARIO](url), 120)
-        result["udp_rcvbuf_errors"] = udp_rcvbuf_errors() - errors_before
+        result["udp_rcvbuf_errors"] = udp_counters()["RcvbufErrors"] - errors_before
         result["socket_drops"] = {key: count for key, count in SOCKET_DROPS.items() if count}
         result["sdk_logged_drops"] = {key: count for key, count in SDK_DROPS.counts.items() if count}
     finally:

@@ -52,7 +52,7 @@ from livekit import api, rtc
 
 # trackbag-testpeer is found the way the interop tests find it.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "interop"))
-from live_room import testpeer  # noqa: E402
+from live_room import testpeer, udp_counters  # noqa: E402
 
 # The dev server's API secret is the well-known 6-byte "secret"; PyJWT warns on every token.
 warnings.filterwarnings("ignore", message="The HMAC key")
@@ -222,14 +222,6 @@ def proc_rss_kib(pid):
     except OSError:
         return None
     return None
-
-
-def udp_counters():
-    """The namespace's UDP counters (/proc/net/snmp is per network namespace): datagrams the
-    kernel dropped because a socket's receive buffer was full show here, before any process."""
-    with open("/proc/net/snmp") as f:
-        rows = [line.split() for line in f if line.startswith("Udp:")]
-    return dict(zip(rows[0][1:], (int(v) for v in rows[1][1:])))
 
 
 LEAVE = re.compile(r"serve: (\S+) left: published (\d+) packets \((\d+) B\); as subscriber (\d+) queued, "

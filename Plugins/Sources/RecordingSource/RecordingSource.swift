@@ -339,9 +339,9 @@ public struct RecordingSource: SourceStage, StageMonitoring {
                 }
                 if let rate = control.takeRate() { clock.setRate(rate) }
                 guard clock.isAnchored else { break }
-                let coarse = clock.deadline(for: recordingTimeNs) &- ReplayClock.now() &- 2_000_000
+                let coarse = clock.deadline(for: recordingTimeNs) &- ReplayClock.now() &- ReplayClock.coarseMarginNs
                 guard coarse > 0 else { break }
-                try await Task.sleep(nanoseconds: UInt64(min(coarse, 10_000_000)))
+                try await ReplayClock.sleepCoarsely(nanoseconds: min(coarse, 10_000_000))
             }
             return try await clock.waitAsync(until: recordingTimeNs)
         }

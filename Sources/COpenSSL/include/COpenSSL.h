@@ -22,11 +22,18 @@ long cossl_dtls_get_timeout_ms(SSL *ssl);
 /// DTLSv1_handle_timeout: retransmits the last flight if its timer expired. <0 on failure.
 int cossl_dtls_handle_timeout(SSL *ssl);
 /// The handshake retransmission timer of a real-time DTLS session: a flight's first timeout is
-/// 400 ms, doubled at each expiry up to 60 s (RFC 9147 §5.8.2 recommends 400 ms for DTLS-SRTP,
-/// whose users notice a setup delay; OpenSSL's default is RFC 6347's 1 s).
+/// 400 ms, doubled at each expiry up to 3 s (RFC 9147 §5.8.2 recommends 400 ms for DTLS-SRTP,
+/// whose users notice a setup delay; OpenSSL's default is RFC 6347's 1 s). The RFC's 60 s
+/// ceiling keeps a handshake from adding to congestion on an unknown path; ours runs on a pair
+/// ICE checks just proved, its flights are a few datagrams, and the whole join has a deadline
+/// (RoomOptions.timeout, 15 s) that one flight backed off to 6.4 s would mostly spend. pion
+/// retransmits every second flat; libwebrtc caps its SCTP timers' backoff at 3 s for the same
+/// reason (a link that recovers should not wait out a long backoff).
 #define COSSL_DTLS_INITIAL_TIMEOUT_US 400000u
-#define COSSL_DTLS_MAX_TIMEOUT_US 60000000u
+#define COSSL_DTLS_MAX_TIMEOUT_US 3000000u
 void cossl_dtls_use_realtime_timer(SSL *ssl);
+/// The timer's next value in microseconds after one of `timer_us` (0: a flight starts).
+unsigned int cossl_dtls_next_timer_us(unsigned int timer_us);
 /// SSL_set_mtu with SSL_OP_NO_QUERY_MTU: the datagram size the DTLS record layer must respect.
 long cossl_ssl_set_mtu(SSL *ssl, long mtu);
 /// BIO_set_mem_eof_return: makes an empty memory BIO report "retry" instead of EOF.

@@ -83,8 +83,9 @@ final class DTLSConnection {
         _ = cossl_bio_set_mem_eof_return(writeBIO, -1)
         SSL_set_bio(ssl, readBIO, writeBIO)
         _ = cossl_ssl_set_mtu(ssl, mtu)
-        // A lost flight costs 400 ms instead of OpenSSL's 1 s (RFC 9147 §5.8.2): on a link that
-        // loses a fifth of its datagrams, setup otherwise waits 1 + 2 + 4 s for an unlucky flight.
+        // A lost flight costs 400 ms instead of OpenSSL's 1 s (RFC 9147 §5.8.2), and the backoff
+        // stops at 3 s (`flightTimeout(after:)`): on a link that loses a fifth of its datagrams,
+        // setup otherwise waits 1 + 2 + 4 + 8 s for an unlucky flight.
         cossl_dtls_use_realtime_timer(ssl)
         let expectation = FingerprintExpectation(remoteFingerprint)
         SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(expectation).toOpaque())
@@ -308,4 +309,13 @@ private let verifyPeerCertificate: @convention(c) (Int32, OpaquePointer?) -> Int
     if fingerprint == expectation.fingerprint { return 1 }
     expectation.mismatch = "\(fingerprint) differs from the SDP's \(expectation.fingerprint)"
     return 0
+}
+
+extension DTLSConnection {
+    /// A handshake flight's retransmission timeout after one of `previous` expired (nil: the
+    /// flight's first): 400 ms, doubled at each expiry, at most 3 s (COpenSSL.h says why).
+    static func flightTimeout(after previous: Duration?) -> Duration {
+        let previousUs = previous.map { UInt32(clamping: $0.components.seconds * 1_000_000 + $0.components.attoseconds / 1_000_000_000_000) } ?? 0
+        return .microseconds(Int64(cossl_dtls_next_timer_us(previousUs)))
+    }
 }

@@ -220,6 +220,10 @@ public actor PeerConnection {
         public var receivePauses = 0
         /// SCTP messages refused on receipt (over the size limit, unknown PPID).
         public var rejectedMessages = 0
+        /// Received SCTP packets held back for an earlier TSN (the path reordered them), and
+        /// times a gap did not fill within the hold (`SCTPArrivalOrder`).
+        public var reorderedPackets = 0
+        public var reorderTimeouts = 0
     }
 
     public func statistics() async -> Statistics {
@@ -242,6 +246,8 @@ public actor PeerConnection {
             statistics.outboundChunksInFlight = await transport.outboundChunksInFlight
             statistics.receivePauses = await transport.receivePauses
             statistics.rejectedMessages = await transport.rejectedSCTPMessages
+            statistics.reorderedPackets = await transport.reorderedSCTPPackets
+            statistics.reorderTimeouts = await transport.reorderTimeouts
         }
         return statistics
     }

@@ -22,7 +22,11 @@ enum SCTPRuntime {
         usrsctp_sysctl_set_sctp_rto_min_default(200)
         usrsctp_sysctl_set_sctp_rto_max_default(10_000)
         usrsctp_sysctl_set_sctp_rto_initial_default(1000)
-        usrsctp_sysctl_set_sctp_init_rto_max_default(10_000)
+        // INIT and COOKIE-ECHO back off to at most 3 s (RFC 6458 §8.1.3 `sinit_max_init_timeo`,
+        // the largest RTO of the INIT exchange): on a lossy link two unlucky exchanges waiting
+        // 4 and 8 s would spend most of a join's deadline; libwebrtc caps its SCTP timers'
+        // backoff at 3 s for the same reason.
+        usrsctp_sysctl_set_sctp_init_rto_max_default(3_000)
         usrsctp_sysctl_set_sctp_heartbeat_interval_default(10_000)
         usrsctp_sysctl_set_sctp_max_chunks_on_queue(64 * 1024)
         // RFC 6928 initial window of 10 MTUs.
