@@ -63,13 +63,18 @@ async def subscribe_both(sub, out_path, publisher):
                                      "timeout": int(STEP_S), "timing_only": True}) + "\n").encode())
     await sub.stdin.drain()
     # Both subscriptions answered before the clock starts.
+    await replies_in(out_path, "subscribe", 2)
+    await asyncio.sleep(1.0)
+
+
+async def replies_in(path, command, count):
+    """Waits (up to STEP_S) until a peer's output file holds `count` replies to `command`."""
     deadline = time.monotonic() + STEP_S
     while time.monotonic() < deadline:
-        with open(out_path) as f:
-            if sum(1 for line in f if '"reply":"subscribe"' in line.replace(" ", "")) >= 2:
-                break
+        with open(path) as f:
+            if sum(1 for line in f if f'"reply":"{command}"' in line.replace(" ", "")) >= count:
+                return
         await asyncio.sleep(0.1)
-    await asyncio.sleep(1.0)
 
 
 async def quit_peer(proc):
@@ -150,12 +155,7 @@ async def run_swift(trackbag, workdir, url, seconds):
         for name in (SMALL, BIG):
             pub.stdin.write((json.dumps({"cmd": "publish", "track": name}) + "\n").encode())
         await pub.stdin.drain()
-        deadline = time.monotonic() + STEP_S
-        while time.monotonic() < deadline:
-            with open(pub_out) as f:
-                if sum(1 for line in f if '"reply":"publish"' in line.replace(" ", "")) >= 2:
-                    break
-            await asyncio.sleep(0.1)
+        await replies_in(pub_out, "publish", 2)
         await subscribe_both(sub, out_path, identity)
         for name, hz, size in ((SMALL, SMALL_HZ, SMALL_BYTES), (BIG, BIG_HZ, BIG_BYTES)):
             pub.stdin.write((json.dumps({"cmd": "stream", "track": name, "rate": hz, "size": size, "fill": "random",
