@@ -1,13 +1,15 @@
 """Hostile peers against `trackbag serve`'s WebRTC transport, run INSIDE a network namespace
 made by scripts/netns-run. Prints one JSON result line; the test file judges it.
 
-usage: hostile_transport_driver.py TRACKBAG flood [--bytes N]
+usage: hostile_transport_driver.py TRACKBAG flood [--bytes N] [--seconds S]
        hostile_transport_driver.py TRACKBAG spoof
-       hostile_transport_driver.py attacker URL TOKEN BYTES        (the flood's attacker process)
+       hostile_transport_driver.py attacker URL TOKEN BYTES SECONDS (the flood's attacker process)
 
 flood: an aiortc client with only `roomJoin` (no publish grants) joins over `/rtc`, opens a
 channel the server ignores (`lossy`) on its publisher connection, one (`evil`) on its subscriber
-connection, and writes into the server's own `_reliable` channel there, as fast as SCTP lets it.
+connection, and writes into the server's own `_reliable` channel there, as fast as SCTP lets it,
+until it has sent its bytes or its time is up (the attacker is pure Python: on a busy machine its
+own CPU, not the server, sets how much it gets through in that time).
 Meanwhile a Swift publisher streams 100 frames/s with send timestamps and a Swift subscriber
 reports each frame's latency. The server's RSS (/proc/PID/status) is sampled throughout.
 
@@ -18,6 +20,7 @@ Binding requests for its own session, correctly authenticated, from the victim's
 during and after says whether the victim's inbound route survived.
 """
 import asyncio
+import collections
 import json
 import os
 import signal
@@ -52,7 +55,8 @@ class Server:
         self.trackbag = trackbag
         self.proc = None
         self.url = None
-        self.log = []
+        self.log = collections.deque(maxlen=400)  # the newest lines: the leave summaries come last
+        self.reader = None
 
     async def start(self):
         self.proc = await asyncio.create_subprocess_exec(
@@ -66,13 +70,12 @@ class Server:
                 self.url = line.strip().split("listening on ")[1].split()[0]
                 break
         assert self.url, "server did not report its URL"
-        asyncio.get_running_loop().create_task(self._drain())
+        self.reader = asyncio.get_running_loop().create_task(self._drain())
 
     async def _drain(self):
         proc = self.proc
         while proc and (line := await proc.stdout.readline()):
-            if len(self.log) < 400:
-                self.log.append(line.decode(errors="replace").strip())
+            self.log.append(line.decode(errors="replace").strip())
 
     async def stop(self):
         if self.proc and self.proc.returncode is None:
@@ -82,6 +85,9 @@ class Server:
             except asyncio.TimeoutError:
                 self.proc.kill()
                 await self.proc.wait()
+        if self.reader:
+            # The last lines (the leave summaries written on shutdown) are read to EOF.
+            await asyncio.wait_for(self.reader, STEP)
         return self.proc.returncode
 
 
@@ -207,15 +213,18 @@ async def wait_open(channel, timeout=STEP):
         await asyncio.sleep(0.05)
 
 
-async def stream_into(channel, total, size=60_000):
-    """Writes `total` bytes as fast as the channel's own send buffer drains (aiortc queues
-    without limit otherwise). Returns bytes handed to SCTP."""
+FLOOD_MESSAGE_BYTES = 60_000
+
+
+async def stream_into(channel, total, deadline, size=FLOOD_MESSAGE_BYTES):
+    """Writes `total` bytes, or until `deadline` (monotonic), as fast as the channel's own send
+    buffer drains (aiortc queues without limit otherwise). Returns bytes handed to SCTP."""
     low = asyncio.Event()
     channel.bufferedAmountLowThreshold = 1 << 20
     channel.on("bufferedamountlow", low.set)
     chunk = bytes(size)
     sent = 0
-    while sent < total and channel.readyState == "open":
+    while sent < total and channel.readyState == "open" and time.monotonic() < deadline:
         if channel.bufferedAmount > 4 << 20:
             low.clear()
             try:
@@ -230,11 +239,18 @@ async def stream_into(channel, total, size=60_000):
     return sent
 
 
-async def attacker(url, tok, total):
+async def attacker(url, tok, total, seconds):
     """The flood's attacker, in its own process (niced: its own CPU is not the server's doing).
-    Prints `connected`, then `done` with the bytes it got into each channel."""
+    Prints `connected`, then `done` with the bytes it got into each channel within `seconds`,
+    and whether SCTP then got rid of all it still held (the server acknowledged every byte)."""
     import aiohttp
+    import aioice.ice
     os.nice(10)
+    # A hostile peer need not honour consent freshness (RFC 7675 protects the sender, not the
+    # receiver). aioice sends each consent check once and waits 0.5 s for the answer; the niced
+    # attacker's event loop, starved on a busy machine, reads it later than that and would shut
+    # its own connections after 6 such checks, ending the flood for a reason of its own.
+    aioice.ice.CONSENT_FAILURES = 1 << 30
     async with aiohttp.ClientSession() as http:
         client = RawClient(url, tok)
         await client.connect(http, publisher_channels=("lossy",))
@@ -249,20 +265,28 @@ async def attacker(url, tok, total):
         print(json.dumps({"event": "connected"}), flush=True)
         pinger = asyncio.get_running_loop().create_task(keep_pinging(client))
         start = time.monotonic()
+        deadline = start + seconds
+        channels = (client.own["lossy"], evil, server_reliable)
         # The ignored publisher channel takes the bulk; the two subscriber-side ones a share each.
-        sent = await asyncio.gather(stream_into(client.own["lossy"], total),
-                                    stream_into(evil, total // 4),
-                                    stream_into(server_reliable, total // 4))
-        # Let what SCTP still holds leave before closing.
-        for channel in (client.own["lossy"], evil, server_reliable):
-            drain_deadline = time.monotonic() + STEP
-            while channel.bufferedAmount > 0 and time.monotonic() < drain_deadline:
-                await asyncio.sleep(0.05)
-        seconds = time.monotonic() - start
+        sent = await asyncio.gather(stream_into(channels[0], total, deadline),
+                                    stream_into(channels[1], total // 4, deadline),
+                                    stream_into(channels[2], total // 4, deadline))
+        flooded = time.monotonic() - start
+        # Let what SCTP still holds leave: a server that stopped reading would leave it there.
+        drain_deadline = time.monotonic() + STEP
+        while any(c.bufferedAmount > 0 for c in channels) and time.monotonic() < drain_deadline:
+            await asyncio.sleep(0.05)
+        held = {c.label: c.bufferedAmount for c in channels if c.bufferedAmount > 0}
+        still_open = all(c.readyState == "open" for c in channels)
+        elapsed = time.monotonic() - start
         await asyncio.sleep(1)
         pinger.cancel()
         print(json.dumps({"event": "done", "publisher_ignored": sent[0], "subscriber_own": sent[1],
-                          "server_reliable": sent[2], "seconds": round(seconds, 2)}), flush=True)
+                          "server_reliable": sent[2], "message_bytes": FLOOD_MESSAGE_BYTES,
+                          "all_sent": sent[0] >= total,
+                          "flood_seconds": round(flooded, 2), "seconds": round(elapsed, 2),
+                          "mb_per_s": round(sum(sent) / flooded / 1e6, 2) if flooded > 0 else None,
+                          "held_after_drain": held, "open": still_open}), flush=True)
         await client.close()
 
 
@@ -277,7 +301,7 @@ async def keep_pinging(client):
 
 # MARK: - Scenarios
 
-async def scenario_flood(trackbag, total):
+async def scenario_flood(trackbag, total, seconds):
     server = Server(trackbag)
     await server.start()
     result = {}
@@ -295,7 +319,7 @@ async def scenario_flood(trackbag, total):
         rss_baseline = max(rss_samples)
 
         attack = await asyncio.create_subprocess_exec(
-            sys.executable, os.path.abspath(__file__), "attacker", server.url, token("attacker"), str(total),
+            sys.executable, os.path.abspath(__file__), "attacker", server.url, token("attacker"), str(total), str(seconds),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         attack_lines = []
         connected = json.loads(await asyncio.wait_for(attack.stdout.readline(), 60) or b'{"event":"eof"}')
@@ -413,7 +437,7 @@ async def scenario_spoof(trackbag):
             for line in (client.publisher_answer or "").splitlines():
                 if line.startswith("a=candidate:") and f" {ADDR} " in line:
                     rtc_port = int(line.split()[5])
-            assert ufrag and pwd and rtc_port, (client.publisher_answer, server.log[-10:])
+            assert ufrag and pwd and rtc_port, (client.publisher_answer, list(server.log)[-10:])
 
             rate, seconds = 1000, 9
             pub.send({"cmd": "stream", "track": "lat", "rate": rate, "size": 1000, "count": rate * seconds})
@@ -452,7 +476,7 @@ async def scenario_spoof(trackbag):
             if peer:
                 await peer.quit()
         result["server_exit"] = await server.stop()
-        result["server_log"] = server.log[-20:]
+        result["server_log"] = list(server.log)[-20:]
     return result
 
 
@@ -526,12 +550,13 @@ async def scenario_trickle(trackbag):
 
 def main():
     if sys.argv[1] == "attacker":
-        asyncio.run(attacker(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+        asyncio.run(attacker(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])))
         return
     trackbag, scenario = sys.argv[1], sys.argv[2]
     if scenario == "flood":
         total = int(sys.argv[sys.argv.index("--bytes") + 1]) if "--bytes" in sys.argv else 200_000_000
-        result = asyncio.run(scenario_flood(trackbag, total))
+        seconds = float(sys.argv[sys.argv.index("--seconds") + 1]) if "--seconds" in sys.argv else 150
+        result = asyncio.run(scenario_flood(trackbag, total, seconds))
     elif scenario == "spoof":
         result = asyncio.run(scenario_spoof(trackbag))
     elif scenario == "trickle":

@@ -5,6 +5,7 @@ address onto the shared UDP port, and a participant trickling candidates the ser
 check. Figures are printed; the judgements are the bounds below."""
 import json
 import pathlib
+import re
 import subprocess
 
 
@@ -26,15 +27,29 @@ def run(trackbag, *args, timeout=400):
     return result
 
 
-def test_200_mb_into_channels_nobody_reads_leaves_the_server_small_and_others_on_time(trackbag):
-    result = run(trackbag, "flood", "--bytes", "200000000")
+def test_a_flood_into_channels_nobody_reads_leaves_the_server_small_and_others_on_time(trackbag):
+    # 300 MB, or as much as the (niced, pure-Python) attacker gets through in 150 s: on a quiet
+    # machine it sends all of it; beside busy processes its own CPU sets the amount.
+    result = run(trackbag, "flood", "--bytes", "200000000", "--seconds", "150")
     done = result["attack"][-1]
     assert done["event"] == "done", result
-    # All of it went in: the server discarded it as it arrived instead of holding the sender.
-    assert done["publisher_ignored"] >= 200_000_000, done
-    assert done["subscriber_own"] >= 50_000_000 and done["server_reliable"] >= 50_000_000, done
+    # It all went in: every channel stayed open, and once the attacker stopped, SCTP held
+    # nothing unacknowledged. The server discarded it as it arrived instead of holding the
+    # sender (a server that stopped reading would leave the attacker's buffers full).
+    assert done["open"] and not done["held_after_drain"], done
+    if done["all_sent"]:
+        assert done["subscriber_own"] >= 50_000_000 and done["server_reliable"] >= 50_000_000, done
+    else:
+        assert done["flood_seconds"] >= 150, done  # stopped by its time, not by the server
+    # And the server says so: its leave line counts every message it discarded, per connection.
+    left = next(line for line in result["server_log"] if "attacker left:" in line)
+    discarded = {side: int(n) for side, n in re.findall(r"(publisher|subscriber) (\d+) discarded", left)}
+    size = done["message_bytes"]
+    assert discarded == {"publisher": done["publisher_ignored"] // size,
+                         "subscriber": (done["subscriber_own"] + done["server_reliable"]) // size}, left
+    sent_mb = (done["publisher_ignored"] + done["subscriber_own"] + done["server_reliable"]) / 1e6
     grown_mib = (result["rss_peak_kib"] - result["rss_baseline_kib"]) / 1024
-    assert grown_mib < 20, f"server RSS grew {grown_mib:.1f} MiB under a 300 MB flood"
+    assert grown_mib < 20, f"server RSS grew {grown_mib:.1f} MiB under a {sent_mb:.0f} MB flood"
     # The other participants' stream kept flowing and kept its latency (a loaded 2-core
     # machine runs the attacker too: the bound is loose, the figures are printed above).
     during = result["latency_attack_ms"]
