@@ -266,12 +266,12 @@ struct RepeatingSource: SourceStage {
 /// Forwards to `inner` but declares that it reads the whole value: the full-decode baseline.
 struct ReadsWholeValue: TransformStage {
     let inner: any TransformStage
-    func process(_ batch: Batch) async throws -> Batch { try await inner.process(batch) }
+    func process(_ batch: consuming Batch) async throws -> Batch { try await inner.process(batch) }
     var valueReads: ValueReads { .all }
 }
 
 struct PassThrough: TransformStage {
-    func process(_ batch: Batch) async throws -> Batch { batch }
+    func process(_ batch: consuming Batch) async throws -> Batch { batch }
 }
 
 /// A run whose output is not what the stages must produce: the figures would mean nothing.

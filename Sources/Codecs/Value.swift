@@ -48,6 +48,10 @@ public enum Value: Sendable, Hashable {
     /// The member named `key` of an object, or nil.
     public subscript(key: String) -> Value? {
         guard case .object(let members) = self else { return nil }
-        return members.first(where: { $0.key == key })?.value
+        // Keys are compared in place; only the match is copied out.
+        return members.withUnsafeBufferPointer { members in
+            for i in members.indices where members[i].key == key { return members[i].value }
+            return nil
+        }
     }
 }

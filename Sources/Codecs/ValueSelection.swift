@@ -11,17 +11,16 @@ extension Value {
     /// reads, and what a selective decode must keep (`ValueSelection`).
     @inlinable  // specialised where called: the compiled filter walks a path per frame
     public func at(_ path: some Sequence<ValuePathStep>) -> Value {
+        // Matched on the step alone: a `(step, current)` tuple copied (retained) both per step.
         var current = self
         for step in path {
-            switch (step, current) {
-            case (.member(let name), .object):
-                guard let next = current[name] else { return .null }
+            switch step {
+            case .member(let name):
+                guard let next = current[name] else { return .null }  // nil for a non-object too
                 current = next
-            case (.index(let i), .array(let items)):
-                guard i >= 0, i < items.count else { return .null }
+            case .index(let i):
+                guard case .array(let items) = current, i >= 0, i < items.count else { return .null }
                 current = items[i]
-            default:
-                return .null
             }
         }
         return current

@@ -41,4 +41,30 @@ public struct Batch: Sendable {
         self.events = events
     }
     public var isEmpty: Bool { frames.isEmpty && events.isEmpty }
+
+    /// The frames' payload bytes, read in place (iterating `frames` by value would retain and
+    /// release each frame's track, payload and value).
+    public var payloadBytes: Int {
+        frames.withUnsafeBufferPointer { frames in
+            var bytes = 0
+            for i in frames.indices { bytes &+= frames[i].payload.count }
+            return bytes
+        }
+    }
+
+    /// Keeps, in order, the frames for which `body` returns true, after `body` has changed
+    /// each as it likes. When the batch holds its frames alone (a transform takes its batch
+    /// `consuming`, and queues hand theirs over), this works in the batch's own storage: a kept
+    /// frame is moved, never copied, so it costs no retain and no release of its track,
+    /// payload and value; a dropped frame is released once.
+    public mutating func updateFrames(_ body: (inout Frame) -> Bool) {
+        var kept = 0
+        frames.withUnsafeMutableBufferPointer { frames in
+            for i in frames.indices where body(&frames[i]) {
+                if kept != i { frames.swapAt(kept, i) }
+                kept += 1
+            }
+        }
+        frames.removeSubrange(kept...)
+    }
 }

@@ -11,7 +11,9 @@ public enum StageKind: String, Sendable, Codable {
 /// the source's consumers; `emit` suspends under the `block` policy and drops under the drop
 /// policies (counted). It throws `CancellationError` once the pipeline is shutting down.
 public protocol BatchEmitter: Sendable {
-    func emit(_ batch: Batch) async throws
+    /// Takes the batch over (`consuming`): emit a batch you no longer need, and the next
+    /// stage gets its frames without copying them.
+    func emit(_ batch: consuming Batch) async throws
 }
 
 /// A source produces batches until its input ends (it returns) or the pipeline shuts down (its
@@ -36,7 +38,9 @@ extension SourceStage {
 /// A transform turns each incoming batch into an outgoing one. Events pass through unless the
 /// transform's job says otherwise.
 public protocol TransformStage: Sendable {
-    func process(_ batch: Batch) async throws -> Batch
+    /// Takes the batch over (`consuming`): a transform that keeps most frames changes and
+    /// compacts them in place (`Batch.updateFrames`) instead of copying each.
+    func process(_ batch: consuming Batch) async throws -> Batch
     /// Called once when all inputs have ended; returns anything still held back.
     func finish() async throws -> Batch
     /// What the transform reads of `Frame.value`. Naming paths (even none) also promises that

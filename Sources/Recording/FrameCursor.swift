@@ -127,15 +127,27 @@ public final class FrameCursor {
             }
         }
         hasCurrent = !heap.isEmpty
+        // Copied out once here: read through the heap's top, each accessor below retained
+        // and released the position, several times per frame.
+        if hasCurrent {
+            let top = heap[0]
+            currentTrackID = top.trackID
+            currentReceiveTimeNs = top.record.receiveTimeNs
+            currentUserTimestamp = top.record.userTimestamp
+        } else {
+            currentTrackID = 0
+            currentReceiveTimeNs = 0
+            currentUserTimestamp = nil
+        }
         return hasCurrent
     }
 
     private var hasCurrent = false
     private var current: Position? { hasCurrent ? heap[0] : nil }
 
-    public var currentTrackID: Int { current?.trackID ?? 0 }
-    public var currentReceiveTimeNs: Int64 { current?.record.receiveTimeNs ?? 0 }
-    public var currentUserTimestamp: UInt64? { current?.record.userTimestamp }
+    public private(set) var currentTrackID = 0
+    public private(set) var currentReceiveTimeNs: Int64 = 0
+    public private(set) var currentUserTimestamp: UInt64?
     /// Calls `body` with the current payload, valid only inside the call.
     public func withCurrentPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         guard let c = current else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }

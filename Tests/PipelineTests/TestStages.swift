@@ -92,13 +92,13 @@ actor CollectingSink: SinkStage {
 
 /// Sets `value` to "marked": lets tests see which path a frame took.
 struct MarkingTransform: TransformStage {
-    func process(_ batch: Batch) async throws -> Batch {
+    func process(_ batch: consuming Batch) async throws -> Batch {
         Batch(frames: batch.frames.map { var f = $0; f.value = .string("marked"); return f }, events: batch.events)
     }
 }
 
 struct FailingTransform: TransformStage {
-    func process(_ batch: Batch) async throws -> Batch {
+    func process(_ batch: consuming Batch) async throws -> Batch {
         throw PipelineError(message: "cannot digest")
     }
 }

@@ -266,16 +266,18 @@ public struct RecordingSource: SourceStage, StageMonitoring {
             frames.reserveCapacity(config.batchFrames)
             var bytes = 0
             while try cursor.advance() {
-                let f = frame(cursor)
-                bytes += f.payload.count
-                frames.append(f)
+                frames.append(frame(cursor))
+                bytes += frames[frames.count - 1].payload.count
                 // Frames of a file may be megabytes each: a batch is cut by bytes too.
                 if frames.count == config.batchFrames || bytes >= Self.maximumBatchBytes {
-                    let batch = Batch(frames: frames, events: events(upTo: frames[frames.count - 1].receiveTimeNs))
-                    frames.removeAll(keepingCapacity: true)
+                    let lastNs = frames[frames.count - 1].receiveTimeNs
+                    let batch = Batch(frames: frames, events: events(upTo: lastNs))
+                    // Handed over whole: the next stage holds the frames alone.
+                    frames = []
+                    frames.reserveCapacity(config.batchFrames)
                     bytes = 0
-                    try await output.emit(batch)
-                    progress.reached(batch.frames.last.map { $0.receiveTimeNs &- startNs })
+                    try await output.emit(consume batch)
+                    progress.reached(lastNs &- startNs)
                 }
             }
             let batch = Batch(frames: frames, events: events(upTo: nil))

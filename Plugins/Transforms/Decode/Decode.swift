@@ -130,20 +130,25 @@ public actor Decode: ValueProducingStage, StageStatistics {
         }
     }
 
-    public func process(_ batch: Batch) async throws -> Batch {
-        var out = Batch(frames: [], events: batch.events)
-        out.frames.reserveCapacity(batch.frames.count)
-        // The table is worked on in a local and put back at the end: an actor's stored `var`
-        // accessed per frame is a dynamic exclusivity check each time.
+    public func process(_ batch: consuming Batch) async throws -> Batch {
+        // The tables and counters are worked on in locals and put back at the end: an actor's
+        // stored `var` accessed per frame is a dynamic exclusivity check each time.
         var slots = decoders
         decoders = TrackSlots()
-        defer { decoders = slots }
+        var encrypted = self.encrypted
+        var undecodable = self.undecodable
+        defer {
+            decoders = slots
+            self.encrypted = encrypted
+            self.undecodable = undecodable
+        }
         let selector = jsonSelector
-        for var frame in batch.frames {
+        let passUndecodable = config.onError == .pass
+        // Values are set in the batch's own frames (it is ours): no frame is copied.
+        batch.updateFrames { frame in
             if frame.track.encryption == .gcm {
                 encrypted += 1
-                out.frames.append(frame)
-                continue
+                return true
             }
             let decoder = Self.decoder(for: frame.track, in: &slots) { buildDecoder(for: $0) }
             let reason: UndecodableReason
@@ -153,15 +158,14 @@ public actor Decode: ValueProducingStage, StageStatistics {
                 // Why not keep the error text: a stream of bad frames would grow memory; the
                 // count is what the run reports.
                 frame.value = value
-                out.frames.append(frame)
-                continue
+                return true
             } else {
                 reason = .bad_payload
             }
             undecodable[reason, default: 0] += 1
-            if config.onError == .pass { out.frames.append(frame) }
+            return passUndecodable
         }
-        return out
+        return batch
     }
 
     /// Decoding builds only what the stages downstream read. The selective JSON parse checks

@@ -32,7 +32,7 @@ public actor Decrypt: TransformStage, StageStatistics {
         self.keys = keys
     }
 
-    public func process(_ batch: Batch) async throws -> Batch {
+    public func process(_ batch: consuming Batch) async throws -> Batch {
         var out = Batch(frames: [], events: batch.events)
         out.frames.reserveCapacity(batch.frames.count)
         for var frame in batch.frames {

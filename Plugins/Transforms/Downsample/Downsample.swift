@@ -19,44 +19,39 @@ public actor Downsample: TransformStage {
     /// Keeps or drops by track and time; the value is never read.
     public nonisolated var valueReads: ValueReads { .none }
 
-    public func process(_ batch: Batch) async throws -> Batch {
-        var out = Batch(frames: [], events: batch.events)
+    public func process(_ batch: consuming Batch) async throws -> Batch {
+        // Frames are kept in the batch's own storage (it is ours): none is copied. The tables
+        // are worked on in locals, put back at the end: an actor's stored `var` accessed per
+        // frame is a dynamic exclusivity check each time.
         switch config.rule {
         case .every(let n):
             if n == 1 { return batch }
-            // Worked on in a local, put back at the end: an actor's stored `var` accessed per
-            // frame is a dynamic exclusivity check each time.
             var seen = self.seen
             self.seen = TrackSlots()
             defer { self.seen = seen }
-            // Fields are read in place; only kept frames are copied.
-            batch.frames.withUnsafeBufferPointer { frames in
-                for i in frames.indices {
-                    let slot = seen.slot(for: frames[i].track, initial: 0)
-                    let count = seen.states[slot]
-                    seen.states[slot] = count + 1
-                    if count % UInt64(n) == 0 { out.frames.append(frames[i]) }
-                }
+            batch.updateFrames { frame in
+                let slot = seen.slot(for: frame.track, initial: 0)
+                let count = seen.states[slot]
+                seen.states[slot] = count + 1
+                return count % UInt64(n) == 0
             }
         case .maxRateHz(let hz):
             let period = Int64((1e9 / hz).rounded())
             var lastKept = self.lastKept
             self.lastKept = TrackSlots()
             defer { self.lastKept = lastKept }
-            batch.frames.withUnsafeBufferPointer { frames in
-                for i in frames.indices {
-                    let time = frames[i].receiveTimeNs
-                    let slot = lastKept.slot(for: frames[i].track, initial: nil)
-                    if let last = lastKept.states[slot] {
-                        let delta = time &- last
-                        // A time going backwards (a looped replay) restarts the track's window.
-                        if delta >= 0 && delta < period { continue }
-                    }
-                    lastKept.states[slot] = time
-                    out.frames.append(frames[i])
+            batch.updateFrames { frame in
+                let time = frame.receiveTimeNs
+                let slot = lastKept.slot(for: frame.track, initial: nil)
+                if let last = lastKept.states[slot] {
+                    let delta = time &- last
+                    // A time going backwards (a looped replay) restarts the track's window.
+                    if delta >= 0 && delta < period { return false }
                 }
+                lastKept.states[slot] = time
+                return true
             }
         }
-        return out
+        return batch
     }
 }

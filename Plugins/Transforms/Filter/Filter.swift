@@ -21,16 +21,11 @@ public struct Filter: TransformStage {
     /// not in the value.
     public var valueReads: ValueReads { .paths(expression.valuePaths) }
 
-    public func process(_ batch: Batch) async throws -> Batch {
+    public func process(_ batch: consuming Batch) async throws -> Batch {
         let accepts = condition.accepts
-        var out = Batch(frames: [], events: batch.events)
-        out.frames.reserveCapacity(batch.frames.count)
-        // Frames are tested in place; only the kept ones are copied (a copy retains the
-        // frame's payload, value and track).
-        batch.frames.withUnsafeBufferPointer { frames in
-            for i in frames.indices where accepts(frames[i]) { out.frames.append(frames[i]) }
-        }
-        return out
+        // Frames are tested and kept in the batch's own storage: none is copied.
+        batch.updateFrames { accepts($0) }
+        return batch
     }
 }
 

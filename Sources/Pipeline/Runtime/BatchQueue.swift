@@ -66,23 +66,28 @@ final class BatchQueue: Sendable {
 
     /// Offers a batch. Under `block` this waits while the queue is full and throws
     /// `CancellationError` if the producer's task is cancelled while waiting.
-    func push(_ batch: Batch) async throws {
-        var bytes = 0
-        for frame in batch.frames { bytes &+= frame.payload.count }
+    func push(_ batch: consuming Batch) async throws {
+        let bytes = batch.payloadBytes
+        let frameCount = batch.frames.count
+        // The batch is moved, never copied, into the queue or to the consumer: the consumer then
+        // holds the frames alone and may change them in place (`Batch.updateFrames`). A copy
+        // still held here while the consumer ran would make it copy every frame.
+        var pending: Batch? = consume batch
         while true {
             enum Outcome { case done, wait }
             var wake: CheckedContinuation<Batch?, Never>?
             var handed: Batch?
             let outcome: Outcome = state.withLock { s in
                 if s.abandoned {
-                    s.droppedFrames += UInt64(batch.frames.count)
+                    s.droppedFrames += UInt64(frameCount)
+                    pending = nil
                     return .done
                 }
                 // A waiting consumer means the queue is empty: hand the batch straight over.
                 if let consumer = s.consumer {
                     s.consumer = nil
                     wake = consumer
-                    handed = batch
+                    handed = pending.take()
                     return .done
                 }
                 let full = !s.isEmpty && (s.queuedFrames >= capacity || s.queuedBytes >= capacityBytes)
@@ -91,23 +96,24 @@ final class BatchQueue: Sendable {
                     if full { return .wait }
                 case .dropNewest:
                     if full {
-                        s.droppedFrames += UInt64(batch.frames.count)
+                        s.droppedFrames += UInt64(frameCount)
+                        pending = nil
                         return .done
                     }
                 case .dropOldest:
                     // Make room by discarding whole batches from the front, oldest first.
-                    while !s.isEmpty && (s.queuedFrames + batch.frames.count > capacity || s.queuedBytes + bytes > capacityBytes),
+                    while !s.isEmpty && (s.queuedFrames + frameCount > capacity || s.queuedBytes + bytes > capacityBytes),
                           let old = s.popFirst() {
                         s.droppedFrames += UInt64(old.frames.count)
                     }
                 }
-                s.batches.append(batch)
+                s.batches.append(pending.take() ?? Batch())
                 s.sizes.append(bytes)
-                s.queuedFrames += batch.frames.count
+                s.queuedFrames += frameCount
                 s.queuedBytes += bytes
                 return .done
             }
-            if let wake { wake.resume(returning: handed) }
+            if let wake { wake.resume(returning: handed.take()) }
             if outcome == .done { return }
             try await waitForRoom()
         }

@@ -218,11 +218,12 @@ final class PipelineRun: Sendable {
         if let queue = queues[node.name] {
             while let batch = await queue.next() {
                 counters.framesIn &+= UInt64(batch.frames.count)
-                for frame in batch.frames { counters.bytesIn &+= UInt64(frame.payload.count) }
+                counters.bytesIn &+= UInt64(batch.payloadBytes)
                 live?.state.withLock { [counters] in $0.counters = counters }
                 let start = monotonicNanoseconds()
                 do {
-                    let out = try await transform.process(batch)
+                    // Handed over, not copied: the transform may change the frames in place.
+                    let out = try await transform.process(consume batch)
                     busy &+= monotonicNanoseconds() &- start
                     try await output.emit(out)
                 } catch {
@@ -259,8 +260,7 @@ final class PipelineRun: Sendable {
         if let queue = queues[node.name] {
             while let batch = await queue.next() {
                 counters.framesIn &+= UInt64(batch.frames.count)
-                var bytes: UInt64 = 0
-                for frame in batch.frames { bytes &+= UInt64(frame.payload.count) }
+                let bytes = UInt64(batch.payloadBytes)
                 counters.bytesIn &+= bytes
                 let start = monotonicNanoseconds()
                 do {

@@ -31,17 +31,19 @@ final class StageOutput: BatchEmitter {
         self.checksCancellation = checksCancellation
     }
 
-    func emit(_ batch: Batch) async throws {
+    func emit(_ batch: consuming Batch) async throws {
         if batch.isEmpty { return }
         // A source learns the pipeline is shutting down from here (Stage.swift contract).
         if checksCancellation { try Task.checkCancellation() }
         let start = monotonicNanoseconds()
-        var bytes = 0
-        for frame in batch.frames { bytes &+= frame.payload.count }
-        for queue in queues { try await queue.push(batch) }
+        let bytes = batch.payloadBytes
+        let frameCount = batch.frames.count
+        // The last queue gets the batch itself (moved); the others share its storage.
+        for queue in queues.dropLast() { try await queue.push(copy batch) }
+        if let last = queues.last { try await last.push(batch) }
         let spent = monotonicNanoseconds() &- start
         tally.withLock {
-            $0.frames &+= UInt64(batch.frames.count)
+            $0.frames &+= UInt64(frameCount)
             $0.bytes &+= UInt64(bytes)
             $0.emitNanoseconds &+= spent
         }
