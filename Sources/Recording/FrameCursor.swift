@@ -54,6 +54,9 @@ public final class FrameCursor {
         var frameCount = 0
     }
     private var heap: [Position] = []
+    /// Each heap entry's order key, kept beside it: sifting compares plain integers instead of
+    /// reading (retaining and releasing) two positions per comparison.
+    private var keys: [HeapKey] = []
     private var spare: [Position] = []
 
     init(reader: RecordingReader, selection: FrameSelection) throws {
@@ -104,7 +107,7 @@ public final class FrameCursor {
         if hasCurrent {
             let c = heap[0]
             if try step(c) {
-                siftDown(0)
+                topMoved(c)
             } else {
                 removeTop()
                 recycle(c)
@@ -112,7 +115,7 @@ public final class FrameCursor {
         }
         while true {
             // Take every chunk that may start before the earliest pending frame.
-            while rowPending, heap.isEmpty || pendingStartNs <= heap[0].record.receiveTimeNs {
+            while rowPending, keys.isEmpty || pendingStartNs <= keys[0].receiveTimeNs {
                 let p = try loadRow()
                 try stepRow()
                 if let p { push(p) }
@@ -120,7 +123,7 @@ public final class FrameCursor {
             // The earliest may still wait compressed: load it, and look again.
             guard let top = heap.first, !top.isLoaded else { break }
             if try load(top) {
-                siftDown(0)
+                topMoved(top)
             } else {
                 removeTop()
                 recycle(top)
@@ -302,42 +305,67 @@ public final class FrameCursor {
 
     // MARK: min-heap by (receive time, chunk id)
 
-    @inline(__always)
-    private static func less(_ a: Position, _ b: Position) -> Bool {
-        a.record.receiveTimeNs < b.record.receiveTimeNs
-            || (a.record.receiveTimeNs == b.record.receiveTimeNs && a.chunkID < b.chunkID)
+    struct HeapKey {
+        var receiveTimeNs: Int64
+        var chunkID: Int64
+        init(_ p: Position) {
+            receiveTimeNs = p.record.receiveTimeNs
+            chunkID = p.chunkID
+        }
+        @inline(__always)
+        static func < (a: HeapKey, b: HeapKey) -> Bool {
+            a.receiveTimeNs < b.receiveTimeNs || (a.receiveTimeNs == b.receiveTimeNs && a.chunkID < b.chunkID)
+        }
     }
+
+    private static func less(_ a: Position, _ b: Position) -> Bool { HeapKey(a) < HeapKey(b) }
 
     private func push(_ p: Position) {
         heap.append(p)
+        keys.append(HeapKey(p))
         var i = heap.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
-            guard Self.less(heap[i], heap[parent]) else { break }
-            heap.swapAt(i, parent)
+            guard keys[i] < keys[parent] else { break }
+            swapEntries(i, parent)
             i = parent
         }
     }
 
     private func removeTop() {
         let last = heap.removeLast()
+        let lastKey = keys.removeLast()
         if !heap.isEmpty {
             heap[0] = last
+            keys[0] = lastKey
             siftDown(0)
         }
+    }
+
+    /// The top position `p` moved to a later frame: its key follows, then it sinks.
+    @inline(__always)
+    private func topMoved(_ p: Position) {
+        keys[0] = HeapKey(p)
+        siftDown(0)
+    }
+
+    @inline(__always)
+    private func swapEntries(_ i: Int, _ j: Int) {
+        heap.swapAt(i, j)
+        keys.swapAt(i, j)
     }
 
     @inline(__always)
     private func siftDown(_ start: Int) {
         var i = start
-        let n = heap.count
+        let n = keys.count
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i
-            if l < n, Self.less(heap[l], heap[m]) { m = l }
-            if r < n, Self.less(heap[r], heap[m]) { m = r }
+            if l < n, keys[l] < keys[m] { m = l }
+            if r < n, keys[r] < keys[m] { m = r }
             if m == i { return }
-            heap.swapAt(i, m)
+            swapEntries(i, m)
             i = m
         }
     }
