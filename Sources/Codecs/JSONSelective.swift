@@ -193,10 +193,37 @@ extension JSONParser {
         case UInt8(ascii: "t"): try expectWord("true")
         case UInt8(ascii: "f"): try expectWord("false")
         case UInt8(ascii: "n"): try expectWord("null")
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try scanNumber()
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try skipNumber()
         default: throw CodecError("unexpected character '\(printable(bytes[index]))'", at: index)
         }
     }
+
+    /// `scanNumber`'s grammar check (RFC 8259 §6) without the value: same errors, same places.
+    mutating func skipNumber() throws {
+        let start = index
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count, Self.isDigit(bytes[index]) else { throw CodecError("invalid number", at: start) }
+        if bytes[index] == UInt8(ascii: "0"), index + 1 < bytes.count, Self.isDigit(bytes[index + 1]) {
+            throw CodecError("leading zero in a number", at: index)
+        }
+        while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
+        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let digitsStart = index
+            while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
+            guard index > digitsStart else { throw CodecError("digits expected after '.'", at: index) }
+        }
+        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
+            index += 1
+            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
+            let digitsStart = index
+            while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
+            guard index > digitsStart else { throw CodecError("digits expected in exponent", at: index) }
+        }
+    }
+
+    @inline(__always)
+    static func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
 
     mutating func skipObject() throws {
         try enter()
@@ -252,6 +279,19 @@ extension JSONParser {
         let start = index + 1
         var scan = start
         var high: UInt8 = 0
+        // Eight bytes at a time while none of them is a quote, a backslash or a control
+        // character (the classic "has a byte less than n" and "has a zero byte" word tests);
+        // the word holding one is left to the byte loop below.
+        var words: UInt64 = 0
+        if let base = bytes.baseAddress {
+            while scan &+ 8 <= bytes.count {
+                let w = UnsafeRawPointer(base + scan).loadUnaligned(as: UInt64.self)
+                if Self.hasQuoteBackslashOrControl(w) { break }
+                words |= w
+                scan &+= 8
+            }
+        }
+        if words & 0x8080_8080_8080_8080 != 0 { high = 0x80 }
         while scan < bytes.count {
             let b = bytes[scan]
             if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
@@ -266,5 +306,15 @@ extension JSONParser {
             throw CodecError("string is not valid UTF-8", at: start)
         }
         index = scan + 1
+    }
+
+    /// True when a byte of `w` is a quote, a backslash or below 0x20. Bytes of 0x80 and up
+    /// never count (the `& ~w` drops them); each test is exact for the word as a whole.
+    @inline(__always)
+    static func hasQuoteBackslashOrControl(_ w: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+        let control = (w &- ones &* 0x20) & ~w & highs != 0
+        return control || hasZeroByte(w ^ (ones &* 0x22)) || hasZeroByte(w ^ (ones &* 0x5C))
     }
 }

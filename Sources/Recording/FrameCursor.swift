@@ -113,6 +113,7 @@ public final class FrameCursor {
                 recycle(c)
             }
         }
+        var earliest: Position?
         while true {
             // Take every chunk that may start before the earliest pending frame.
             while rowPending, keys.isEmpty || pendingStartNs <= keys[0].receiveTimeNs {
@@ -121,7 +122,11 @@ public final class FrameCursor {
                 if let p { push(p) }
             }
             // The earliest may still wait compressed: load it, and look again.
-            guard let top = heap.first, !top.isLoaded else { break }
+            guard let top = heap.first else { break }
+            if top.isLoaded {
+                earliest = top
+                break
+            }
             if try load(top) {
                 topMoved(top)
             } else {
@@ -129,11 +134,10 @@ public final class FrameCursor {
                 recycle(top)
             }
         }
-        hasCurrent = !heap.isEmpty
+        hasCurrent = earliest != nil
         // Copied out once here: read through the heap's top, each accessor below retained
         // and released the position, several times per frame.
-        if hasCurrent {
-            let top = heap[0]
+        if let top = earliest {
             currentTrackID = top.trackID
             currentReceiveTimeNs = top.record.receiveTimeNs
             currentUserTimestamp = top.record.userTimestamp
@@ -281,21 +285,31 @@ public final class FrameCursor {
     /// Moves a position to its next frame inside the window; false when the chunk is done.
     @inline(__always)
     private func step(_ p: Position) throws -> Bool {
+        // The decoder and count are worked on in locals and stored back once: a mutation of
+        // the position's decoder inside a read of its body was two nested dynamic exclusivity
+        // checks (`swift_beginAccess`) per frame.
+        var decoder = p.decoder
+        var framesSeen = p.framesSeen
+        defer {
+            p.decoder = decoder
+            p.framesSeen = framesSeen
+        }
+        let body = p.body
         while true {
             let next: ChunkRecord?
             do {
-                next = try p.body.withUnsafeBytes { raw throws(ChunkDecodingError) in try p.decoder.next(in: raw) }
+                next = try body.withUnsafeBytes { raw throws(ChunkDecodingError) in try decoder.next(in: raw) }
             } catch {
                 throw RecordingError(.corrupt, "\(error)", file: reader.path, place: "chunk \(p.chunkID) (track \(p.trackID))")
             }
             guard let r = next else {
-                guard p.framesSeen == p.frameCount else {
-                    throw RecordingError(.corrupt, "chunk holds \(p.framesSeen) frames, frame_count says \(p.frameCount)",
+                guard framesSeen == p.frameCount else {
+                    throw RecordingError(.corrupt, "chunk holds \(framesSeen) frames, frame_count says \(p.frameCount)",
                                          file: reader.path, place: "chunk \(p.chunkID) (track \(p.trackID))")
                 }
                 return false
             }
-            p.framesSeen += 1
+            framesSeen += 1
             if r.receiveTimeNs >= startNs && r.receiveTimeNs <= endNs {
                 p.record = r
                 return true

@@ -142,6 +142,40 @@ final class JSONSelectiveTests: XCTestCase {
         XCTAssertGreaterThan(refused, 200)
     }
 
+    /// Skipped strings are scanned eight bytes at a time: a quote, an escape, a control
+    /// character, non-ASCII or broken UTF-8 at any place of any length up to five words must be
+    /// judged as the full parse judges it.
+    func testLongSkippedStringsWithASpecialByteAtEveryPlace() {
+        let specials: [[UInt8]] = [[0x22], [0x5C, 0x22], [0x5C, 0x6E], [0x5C, 0x71], [0x00], [0x01], [0x1F], [0x20], [0x7F],
+                                   [0xC3, 0xA9], [0xF0, 0x9F, 0x98, 0x80], [0xFF], [0xE2, 0x82], [0x80], [0xC0, 0xAF]]
+        var parsed = 0, refused = 0
+        for length in 0...40 {
+            for place in 0...length {
+                for special in specials {
+                    var text = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+                    text.insert(contentsOf: special, at: place)
+                    let bytes = Array(#"{"skip":""#.utf8) + text + Array(#"","keep":1}"#.utf8)
+                    if check(bytes, [[.member("keep")]]) { parsed += 1 } else { refused += 1 }
+                }
+            }
+        }
+        XCTAssertGreaterThan(parsed, 4_000)
+        XCTAssertGreaterThan(refused, 4_000)
+    }
+
+    /// Skipped numbers are checked without being computed: the same grammar (RFC 8259 §6).
+    func testSkippedNumbersKeepTheGrammar() {
+        let numbers = ["0", "-0", "7", "01", "-01", "00", "-", "--1", "+1", "1.", "1.5", ".5", "1e", "1e+", "1E-5", "1.5e3",
+                       "1.0e+", "-a", "1.2.3", "1e5e5", "123456789012345678901234567890", "9.99", "-0.02", "0x10"]
+        var parsed = 0
+        for number in numbers {
+            for bytes in [#"{"skip":\#(number),"keep":1}"#, #"{"skip":[\#(number)],"keep":1}"#, #"{"skip":\#(number)}"#] {
+                if check(Array(bytes.utf8), [[.member("keep")]]) { parsed += 1 }
+            }
+        }
+        XCTAssertEqual(parsed, 3 * 9)
+    }
+
     func testSelectionUnionAndPruning() {
         let a = ValueSelection(paths: [[.member("a"), .member("b")]])
         let b = ValueSelection(paths: [[.member("a")]])
