@@ -198,33 +198,6 @@ extension JSONParser {
         }
     }
 
-    /// `scanNumber`'s grammar check (RFC 8259 §6) without the value: same errors, same places.
-    mutating func skipNumber() throws {
-        let start = index
-        if bytes[index] == UInt8(ascii: "-") { index += 1 }
-        guard index < bytes.count, Self.isDigit(bytes[index]) else { throw CodecError("invalid number", at: start) }
-        if bytes[index] == UInt8(ascii: "0"), index + 1 < bytes.count, Self.isDigit(bytes[index + 1]) {
-            throw CodecError("leading zero in a number", at: index)
-        }
-        while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
-        if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
-            index += 1
-            let digitsStart = index
-            while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
-            guard index > digitsStart else { throw CodecError("digits expected after '.'", at: index) }
-        }
-        if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
-            index += 1
-            if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
-            let digitsStart = index
-            while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
-            guard index > digitsStart else { throw CodecError("digits expected in exponent", at: index) }
-        }
-    }
-
-    @inline(__always)
-    static func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
-
     mutating func skipObject() throws {
         try enter()
         defer { depth -= 1 }

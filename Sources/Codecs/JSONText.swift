@@ -392,41 +392,49 @@ struct JSONParser {
     /// that passes always converts), which is what lets a selective parse skip numbers.
     mutating func scanNumber() throws -> (start: Int, magnitude: UInt64, negative: Bool, isFloat: Bool, overflow: Bool) {
         let start = index
-        var negative = false
-        if bytes[index] == UInt8(ascii: "-") { negative = true; index += 1 }
-        guard index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) else {
-            throw CodecError("invalid number", at: start)
-        }
-        // RFC 8259 §6: no leading zeros.
-        if bytes[index] == UInt8(ascii: "0"), index + 1 < bytes.count,
-           (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index + 1]) {
-            throw CodecError("leading zero in a number", at: index)
-        }
+        try skipNumber()
+        // The value of the integer digits the grammar check passed over.
+        var i = start
+        let negative = bytes[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
         var magnitude: UInt64 = 0
         var overflow = false
-        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+        while i < index, Self.isDigit(bytes[i]) {
             let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (m2, o2) = m1.addingReportingOverflow(UInt64(bytes[index] - UInt8(ascii: "0")))
+            let (m2, o2) = m1.addingReportingOverflow(UInt64(bytes[i] - UInt8(ascii: "0")))
             overflow = overflow || o1 || o2
             magnitude = m2
-            index += 1
+            i += 1
         }
-        var isFloat = false
+        // Anything after the integer digits is a fraction or an exponent.
+        return (start, magnitude, negative, i < index, overflow)
+    }
+
+    /// A number's grammar (RFC 8259 §6), checked without computing its value (the selective
+    /// parse skips numbers nobody reads with it; `scanNumber` computes the value after it).
+    mutating func skipNumber() throws {
+        let start = index
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        guard index < bytes.count, Self.isDigit(bytes[index]) else { throw CodecError("invalid number", at: start) }
+        if bytes[index] == UInt8(ascii: "0"), index + 1 < bytes.count, Self.isDigit(bytes[index + 1]) {
+            throw CodecError("leading zero in a number", at: index)
+        }
+        while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
-            isFloat = true
             index += 1
             let digitsStart = index
-            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
             guard index > digitsStart else { throw CodecError("digits expected after '.'", at: index) }
         }
         if index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E")) {
-            isFloat = true
             index += 1
             if index < bytes.count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
             let digitsStart = index
-            while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
+            while index < bytes.count, Self.isDigit(bytes[index]) { index += 1 }
             guard index > digitsStart else { throw CodecError("digits expected in exponent", at: index) }
         }
-        return (start, magnitude, negative, isFloat, overflow)
     }
+
+    @inline(__always)
+    static func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") < 10 }
 }
