@@ -46,6 +46,19 @@ SERVER_PID = [0]
 LOSS_ACCOUNTS = {}
 
 
+def monotonic_to_unix_ns():
+    """What to add to time.monotonic_ns() to get Unix ns, the clock trackbag's viewer stamps
+    with: the tightest of a few paired readings (a preemption between the two reads only widens
+    a pair)."""
+    pairs = []
+    for _ in range(16):
+        m0 = time.monotonic_ns()
+        u = time.time_ns()
+        m1 = time.monotonic_ns()
+        pairs.append((m1 - m0, u - (m0 + m1) // 2))
+    return min(pairs)[1]
+
+
 SDK_DROPS = SDKDropCounter.install()
 
 # name: (frames per second, payload maker)
@@ -226,6 +239,10 @@ async def play_phase(url, path, expected):
     swift_received = {name: [(m["user_timestamp"], m["size"], m["recv_ns"]) for m in messages
                              if m.get("event") == "timing" and m["sub"] == sub]
                       for name, sub in zip(TRACKS, subs)}
+    # The SDK viewer's arrivals are stamped with time.monotonic_ns(); in Unix ns they compare
+    # with trackbag's viewer's, frame by frame.
+    to_unix = monotonic_to_unix_ns()
+    received = {name: [(p, t, a + to_unix) for p, t, a in frames] for name, frames in received.items()}
     return received, swift_received, publishers, player.returncode, out, err
 
 
@@ -295,13 +312,26 @@ async def main():
         offsets = [a - rec[i][2] / RATE for i, a in matched]
         quarter = max(1, len(offsets) // 4)
         drift_ns = min(offsets[-quarter:]) - min(offsets[:quarter]) if offsets else None
+        # The SDK viewer's own lag: how much later its Python callback saw each frame than
+        # trackbag's viewer (a second subscriber in the same room, stamped at delivery) saw the
+        # same frame. What is left of the SDK viewer's drift once that lag is taken out is what
+        # the replayer and the server did to the frames the SDK viewer got.
+        swift_got = swift_received.get(name, [])
+        swift_at = {}
+        for t, n, recv in swift_got:
+            swift_at.setdefault((t, n), recv)
+        lagged = [(i, a, a - swift_at[(rec[i][1], len(rec[i][0]))]) for i, a in matched
+                  if (rec[i][1], len(rec[i][0])) in swift_at]
+        lags = [lag / 1e6 for _, _, lag in lagged]
+        lag_quarter = max(1, len(lagged) // 4)
+        own = [a - lag - rec[i][2] / RATE for i, a, lag in lagged]
+        drift_less_lag_ns = min(own[-lag_quarter:]) - min(own[:lag_quarter]) if own else None
         for (i0, a0), (i1, a1) in zip(matched, matched[1:]):
             if i1 == i0 + 1:
                 recorded_gap = (rec[i1][2] - rec[i0][2]) / RATE
                 errors.append(abs((a1 - a0) - recorded_gap) / 1e6)
         all_errors += errors
         # The Swift viewer's gaps (frames matched by user timestamp and size, in order).
-        swift_got = swift_received.get(name, [])
         swift_errors = []
         if [(t, len(p)) for p, t, _, _ in rec] == [(t, n) for t, n, _ in swift_got]:
             for i in range(1, len(rec)):
@@ -329,6 +359,11 @@ async def main():
             "recorded_span_s": (rec[-1][2] - rec[0][2]) / 1e9 if len(rec) > 1 else 0,
             "replayed_span_s": (got[-1][2] - got[0][2]) / 1e9 if len(got) > 1 else 0,
             "replayed_drift_s": drift_ns / 1e9 if drift_ns is not None else None,
+            "replayed_drift_less_sdk_lag_s": drift_less_lag_ns / 1e9 if drift_less_lag_ns is not None else None,
+            "sdk_lag_frames": len(lags),
+            "sdk_lag_ms_p50": percentile(lags, 0.50), "sdk_lag_ms_max": max(lags) if lags else None,
+            "sdk_lag_ms_first_quarter_p50": percentile(lags[:lag_quarter], 0.50),
+            "sdk_lag_ms_last_quarter_p50": percentile(lags[-lag_quarter:], 0.50),
             "gap_error_ms_p50": percentile(errors, 0.50), "gap_error_ms_p99": percentile(errors, 0.99),
             "gap_error_ms_max": max(errors) if errors else None,
             "swift_replayed": len(swift_got),

@@ -116,12 +116,34 @@ def test_record_then_play_every_frame_same_payload_timestamp_and_pacing(trackbag
     assert result["swift_gap_error_ms_p99"] <= GAP_P99_MS, result["swift_gap_error_ms_p99"]
     assert result["gap_error_ms_p99"] <= SDK_GAP_P99_MS, result["gap_error_ms_p99"]
     # Replay span matches the recording's, plus what play reports it slowed the replay by to
-    # keep up on a busy machine (--overload slow): as trackbag's viewer saw it, and within
-    # 0.1 s as the SDK's Python callback did.
+    # keep up on a busy machine (--overload slow): as trackbag's viewer saw it, and as the SDK
+    # viewer got it once its own callback lag is taken out (see sdk_viewer_drift).
     slowed = result["play_slowed_s"]
     for name, track in result["tracks"].items():
         assert abs(track["swift_replayed_span_s"] - track["recorded_span_s"] - slowed) < 0.05, (name, track, slowed)
-        assert abs(track["replayed_span_s"] - track["recorded_span_s"] - slowed) < 0.1, (name, track, slowed)
+        drift = sdk_viewer_drift(name, track, slowed)
+        assert abs(drift - slowed) < 0.05, (name, drift, slowed)
+
+
+def sdk_viewer_drift(name, track, slowed):
+    """How far the replay drifted from the recording's spacing (divided by the rate) on the
+    frames the SDK viewer got, once the SDK viewer's own lag is taken out.
+
+    Under load the SDK's Python callbacks run hundreds of ms late, and for whole seconds (202 ms
+    through the last quarter of a 1.5 s replay, beside two busy loops), so the SDK viewer's raw
+    drift measures its own event loop. trackbag's viewer, a second subscriber to the same
+    replay, stamps each frame at delivery; the SDK viewer's lag is its arrival less that stamp,
+    frame by frame. The drift that is left is what the replayer and the server did. Both are
+    printed, with the lag, so a lag that is ours (the server's queue for that subscriber) shows.
+    """
+    assert track["sdk_lag_frames"] == track["replayed"], (name, track)  # every frame compared
+    drift = track["replayed_drift_less_sdk_lag_s"]
+    print(f"{name}: SDK viewer drift {track['replayed_drift_s'] * 1000:.1f} ms raw, "
+          f"{drift * 1000:.1f} ms less its own lag (lag behind trackbag's viewer p50 "
+          f"{track['sdk_lag_ms_p50']:.1f} ms, max {track['sdk_lag_ms_max']:.1f} ms; first quarter "
+          f"{track['sdk_lag_ms_first_quarter_p50']:.1f} ms, last {track['sdk_lag_ms_last_quarter_p50']:.1f} ms); "
+          f"play slowed {slowed * 1000:.1f} ms")
+    return drift
 
 
 def test_play_at_rate_2_halves_the_duration(trackbag, tmp_path):
@@ -133,17 +155,15 @@ def test_play_at_rate_2_halves_the_duration(trackbag, tmp_path):
     for name, track in result["tracks"].items():
         # As trackbag's viewer saw it (stamped at delivery).
         ratio = (track["swift_replayed_span_s"] - slowed) / track["recorded_span_s"]
-        # The SDK viewer: how far the replay drifted from the recording's spacing at rate 2, from
-        # the least-delayed frames at its start and its end (its Python callbacks can lag by
-        # hundreds of ms under load, which moves the span's end), less play's own slow-down.
-        drift = track["replayed_drift_s"]
         print(f"{name}: recorded {track['recorded_span_s']:.3f} s, replayed at rate 2 in "
-              f"{track['swift_replayed_span_s']:.3f} s (SDK viewer {track['replayed_span_s']:.3f} s, "
-              f"drift {drift * 1000:.1f} ms), play slowed {slowed:.3f} s to keep up")
+              f"{track['swift_replayed_span_s']:.3f} s (SDK viewer {track['replayed_span_s']:.3f} s), "
+              f"play slowed {slowed:.3f} s to keep up")
         assert 0.48 <= ratio <= 0.52, (name, ratio)
-        # Within 5 % of the span, the bound the SDK viewer's span ratio had (0.45…0.55): its
-        # callbacks can stay late through a whole quarter (66 ms in a quiet clean-clone run).
-        assert abs(drift - slowed) <= 0.05 * track["recorded_span_s"], (name, drift, slowed)
+        # The SDK viewer: how far the replay drifted from the recording's spacing at rate 2 on
+        # the frames it got, less its own callback lag and play's own slow-down; within 2 % of
+        # the span, the Swift viewer's bound.
+        drift = sdk_viewer_drift(name, track, slowed)
+        assert abs(drift - slowed) <= 0.02 * track["recorded_span_s"], (name, drift, slowed)
 
 
 def test_track_unpublished_and_published_again_is_recorded_and_replayed(trackbag, tmp_path):
