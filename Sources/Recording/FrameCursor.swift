@@ -19,8 +19,8 @@ public final class FrameCursor {
     private let reader: RecordingReader
     private let selection: FrameSelection
     private let rows: SQLiteStatement
-    private var rowPending: Bool
-    private var pendingStartNs: Int64 = 0
+    @exclusivity(unchecked) private var rowPending: Bool
+    @exclusivity(unchecked) private var pendingStartNs: Int64 = 0
     let decompressor: ZstdDecompressor
     private let startNs: Int64
     private let endNs: Int64
@@ -39,6 +39,12 @@ public final class FrameCursor {
     /// Point query to decompress a chunk again, prepared on first need.
     private var chunkByID: SQLiteStatement?
 
+    // Exclusivity: the fields read or written per frame are marked `@exclusivity(unchecked)`.
+    // A cursor belongs to one reader (it is not Sendable) and no access to them overlaps
+    // another (`step` works on locals and stores back once); the dynamic checks
+    // (`swift_beginAccess`, a thread-local access set per access) were about 5 % of the offline
+    // pipeline's CPU (docs/schemas.md).
+
     /// A chunk being walked: decompressed (`isLoaded`), or waiting compressed with `record`
     /// holding its row's `start_ns` (never loaded) or its next frame (dropped under pressure).
     final class Position {
@@ -47,16 +53,16 @@ public final class FrameCursor {
         var rawSize = 0
         var isLoaded = false
         var wasStarted = false
-        var body: [UInt8] = []
-        var decoder = ChunkDecoder()
-        var record = ChunkRecord(receiveTimeNs: 0, userTimestamp: nil, payloadOffset: 0, payloadCount: 0)
-        var framesSeen = 0
+        @exclusivity(unchecked) var body: [UInt8] = []
+        @exclusivity(unchecked) var decoder = ChunkDecoder()
+        @exclusivity(unchecked) var record = ChunkRecord(receiveTimeNs: 0, userTimestamp: nil, payloadOffset: 0, payloadCount: 0)
+        @exclusivity(unchecked) var framesSeen = 0
         var frameCount = 0
     }
-    private var heap: [Position] = []
+    @exclusivity(unchecked) private var heap: [Position] = []
     /// Each heap entry's order key, kept beside it: sifting compares plain integers instead of
     /// reading (retaining and releasing) two positions per comparison.
-    private var keys: [HeapKey] = []
+    @exclusivity(unchecked) private var keys: [HeapKey] = []
     private var spare: [Position] = []
 
     init(reader: RecordingReader, selection: FrameSelection) throws {
@@ -149,12 +155,12 @@ public final class FrameCursor {
         return hasCurrent
     }
 
-    private var hasCurrent = false
+    @exclusivity(unchecked) private var hasCurrent = false
     private var current: Position? { hasCurrent ? heap[0] : nil }
 
-    public private(set) var currentTrackID = 0
-    public private(set) var currentReceiveTimeNs: Int64 = 0
-    public private(set) var currentUserTimestamp: UInt64?
+    @exclusivity(unchecked) public private(set) var currentTrackID = 0
+    @exclusivity(unchecked) public private(set) var currentReceiveTimeNs: Int64 = 0
+    @exclusivity(unchecked) public private(set) var currentUserTimestamp: UInt64?
     /// Calls `body` with the current payload, valid only inside the call.
     public func withCurrentPayload<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         guard let c = current else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }

@@ -372,6 +372,21 @@ final class RecordingStagesTests: XCTestCase {
         XCTAssertLessThan(report.maxMs, 100, "the pause must not count as lateness: \(report)")
     }
 
+    func testTracksAreFoundByIDWhateverIDsTheFileDeclares() {
+        let a = TrackInfo(identity: "r", name: "a"), b = TrackInfo(identity: "r", name: "b")
+        // SQLite's own numbering: an array; ids far apart or negative: a dictionary, and no
+        // allocation sized by an id.
+        for ids in [[1, 2], [7, 3], [1, 1 << 40], [-5, 2], [Int.max, Int.min]] {
+            let byID = RecordingSource.TracksByID([RecordedTrack(id: ids[0], info: a), RecordedTrack(id: ids[1], info: b)])
+            XCTAssertEqual(byID[ids[0]], a, "\(ids)")
+            XCTAssertEqual(byID[ids[1]], b, "\(ids)")
+            XCTAssertNil(byID[0], "\(ids)")
+            XCTAssertNil(byID[4], "\(ids)")
+            XCTAssertNil(byID[-1], "\(ids)")
+        }
+        XCTAssertNil(RecordingSource.TracksByID([])[1])
+    }
+
     func testSourceRejectsBadGlobAndMissingFile() async throws {
         XCTAssertThrowsError(try RecordingSource(config: .init(path: "x.tbag", tracks: ["imu"]))) { e in
             XCTAssertEqual((e as? TrackModelError)?.kind, .badGlob)

@@ -114,7 +114,7 @@ public struct RecordingSource: SourceStage, StageMonitoring {
                     if seeking, (part.range?.upperBound ?? .min) < from { continue }
                     let reader = part.reader
                     let ids: Set<Int>? = globs.isEmpty ? nil : reader.trackIDs(matching: globs)
-                    run.infos = Dictionary(uniqueKeysWithValues: reader.tracks.map { ($0.id, $0.info) })
+                    run.infos = TracksByID(reader.tracks)
                     // Without explicit offsets every event is replayed, including those just before the
                     // first frame (join, publish) and after the last (leave, unpublish).
                     run.events = try reader.events(startNs: config.start == nil && !seeking ? nil : from,
@@ -149,6 +149,30 @@ public struct RecordingSource: SourceStage, StageMonitoring {
                                            detail: "replay overload: frames more than \(config.overloadThreshold) late left out"))
             }
             try await output.emit(Batch(events: events))
+        }
+    }
+
+    /// A part's tracks by id. SQLite numbers tracks 1, 2, 3…, so an array indexed by id finds
+    /// a frame's track without hashing (a dictionary lookup per frame was a visible share of
+    /// the offline pipeline); a file whose ids are far apart gets a dictionary instead, so no
+    /// id a file declares sizes an allocation.
+    struct TracksByID {
+        private var dense: [TrackInfo?] = []
+        private var sparse: [Int: TrackInfo] = [:]
+
+        init(_ tracks: [RecordedTrack]) {
+            let top = tracks.map(\.id).max() ?? -1
+            if tracks.allSatisfy({ $0.id >= 0 }), top < 4 * tracks.count + 64 {
+                dense = Array(repeating: nil, count: top + 1)
+                for t in tracks { dense[t.id] = t.info }
+            } else {
+                sparse = Dictionary(tracks.map { ($0.id, $0.info) }, uniquingKeysWith: { first, _ in first })
+            }
+        }
+
+        @inline(__always)
+        subscript(id: Int) -> TrackInfo? {
+            id >= 0 && id < dense.count ? dense[id] : sparse[id]
         }
     }
 
@@ -226,7 +250,7 @@ public struct RecordingSource: SourceStage, StageMonitoring {
         let progress: ReplayProgress
         let startNs: Int64
         /// The current part's tracks and events.
-        var infos: [Int: TrackInfo] = [:]
+        var infos = TracksByID([])
         var events: [SessionEvent] = []
         var eventIndex = 0
         var sequence: UInt64 = 0
