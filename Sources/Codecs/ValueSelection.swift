@@ -10,20 +10,28 @@ extension Value {
     /// step is missing or meets a value that is not the container it needs. What `filter`
     /// reads, and what a selective decode must keep (`ValueSelection`).
     @inlinable  // specialised where called: the compiled filter walks a path per frame
-    public func at(_ path: some Sequence<ValuePathStep>) -> Value {
-        // Matched on the step alone: a `(step, current)` tuple copied (retained) both per step.
-        var current = self
-        for step in path {
-            switch step {
-            case .member(let name):
-                guard let next = current[name] else { return .null }  // nil for a non-object too
-                current = next
-            case .index(let i):
-                guard case .array(let items) = current, i >= 0, i < items.count else { return .null }
-                current = items[i]
+    public func at(_ path: [ValuePathStep]) -> Value {
+        path.withUnsafeBufferPointer { walk($0, from: 0) }
+    }
+
+    /// The rest of `at`'s walk, from step `i`. Each container on the way is looked at in place
+    /// (a borrowed argument, its elements through a buffer pointer) and only the value found is
+    /// copied: a walk that kept the current container in a variable retained and released
+    /// each one it passed, the largest part of `filter`'s cost per frame (docs/schemas.md).
+    @inlinable
+    func walk(_ path: UnsafeBufferPointer<ValuePathStep>, from i: Int) -> Value {
+        guard i < path.count else { return self }
+        switch path[i] {
+        case .member(let name):
+            guard case .object(let members) = self else { return .null }
+            return members.withUnsafeBufferPointer { members in
+                for j in members.indices where members[j].key == name { return members[j].value.walk(path, from: i + 1) }
+                return .null
             }
+        case .index(let k):
+            guard case .array(let items) = self, k >= 0, k < items.count else { return .null }
+            return items.withUnsafeBufferPointer { $0[k].walk(path, from: i + 1) }
         }
-        return current
     }
 }
 
