@@ -174,6 +174,10 @@ class SDKDropCounter(logging.Handler):
     The SDK hands its debug records to Python only with LIVEKIT_RTC_DEBUG set."""
     NEEDLES = {"pipeline_full": "Cannot send packet to track pipeline", "frame_dropped": " dropped: ",
                "frames_lagged": "Cannot send frame to subscribers",
+               # A packet for a handle the SDK already forgot (its track was unpublished).
+               "unknown_handle": "Unknown subscriber handle",
+               # A packet for a track it is not (yet, or no longer) subscribed to.
+               "not_subscribed": " without subscription",
                # The publishing side: a track's packets found the transport queue full.
                "transport_full": "Cannot send packets to transport"}
 

@@ -159,6 +159,34 @@ def recorded_losses(path):
             for t in info["tracks"]}
 
 
+def publication_ends(path):
+    """Per track, where each publication that was unpublished ends in the recording: frames
+    received before the track's next `publish` event (its next publication) belong to it. The
+    `unpublish` event's own time is not the bound: the recorder may learn of the unpublish
+    (signal) before the publication's last frames (data channel) reach it."""
+    import sqlite3
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT track, time_ns, kind FROM events WHERE kind IN ('publish', 'unpublish') "
+                          "AND track IS NOT NULL ORDER BY time_ns, id").fetchall()
+    finally:
+        db.close()
+    ends = {}
+    for track, time_ns, kind in rows:
+        if kind == "unpublish":
+            later = [t for tr, t, k in rows if tr == track and k == "publish" and t > time_ns]
+            ends.setdefault(track, []).append(min(later) if later else float("inf"))
+    return ends
+
+
+# livekit-datatrack (the SDK's Rust core), remote/pipeline.rs: a subscription's task ends as
+# soon as it sees the track unpublished (its select is `biased` towards the state change), and
+# the packets still waiting in its queue (`mpsc::channel(4)`, remote/manager.rs) are dropped
+# without a log line. So the last frames of a publication may be lost by the SDK viewer at an
+# unpublish even when the server sent them: at most this many single-packet frames per unpublish.
+SDK_UNPUBLISH_QUEUE = 4
+
+
 def export(path):
     jsonl = path + ".jsonl"
     subprocess.run([TRACKBAG, "export", path, "--format", "jsonl", "--out", jsonl], check=True,
@@ -261,6 +289,7 @@ async def main():
         sent, push_failures, pushed_for, rec_status, rec_out, rec_err = await record_phase(url, path)
         recorded = export(path)
         file_losses = recorded_losses(path)
+        publication_ends_at = publication_ends(path)
         expected = sum(len(v) for v in recorded.values())
         received, swift_received, publishers, play_status, play_out, play_err = await play_phase(url, path, expected)
     finally:
@@ -305,6 +334,14 @@ async def main():
             matched.append((j, arrival))
             j += 1
         in_order = len(matched) == len(got)
+        # Frames the SDK viewer lacks that were among the last SDK_UNPUBLISH_QUEUE
+        # single-packet frames before one of the track's unpublishes (see SDK_UNPUBLISH_QUEUE).
+        got_indices = {i for i, _ in matched}
+        at_unpublish = 0
+        for end in publication_ends_at.get(name, []):
+            before = [i for i in range(len(rec)) if rec[i][2] < end]
+            at_unpublish += sum(1 for i in before[-SDK_UNPUBLISH_QUEUE:]
+                                if i not in got_indices and packets(len(rec[i][0])) == 1)
         # How far the replay drifted from the recording's spacing divided by the rate, from the
         # lower envelope of arrival − recorded time / rate: a frame can arrive late (a loaded
         # machine holds back the SDK's Python callbacks by hundreds of ms) but never early, so
@@ -350,6 +387,7 @@ async def main():
             "recorded_packets": sum(packets(len(p)) for p, _ in rec_pairs),
             "replayed_equals_recorded": got_pairs == rec_pairs,
             "replayed_in_order_subset": in_order, "replay_missing": len(rec) - len(got),
+            "replay_missing_at_unpublish": at_unpublish,
             "identities": sorted(set(i for _, _, _, i in rec)),
             "file_losses": file_losses.get(name),
             # Frames sent before the first recorded one and after the last: a receiver has no
