@@ -274,6 +274,18 @@ async def play_phase(url, path, expected):
     return received, swift_received, publishers, player.returncode, out, err
 
 
+def envelope_drift(offsets):
+    """How far a replay drifted from the recording's spacing divided by the rate, from the
+    lower envelope of `offsets` (arrival − recorded time / rate, in order): a frame can arrive
+    late (a loaded machine holds back the SDK's Python callbacks by hundreds of ms) but never
+    early, so the least-delayed frame of the first and of the last quarter tell the sender's
+    pace. None for no frames."""
+    if not offsets:
+        return None
+    quarter = max(1, len(offsets) // 4)
+    return min(offsets[-quarter:]) - min(offsets[:quarter])
+
+
 def packets(size):
     per_packet = 16_000 - 24
     return max(1, -(-size // per_packet))
@@ -342,13 +354,7 @@ async def main():
             before = [i for i in range(len(rec)) if rec[i][2] < end]
             at_unpublish += sum(1 for i in before[-SDK_UNPUBLISH_QUEUE:]
                                 if i not in got_indices and packets(len(rec[i][0])) == 1)
-        # How far the replay drifted from the recording's spacing divided by the rate, from the
-        # lower envelope of arrival − recorded time / rate: a frame can arrive late (a loaded
-        # machine holds back the SDK's Python callbacks by hundreds of ms) but never early, so
-        # the least-delayed frame of the first and of the last quarter tell the sender's pace.
-        offsets = [a - rec[i][2] / RATE for i, a in matched]
-        quarter = max(1, len(offsets) // 4)
-        drift_ns = min(offsets[-quarter:]) - min(offsets[:quarter]) if offsets else None
+        drift_ns = envelope_drift([a - rec[i][2] / RATE for i, a in matched])
         # The SDK viewer's own lag: how much later its Python callback saw each frame than
         # trackbag's viewer (a second subscriber in the same room, stamped at delivery) saw the
         # same frame. What is left of the SDK viewer's drift once that lag is taken out is what
@@ -361,8 +367,7 @@ async def main():
                   if (rec[i][1], len(rec[i][0])) in swift_at]
         lags = [lag / 1e6 for _, _, lag in lagged]
         lag_quarter = max(1, len(lagged) // 4)
-        own = [a - lag - rec[i][2] / RATE for i, a, lag in lagged]
-        drift_less_lag_ns = min(own[-lag_quarter:]) - min(own[:lag_quarter]) if own else None
+        drift_less_lag_ns = envelope_drift([a - lag - rec[i][2] / RATE for i, a, lag in lagged])
         for (i0, a0), (i1, a1) in zip(matched, matched[1:]):
             if i1 == i0 + 1:
                 recorded_gap = (rec[i1][2] - rec[i0][2]) / RATE
