@@ -179,12 +179,12 @@ def publication_ends(path):
     return ends
 
 
-# livekit-datatrack (the SDK's Rust core), remote/pipeline.rs: a subscription's task ends as
-# soon as it sees the track unpublished (its select is `biased` towards the state change), and
-# the packets still waiting in its queue (`mpsc::channel(4)`, remote/manager.rs) are dropped
+# livekit-datatrack (the SDK's Rust core, remote/manager.rs `TrackTask::run`): a subscription's
+# task ends as soon as it sees the track unpublished (its select is `biased` towards the state
+# change), and the packets still waiting in its queue (`PACKET_BUFFER_COUNT`, 16) are dropped
 # without a log line. So the last frames of a publication may be lost by the SDK viewer at an
 # unpublish even when the server sent them: at most this many single-packet frames per unpublish.
-SDK_UNPUBLISH_QUEUE = 4
+SDK_UNPUBLISH_QUEUE = 16
 
 
 def export(path):
