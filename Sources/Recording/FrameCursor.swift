@@ -42,8 +42,8 @@ public final class FrameCursor {
     // Exclusivity: the fields read or written per frame are marked `@exclusivity(unchecked)`.
     // A cursor belongs to one reader (it is not Sendable) and no access to them overlaps
     // another (`step` works on locals and stores back once); the dynamic checks
-    // (`swift_beginAccess`, a thread-local access set per access) were about 5 % of the offline
-    // pipeline's CPU (docs/schemas.md).
+    // (`swift_beginAccess`, a thread-local access set per access) were 6–7 % of the offline
+    // pipeline's profile samples (docs/schemas.md).
 
     /// A chunk being walked: decompressed (`isLoaded`), or waiting compressed with `record`
     /// holding its row's `start_ns` (never loaded) or its next frame (dropped under pressure).
