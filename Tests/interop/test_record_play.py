@@ -49,9 +49,9 @@ def run(trackbag, tmp_path, *extra, timeout=240):
 def assert_sdk_viewer_losses_attributed(result):
     """Each frame the SDK viewer lacks is a packet the SDK logged dropping, a datagram the
     kernel dropped at its socket (one such drop loses at most one frame), or one of the last
-    frames just before an unpublish that the SDK's subscription drops unlogged when it ends (at
-    most its 16-packet queue)
-    (record_play_driver.SDK_UNPUBLISH_QUEUE; the server's counters show it sent them)."""
+    frames before an unpublish, which the SDK's subscription drops unlogged when it ends (at
+    most its 16-packet queue: record_play_driver.SDK_UNPUBLISH_QUEUE; the server's counters
+    show it sent them)."""
     play = result["losses"]["play"]
     missing = sum(track["replay_missing"] for track in result["tracks"].values())
     at_unpublish = sum(track["replay_missing_at_unpublish"] for track in result["tracks"].values())
