@@ -73,6 +73,8 @@ actor ParticipantSession {
     private var transportConnected = false
     /// The peer connection(s) in use failed or closed since.
     private var transportLost = false
+    /// Our peer connections whose ICE consent lapsed (disconnected) and has not been renewed.
+    private var consentLapsed: Set<ObjectIdentifier> = []
     /// Finishes when the session has ended (left, replaced, removed or shut down).
     nonisolated let ending: AsyncStream<Never>
     private nonisolated let endingSink: AsyncStream<Never>.Continuation
@@ -209,17 +211,31 @@ actor ParticipantSession {
 
     private func connection(_ connection: PeerConnection, changedTo state: PeerConnectionState) {
         guard !closed, connection === publisher || connection === subscriber else { return }
+        // Each change is logged: where a live participant's traffic stops, and why, is what an
+        // operator reads first (a peer that stops answering consent checks loses its
+        // connection after 30 s, RFC 7675 §5.1, however much it still sends).
+        let which = connection === publisher ? "publisher" : "subscriber"
+        let lapsed = consentLapsed.contains(ObjectIdentifier(connection))
         switch state {
         case .connected:
             transportConnected = true
             transportLost = false
+            if lapsed {
+                consentLapsed.remove(ObjectIdentifier(connection))
+                logger.info("\(identity) (\(sid)): \(which) peer connection connected again (consent renewed)")
+            }
         case .failed, .closed:
             transportLost = true
+            let why = state == .failed && lapsed ? ": no ICE consent response for 30 s (RFC 7675)" : ""
+            logger.info("\(identity) (\(sid)): \(which) peer connection \(state)\(why)")
             if let sooner = window.transportLost(now: .now) {
                 logger.info("\(identity) (\(sid)): peer connection \(state) while kept: removal in \(Self.seconds(sooner - .now)) s")
                 scheduleRemoval(at: sooner)
             }
-        case .new, .connecting, .disconnected:
+        case .disconnected:
+            consentLapsed.insert(ObjectIdentifier(connection))
+            logger.info("\(identity) (\(sid)): \(which) peer connection disconnected: no ICE consent response for 7.5 s")
+        case .new, .connecting:
             break
         }
     }

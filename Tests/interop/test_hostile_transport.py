@@ -36,7 +36,19 @@ def test_a_flood_into_channels_nobody_reads_leaves_the_server_small_and_others_o
     # It all went in: every channel stayed open, and once the attacker stopped, SCTP held
     # nothing unacknowledged. The server discarded it as it arrived instead of holding the
     # sender (a server that stopped reading would leave the attacker's buffers full).
-    assert done["open"] and not done["held_after_drain"], done
+    # One exception, which the server must name: beside busy processes the niced attacker's
+    # event loop, busy encrypting its own flood, can leave the server's ICE consent checks on
+    # its subscriber connection (where the server is a full ICE agent) unanswered for 30 s; the
+    # server then ends that connection (RFC 7675 §5.1) and the attacker, which ignores consent
+    # itself, keeps that side's last bytes. Its publisher side (ICE-lite, no checks) must drain.
+    assert done["open"], done
+    held = done["held_after_drain"]
+    consent_expired = [line for line in result["server_log"]
+                       if "subscriber peer connection failed: no ICE consent response" in line]
+    if held:
+        assert consent_expired and set(held) <= {"evil", "_reliable"}, (done, result["server_log"])
+        print(f"held after the drain: {held}, on the subscriber connection the server ended "
+              f"for lack of consent: {consent_expired[0]}")
     if done["all_sent"]:
         assert done["subscriber_own"] >= 50_000_000 and done["server_reliable"] >= 50_000_000, done
     else:
@@ -45,8 +57,13 @@ def test_a_flood_into_channels_nobody_reads_leaves_the_server_small_and_others_o
     left = next(line for line in result["server_log"] if "attacker left:" in line)
     discarded = {side: int(n) for side, n in re.findall(r"(publisher|subscriber) (\d+) discarded", left)}
     size = done["message_bytes"]
-    assert discarded == {"publisher": done["publisher_ignored"] // size,
-                         "subscriber": (done["subscriber_own"] + done["server_reliable"]) // size}, left
+    assert discarded["publisher"] == done["publisher_ignored"] // size, left
+    subscriber_sent = (done["subscriber_own"] + done["server_reliable"]) // size
+    if held:
+        # Some of what left the attacker before the end was never acknowledged.
+        assert 0 < discarded["subscriber"] <= subscriber_sent - sum(held.values()) // size, left
+    else:
+        assert discarded["subscriber"] == subscriber_sent, left
     sent_mb = (done["publisher_ignored"] + done["subscriber_own"] + done["server_reliable"]) / 1e6
     grown_mib = (result["rss_peak_kib"] - result["rss_baseline_kib"]) / 1024
     assert grown_mib < 20, f"server RSS grew {grown_mib:.1f} MiB under a {sent_mb:.0f} MB flood"
