@@ -52,7 +52,7 @@ from livekit import api, rtc
 
 # trackbag-testpeer is found the way the interop tests find it.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Tests", "interop"))
-from live_room import testpeer, udp_counters  # noqa: E402
+from live_room import run_then_exit, testpeer, udp_counters  # noqa: E402
 
 # The dev server's API secret is the well-known 6-byte "secret"; PyJWT warns on every token.
 warnings.filterwarnings("ignore", message="The HMAC key")
@@ -677,12 +677,14 @@ async def driver_main():
 
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else ""
+    # Each mode ends with os._exit once its output is printed: the SDK's runtime can abort in
+    # the interpreter's teardown (run_then_exit says when), seen here beside busy loops.
     if mode == "publisher":
-        asyncio.run(publisher_main())
+        run_then_exit(publisher_main())
     elif mode == "baseline":
-        asyncio.run(baseline_main())
+        run_then_exit(baseline_main())
     elif mode and not mode.startswith("-"):
-        asyncio.run(driver_main())
+        run_then_exit(driver_main())
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
