@@ -5,6 +5,8 @@
 # the target, 2 ms at p99), beside it the same at trackbag's own viewer (what the replayer and
 # the server do, without the SDK's delivery to Python), and the time from an RPC call to its effect (resume → first frame,
 # seek → target frame, each call's round trip). Printed, never asserted. Needs root (netns).
+# PLAY_EXTRA and SERVE_EXTRA (environment) add options to `trackbag play` and `trackbag serve`,
+# e.g. PLAY_EXTRA="--realtime 10" SERVE_EXTRA="--realtime 10" (docs/rpc.md, "Timing").
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TRACKBAG="${1:-$ROOT/.build/release/trackbag}"

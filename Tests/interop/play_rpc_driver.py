@@ -12,10 +12,14 @@ default holds each for under 2 s. A second viewer, trackbag's own client (`track
 room-peer`), reads the same track and times each frame as it leaves its depacketizer, so the
 gap errors of the two viewers tell what the replayer and the server do from what the SDK's
 delivery to Python adds.
+
+PLAY_EXTRA and SERVE_EXTRA (environment): more options for `trackbag play` and `trackbag serve`
+(e.g. "--realtime 10"), split as a shell would.
 """
 import asyncio
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -46,7 +50,7 @@ def gap_errors(part, expected_ms):
 async def main():
     trackbag, workdir = sys.argv[1], sys.argv[2]
     tbag = imu_recording(trackbag, workdir, FRAMES)
-    server, url = start_server(trackbag, workdir, ADDR)
+    server, url = start_server(trackbag, workdir, ADDR, *shlex.split(os.environ.get("SERVE_EXTRA", "")))
     player = None
     rooms = []
     swift = None
@@ -80,7 +84,8 @@ async def main():
             swift.send({"cmd": "subscribe", "identity": "robot", "track": "imu", "buffer": 4096, "timing_only": True})
         log = open(os.path.join(workdir, "play.log"), "w")
         player = subprocess.Popen([trackbag, "play", tbag, "--url", url, "--room", "replay", "--control-from", "operator",
-                                   "--control-from", "console-*", "--wait-for-subscribers", "3" if LONG else "2", "--lead-in", "1"],
+                                   "--control-from", "console-*", "--wait-for-subscribers", "3" if LONG else "2", "--lead-in", "1",
+                                   *shlex.split(os.environ.get("PLAY_EXTRA", ""))],
                                   stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while len(frames) < 50:
