@@ -226,7 +226,7 @@ actor ParticipantSession {
             }
         case .failed, .closed:
             transportLost = true
-            let why = state == .failed && lapsed ? ": no ICE consent response for 30 s (RFC 7675)" : ""
+            let why = state == .failed && lapsed ? ": no ICE consent response, consent expired (RFC 7675)" : ""
             logger.info("\(identity) (\(sid)): \(which) peer connection \(state)\(why)")
             if let sooner = window.transportLost(now: .now) {
                 logger.info("\(identity) (\(sid)): peer connection \(state) while kept: removal in \(Self.seconds(sooner - .now)) s")
@@ -234,7 +234,7 @@ actor ParticipantSession {
             }
         case .disconnected:
             consentLapsed.insert(ObjectIdentifier(connection))
-            logger.info("\(identity) (\(sid)): \(which) peer connection disconnected: no ICE consent response for 7.5 s")
+            logger.info("\(identity) (\(sid)): \(which) peer connection disconnected: no ICE consent response (RFC 7675)")
         case .new, .connecting:
             break
         }
