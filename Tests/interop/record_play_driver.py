@@ -12,6 +12,13 @@ Phases:
 2. The recording is exported to JSON lines (what the recorder got).
 3. An SDK viewer joins room `replay`; `trackbag play --wait-for-subscribers 1` replays the file
    (at `--rate`); the viewer records every frame with its arrival time.
+
+Priority: the suite also runs beside busy processes (`make test-loaded`). For the replay, whose
+pacing is judged, `play` and `serve` run at `--nice -10`, what docs/losses.md tells a busy
+robot to give them, and the two viewers, which stand for subscribers on other computers, at the
+same nice value, so that their own waits for a CPU are not counted as the replayer's error. The
+recording phase's robot and recorder run at nice 0 (the recorder's losses under load are
+attributed, not avoided). Without root (no CAP_SYS_NICE) everything runs at nice 0.
 """
 import asyncio
 import base64
@@ -41,6 +48,8 @@ KILL = "--kill" in sys.argv
 LOOP = "--loop" in sys.argv
 ADDR = os.environ.get("TB_ADDR_A", "10.99.0.1")
 SERVER_PID = [0]
+# Nice value of the replay's processes (see the docstring); None without root.
+REPLAY_NICE = -10 if os.geteuid() == 0 else None
 # Receive-buffer drops per process and socket, taken while the sockets are open (see
 # live_room.udp_socket_drops): where a frame the server sent was lost, if the kernel lost it.
 LOSS_ACCOUNTS = {}
@@ -200,6 +209,11 @@ def export(path):
     return frames
 
 
+def nice_prefix():
+    """`nice -n REPLAY_NICE` for a viewer started by this process, or nothing."""
+    return ["nice", "-n", str(REPLAY_NICE)] if REPLAY_NICE is not None else []
+
+
 async def play_phase(url, path, expected):
     sdk_before = SDK_DROPS.snapshot()
     viewer = rtc.Room()
@@ -214,12 +228,14 @@ async def play_phase(url, path, expected):
         publishers.append((track.publisher_identity, track.info.name))
 
     viewer.on("data_track_published", on_published)
+    if REPLAY_NICE is not None:
+        renice_this_process(REPLAY_NICE)
     readers = read_every_track(viewer, on_frame, buffer_size=4096)
     await asyncio.wait_for(viewer.connect(url, token("viewer", "replay")), STEP)
     # A Swift viewer beside the SDK's (`trackbag-testpeer room-peer`, timing only), so the figures show
     # how much of the error is the SDK/Python side.
     swift = await asyncio.create_subprocess_exec(
-        testpeer(TRACKBAG), "room-peer", "--url", url, "--token", token("swiftviewer", "replay"),
+        *nice_prefix(), testpeer(TRACKBAG), "room-peer", "--url", url, "--token", token("swiftviewer", "replay"),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
     swift_lines = []
     swift_reader = asyncio.ensure_future(read_lines(swift.stdout, swift_lines))
@@ -227,6 +243,8 @@ async def play_phase(url, path, expected):
         swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": "robot", "track": name, "buffer": 4096,
                                        "timeout": 60, "timing_only": True}) + "\n").encode())
     args = [TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "2"]
+    if REPLAY_NICE is not None:
+        args += ["--nice", str(REPLAY_NICE)]
     if RATE != 1.0:
         args += ["--rate", str(RATE)]
     if LOOP:
@@ -274,6 +292,16 @@ async def play_phase(url, path, expected):
     return received, swift_received, publishers, player.returncode, out, err
 
 
+def renice_this_process(value):
+    """Every thread of this process (the SDK's runtime threads included) to nice `value`;
+    threads started later inherit it from the thread that starts them."""
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(tid), value)
+        except ProcessLookupError:
+            pass  # a thread that ended meanwhile
+
+
 def envelope_drift(offsets):
     """How far a replay drifted from the recording's spacing divided by the rate, from the
     lower envelope of `offsets` (arrival − recorded time / rate, in order): a frame can arrive
@@ -295,7 +323,8 @@ def packets(size):
 async def main():
     os.makedirs(WORKDIR, exist_ok=True)
     path = os.path.join(WORKDIR, "live.tbag")
-    server, url = start_server(TRACKBAG, WORKDIR, ADDR)
+    # The server is the replay's too (see the docstring).
+    server, url = start_server(TRACKBAG, WORKDIR, ADDR, *(["--nice", str(REPLAY_NICE)] if REPLAY_NICE is not None else []))
     SERVER_PID[0] = server.pid
     try:
         sent, push_failures, pushed_for, rec_status, rec_out, rec_err = await record_phase(url, path)

@@ -12,6 +12,9 @@ are printed. The Swift viewer stamps a frame when its transport delivers it, so 
 trackbag's pacing as a client sees it (TB_GAP_P99_MS, default 30 ms). The SDK viewer stamps it
 in a Python callback behind the SDK's FFI queue and asyncio loop, which a loaded machine delays
 on its own (TB_SDK_GAP_P99_MS, default 60 ms); its gap tail minus the Swift viewer's is that.
+Beside busy processes (`make test-loaded`) the replay's `play` and `serve` run at `--nice -10`
+as docs/losses.md advises a busy robot, and the viewers (other computers, in a deployment) at
+the same value; the recording phase's robot and recorder at nice 0 (record_play_driver.py).
 
 Losses are accounted, not tolerated by a percentage: every frame a viewer lacks must be one
 the SDK says it dropped (its debug log, `live_room.SDKDropCounter`) or one the kernel dropped
