@@ -493,13 +493,23 @@ async def scenario_metadata(url):
     plain = await Participant("plain").connect(url, room_name)
     watcher = await Participant("watcher").connect(url, room_name)
     changes = []
+    # When the watcher saw each change (monotonic s): the server's answer reached the room then,
+    # whatever became of the caller's own RequestResponse.
+    seen_at = []
+
+    def on_change(kind, identity, value):
+        changes.append([kind, identity, value])
+        seen_at.append([kind, identity, time.monotonic()])
+
     watcher.room.on("participant_attributes_changed",
-                    lambda changed, p: changes.append(["attributes", p.identity, dict(changed)]))
-    watcher.room.on("participant_metadata_changed", lambda p, old, new: changes.append(["metadata", p.identity, new]))
-    watcher.room.on("participant_name_changed", lambda p, old, new: changes.append(["name", p.identity, new]))
+                    lambda changed, p: on_change("attributes", p.identity, dict(changed)))
+    watcher.room.on("participant_metadata_changed", lambda p, old, new: on_change("metadata", p.identity, new))
+    watcher.room.on("participant_name_changed", lambda p, old, new: on_change("name", p.identity, new))
     try:
         await asyncio.sleep(1.0)
         timings = {}
+        # Seconds from each call to the watcher seeing its change (None: not seen).
+        seen_after = {}
         for label, call in (("attributes", lambda: player.room.local_participant.set_attributes(
                                 {"playback": "playing", "t": "12.5"})),
                             ("metadata", lambda: player.room.local_participant.set_metadata("m1")),
@@ -511,6 +521,9 @@ async def scenario_metadata(url):
                 timings[label] = round(time.monotonic() - started, 2)
             except Exception as error:
                 timings[label] = f"error: {error}"
+            kind = "attributes" if label == "delete" else label
+            seen_after[label] = next((round(t - started, 2) for k, who, t in seen_at
+                                      if k == kind and who == "player" and t >= started), None)
         try:
             await asyncio.wait_for(plain.room.local_participant.set_attributes({"x": "1"}), STEP)
             plain_call = "returned"
@@ -520,7 +533,7 @@ async def scenario_metadata(url):
         seen = next((p for p in watcher.room.remote_participants.values() if p.identity == "player"), None)
         plain_seen = next((p for p in watcher.room.remote_participants.values() if p.identity == "plain"), None)
         result.update({
-            "timings": timings, "changes": changes, "plain_call": plain_call,
+            "timings": timings, "seen_after": seen_after, "changes": changes, "plain_call": plain_call,
             "watcher_view": {"attributes": dict(seen.attributes), "metadata": seen.metadata, "name": seen.name}
             if seen else None,
             "player_local": {"attributes": dict(player.room.local_participant.attributes),

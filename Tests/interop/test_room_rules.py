@@ -102,8 +102,18 @@ def test_join_request_metadata_needs_the_grant_and_update_metadata_works(trackba
     assert result["grant"]["joined"] == {"metadata": "forged",
                                          "attributes": {"role": "admin", "keep": "yes", "extra": "1"}}, result
     # UpdateParticipantMetadata with the grant: answered at once, seen by others and by itself.
+    # One exception, which must show: LiveKit's Rust SDK sends the request before it registers
+    # the waiter for its RequestResponse (rtc_session.rs `get_response`), so on a busy machine
+    # an answer that comes back at once can arrive first and be dropped, and the call returns
+    # after the SDK's 5 s REQUEST_TIMEOUT (the Python SDK ignores the error). Accepted only
+    # when the watcher saw that change within 3 s of the call, i.e. the server had answered.
     for label in ("attributes", "metadata", "name", "delete"):
-        assert isinstance(result["timings"][label], float) and result["timings"][label] < 3, result["timings"]
+        took, seen = result["timings"][label], result["seen_after"][label]
+        assert isinstance(took, float), result["timings"]
+        if took >= 3:
+            assert 4.9 <= took < 6 and seen is not None and seen < 3, (label, result["timings"], result["seen_after"])
+            print(f"[metadata] {label}: the SDK's call returned after its {took} s request timeout; "
+                  f"the watcher saw the change {seen} s after the call (the SDK dropped the server's answer)")
     assert result["watcher_view"] == {"attributes": {"fixed": "1", "playback": "playing"}, "metadata": "m1",
                                       "name": "Player One"}, result
     assert result["player_local"] == result["watcher_view"], result
