@@ -15,7 +15,7 @@ Phases:
 
 Priority: the suite also runs beside busy processes (`make test-loaded`). For the replay, whose
 pacing is judged, `play` and `serve` run at `--nice -10`, what docs/losses.md tells a busy
-robot to give them, and the two viewers, which stand for subscribers on other computers, at the
+robot to give them (`serve`, shared by both phases, runs so while recording too), and the two viewers, which stand for subscribers on other computers, at the
 same nice value, so that their own waits for a CPU are not counted as the replayer's error. The
 recording phase's robot and recorder run at nice 0 (the recorder's losses under load are
 attributed, not avoided). Without root (no CAP_SYS_NICE) everything runs at nice 0.
@@ -209,9 +209,10 @@ def export(path):
     return frames
 
 
-def nice_prefix():
-    """`nice -n REPLAY_NICE` for a viewer started by this process, or nothing."""
-    return ["nice", "-n", str(REPLAY_NICE)] if REPLAY_NICE is not None else []
+def nice_option(*flag):
+    """[*flag, REPLAY_NICE] for a replay process this driver starts (`--nice -10`,
+    `nice -n -10`), or nothing without root."""
+    return [*flag, str(REPLAY_NICE)] if REPLAY_NICE is not None else []
 
 
 async def play_phase(url, path, expected):
@@ -235,7 +236,7 @@ async def play_phase(url, path, expected):
     # A Swift viewer beside the SDK's (`trackbag-testpeer room-peer`, timing only), so the figures show
     # how much of the error is the SDK/Python side.
     swift = await asyncio.create_subprocess_exec(
-        *nice_prefix(), testpeer(TRACKBAG), "room-peer", "--url", url, "--token", token("swiftviewer", "replay"),
+        *nice_option("nice", "-n"), testpeer(TRACKBAG), "room-peer", "--url", url, "--token", token("swiftviewer", "replay"),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, limit=1 << 24)
     swift_lines = []
     swift_reader = asyncio.ensure_future(read_lines(swift.stdout, swift_lines))
@@ -243,8 +244,7 @@ async def play_phase(url, path, expected):
         swift.stdin.write((json.dumps({"cmd": "subscribe", "identity": "robot", "track": name, "buffer": 4096,
                                        "timeout": 60, "timing_only": True}) + "\n").encode())
     args = [TRACKBAG, "play", path, "--url", url, "--room", "replay", "--wait-for-subscribers", "2"]
-    if REPLAY_NICE is not None:
-        args += ["--nice", str(REPLAY_NICE)]
+    args += nice_option("--nice")
     if RATE != 1.0:
         args += ["--rate", str(RATE)]
     if LOOP:
@@ -324,7 +324,7 @@ async def main():
     os.makedirs(WORKDIR, exist_ok=True)
     path = os.path.join(WORKDIR, "live.tbag")
     # The server is the replay's too (see the docstring).
-    server, url = start_server(TRACKBAG, WORKDIR, ADDR, *(["--nice", str(REPLAY_NICE)] if REPLAY_NICE is not None else []))
+    server, url = start_server(TRACKBAG, WORKDIR, ADDR, *nice_option("--nice"))
     SERVER_PID[0] = server.pid
     try:
         sent, push_failures, pushed_for, rec_status, rec_out, rec_err = await record_phase(url, path)
