@@ -493,13 +493,13 @@ async def scenario_metadata(url):
     plain = await Participant("plain").connect(url, room_name)
     watcher = await Participant("watcher").connect(url, room_name)
     changes = []
-    # When the watcher saw each change (monotonic s): the server's answer reached the room then,
-    # whatever became of the caller's own RequestResponse.
+    # When the watcher saw each change (monotonic s, one per entry of `changes`): the server's
+    # answer reached the room then, whatever became of the caller's own RequestResponse.
     seen_at = []
 
     def on_change(kind, identity, value):
         changes.append([kind, identity, value])
-        seen_at.append([kind, identity, time.monotonic()])
+        seen_at.append(time.monotonic())
 
     watcher.room.on("participant_attributes_changed",
                     lambda changed, p: on_change("attributes", p.identity, dict(changed)))
@@ -522,7 +522,7 @@ async def scenario_metadata(url):
             except Exception as error:
                 timings[label] = f"error: {error}"
             kind = "attributes" if label == "delete" else label
-            seen_after[label] = next((round(t - started, 2) for k, who, t in seen_at
+            seen_after[label] = next((round(t - started, 2) for (k, who, _), t in zip(changes, seen_at)
                                       if k == kind and who == "player" and t >= started), None)
         try:
             await asyncio.wait_for(plain.room.local_participant.set_attributes({"x": "1"}), STEP)
